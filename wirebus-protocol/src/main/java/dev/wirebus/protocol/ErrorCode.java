@@ -1,0 +1,90 @@
+package dev.wirebus.protocol;
+
+/**
+ * Numbered error codes carried by {@link Frame.Error}, {@link Frame.GoAway} and
+ * {@link Frame.SubscriptionClosed} frames, and by the client's exceptions.
+ *
+ * <p>The numbers are part of the wire contract (see {@code docs/protocol.md}); a code this
+ * version does not know decodes to {@link #UNKNOWN} so that older peers keep working.
+ *
+ * <pre>{@code
+ * ErrorCode code = ErrorCode.of(frame.code());
+ * if (code == ErrorCode.SEQUENCE_MISMATCH) { ... }
+ * }</pre>
+ */
+public enum ErrorCode {
+    /** A code this version of the protocol does not know. */
+    UNKNOWN(0, false),
+    /** The frame's bytes do not parse as its type says (truncated fields, bad strings, bad counts). */
+    MALFORMED_FRAME(1, true),
+    /** The frame's length prefix exceeds the maximum frame length announced in the handshake. */
+    FRAME_TOO_LARGE(2, true),
+    /** The frame type byte names no frame this peer knows. */
+    UNKNOWN_FRAME_TYPE(3, true),
+    /** The peers share no protocol version. */
+    UNSUPPORTED_VERSION(4, true),
+    /** A frame other than HELLO arrived before the handshake completed, or HELLO came twice. */
+    HANDSHAKE_REQUIRED(5, true),
+    /** A field is well-formed but its value is not acceptable (empty stream name, zero credits…). */
+    INVALID_ARGUMENT(6, false),
+    /** A publish carried an expected sequence that is not the stream's last sequence + 1. */
+    SEQUENCE_MISMATCH(10, false),
+    /** A subscription asked for a sequence below the first one the stream still retains. */
+    SEQUENCE_NOT_RETAINED(11, false),
+    /** A CREDIT or UNSUBSCRIBE named a subscription id that is not open on this connection. */
+    UNKNOWN_SUBSCRIPTION(12, false),
+    /** A SUBSCRIBE reused a subscription id that is still open on this connection. */
+    DUPLICATE_SUBSCRIPTION(13, false),
+    /** A single message is larger than the broker accepts. */
+    MESSAGE_TOO_LARGE(14, false),
+    /** A request named a subject that has no registered responder. */
+    NO_RESPONDERS(20, false),
+    /** A request's deadline passed before its response arrived. */
+    TIMEOUT(21, false),
+    /** The responder handling a request disconnected before answering. */
+    RESPONDER_GONE(22, false),
+    /** The responder answered the request with an error. */
+    RESPONDER_FAILED(23, false),
+    /** The broker is shutting down and takes no new work. */
+    SHUTTING_DOWN(30, false),
+    /** An unexpected failure inside the broker; the message says what. */
+    INTERNAL(31, false),
+    /** The broker cannot accept more work from this connection right now. */
+    BACKPRESSURE(32, false),
+    /** The connection is not allowed to do what it asked. */
+    PERMISSION_DENIED(33, false);
+
+    private static final ErrorCode[] BY_CODE = new ErrorCode[64];
+
+    static {
+        for (ErrorCode c : values()) {
+            BY_CODE[c.code] = c;
+        }
+    }
+
+    private final int code;
+    private final boolean closesConnection;
+
+    ErrorCode(int code, boolean closesConnection) {
+        this.code = code;
+        this.closesConnection = closesConnection;
+    }
+
+    /** The number sent on the wire. */
+    public int code() {
+        return code;
+    }
+
+    /** Whether the broker closes the connection after sending an error with this code. */
+    public boolean closesConnection() {
+        return closesConnection;
+    }
+
+    /** The code for a wire number; {@link #UNKNOWN} for numbers this version does not know. */
+    public static ErrorCode of(int code) {
+        if (code >= 0 && code < BY_CODE.length && BY_CODE[code] != null) {
+            return BY_CODE[code];
+        }
+        return UNKNOWN;
+    }
+}

@@ -1,0 +1,220 @@
+package dev.wirebus.protocol;
+
+/**
+ * One wirebus protocol frame. Each frame type is a record here; {@link FrameCodec} turns them into
+ * bytes and back. {@code docs/protocol.md} specifies the byte layout of each.
+ *
+ * <p>Every frame carries a request id. A frame that expects an answer carries a non-zero id chosen
+ * by its sender, and the answer (OK, ERROR, PUBLISH_ACK, SUBSCRIBED, WELCOME, PONG, RESPONSE)
+ * carries the same id; frames that expect no answer (DELIVER, CREDIT, GOAWAY,
+ * SUBSCRIPTION_CLOSED) carry 0. Any number of callers can therefore share one connection.
+ *
+ * <pre>{@code
+ * Frame f = new Frame.Publish(42, "blocks", Frame.NO_EXPECTED_SEQUENCE, payload);
+ * ByteBuf bytes = FrameCodec.encode(f, ByteBufAllocator.DEFAULT);
+ * }</pre>
+ */
+public sealed interface Frame {
+    /** Wire value of {@code expectedSequence} meaning "append wherever the stream is". */
+    long NO_EXPECTED_SEQUENCE = 0;
+
+    /** The frame's type. */
+    FrameType type();
+
+    /** The request id this frame carries (0 when it expects no answer and answers nothing). */
+    long requestId();
+
+    /** Client's first frame: magic, the range of protocol versions it speaks, and its name. */
+    record Hello(long requestId, int minVersion, int maxVersion, String clientName) implements Frame {
+        /** "WBUS" in ASCII, the first four body bytes of every HELLO. */
+        public static final int MAGIC = 0x57425553;
+
+        public FrameType type() {
+            return FrameType.HELLO;
+        }
+    }
+
+    /** Broker's answer to HELLO: the chosen version, the largest frame it accepts and its name. */
+    record Welcome(long requestId, int version, int maxFrameLength, String serverName) implements Frame {
+        public FrameType type() {
+            return FrameType.WELCOME;
+        }
+    }
+
+    /** Liveness probe; answered by PONG with the same id. Either side may send it. */
+    record Ping(long requestId) implements Frame {
+        public FrameType type() {
+            return FrameType.PING;
+        }
+    }
+
+    /** Answer to PING. */
+    record Pong(long requestId) implements Frame {
+        public FrameType type() {
+            return FrameType.PONG;
+        }
+    }
+
+    /** The broker is about to close the connection on purpose; reconnect elsewhere or later. */
+    record GoAway(long requestId, int code, String message) implements Frame {
+        public FrameType type() {
+            return FrameType.GOAWAY;
+        }
+    }
+
+    /** A request failed (or, with request id 0, the connection failed) for the reason given. */
+    record Error(long requestId, int code, String message) implements Frame {
+        public Error(long requestId, ErrorCode code, String message) {
+            this(requestId, code.code(), message);
+        }
+
+        public FrameType type() {
+            return FrameType.ERROR;
+        }
+    }
+
+    /** A request that has no other result succeeded. */
+    record Ok(long requestId) implements Frame {
+        public FrameType type() {
+            return FrameType.OK;
+        }
+    }
+
+    /**
+     * Append one message to a stream. {@code expectedSequence} other than 0 makes the append
+     * conditional: it happens only if that is exactly the stream's last sequence + 1.
+     */
+    record Publish(long requestId, String stream, long expectedSequence, byte[] payload) implements Frame {
+        public FrameType type() {
+            return FrameType.PUBLISH;
+        }
+    }
+
+    /**
+     * Append several messages to a stream, atomically and contiguously. With an expected sequence,
+     * it applies to the first record.
+     */
+    record PublishBatch(long requestId, String stream, long expectedSequence, RecordBatch records)
+            implements Frame {
+        public FrameType type() {
+            return FrameType.PUBLISH_BATCH;
+        }
+    }
+
+    /** A PUBLISH or PUBLISH_BATCH was appended at sequences {@code [firstSequence, firstSequence + count)}. */
+    record PublishAck(long requestId, long firstSequence, int count) implements Frame {
+        public FrameType type() {
+            return FrameType.PUBLISH_ACK;
+        }
+    }
+
+    /** How a subscription chooses its first sequence. */
+    enum StartKind {
+        /** The first sequence the stream retains. */
+        EARLIEST(0),
+        /** The sequence after the stream's last one at the moment of subscribing: only new messages. */
+        LATEST(1),
+        /** A given sequence. */
+        SEQUENCE(2);
+
+        private final int code;
+
+        StartKind(int code) {
+            this.code = code;
+        }
+
+        public int code() {
+            return code;
+        }
+
+        /** The kind for a wire byte, or {@code null}. */
+        public static StartKind of(int code) {
+            return switch (code) {
+                case 0 -> EARLIEST;
+                case 1 -> LATEST;
+                case 2 -> SEQUENCE;
+                default -> null;
+            };
+        }
+    }
+
+    /**
+     * Open a cursor over a stream's log. {@code subscriptionId} is chosen by the client and names
+     * the subscription in DELIVER, CREDIT, UNSUBSCRIBE and SUBSCRIPTION_CLOSED frames;
+     * {@code credits} is how many messages the broker may send before the next CREDIT.
+     */
+    record Subscribe(long requestId, int subscriptionId, String stream, StartKind startKind, long startSequence,
+                     int credits) implements Frame {
+        public FrameType type() {
+            return FrameType.SUBSCRIBE;
+        }
+    }
+
+    /** The subscription is open; the first message it will deliver has {@code startSequence}. */
+    record Subscribed(long requestId, int subscriptionId, long startSequence) implements Frame {
+        public FrameType type() {
+            return FrameType.SUBSCRIBED;
+        }
+    }
+
+    /** Messages {@code [firstSequence, firstSequence + records.count())} of a stream for a subscription. */
+    record Deliver(long requestId, int subscriptionId, String stream, long firstSequence, RecordBatch records)
+            implements Frame {
+        public FrameType type() {
+            return FrameType.DELIVER;
+        }
+    }
+
+    /** The client grants a subscription {@code credits} more messages. */
+    record Credit(long requestId, int subscriptionId, int credits) implements Frame {
+        public FrameType type() {
+            return FrameType.CREDIT;
+        }
+    }
+
+    /** Close a subscription; answered by OK. */
+    record Unsubscribe(long requestId, int subscriptionId) implements Frame {
+        public FrameType type() {
+            return FrameType.UNSUBSCRIBE;
+        }
+    }
+
+    /** The broker ended a subscription for the reason given (e.g. it fell below retention). */
+    record SubscriptionClosed(long requestId, int subscriptionId, int code, String message) implements Frame {
+        public FrameType type() {
+            return FrameType.SUBSCRIPTION_CLOSED;
+        }
+    }
+
+    /**
+     * A request on a subject, with how long the requester will wait. Sent by a requester to the
+     * broker, and by the broker to one responder (with the broker's own request id and the time
+     * that remains).
+     */
+    record Request(long requestId, String subject, int timeoutMillis, byte[] payload) implements Frame {
+        public FrameType type() {
+            return FrameType.REQUEST;
+        }
+    }
+
+    /** The answer to a REQUEST, with the id of the REQUEST it answers. */
+    record Response(long requestId, byte[] payload) implements Frame {
+        public FrameType type() {
+            return FrameType.RESPONSE;
+        }
+    }
+
+    /** Register this connection as a responder for a subject; answered by OK. */
+    record RespondOn(long requestId, String subject) implements Frame {
+        public FrameType type() {
+            return FrameType.RESPOND_ON;
+        }
+    }
+
+    /** Stop responding on a subject; answered by OK. */
+    record RespondOff(long requestId, String subject) implements Frame {
+        public FrameType type() {
+            return FrameType.RESPOND_OFF;
+        }
+    }
+}

@@ -1,0 +1,388 @@
+package dev.wirebus.protocol;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.CompositeByteBuf;
+
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * Translates {@link Frame}s to and from their byte layout (big-endian throughout):
+ *
+ * <pre>
+ * frame  = length:u32 type:u8 flags:u8 requestId:u64 body
+ * length = number of bytes after the length field (10 + body)
+ * string = byteLength:u16 utf8Bytes
+ * </pre>
+ *
+ * <p>Stateless and thread-safe. {@link FrameDecoder} and {@link FrameEncoder} put it in a Netty
+ * pipeline.
+ *
+ * <pre>{@code
+ * ByteBuf out = FrameCodec.encode(new Frame.Ping(7), ByteBufAllocator.DEFAULT);
+ * Frame back = FrameCodec.decode(out.skipBytes(FrameCodec.LENGTH_FIELD_LENGTH));
+ * }</pre>
+ */
+public final class FrameCodec {
+    /** Protocol version this implementation speaks. */
+    public static final int PROTOCOL_VERSION = 1;
+    /** Bytes of the length prefix. */
+    public static final int LENGTH_FIELD_LENGTH = 4;
+    /** Bytes after the length prefix that every frame has: type, flags, request id. */
+    public static final int HEADER_LENGTH = 10;
+    /** The maximum frame length (the value of the length field) a broker accepts unless configured. */
+    public static final int DEFAULT_MAX_FRAME_LENGTH = 8 * 1024 * 1024;
+    /** Longest string field, in UTF-8 bytes. */
+    public static final int MAX_STRING_BYTES = 65_535;
+
+    private static final int ZERO_COPY_THRESHOLD = 2048;
+
+    private FrameCodec() {
+    }
+
+    /** Encodes a frame, length prefix included, into a new buffer from {@code alloc}. */
+    public static ByteBuf encode(Frame frame, ByteBufAllocator alloc) {
+        RecordBatch records = recordsOf(frame);
+        if (records != null && records.sizeInBytes() >= ZERO_COPY_THRESHOLD) {
+            // Large batches are sent from the batch's own memory: header copied, records wrapped.
+            ByteBuf header = alloc.buffer(96);
+            writeHeaderAndFields(frame, header, records.sizeInBytes());
+            CompositeByteBuf composite = alloc.compositeBuffer(2);
+            composite.addComponents(true, header, records.wrap(0, records.count()));
+            return composite;
+        }
+        ByteBuf out = alloc.buffer(estimateSize(frame));
+        encode(frame, out);
+        return out;
+    }
+
+    /** Appends a frame, length prefix included, to {@code out}. */
+    public static void encode(Frame frame, ByteBuf out) {
+        RecordBatch records = recordsOf(frame);
+        if (records != null) {
+            writeHeaderAndFields(frame, out, records.sizeInBytes());
+            records.writeTo(out, 0, records.count());
+            return;
+        }
+        int start = out.writerIndex();
+        out.writeInt(0);
+        out.writeByte(frame.type().code());
+        out.writeByte(0);
+        out.writeLong(frame.requestId());
+        switch (frame.type()) {
+            case HELLO -> {
+                Frame.Hello f = (Frame.Hello) frame;
+                out.writeInt(Frame.Hello.MAGIC);
+                out.writeShort(f.minVersion());
+                out.writeShort(f.maxVersion());
+                writeString(out, f.clientName());
+            }
+            case WELCOME -> {
+                Frame.Welcome f = (Frame.Welcome) frame;
+                out.writeShort(f.version());
+                out.writeInt(f.maxFrameLength());
+                writeString(out, f.serverName());
+            }
+            case PING, PONG, OK -> { }
+            case GOAWAY -> {
+                Frame.GoAway f = (Frame.GoAway) frame;
+                out.writeShort(f.code());
+                writeString(out, f.message());
+            }
+            case ERROR -> {
+                Frame.Error f = (Frame.Error) frame;
+                out.writeShort(f.code());
+                writeString(out, f.message());
+            }
+            case PUBLISH -> {
+                Frame.Publish f = (Frame.Publish) frame;
+                writeString(out, f.stream());
+                out.writeLong(f.expectedSequence());
+                out.writeBytes(f.payload());
+            }
+            case PUBLISH_ACK -> {
+                Frame.PublishAck f = (Frame.PublishAck) frame;
+                out.writeLong(f.firstSequence());
+                out.writeInt(f.count());
+            }
+            case SUBSCRIBE -> {
+                Frame.Subscribe f = (Frame.Subscribe) frame;
+                out.writeInt(f.subscriptionId());
+                writeString(out, f.stream());
+                out.writeByte(f.startKind().code());
+                out.writeLong(f.startSequence());
+                out.writeInt(f.credits());
+            }
+            case SUBSCRIBED -> {
+                Frame.Subscribed f = (Frame.Subscribed) frame;
+                out.writeInt(f.subscriptionId());
+                out.writeLong(f.startSequence());
+            }
+            case CREDIT -> {
+                Frame.Credit f = (Frame.Credit) frame;
+                out.writeInt(f.subscriptionId());
+                out.writeInt(f.credits());
+            }
+            case UNSUBSCRIBE -> out.writeInt(((Frame.Unsubscribe) frame).subscriptionId());
+            case SUBSCRIPTION_CLOSED -> {
+                Frame.SubscriptionClosed f = (Frame.SubscriptionClosed) frame;
+                out.writeInt(f.subscriptionId());
+                out.writeShort(f.code());
+                writeString(out, f.message());
+            }
+            case REQUEST -> {
+                Frame.Request f = (Frame.Request) frame;
+                writeString(out, f.subject());
+                out.writeInt(f.timeoutMillis());
+                out.writeBytes(f.payload());
+            }
+            case RESPONSE -> out.writeBytes(((Frame.Response) frame).payload());
+            case RESPOND_ON -> writeString(out, ((Frame.RespondOn) frame).subject());
+            case RESPOND_OFF -> writeString(out, ((Frame.RespondOff) frame).subject());
+            case PUBLISH_BATCH, DELIVER -> throw new AssertionError("handled above");
+        }
+        out.setInt(start, out.writerIndex() - start - LENGTH_FIELD_LENGTH);
+    }
+
+    private static RecordBatch recordsOf(Frame frame) {
+        if (frame instanceof Frame.PublishBatch b) {
+            return b.records();
+        }
+        if (frame instanceof Frame.Deliver d) {
+            return d.records();
+        }
+        return null;
+    }
+
+    /** Writes length, header and the fixed fields of a batch-carrying frame; the records follow. */
+    private static void writeHeaderAndFields(Frame frame, ByteBuf out, int recordBytes) {
+        int start = out.writerIndex();
+        out.writeInt(0);
+        out.writeByte(frame.type().code());
+        out.writeByte(0);
+        out.writeLong(frame.requestId());
+        if (frame instanceof Frame.PublishBatch f) {
+            writeString(out, f.stream());
+            out.writeLong(f.expectedSequence());
+            out.writeInt(f.records().count());
+        } else if (frame instanceof Frame.Deliver f) {
+            out.writeInt(f.subscriptionId());
+            writeString(out, f.stream());
+            out.writeLong(f.firstSequence());
+            out.writeInt(f.records().count());
+        }
+        out.setInt(start, out.writerIndex() - start - LENGTH_FIELD_LENGTH + recordBytes);
+    }
+
+    private static int estimateSize(Frame frame) {
+        int base = LENGTH_FIELD_LENGTH + HEADER_LENGTH + 32;
+        if (frame instanceof Frame.Publish f) {
+            return base + f.stream().length() * 3 + f.payload().length;
+        }
+        if (frame instanceof Frame.Request f) {
+            return base + f.subject().length() * 3 + f.payload().length;
+        }
+        if (frame instanceof Frame.Response f) {
+            return base + f.payload().length;
+        }
+        RecordBatch records = recordsOf(frame);
+        return base + 256 + (records == null ? 0 : records.sizeInBytes());
+    }
+
+    /**
+     * Decodes one frame from {@code in}, which holds exactly the bytes after the length prefix
+     * (type, flags, request id, body). Consumes all of them.
+     *
+     * @throws ProtocolException naming the problem: {@link ErrorCode#UNKNOWN_FRAME_TYPE} for a type
+     *     byte this version does not know, {@link ErrorCode#MALFORMED_FRAME} for fields that run past
+     *     the end, trailing bytes, bad UTF-8 or out-of-range values
+     */
+    public static Frame decode(ByteBuf in) {
+        int length = in.readableBytes();
+        if (length < HEADER_LENGTH) {
+            throw new ProtocolException(ErrorCode.MALFORMED_FRAME, 0,
+                    "frame length " + length + " is shorter than the " + HEADER_LENGTH + "-byte header");
+        }
+        int typeCode = in.readUnsignedByte();
+        in.readByte(); // flags: reserved, ignored
+        long requestId = in.readLong();
+        FrameType type = FrameType.of(typeCode);
+        if (type == null) {
+            throw new ProtocolException(ErrorCode.UNKNOWN_FRAME_TYPE, requestId,
+                    String.format("unknown frame type 0x%02x", typeCode));
+        }
+        Reader r = new Reader(in, type, requestId);
+        Frame frame = switch (type) {
+            case HELLO -> {
+                int magic = r.i32("magic");
+                if (magic != Frame.Hello.MAGIC) {
+                    throw r.malformed(String.format("bad magic 0x%08x, expected 0x%08x (\"WBUS\")",
+                            magic, Frame.Hello.MAGIC));
+                }
+                yield new Frame.Hello(requestId, r.u16("minVersion"), r.u16("maxVersion"), r.string("clientName"));
+            }
+            case WELCOME -> new Frame.Welcome(requestId, r.u16("version"), r.nonNegative("maxFrameLength"),
+                    r.string("serverName"));
+            case PING -> new Frame.Ping(requestId);
+            case PONG -> new Frame.Pong(requestId);
+            case OK -> new Frame.Ok(requestId);
+            case GOAWAY -> new Frame.GoAway(requestId, r.u16("code"), r.string("message"));
+            case ERROR -> new Frame.Error(requestId, r.u16("code"), r.string("message"));
+            case PUBLISH -> new Frame.Publish(requestId, r.string("stream"), r.i64("expectedSequence"), r.rest());
+            case PUBLISH_BATCH -> {
+                String stream = r.string("stream");
+                long expected = r.i64("expectedSequence");
+                long count = r.u32("count");
+                yield new Frame.PublishBatch(requestId, stream, expected, RecordBatch.read(in, count, requestId));
+            }
+            case PUBLISH_ACK -> new Frame.PublishAck(requestId, r.i64("firstSequence"), r.nonNegative("count"));
+            case SUBSCRIBE -> {
+                int subId = r.i32("subscriptionId");
+                String stream = r.string("stream");
+                int kindCode = r.u8("startKind");
+                Frame.StartKind kind = Frame.StartKind.of(kindCode);
+                if (kind == null) {
+                    throw r.malformed("startKind " + kindCode + " is not 0 (earliest), 1 (latest) or 2 (sequence)");
+                }
+                yield new Frame.Subscribe(requestId, subId, stream, kind, r.i64("startSequence"),
+                        r.nonNegative("credits"));
+            }
+            case SUBSCRIBED -> new Frame.Subscribed(requestId, r.i32("subscriptionId"), r.i64("startSequence"));
+            case DELIVER -> {
+                int subId = r.i32("subscriptionId");
+                String stream = r.string("stream");
+                long first = r.i64("firstSequence");
+                long count = r.u32("count");
+                yield new Frame.Deliver(requestId, subId, stream, first, RecordBatch.read(in, count, requestId));
+            }
+            case CREDIT -> new Frame.Credit(requestId, r.i32("subscriptionId"), r.nonNegative("credits"));
+            case UNSUBSCRIBE -> new Frame.Unsubscribe(requestId, r.i32("subscriptionId"));
+            case SUBSCRIPTION_CLOSED -> new Frame.SubscriptionClosed(requestId, r.i32("subscriptionId"),
+                    r.u16("code"), r.string("message"));
+            case REQUEST -> new Frame.Request(requestId, r.string("subject"), r.nonNegative("timeoutMillis"),
+                    r.rest());
+            case RESPONSE -> new Frame.Response(requestId, r.rest());
+            case RESPOND_ON -> new Frame.RespondOn(requestId, r.string("subject"));
+            case RESPOND_OFF -> new Frame.RespondOff(requestId, r.string("subject"));
+        };
+        if (in.isReadable()) {
+            throw r.malformed(in.readableBytes() + " unexpected bytes after the last field");
+        }
+        return frame;
+    }
+
+    private static void writeString(ByteBuf out, String s) {
+        int lengthAt = out.writerIndex();
+        out.writeShort(0);
+        int n = out.writeCharSequence(s, StandardCharsets.UTF_8);
+        if (n > MAX_STRING_BYTES) {
+            throw new IllegalArgumentException("string of " + n + " UTF-8 bytes exceeds " + MAX_STRING_BYTES);
+        }
+        out.setShort(lengthAt, n);
+    }
+
+    /** Reads fields of one frame, turning every shortfall into a MALFORMED_FRAME naming the field. */
+    private static final class Reader {
+        private final ByteBuf in;
+        private final FrameType type;
+        private final long requestId;
+
+        Reader(ByteBuf in, FrameType type, long requestId) {
+            this.in = in;
+            this.type = type;
+            this.requestId = requestId;
+        }
+
+        ProtocolException malformed(String what) {
+            return new ProtocolException(ErrorCode.MALFORMED_FRAME, requestId, type + " frame: " + what);
+        }
+
+        private void need(int n, String field) {
+            if (in.readableBytes() < n) {
+                throw malformed("truncated at field '" + field + "': needs " + n + " bytes, "
+                        + in.readableBytes() + " remain");
+            }
+        }
+
+        int u8(String field) {
+            need(1, field);
+            return in.readUnsignedByte();
+        }
+
+        int u16(String field) {
+            need(2, field);
+            return in.readUnsignedShort();
+        }
+
+        int i32(String field) {
+            need(4, field);
+            return in.readInt();
+        }
+
+        long u32(String field) {
+            need(4, field);
+            return in.readUnsignedInt();
+        }
+
+        int nonNegative(String field) {
+            long v = u32(field);
+            if (v > Integer.MAX_VALUE) {
+                throw malformed("field '" + field + "' is " + v + ", above the maximum " + Integer.MAX_VALUE);
+            }
+            return (int) v;
+        }
+
+        long i64(String field) {
+            need(8, field);
+            long v = in.readLong();
+            if (v < 0) {
+                throw malformed("field '" + field + "' is negative: " + v);
+            }
+            return v;
+        }
+
+        String string(String field) {
+            int len = u16(field + ".length");
+            need(len, field);
+            String s = decodeUtf8(in, len);
+            if (s == null) {
+                throw malformed("field '" + field + "' is not valid UTF-8");
+            }
+            return s;
+        }
+
+        byte[] rest() {
+            byte[] b = new byte[in.readableBytes()];
+            in.readBytes(b);
+            return b;
+        }
+    }
+
+    private static String decodeUtf8(ByteBuf in, int len) {
+        boolean ascii = true;
+        int start = in.readerIndex();
+        for (int i = 0; i < len; i++) {
+            if (in.getByte(start + i) < 0) {
+                ascii = false;
+                break;
+            }
+        }
+        if (ascii) {
+            String s = in.toString(start, len, StandardCharsets.US_ASCII);
+            in.skipBytes(len);
+            return s;
+        }
+        try {
+            String s = StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(in.nioBuffer(start, len)).toString();
+            in.skipBytes(len);
+            return s;
+        } catch (CharacterCodingException e) {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,72 @@
+package dev.wirebus.protocol;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.ByteToMessageDecoder;
+
+import java.util.List;
+
+/**
+ * Netty inbound handler that splits the byte stream into frames and decodes each into a
+ * {@link Frame}. A length prefix above the maximum fails at once, before the body arrives, with
+ * {@link ErrorCode#FRAME_TOO_LARGE}; after the first {@link ProtocolException} the decoder
+ * discards all further input, since the connection is going to be closed.
+ *
+ * <pre>{@code
+ * pipeline.addLast(new FrameDecoder(FrameCodec.DEFAULT_MAX_FRAME_LENGTH), new FrameEncoder(), handler);
+ * }</pre>
+ *
+ * <p>Not sharable: one instance per channel.
+ */
+public final class FrameDecoder extends ByteToMessageDecoder {
+    private final int maxFrameLength;
+    private boolean failed;
+
+    public FrameDecoder(int maxFrameLength) {
+        if (maxFrameLength < FrameCodec.HEADER_LENGTH) {
+            throw new IllegalArgumentException("maxFrameLength " + maxFrameLength + " is below the header length");
+        }
+        this.maxFrameLength = maxFrameLength;
+    }
+
+    @Override
+    protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+        if (failed) {
+            in.skipBytes(in.readableBytes());
+            return;
+        }
+        while (in.readableBytes() >= FrameCodec.LENGTH_FIELD_LENGTH) {
+            int start = in.readerIndex();
+            long length = in.getUnsignedInt(start);
+            if (length > maxFrameLength) {
+                fail(in, new ProtocolException(ErrorCode.FRAME_TOO_LARGE, 0,
+                        "frame length " + length + " exceeds the maximum " + maxFrameLength));
+            }
+            if (length < FrameCodec.HEADER_LENGTH) {
+                fail(in, new ProtocolException(ErrorCode.MALFORMED_FRAME, 0,
+                        "frame length " + length + " is shorter than the " + FrameCodec.HEADER_LENGTH + "-byte header"));
+            }
+            if (in.readableBytes() < FrameCodec.LENGTH_FIELD_LENGTH + length) {
+                return;
+            }
+            ByteBuf body = in.slice(start + FrameCodec.LENGTH_FIELD_LENGTH, (int) length);
+            in.skipBytes(FrameCodec.LENGTH_FIELD_LENGTH + (int) length);
+            try {
+                out.add(FrameCodec.decode(body));
+            } catch (ProtocolException e) {
+                fail(in, e);
+            }
+        }
+    }
+
+    /** Bytes received that do not yet form a whole frame (used to report a connection cut mid-frame). */
+    public int pendingBytes() {
+        return failed ? 0 : actualReadableBytes();
+    }
+
+    private void fail(ByteBuf in, ProtocolException e) {
+        failed = true;
+        in.skipBytes(in.readableBytes());
+        throw e;
+    }
+}
