@@ -59,6 +59,18 @@ public final class FrameDecoder extends ByteToMessageDecoder {
         }
     }
 
+    @Override
+    protected void decodeLast(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) throws Exception {
+        decode(ctx, in, out);
+        if (!failed && in.isReadable()) {
+            int partial = in.readableBytes();
+            String what = partial < FrameCodec.LENGTH_FIELD_LENGTH
+                    ? partial + " bytes into a length prefix"
+                    : partial + " bytes into a frame of length " + in.getUnsignedInt(in.readerIndex());
+            fail(in, new ProtocolException(ErrorCode.MALFORMED_FRAME, 0, "input ended " + what));
+        }
+    }
+
     /** Bytes received that do not yet form a whole frame (used to report a connection cut mid-frame). */
     public int pendingBytes() {
         return failed ? 0 : actualReadableBytes();
