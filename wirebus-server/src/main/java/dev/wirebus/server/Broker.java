@@ -154,6 +154,21 @@ public final class Broker implements AutoCloseable {
         return s == null ? 0 : s.lastSequence();
     }
 
+    /**
+     * Bytes written to client connections and not yet taken by the kernel, summed over all
+     * connections. Bounded by the write-buffer high-water mark per connection, whatever the clients do.
+     */
+    public long bufferedOutboundBytes() {
+        long total = 0;
+        for (ConnectionHandler c : context.connections()) {
+            io.netty.channel.ChannelOutboundBuffer buf = c.channel().unsafe().outboundBuffer();
+            if (buf != null) {
+                total += buf.totalPendingWriteBytes();
+            }
+        }
+        return total;
+    }
+
     /** Number of open client connections. */
     public int connectionCount() {
         return context.connections().size();

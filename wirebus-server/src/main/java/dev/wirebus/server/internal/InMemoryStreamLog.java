@@ -105,6 +105,9 @@ final class InMemoryStreamLog implements StreamLog {
             taken += end - start;
             bytes += size;
             seq += end - start;
+            if (end < batch.count()) {
+                break; // took part of this batch: the byte or record limit is reached
+            }
             i++;
         }
         return taken;

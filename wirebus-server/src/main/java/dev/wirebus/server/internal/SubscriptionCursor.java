@@ -79,6 +79,21 @@ final class SubscriptionCursor extends Stream.Waiter {
     }
 
     private void drain() {
+        try {
+            drainOnce();
+        } catch (RuntimeException e) {
+            // a bug must not silently stall a subscriber: end the subscription, visibly
+            org.slf4j.LoggerFactory.getLogger(SubscriptionCursor.class)
+                    .error("subscription {} on '{}' failed at sequence {}", subscriptionId, stream.name(), nextSequence, e);
+            closed = true;
+            stream.removeWaiter(this);
+            channel.writeAndFlush(new Frame.SubscriptionClosed(0, subscriptionId, ErrorCode.INTERNAL.code(),
+                    "broker failed delivering sequence " + nextSequence + ": " + e));
+            onClosedByBroker.accept(this);
+        }
+    }
+
+    private void drainOnce() {
         scheduled.set(false);
         if (closed || !started || !channel.isActive()) {
             return;
