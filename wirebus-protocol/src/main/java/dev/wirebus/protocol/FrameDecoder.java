@@ -21,6 +21,8 @@ import java.util.List;
 public final class FrameDecoder extends ByteToMessageDecoder {
     private final int maxFrameLength;
     private boolean failed;
+    /** Bytes of an incomplete frame left over when the input ended (the buffer is released then). */
+    private int pendingAtEnd;
 
     public FrameDecoder(int maxFrameLength) {
         if (maxFrameLength < FrameCodec.HEADER_LENGTH) {
@@ -59,9 +61,25 @@ public final class FrameDecoder extends ByteToMessageDecoder {
         }
     }
 
-    /** Bytes received that do not yet form a whole frame (used to report a connection cut mid-frame). */
+    @Override
+    protected void decodeLast(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) throws Exception {
+        super.decodeLast(ctx, in, out);
+        if (!failed) {
+            // Netty releases the buffer right after this, before later handlers see the input end.
+            pendingAtEnd = in.readableBytes();
+        }
+    }
+
+    /**
+     * Bytes received that do not yet form a whole frame (used to report a connection cut mid-frame).
+     * Still valid after the input has ended, when later handlers see {@code channelInactive}.
+     */
     public int pendingBytes() {
-        return failed ? 0 : actualReadableBytes();
+        if (failed) {
+            return 0;
+        }
+        int buffered = actualReadableBytes();
+        return buffered > 0 ? buffered : pendingAtEnd;
     }
 
     private void fail(ByteBuf in, ProtocolException e) {
