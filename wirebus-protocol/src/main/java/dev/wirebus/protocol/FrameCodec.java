@@ -146,6 +146,26 @@ public final class FrameCodec {
         out.setInt(start, out.writerIndex() - start - LENGTH_FIELD_LENGTH);
     }
 
+    /**
+     * Writes the length, header and fixed fields of a DELIVER frame whose {@code count} records,
+     * {@code recordBytes} bytes in all, the caller appends next in their wire layout (for example
+     * with {@link RecordBatch#writeTo}). Lets a broker deliver records from several stored batches
+     * in one frame without building an intermediate batch.
+     */
+    public static void writeDeliverHeader(ByteBuf out, int subscriptionId, String stream, long firstSequence,
+                                          int count, int recordBytes) {
+        int start = out.writerIndex();
+        out.writeInt(0);
+        out.writeByte(FrameType.DELIVER.code());
+        out.writeByte(0);
+        out.writeLong(0);
+        out.writeInt(subscriptionId);
+        writeString(out, stream);
+        out.writeLong(firstSequence);
+        out.writeInt(count);
+        out.setInt(start, out.writerIndex() - start - LENGTH_FIELD_LENGTH + recordBytes);
+    }
+
     private static RecordBatch recordsOf(Frame frame) {
         if (frame instanceof Frame.PublishBatch b) {
             return b.records();

@@ -21,8 +21,6 @@ import java.util.List;
 public final class FrameDecoder extends ByteToMessageDecoder {
     private final int maxFrameLength;
     private boolean failed;
-    /** Bytes of an incomplete frame left over when the input ended (the buffer is released then). */
-    private int pendingAtEnd;
 
     public FrameDecoder(int maxFrameLength) {
         if (maxFrameLength < FrameCodec.HEADER_LENGTH) {
@@ -63,23 +61,19 @@ public final class FrameDecoder extends ByteToMessageDecoder {
 
     @Override
     protected void decodeLast(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) throws Exception {
-        super.decodeLast(ctx, in, out);
-        if (!failed) {
-            // Netty releases the buffer right after this, before later handlers see the input end.
-            pendingAtEnd = in.readableBytes();
+        decode(ctx, in, out);
+        if (!failed && in.isReadable()) {
+            int partial = in.readableBytes();
+            String what = partial < FrameCodec.LENGTH_FIELD_LENGTH
+                    ? partial + " bytes into a length prefix"
+                    : partial + " bytes into a frame of length " + in.getUnsignedInt(in.readerIndex());
+            fail(in, new ProtocolException(ErrorCode.MALFORMED_FRAME, 0, "input ended " + what));
         }
     }
 
-    /**
-     * Bytes received that do not yet form a whole frame (used to report a connection cut mid-frame).
-     * Still valid after the input has ended, when later handlers see {@code channelInactive}.
-     */
+    /** Bytes received that do not yet form a whole frame (used to report a connection cut mid-frame). */
     public int pendingBytes() {
-        if (failed) {
-            return 0;
-        }
-        int buffered = actualReadableBytes();
-        return buffered > 0 ? buffered : pendingAtEnd;
+        return failed ? 0 : actualReadableBytes();
     }
 
     private void fail(ByteBuf in, ProtocolException e) {

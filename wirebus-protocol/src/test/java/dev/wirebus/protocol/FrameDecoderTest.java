@@ -6,8 +6,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
-import io.netty.channel.ChannelHandlerContext;
-import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.embedded.EmbeddedChannel;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
@@ -202,6 +200,7 @@ class FrameDecoderTest {
                 new byte[] {0, 0})));
         assertThat(readAll(ch)).extracting(Frame::type).containsExactly(FrameType.PUBLISH, FrameType.PING);
         assertThat(decoder.pendingBytes()).isEqualTo(2);
+        assertThatThrownBy(ch::finish).isInstanceOf(ProtocolException.class); // input ends mid-frame
     }
 
     @Test
@@ -222,44 +221,45 @@ class FrameDecoderTest {
     }
 
     @Test
-    void pendingBytesStillReportsAPartialFrameWhenLaterHandlersSeeTheConnectionEnd() {
+    void inputEndingInsideAFrameFailsWithMalformedFrame() {
         FrameDecoder decoder = new FrameDecoder(MAX);
-        int[] seenAtInactive = {-1};
-        EmbeddedChannel ch = new EmbeddedChannel(decoder, new ChannelInboundHandlerAdapter() {
-            @Override
-            public void channelInactive(ChannelHandlerContext ctx) {
-                seenAtInactive[0] = decoder.pendingBytes();
-                ctx.fireChannelInactive();
-            }
-        });
+        EmbeddedChannel ch = channel(decoder);
         byte[] ping = bytes(new Frame.Ping(5));
-        byte[] input = new byte[ping.length + 7];
-        System.arraycopy(ping, 0, input, 0, ping.length);
-        System.arraycopy(ping, 0, input, ping.length, 7);
-
-        ch.writeInbound(Unpooled.wrappedBuffer(input));
-        assertThat((Frame) ch.readInbound()).isEqualTo(new Frame.Ping(5));
+        ch.writeInbound(Unpooled.wrappedBuffer(concat(ping, java.util.Arrays.copyOf(ping, 7))));
+        assertThat(readAll(ch)).containsExactly(new Frame.Ping(5));
         assertThat(decoder.pendingBytes()).isEqualTo(7);
 
-        ch.finish();
-        assertThat(seenAtInactive[0]).isEqualTo(7);
-        assertThat(decoder.pendingBytes()).isEqualTo(7);
+        assertThatThrownBy(ch::finish).isInstanceOfSatisfying(ProtocolException.class, e -> {
+            assertThat(e.errorCode()).isEqualTo(ErrorCode.MALFORMED_FRAME);
+            assertThat(e.requestId()).isZero();
+            assertThat(e.getMessage()).contains("7 bytes into a frame of length 10");
+        });
     }
 
     @Test
-    void pendingBytesIsZeroWhenTheConnectionEndsBetweenFrames() {
-        FrameDecoder decoder = new FrameDecoder(MAX);
-        int[] seenAtInactive = {-1};
-        EmbeddedChannel ch = new EmbeddedChannel(decoder, new ChannelInboundHandlerAdapter() {
-            @Override
-            public void channelInactive(ChannelHandlerContext ctx) {
-                seenAtInactive[0] = decoder.pendingBytes();
-                ctx.fireChannelInactive();
-            }
+    void inputEndingInsideALengthFieldFailsWithMalformedFrame() {
+        EmbeddedChannel ch = channel(new FrameDecoder(MAX));
+        ch.writeInbound(Unpooled.wrappedBuffer(new byte[] {0, 0}));
+        assertThatThrownBy(ch::finish).isInstanceOfSatisfying(ProtocolException.class, e -> {
+            assertThat(e.errorCode()).isEqualTo(ErrorCode.MALFORMED_FRAME);
+            assertThat(e.getMessage()).contains("2 bytes into a length prefix");
         });
+    }
+
+    @Test
+    void inputEndingBetweenFramesIsNoError() {
+        EmbeddedChannel ch = channel(new FrameDecoder(MAX));
         ch.writeInbound(Unpooled.wrappedBuffer(bytes(new Frame.Ping(5))));
-        assertThat((Frame) ch.readInbound()).isEqualTo(new Frame.Ping(5));
-        ch.finish();
-        assertThat(seenAtInactive[0]).isZero();
+        assertThat(readAll(ch)).containsExactly(new Frame.Ping(5));
+        assertThat(ch.finish()).isFalse();
+    }
+
+    @Test
+    void inputEndingAfterAFailureReportsNothingMore() {
+        EmbeddedChannel ch = channel(new FrameDecoder(MAX));
+        assertThatThrownBy(() -> ch.writeInbound(Unpooled.wrappedBuffer(new byte[] {0, 0, 0, 3})))
+                .isInstanceOf(ProtocolException.class);
+        ch.writeInbound(Unpooled.wrappedBuffer(new byte[] {0, 0, 0}));
+        assertThat(ch.finish()).isFalse();
     }
 }

@@ -1,0 +1,190 @@
+package dev.wirebus.client;
+
+import dev.wirebus.client.internal.ClientOptions;
+import dev.wirebus.client.internal.DefaultWirebusClient;
+import dev.wirebus.protocol.Defaults;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+
+/**
+ * A connection to a wirebus broker, shared safely by any number of threads: every call carries a
+ * request id and its answer is matched by id, so concurrent callers never see each other's
+ * answers. Calls return {@link CompletableFuture}s that complete on the client's I/O thread: chain
+ * with the {@code *Async} methods when a stage blocks.
+ *
+ * <p>Every call has a deadline ({@link Builder#requestTimeout}); at most
+ * {@link Builder#maxInFlight} calls wait for answers at once, and a caller beyond that waits for a
+ * slot until its deadline. When the connection is lost, calls already sent fail with
+ * {@link ConnectionException} (their outcome is unknown), calls not yet sent wait for the
+ * reconnect, and subscriptions and responders are restored by themselves.
+ *
+ * <pre>{@code
+ * try (WirebusClient client = WirebusClient.builder().address("unix:///run/wirebus.sock").name("executor").connect()) {
+ *     long seq = client.publish("blocks", block).join();
+ *     Subscription sub = client.subscribe("blocks", StartPosition.sequence(1), m -> execute(m));
+ *     byte[] epoch = client.request("state.epoch", new byte[0], Duration.ofSeconds(10)).join();
+ * }
+ * }</pre>
+ */
+public interface WirebusClient extends AutoCloseable {
+
+    /** A builder with the defaults: the broker's default Unix socket, 10 s deadlines, reconnect forever. */
+    static Builder builder() {
+        return new Builder();
+    }
+
+    /** {@code unix://} + the broker's default socket path (see {@code wirebus serve}). */
+    static String defaultAddress() {
+        return "unix://" + Defaults.unixSocket();
+    }
+
+    /** Appends a message; completes with its sequence. */
+    CompletableFuture<Long> publish(String stream, byte[] payload);
+
+    /**
+     * Appends a message only if {@code expectedSequence} is the stream's last sequence + 1;
+     * otherwise fails with {@link SequenceMismatchException}. Lets a producer that resumes after a
+     * reconnect go on in its own index order without duplicates.
+     */
+    CompletableFuture<Long> publish(String stream, byte[] payload, long expectedSequence);
+
+    /** Appends messages atomically at consecutive sequences, in one frame. */
+    CompletableFuture<PublishAck> publishBatch(String stream, List<byte[]> payloads);
+
+    /** {@link #publishBatch(String, List)}, only if the first lands at {@code expectedSequence}. */
+    CompletableFuture<PublishAck> publishBatch(String stream, List<byte[]> payloads, long expectedSequence);
+
+    /**
+     * Opens a subscription. Returns at once; {@link Subscription#started()} completes when the
+     * broker confirms. Messages reach {@code handler} in sequence order, each once, across
+     * reconnects.
+     */
+    Subscription subscribe(String stream, StartPosition start, MessageHandler handler);
+
+    /** Sends a request to one responder of {@code subject}; completes with the reply or fails at the deadline. */
+    CompletableFuture<byte[]> request(String subject, byte[] payload, Duration timeout);
+
+    /** Registers {@code handler} as responder on {@code subject}; completes when the broker confirms. */
+    CompletableFuture<Responder> respond(String subject, RequestHandler handler);
+
+    /** Round trip to the broker; completes with the time it took. */
+    CompletableFuture<Duration> ping();
+
+    /** The connection's state now. */
+    ConnectionState state();
+
+    /** The address this client connects to. */
+    String address();
+
+    /** Closes the connection; pending calls fail with {@link ConnectionException}. Idempotent. */
+    @Override
+    void close();
+
+    /**
+     * Settings of a {@link WirebusClient}; each setter validates at once.
+     *
+     * <pre>{@code
+     * WirebusClient c = WirebusClient.builder()
+     *     .address("tcp://127.0.0.1:7440")
+     *     .name("ingress-1")
+     *     .requestTimeout(Duration.ofSeconds(5))
+     *     .reconnectPolicy(ReconnectPolicy.exponential(Duration.ofMillis(50), Duration.ofSeconds(5)))
+     *     .connect();
+     * }</pre>
+     */
+    final class Builder {
+        private String address = defaultAddress();
+        private String name = "wirebus-java";
+        private Duration connectTimeout = Duration.ofSeconds(5);
+        private Duration requestTimeout = Duration.ofSeconds(10);
+        private ReconnectPolicy reconnectPolicy = ReconnectPolicy.defaults();
+        private ConnectionListener listener = new ConnectionListener() { };
+        private int maxInFlight = 65_536;
+        private int subscriptionWindow = 4096;
+        private Executor dispatchExecutor;
+
+        private Builder() {
+        }
+
+        /** {@code unix:///path/to.sock}, {@code tcp://host:port}, or a bare socket path. */
+        public Builder address(String address) {
+            ClientOptions.parseAddress(address);
+            this.address = address;
+            return this;
+        }
+
+        /** The client name the broker sees (logs, {@code disconnect}). */
+        public Builder name(String name) {
+            this.name = Objects.requireNonNull(name, "name");
+            return this;
+        }
+
+        public Builder connectTimeout(Duration timeout) {
+            this.connectTimeout = positive("connectTimeout", timeout);
+            return this;
+        }
+
+        /** Deadline of every call that has no timeout of its own (publish, subscribe, respond, ping). */
+        public Builder requestTimeout(Duration timeout) {
+            this.requestTimeout = positive("requestTimeout", timeout);
+            return this;
+        }
+
+        public Builder reconnectPolicy(ReconnectPolicy policy) {
+            this.reconnectPolicy = Objects.requireNonNull(policy, "reconnectPolicy");
+            return this;
+        }
+
+        public Builder listener(ConnectionListener listener) {
+            this.listener = Objects.requireNonNull(listener, "listener");
+            return this;
+        }
+
+        /** Most calls awaiting answers at once; further callers wait for a slot until their deadline. */
+        public Builder maxInFlight(int calls) {
+            if (calls < 1) {
+                throw new IllegalArgumentException("maxInFlight must be at least 1, was " + calls);
+            }
+            this.maxInFlight = calls;
+            return this;
+        }
+
+        /** Credits per subscription: how many messages may be on their way to or queued for its handler. */
+        public Builder subscriptionWindow(int messages) {
+            if (messages < 2) {
+                throw new IllegalArgumentException("subscriptionWindow must be at least 2, was " + messages);
+            }
+            this.subscriptionWindow = messages;
+            return this;
+        }
+
+        /** Runs message and request handlers (default: a daemon thread per active subscription or request). */
+        public Builder dispatchExecutor(Executor executor) {
+            this.dispatchExecutor = Objects.requireNonNull(executor, "dispatchExecutor");
+            return this;
+        }
+
+        /**
+         * Connects and completes the handshake.
+         *
+         * @throws ConnectionException when the first connection fails, saying why (no socket file,
+         *     connection refused, permission denied, handshake timeout)
+         */
+        public WirebusClient connect() {
+            ClientOptions options = new ClientOptions(address, name, connectTimeout, requestTimeout, reconnectPolicy,
+                    listener, maxInFlight, subscriptionWindow, dispatchExecutor);
+            return DefaultWirebusClient.connect(options);
+        }
+
+        private static Duration positive(String name, Duration d) {
+            if (d == null || d.isNegative() || d.isZero()) {
+                throw new IllegalArgumentException(name + " must be positive, was " + d);
+            }
+            return d;
+        }
+    }
+}

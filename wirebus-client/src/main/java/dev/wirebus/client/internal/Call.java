@@ -1,0 +1,65 @@
+package dev.wirebus.client.internal;
+
+import dev.wirebus.protocol.Frame;
+
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Function;
+
+/**
+ * One request awaiting its answer: the frame to send, its deadline, and how to turn the answer
+ * into the caller's result. Ends exactly once.
+ */
+final class Call<T> {
+    final long id;
+    final Frame frame;
+    final long deadlineNanos;
+    final boolean countsInFlight;
+    final CompletableFuture<T> future = new CompletableFuture<>();
+    final AtomicBoolean done = new AtomicBoolean();
+    private final Function<Frame, T> answer;
+    private final String description;
+    /** Set on the I/O thread once the frame went to a channel. */
+    volatile boolean written;
+
+    Call(long id, Frame frame, long deadlineNanos, boolean countsInFlight, String description,
+         Function<Frame, T> answer) {
+        this.id = id;
+        this.frame = frame;
+        this.deadlineNanos = deadlineNanos;
+        this.countsInFlight = countsInFlight;
+        this.description = description;
+        this.answer = answer;
+    }
+
+    /** What this call is, for error messages: "PUBLISH on stream 'blocks'". */
+    String description() {
+        return description;
+    }
+
+    /** Completes from an answer frame; true if this ended the call. */
+    boolean answer(Frame f) {
+        if (!done.compareAndSet(false, true)) {
+            return false;
+        }
+        if (f instanceof Frame.Error e) {
+            future.completeExceptionally(Errors.of(e));
+            return true;
+        }
+        try {
+            future.complete(answer.apply(f));
+        } catch (RuntimeException ex) {
+            future.completeExceptionally(ex);
+        }
+        return true;
+    }
+
+    /** Fails the call; true if this ended it. */
+    boolean fail(Throwable t) {
+        if (!done.compareAndSet(false, true)) {
+            return false;
+        }
+        future.completeExceptionally(t);
+        return true;
+    }
+}

@@ -1,0 +1,53 @@
+package dev.wirebus.client.internal;
+
+import dev.wirebus.client.ConnectionListener;
+import dev.wirebus.client.ReconnectPolicy;
+
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.Executor;
+
+/** A client's validated settings. */
+public record ClientOptions(String address, String name, Duration connectTimeout, Duration requestTimeout,
+                            ReconnectPolicy reconnectPolicy, ConnectionListener listener, int maxInFlight,
+                            int subscriptionWindow, Executor dispatchExecutor) {
+
+    /** A parsed address: a Unix socket path or a TCP host and port. */
+    public record Target(Path unixPath, InetSocketAddress tcp) {
+        @Override
+        public String toString() {
+            return unixPath != null ? "unix://" + unixPath : "tcp://" + tcp.getHostString() + ":" + tcp.getPort();
+        }
+    }
+
+    /**
+     * Parses {@code unix:///path}, {@code tcp://host:port} or a bare path.
+     *
+     * @throws IllegalArgumentException naming the address and what is wrong with it
+     */
+    public static Target parseAddress(String address) {
+        if (address == null || address.isBlank()) {
+            throw new IllegalArgumentException("address is empty; use unix:///path or tcp://host:port");
+        }
+        if (address.startsWith("unix://")) {
+            String path = address.substring("unix://".length());
+            if (path.isEmpty()) {
+                throw new IllegalArgumentException("address '" + address + "' has no socket path");
+            }
+            return new Target(Path.of(path).toAbsolutePath(), null);
+        }
+        if (address.startsWith("tcp://")) {
+            URI uri = URI.create(address);
+            if (uri.getHost() == null || uri.getPort() < 0) {
+                throw new IllegalArgumentException("address '" + address + "' is not tcp://host:port");
+            }
+            return new Target(null, InetSocketAddress.createUnresolved(uri.getHost(), uri.getPort()));
+        }
+        if (address.contains("://")) {
+            throw new IllegalArgumentException("address '" + address + "' has an unknown scheme; use unix:// or tcp://");
+        }
+        return new Target(Path.of(address).toAbsolutePath(), null);
+    }
+}

@@ -1,0 +1,207 @@
+package dev.wirebus.client.internal;
+
+import dev.wirebus.client.ConnectionException;
+import dev.wirebus.client.Message;
+import dev.wirebus.client.MessageHandler;
+import dev.wirebus.client.ProtocolViolationException;
+import dev.wirebus.client.StartPosition;
+import dev.wirebus.client.Subscription;
+import dev.wirebus.client.WirebusException;
+import dev.wirebus.protocol.ErrorCode;
+import dev.wirebus.protocol.Frame;
+import dev.wirebus.protocol.RecordBatch;
+
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The client side of a subscription. Received messages queue here (at most the window, because
+ * the broker sends only what credits allow) and a dispatch task hands them to the handler one at a
+ * time; every half window handled is granted back as credits. {@code nextSequence} is the sequence
+ * after the last message received, where a re-subscription after a reconnect starts, so nothing
+ * is skipped or repeated.
+ */
+final class ClientSubscription implements Subscription {
+    private final DefaultWirebusClient client;
+    final int id;
+    private final String stream;
+    private final StartPosition start;
+    private final MessageHandler handler;
+    private final int window;
+    private final Executor executor;
+    private final ConcurrentLinkedQueue<Message> queue = new ConcurrentLinkedQueue<>();
+    private final AtomicInteger queued = new AtomicInteger();
+    private final AtomicInteger handledSinceGrant = new AtomicInteger();
+    private final AtomicBoolean dispatching = new AtomicBoolean();
+    private final CompletableFuture<Long> started = new CompletableFuture<>();
+    private final CompletableFuture<Void> closed = new CompletableFuture<>();
+    private final Runnable dispatchTask = this::dispatch;
+    /** I/O thread only: sequence after the last message received; 0 until the first SUBSCRIBED. */
+    private long nextSequence;
+    private volatile long lastDelivered;
+    private volatile boolean open = true;
+
+    ClientSubscription(DefaultWirebusClient client, int id, String stream, StartPosition start, MessageHandler handler,
+                       int window, Executor executor) {
+        this.client = client;
+        this.id = id;
+        this.stream = stream;
+        this.start = start;
+        this.handler = handler;
+        this.window = window;
+        this.executor = executor;
+    }
+
+    /** The SUBSCRIBE frame for the first subscription or a re-subscription. I/O thread. */
+    Frame.Subscribe subscribeFrame(long requestId) {
+        int credits = Math.max(1, window - queued.get());
+        handledSinceGrant.set(0);
+        if (nextSequence > 0) {
+            return new Frame.Subscribe(requestId, id, stream, Frame.StartKind.SEQUENCE, nextSequence, credits);
+        }
+        return switch (start.kind()) {
+            case EARLIEST -> new Frame.Subscribe(requestId, id, stream, Frame.StartKind.EARLIEST, 0, credits);
+            case LATEST -> new Frame.Subscribe(requestId, id, stream, Frame.StartKind.LATEST, 0, credits);
+            case SEQUENCE -> new Frame.Subscribe(requestId, id, stream, Frame.StartKind.SEQUENCE, start.sequence(),
+                    credits);
+        };
+    }
+
+    /** The broker confirmed. I/O thread. */
+    Long onSubscribed(Frame frame) {
+        Frame.Subscribed s = (Frame.Subscribed) frame;
+        if (nextSequence == 0) {
+            nextSequence = s.startSequence();
+        } else if (s.startSequence() != nextSequence) {
+            throw new ProtocolViolationException(ErrorCode.MALFORMED_FRAME, "re-subscription of '" + stream
+                    + "' from " + nextSequence + " was confirmed from " + s.startSequence());
+        }
+        started.complete(s.startSequence());
+        return s.startSequence();
+    }
+
+    /** Messages arrived. I/O thread. */
+    void onDeliver(Frame.Deliver d) {
+        if (!open) {
+            return;
+        }
+        if (d.firstSequence() != nextSequence) {
+            // never expected from a correct broker: refuse to hand a gap or a duplicate to the handler
+            client.reportError(new ProtocolViolationException(ErrorCode.MALFORMED_FRAME, "subscription to '" + stream
+                    + "' expected sequence " + nextSequence + " but the broker delivered " + d.firstSequence()));
+            client.forceReconnect();
+            return;
+        }
+        RecordBatch records = d.records();
+        int n = records.count();
+        for (int i = 0; i < n; i++) {
+            queue.add(new Message(stream, d.firstSequence() + i, records.payload(i)));
+        }
+        nextSequence += n;
+        queued.addAndGet(n);
+        scheduleDispatch();
+    }
+
+    /** The broker ended the subscription, or refused to (re)open it. Any thread. */
+    void onEndedByBroker(WirebusException reason) {
+        if (!open) {
+            return;
+        }
+        open = false;
+        client.forget(this);
+        started.completeExceptionally(reason);
+        closed.completeExceptionally(reason);
+        client.reportError(reason);
+    }
+
+    /** The client closed for good. */
+    void onClientClosed(WirebusException reason) {
+        if (!open) {
+            return;
+        }
+        open = false;
+        if (reason == null) {
+            started.cancel(false);
+            closed.complete(null);
+        } else {
+            started.completeExceptionally(reason);
+            closed.completeExceptionally(reason);
+        }
+    }
+
+    private void scheduleDispatch() {
+        if (dispatching.compareAndSet(false, true)) {
+            try {
+                executor.execute(dispatchTask);
+            } catch (RejectedExecutionException e) {
+                dispatching.set(false);
+                onClientClosed(new ConnectionException("dispatch executor refused work", e));
+            }
+        }
+    }
+
+    private void dispatch() {
+        try {
+            Message m;
+            while (open && (m = queue.poll()) != null) {
+                queued.decrementAndGet();
+                try {
+                    handler.onMessage(m);
+                } catch (Exception e) {
+                    client.reportError(new WirebusException(ErrorCode.UNKNOWN, "handler of subscription to '" + stream
+                            + "' failed on sequence " + m.sequence() + ": " + e, e));
+                }
+                lastDelivered = m.sequence();
+                int handled = handledSinceGrant.incrementAndGet();
+                if (handled >= window / 2 && handledSinceGrant.compareAndSet(handled, 0)) {
+                    client.grant(this, handled);
+                }
+            }
+        } finally {
+            dispatching.set(false);
+        }
+        if (open && !queue.isEmpty()) {
+            scheduleDispatch();
+        }
+    }
+
+    boolean isOpen() {
+        return open;
+    }
+
+    @Override
+    public String stream() {
+        return stream;
+    }
+
+    @Override
+    public CompletableFuture<Long> started() {
+        return started;
+    }
+
+    @Override
+    public CompletableFuture<Void> closed() {
+        return closed;
+    }
+
+    @Override
+    public long lastDeliveredSequence() {
+        return lastDelivered;
+    }
+
+    @Override
+    public void close() {
+        if (!open) {
+            return;
+        }
+        open = false;
+        queue.clear();
+        client.unsubscribe(this);
+        started.cancel(false);
+        closed.complete(null);
+    }
+}

@@ -1,0 +1,2 @@
+/** Implementation of the wirebus client; not public API, may change without notice. */
+package dev.wirebus.client.internal;

@@ -1,0 +1,226 @@
+package dev.wirebus.server;
+
+import dev.wirebus.protocol.ErrorCode;
+import dev.wirebus.protocol.FrameDecoder;
+import dev.wirebus.protocol.FrameEncoder;
+import dev.wirebus.server.internal.BrokerContext;
+import dev.wirebus.server.internal.ConnectionHandler;
+import dev.wirebus.server.internal.ServerTransport;
+import dev.wirebus.server.internal.Stream;
+import dev.wirebus.server.internal.UnixSocketFile;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.unix.DomainSocketAddress;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.net.BindException;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.UnixDomainSocketAddress;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A running wirebus broker: listeners on a Unix domain socket and/or TCP, in-memory streams and
+ * request routing. {@link #start} binds and returns; {@link #close} shuts down gracefully: GOAWAY
+ * to every client, in-flight requests answered or failed within the grace period, connections
+ * closed, the socket file removed.
+ *
+ * <pre>{@code
+ * try (Broker broker = Broker.start(BrokerConfig.builder().unixSocket(Path.of("wirebus.sock")).build())) {
+ *     System.out.println("listening on " + broker.unixSocket());
+ *     broker.awaitTermination();
+ * }
+ * }</pre>
+ *
+ * <p>Thread-safe.
+ */
+public final class Broker implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Broker.class);
+
+    private final BrokerConfig config;
+    private final BrokerContext context;
+    private final ServerTransport transport;
+    private final EventLoopGroup bossGroup;
+    private final EventLoopGroup ioGroup;
+    private final List<Channel> listeners = new ArrayList<>();
+    private final java.util.concurrent.CountDownLatch terminated = new java.util.concurrent.CountDownLatch(1);
+    private InetSocketAddress tcpAddress;
+    private Path unixSocket;
+    private boolean closed;
+
+    private Broker(BrokerConfig config) {
+        this.config = config;
+        this.context = new BrokerContext(config);
+        this.transport = ServerTransport.best();
+        this.bossGroup = transport.newGroup(1, "wirebus-accept");
+        this.ioGroup = transport.newGroup(config.ioThreads(), "wirebus-io");
+    }
+
+    /**
+     * Starts a broker and binds its listeners.
+     *
+     * @throws IOException when a listener cannot bind; the message names the address and why
+     */
+    public static Broker start(BrokerConfig config) throws IOException {
+        Broker broker = new Broker(config);
+        try {
+            broker.bind();
+        } catch (IOException | RuntimeException e) {
+            broker.shutdownGroups();
+            throw e;
+        }
+        return broker;
+    }
+
+    private void bind() throws IOException {
+        if (config.unixSocket() != null) {
+            Path path = config.unixSocket();
+            if (UnixSocketFile.prepare(path)) {
+                log.info("removed stale socket file {}", path);
+            }
+            SocketAddress address = transport.isEpoll()
+                    ? new DomainSocketAddress(path.toString()) : UnixDomainSocketAddress.of(path);
+            listeners.add(bindOne(transport.unixChannel(), address, "unix socket " + path));
+            unixSocket = path;
+            UnixSocketFile.restrict(path, config.socketPermissions());
+        }
+        if (config.tcp() != null) {
+            Channel ch = bindOne(transport.tcpChannel(), config.tcp(), "TCP " + config.tcp());
+            listeners.add(ch);
+            tcpAddress = (InetSocketAddress) ch.localAddress();
+        }
+    }
+
+    private Channel bindOne(Class<? extends io.netty.channel.ServerChannel> type, SocketAddress address,
+                            String what) throws IOException {
+        ServerBootstrap b = new ServerBootstrap()
+                .group(bossGroup, ioGroup)
+                .channel(type)
+                .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(256 * 1024, 1024 * 1024))
+                .childHandler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast("decoder", new FrameDecoder(config.maxFrameLength()));
+                        ch.pipeline().addLast("encoder", ENCODER);
+                        ch.pipeline().addLast("handler", new ConnectionHandler(context));
+                    }
+                });
+        if (address instanceof InetSocketAddress) {
+            b.option(ChannelOption.SO_REUSEADDR, true).childOption(ChannelOption.TCP_NODELAY, true);
+        }
+        try {
+            return b.bind(address).syncUninterruptibly().channel();
+        } catch (Exception e) {
+            String reason = e instanceof BindException || e.getMessage() == null ? String.valueOf(e) : e.getMessage();
+            throw new IOException("cannot listen on " + what + ": " + reason, e);
+        }
+    }
+
+    private static final FrameEncoder ENCODER = new FrameEncoder();
+
+    /** The bound TCP address (with the real port when 0 was asked), or null without TCP. */
+    public InetSocketAddress tcpAddress() {
+        return tcpAddress;
+    }
+
+    /** The Unix socket path, or null without one. */
+    public Path unixSocket() {
+        return unixSocket;
+    }
+
+    /** The settings this broker runs with. */
+    public BrokerConfig config() {
+        return config;
+    }
+
+    /** "epoll" or "nio". */
+    public String transportName() {
+        return transport.name();
+    }
+
+    /** Last sequence of a stream, 0 when it has none or does not exist. */
+    public long lastSequence(String stream) {
+        Stream s = context.streams().get(stream);
+        return s == null ? 0 : s.lastSequence();
+    }
+
+    /** Number of open client connections. */
+    public int connectionCount() {
+        return context.connections().size();
+    }
+
+    /**
+     * Closes, abruptly and without GOAWAY, every connection whose client gave this name in HELLO
+     * (all connections when null). For operators and for tests that prove clients recover.
+     *
+     * @return how many connections were closed
+     */
+    public int disconnect(String clientName) {
+        int n = 0;
+        for (ConnectionHandler c : context.connections()) {
+            if (clientName == null || clientName.equals(c.clientName())) {
+                c.channel().close();
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /** Blocks until {@link #close} has finished. */
+    public void awaitTermination() throws InterruptedException {
+        terminated.await();
+    }
+
+    /**
+     * Graceful shutdown: stop accepting, GOAWAY to all clients, wait up to the grace period for
+     * in-flight requests, fail the rest with SHUTTING_DOWN, close connections, remove the socket
+     * file. Idempotent.
+     */
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        context.beginShutdown();
+        for (Channel l : listeners) {
+            l.close().syncUninterruptibly();
+        }
+        for (ConnectionHandler c : context.connections()) {
+            c.goAway("broker is shutting down");
+        }
+        long deadline = System.nanoTime() + config.shutdownGrace().toNanos();
+        while (context.router().inFlight() > 0 && System.nanoTime() < deadline) {
+            // in-flight requests end by response, error or their own deadline; poll their count
+            java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
+        }
+        context.router().failAll(ErrorCode.SHUTTING_DOWN, "broker shut down before the request was answered");
+        for (ConnectionHandler c : context.connections()) {
+            c.channel().writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER)
+                    .addListener(io.netty.channel.ChannelFutureListener.CLOSE);
+        }
+        for (ConnectionHandler c : context.connections()) {
+            c.channel().closeFuture().awaitUninterruptibly(1, TimeUnit.SECONDS);
+        }
+        if (unixSocket != null) {
+            UnixSocketFile.remove(unixSocket);
+        }
+        shutdownGroups();
+        terminated.countDown();
+    }
+
+    private void shutdownGroups() {
+        bossGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+        ioGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+}

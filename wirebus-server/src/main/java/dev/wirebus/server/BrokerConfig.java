@@ -1,0 +1,253 @@
+package dev.wirebus.server;
+
+import dev.wirebus.protocol.FrameCodec;
+
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * Immutable settings of a {@link Broker}, built by {@link #builder()}. Every setter validates its
+ * value at once and names the setting when it refuses one.
+ *
+ * <pre>{@code
+ * BrokerConfig config = BrokerConfig.builder()
+ *     .unixSocket(Path.of("/run/wirebus.sock"))
+ *     .tcp(new InetSocketAddress("127.0.0.1", 7440))
+ *     .retentionMessages(1_000_000)
+ *     .build();
+ * }</pre>
+ */
+public final class BrokerConfig {
+    private final Path unixSocket;
+    private final InetSocketAddress tcp;
+    private final Set<PosixFilePermission> socketPermissions;
+    private final int maxFrameLength;
+    private final int maxMessageBytes;
+    private final long retentionMessages;
+    private final long retentionBytes;
+    private final Duration handshakeTimeout;
+    private final Duration shutdownGrace;
+    private final Duration maxRequestTimeout;
+    private final Duration subscribeSetupDelay;
+    private final int ioThreads;
+    private final String serverName;
+
+    private BrokerConfig(Builder b) {
+        this.unixSocket = b.unixSocket;
+        this.tcp = b.tcp;
+        this.socketPermissions = b.socketPermissions;
+        this.maxFrameLength = b.maxFrameLength;
+        this.maxMessageBytes = b.maxMessageBytes;
+        this.retentionMessages = b.retentionMessages;
+        this.retentionBytes = b.retentionBytes;
+        this.handshakeTimeout = b.handshakeTimeout;
+        this.shutdownGrace = b.shutdownGrace;
+        this.maxRequestTimeout = b.maxRequestTimeout;
+        this.subscribeSetupDelay = b.subscribeSetupDelay;
+        this.ioThreads = b.ioThreads;
+        this.serverName = b.serverName;
+    }
+
+    /** A builder with the defaults: no listener (set at least one), 8 MiB frames, 1M messages / 1 GiB per stream. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Unix domain socket path to listen on, or null for none. */
+    public Path unixSocket() {
+        return unixSocket;
+    }
+
+    /** TCP address to listen on (port 0 picks a free port), or null for none. */
+    public InetSocketAddress tcp() {
+        return tcp;
+    }
+
+    /** Permissions given to the socket file after bind (default {@code rw-------}). */
+    public Set<PosixFilePermission> socketPermissions() {
+        return socketPermissions;
+    }
+
+    /** Largest frame accepted, in bytes after the length prefix. */
+    public int maxFrameLength() {
+        return maxFrameLength;
+    }
+
+    /** Largest single message payload accepted. */
+    public int maxMessageBytes() {
+        return maxMessageBytes;
+    }
+
+    /** Messages each stream retains at most; older ones are dropped, oldest first. */
+    public long retentionMessages() {
+        return retentionMessages;
+    }
+
+    /** Payload bytes (with 4-byte length prefixes) each stream retains at most. */
+    public long retentionBytes() {
+        return retentionBytes;
+    }
+
+    /** How long a new connection may take to send HELLO before it is closed. */
+    public Duration handshakeTimeout() {
+        return handshakeTimeout;
+    }
+
+    /** How long a graceful shutdown waits for in-flight requests after sending GOAWAY. */
+    public Duration shutdownGrace() {
+        return shutdownGrace;
+    }
+
+    /** Upper bound applied to every request's timeout. */
+    public Duration maxRequestTimeout() {
+        return maxRequestTimeout;
+    }
+
+    /**
+     * Test hook: how long the broker waits between fixing a subscription's start position and
+     * starting to deliver (zero in production). Widens the window in which a broken pub/sub design
+     * would lose messages, to prove this one does not.
+     */
+    public Duration subscribeSetupDelay() {
+        return subscribeSetupDelay;
+    }
+
+    /** Event loop threads serving connections (0 = Netty's default, twice the cores). */
+    public int ioThreads() {
+        return ioThreads;
+    }
+
+    /** The name the broker gives in WELCOME. */
+    public String serverName() {
+        return serverName;
+    }
+
+    /** Validating builder of {@link BrokerConfig}. */
+    public static final class Builder {
+        private Path unixSocket;
+        private InetSocketAddress tcp;
+        private Set<PosixFilePermission> socketPermissions = PosixFilePermissions.fromString("rw-------");
+        private int maxFrameLength = FrameCodec.DEFAULT_MAX_FRAME_LENGTH;
+        private int maxMessageBytes = 1024 * 1024;
+        private long retentionMessages = 1_000_000;
+        private long retentionBytes = 1024L * 1024 * 1024;
+        private Duration handshakeTimeout = Duration.ofSeconds(10);
+        private Duration shutdownGrace = Duration.ofSeconds(5);
+        private Duration maxRequestTimeout = Duration.ofMinutes(5);
+        private Duration subscribeSetupDelay = Duration.ZERO;
+        private int ioThreads = 0;
+        private String serverName = "wirebus";
+
+        private Builder() {
+        }
+
+        /** Listen on this Unix domain socket path (null: no Unix socket). */
+        public Builder unixSocket(Path path) {
+            this.unixSocket = path == null ? null : path.toAbsolutePath();
+            return this;
+        }
+
+        /** Listen on this TCP address (null: no TCP). */
+        public Builder tcp(InetSocketAddress address) {
+            this.tcp = address;
+            return this;
+        }
+
+        /** Socket file permissions in {@code rwxr-x---} form. */
+        public Builder socketPermissions(String permissions) {
+            try {
+                this.socketPermissions = PosixFilePermissions.fromString(permissions);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("socketPermissions '" + permissions
+                        + "' is not of the form rw-rw----", e);
+            }
+            return this;
+        }
+
+        public Builder maxFrameLength(int bytes) {
+            require(bytes >= 1024, "maxFrameLength", bytes, "at least 1024");
+            this.maxFrameLength = bytes;
+            return this;
+        }
+
+        public Builder maxMessageBytes(int bytes) {
+            require(bytes >= 0, "maxMessageBytes", bytes, "non-negative");
+            this.maxMessageBytes = bytes;
+            return this;
+        }
+
+        public Builder retentionMessages(long messages) {
+            require(messages >= 1, "retentionMessages", messages, "at least 1");
+            this.retentionMessages = messages;
+            return this;
+        }
+
+        public Builder retentionBytes(long bytes) {
+            require(bytes >= 1, "retentionBytes", bytes, "at least 1");
+            this.retentionBytes = bytes;
+            return this;
+        }
+
+        public Builder handshakeTimeout(Duration timeout) {
+            require(positive(timeout), "handshakeTimeout", timeout, "positive");
+            this.handshakeTimeout = timeout;
+            return this;
+        }
+
+        public Builder shutdownGrace(Duration grace) {
+            require(grace != null && !grace.isNegative(), "shutdownGrace", grace, "zero or positive");
+            this.shutdownGrace = grace;
+            return this;
+        }
+
+        public Builder maxRequestTimeout(Duration timeout) {
+            require(positive(timeout), "maxRequestTimeout", timeout, "positive");
+            this.maxRequestTimeout = timeout;
+            return this;
+        }
+
+        /** Test hook; see {@link BrokerConfig#subscribeSetupDelay()}. */
+        public Builder subscribeSetupDelay(Duration delay) {
+            require(delay != null && !delay.isNegative(), "subscribeSetupDelay", delay, "zero or positive");
+            this.subscribeSetupDelay = delay;
+            return this;
+        }
+
+        public Builder ioThreads(int threads) {
+            require(threads >= 0, "ioThreads", threads, "zero (default) or positive");
+            this.ioThreads = threads;
+            return this;
+        }
+
+        public Builder serverName(String name) {
+            this.serverName = Objects.requireNonNull(name, "serverName");
+            return this;
+        }
+
+        /** The configuration; fails if neither a Unix socket nor TCP is set. */
+        public BrokerConfig build() {
+            if (unixSocket == null && tcp == null) {
+                throw new IllegalStateException("a broker needs a Unix socket path, a TCP address, or both");
+            }
+            if (maxMessageBytes > maxFrameLength - 512) {
+                maxMessageBytes = maxFrameLength - 512;
+            }
+            return new BrokerConfig(this);
+        }
+
+        private static boolean positive(Duration d) {
+            return d != null && !d.isNegative() && !d.isZero();
+        }
+
+        private static void require(boolean ok, String name, Object value, String rule) {
+            if (!ok) {
+                throw new IllegalArgumentException(name + " must be " + rule + ", was " + value);
+            }
+        }
+    }
+}

@@ -1,0 +1,298 @@
+package dev.wirebus.server.internal;
+
+import dev.wirebus.protocol.ErrorCode;
+import dev.wirebus.protocol.Frame;
+import dev.wirebus.protocol.FrameCodec;
+import dev.wirebus.protocol.ProtocolException;
+import dev.wirebus.protocol.RecordBatch;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.handler.codec.DecoderException;
+import io.netty.util.concurrent.ScheduledFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The broker's side of one client connection: the handshake, then each frame in arrival order.
+ * Runs on the channel's event loop. Publishes are appended as they are read and acknowledged in the
+ * same order; acknowledgements are flushed once per read burst. A protocol violation is answered
+ * with an ERROR frame and closes this connection only.
+ */
+public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> implements Connection {
+    private static final Logger log = LoggerFactory.getLogger(ConnectionHandler.class);
+
+    private final BrokerContext broker;
+    private final Map<Integer, SubscriptionCursor> subscriptions = new HashMap<>();
+    private final Set<String> subjects = ConcurrentHashMap.newKeySet();
+    private final Set<Long> pendingRequests = ConcurrentHashMap.newKeySet();
+    private Channel channel;
+    private volatile String clientName = "";
+    private boolean handshaken;
+    private boolean closing;
+    private ScheduledFuture<?> handshakeTimer;
+
+    public ConnectionHandler(BrokerContext broker) {
+        this.broker = broker;
+    }
+
+    @Override
+    public Channel channel() {
+        return channel;
+    }
+
+    @Override
+    public String clientName() {
+        return clientName;
+    }
+
+    @Override
+    public Set<String> subjects() {
+        return subjects;
+    }
+
+    @Override
+    public Set<Long> pendingRequests() {
+        return pendingRequests;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        channel = ctx.channel();
+        broker.connections().add(this);
+        long timeout = broker.config().handshakeTimeout().toMillis();
+        handshakeTimer = ctx.executor().schedule(() -> {
+            if (!handshaken) {
+                closeWithError(0, ErrorCode.HANDSHAKE_REQUIRED, "no HELLO within " + timeout + " ms");
+            }
+        }, timeout, TimeUnit.MILLISECONDS);
+        ctx.fireChannelActive();
+    }
+
+    @Override
+    protected void channelRead0(ChannelHandlerContext ctx, Frame frame) {
+        if (closing) {
+            return;
+        }
+        if (!handshaken) {
+            handshake(frame);
+            return;
+        }
+        try {
+            dispatch(frame);
+        } catch (BrokerException e) {
+            ctx.write(new Frame.Error(frame.requestId(), e.code(), e.getMessage()));
+        }
+    }
+
+    private void handshake(Frame frame) {
+        if (!(frame instanceof Frame.Hello hello)) {
+            closeWithError(frame.requestId(), ErrorCode.HANDSHAKE_REQUIRED,
+                    "the first frame must be HELLO, got " + frame.type());
+            return;
+        }
+        if (hello.minVersion() > FrameCodec.PROTOCOL_VERSION || hello.maxVersion() < FrameCodec.PROTOCOL_VERSION) {
+            closeWithError(frame.requestId(), ErrorCode.UNSUPPORTED_VERSION, "client speaks versions "
+                    + hello.minVersion() + ".." + hello.maxVersion() + ", broker speaks " + FrameCodec.PROTOCOL_VERSION);
+            return;
+        }
+        handshaken = true;
+        handshakeTimer.cancel(false);
+        clientName = hello.clientName();
+        channel.write(new Frame.Welcome(hello.requestId(), FrameCodec.PROTOCOL_VERSION,
+                broker.config().maxFrameLength(), broker.config().serverName()));
+    }
+
+    private void dispatch(Frame frame) {
+        switch (frame.type()) {
+            case PUBLISH -> {
+                Frame.Publish f = (Frame.Publish) frame;
+                refuseWhenShuttingDown();
+                checkMessageSize(f.payload().length);
+                long seq = broker.streams().getOrCreate(f.stream())
+                        .append(RecordBatch.of(f.payload()), f.expectedSequence());
+                channel.write(new Frame.PublishAck(f.requestId(), seq, 1));
+            }
+            case PUBLISH_BATCH -> {
+                Frame.PublishBatch f = (Frame.PublishBatch) frame;
+                refuseWhenShuttingDown();
+                if (f.records().count() == 0) {
+                    throw new BrokerException(ErrorCode.INVALID_ARGUMENT, "PUBLISH_BATCH with no records");
+                }
+                checkMessageSize(f.records().maxPayloadLength());
+                long seq = broker.streams().getOrCreate(f.stream()).append(f.records(), f.expectedSequence());
+                channel.write(new Frame.PublishAck(f.requestId(), seq, f.records().count()));
+            }
+            case SUBSCRIBE -> subscribe((Frame.Subscribe) frame);
+            case CREDIT -> {
+                Frame.Credit f = (Frame.Credit) frame;
+                SubscriptionCursor c = subscriptions.get(f.subscriptionId());
+                // a CREDIT may cross a SUBSCRIPTION_CLOSED or an UNSUBSCRIBE in flight: ignore it then
+                if (c != null) {
+                    c.grant(f.credits());
+                }
+            }
+            case UNSUBSCRIBE -> {
+                Frame.Unsubscribe f = (Frame.Unsubscribe) frame;
+                SubscriptionCursor c = subscriptions.remove(f.subscriptionId());
+                if (c == null) {
+                    throw new BrokerException(ErrorCode.UNKNOWN_SUBSCRIPTION,
+                            "no open subscription " + f.subscriptionId() + " on this connection");
+                }
+                c.close();
+                channel.write(new Frame.Ok(f.requestId()));
+            }
+            case REQUEST -> {
+                refuseWhenShuttingDown();
+                broker.router().request(this, (Frame.Request) frame);
+            }
+            case RESPONSE -> broker.router().response(this, (Frame.Response) frame);
+            case ERROR -> {
+                Frame.Error f = (Frame.Error) frame;
+                if (!broker.router().responderError(this, f)) {
+                    log.debug("client '{}' sent ERROR {} for request {}: {}", clientName, f.code(), f.requestId(),
+                            f.message());
+                }
+            }
+            case RESPOND_ON -> {
+                Frame.RespondOn f = (Frame.RespondOn) frame;
+                broker.router().register(f.subject(), this);
+                channel.write(new Frame.Ok(f.requestId()));
+            }
+            case RESPOND_OFF -> {
+                Frame.RespondOff f = (Frame.RespondOff) frame;
+                broker.router().unregister(f.subject(), this);
+                channel.write(new Frame.Ok(f.requestId()));
+            }
+            case PING -> channel.write(new Frame.Pong(frame.requestId()));
+            case PONG, OK -> { }
+            case HELLO -> closeWithError(frame.requestId(), ErrorCode.HANDSHAKE_REQUIRED, "HELLO sent twice");
+            case WELCOME, GOAWAY, PUBLISH_ACK, SUBSCRIBED, DELIVER, SUBSCRIPTION_CLOSED ->
+                    closeWithError(frame.requestId(), ErrorCode.MALFORMED_FRAME,
+                            frame.type() + " frames are sent by brokers, not clients");
+        }
+    }
+
+    private void subscribe(Frame.Subscribe f) {
+        refuseWhenShuttingDown();
+        if (subscriptions.containsKey(f.subscriptionId())) {
+            throw new BrokerException(ErrorCode.DUPLICATE_SUBSCRIPTION,
+                    "subscription id " + f.subscriptionId() + " is already open on this connection");
+        }
+        Stream stream = broker.streams().getOrCreate(f.stream());
+        long start = stream.resolveStart(f.startKind(), f.startSequence());
+        SubscriptionCursor cursor = new SubscriptionCursor(channel, f.subscriptionId(), stream, start, f.credits(),
+                c -> subscriptions.remove(c.subscriptionId(), c));
+        subscriptions.put(f.subscriptionId(), cursor);
+        Runnable begin = () -> {
+            if (subscriptions.get(f.subscriptionId()) == cursor && channel.isActive()) {
+                channel.write(new Frame.Subscribed(f.requestId(), f.subscriptionId(), start));
+                cursor.start();
+            }
+        };
+        long delay = broker.config().subscribeSetupDelay().toMillis();
+        if (delay > 0) {
+            channel.eventLoop().schedule(() -> {
+                begin.run();
+                channel.flush();
+            }, delay, TimeUnit.MILLISECONDS);
+        } else {
+            begin.run();
+        }
+    }
+
+    private void refuseWhenShuttingDown() {
+        if (broker.shuttingDown()) {
+            throw new BrokerException(ErrorCode.SHUTTING_DOWN, "broker is shutting down");
+        }
+    }
+
+    private void checkMessageSize(int size) {
+        int max = broker.config().maxMessageBytes();
+        if (size > max) {
+            throw new BrokerException(ErrorCode.MESSAGE_TOO_LARGE, "message of " + size
+                    + " bytes exceeds the maximum " + max);
+        }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        ctx.flush();
+        ctx.fireChannelReadComplete();
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (ctx.channel().isWritable()) {
+            for (SubscriptionCursor c : subscriptions.values()) {
+                c.schedule();
+            }
+        }
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof ChannelInputShutdownEvent && !closing) {
+            // the client closed its side: answer what it sent, then close ours
+            closing = true;
+            ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        }
+        ctx.fireUserEventTriggered(evt);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        closing = true;
+        if (handshakeTimer != null) {
+            handshakeTimer.cancel(false);
+        }
+        for (SubscriptionCursor c : subscriptions.values()) {
+            c.close();
+        }
+        subscriptions.clear();
+        broker.router().connectionClosed(this);
+        broker.connections().remove(this);
+        ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        Throwable t = cause instanceof DecoderException && cause.getCause() instanceof ProtocolException
+                ? cause.getCause() : cause;
+        if (t instanceof ProtocolException p) {
+            log.debug("protocol violation by '{}' on {}: {}", clientName, channel, p.getMessage());
+            closeWithError(p.requestId(), p.errorCode(), p.getMessage());
+        } else if (t instanceof IOException) {
+            log.debug("connection {} failed: {}", channel, t.toString());
+            ctx.close();
+        } else {
+            log.warn("unexpected failure on connection {} of '{}'", channel, clientName, t);
+            closeWithError(0, ErrorCode.INTERNAL, "internal error: " + t);
+        }
+    }
+
+    /** Sends GOAWAY (graceful shutdown). */
+    public void goAway(String message) {
+        channel.eventLoop().execute(() -> channel.writeAndFlush(
+                new Frame.GoAway(0, ErrorCode.SHUTTING_DOWN.code(), message)));
+    }
+
+    private void closeWithError(long requestId, ErrorCode code, String message) {
+        if (closing) {
+            return;
+        }
+        closing = true;
+        channel.writeAndFlush(new Frame.Error(requestId, code, message)).addListener(ChannelFutureListener.CLOSE);
+    }
+}

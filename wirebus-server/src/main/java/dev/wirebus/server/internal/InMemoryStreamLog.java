@@ -1,0 +1,127 @@
+package dev.wirebus.server.internal;
+
+import dev.wirebus.protocol.RecordBatch;
+
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * A stream log kept in memory: the batches as producers sent them, in an array-backed queue, with
+ * retention by message count and bytes that drops whole batches from the head.
+ */
+final class InMemoryStreamLog implements StreamLog {
+    private final long retentionMessages;
+    private final long retentionBytes;
+
+    private long[] firstSequences = new long[64];
+    private RecordBatch[] batches = new RecordBatch[64];
+    private int head;
+    private int tail;
+    private long nextSequence = 1;
+    private long retainedMessages;
+    private long retainedBytes;
+
+    InMemoryStreamLog(long retentionMessages, long retentionBytes) {
+        this.retentionMessages = retentionMessages;
+        this.retentionBytes = retentionBytes;
+    }
+
+    @Override
+    public long append(RecordBatch records) {
+        if (tail == batches.length) {
+            makeRoom();
+        }
+        long first = nextSequence;
+        firstSequences[tail] = first;
+        batches[tail] = records;
+        tail++;
+        nextSequence += records.count();
+        retainedMessages += records.count();
+        retainedBytes += records.sizeInBytes();
+        trim();
+        return first;
+    }
+
+    private void trim() {
+        while (tail - head > 1 && (retainedMessages > retentionMessages || retainedBytes > retentionBytes)) {
+            RecordBatch dropped = batches[head];
+            batches[head] = null;
+            head++;
+            retainedMessages -= dropped.count();
+            retainedBytes -= dropped.sizeInBytes();
+        }
+    }
+
+    private void makeRoom() {
+        int live = tail - head;
+        if (head > 0 && live <= batches.length / 2) {
+            System.arraycopy(firstSequences, head, firstSequences, 0, live);
+            System.arraycopy(batches, head, batches, 0, live);
+            Arrays.fill(batches, live, tail, null);
+        } else {
+            long[] seqs = new long[batches.length * 2];
+            RecordBatch[] bs = new RecordBatch[batches.length * 2];
+            System.arraycopy(firstSequences, head, seqs, 0, live);
+            System.arraycopy(batches, head, bs, 0, live);
+            firstSequences = seqs;
+            batches = bs;
+        }
+        head = 0;
+        tail = live;
+    }
+
+    @Override
+    public long firstSequence() {
+        return head == tail ? nextSequence : firstSequences[head];
+    }
+
+    @Override
+    public long nextSequence() {
+        return nextSequence;
+    }
+
+    @Override
+    public int read(long from, int maxRecords, int maxBytes, List<Slice> out) {
+        int i = indexOf(from);
+        int taken = 0;
+        int bytes = 0;
+        long seq = from;
+        while (i < tail && taken < maxRecords) {
+            RecordBatch batch = batches[i];
+            int start = (int) (seq - firstSequences[i]);
+            int end = Math.min(batch.count(), start + (maxRecords - taken));
+            int size = batch.sizeInBytes(start, end);
+            if (taken > 0 && bytes + size > maxBytes) {
+                // take only as many records of this batch as fit, at least none
+                while (end > start && bytes + batch.sizeInBytes(start, end) > maxBytes) {
+                    end = start + (end - start) / 2;
+                }
+                if (end == start) {
+                    break;
+                }
+                size = batch.sizeInBytes(start, end);
+            }
+            out.add(new Slice(seq, batch, start, end));
+            taken += end - start;
+            bytes += size;
+            seq += end - start;
+            i++;
+        }
+        return taken;
+    }
+
+    /** Index of the batch holding sequence {@code seq} (which is retained). */
+    private int indexOf(long seq) {
+        int lo = head;
+        int hi = tail - 1;
+        while (lo < hi) {
+            int mid = (lo + hi + 1) >>> 1;
+            if (firstSequences[mid] <= seq) {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        return lo;
+    }
+}

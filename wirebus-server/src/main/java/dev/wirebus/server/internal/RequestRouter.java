@@ -1,0 +1,177 @@
+package dev.wirebus.server.internal;
+
+import dev.wirebus.protocol.ErrorCode;
+import dev.wirebus.protocol.Frame;
+import io.netty.util.concurrent.ScheduledFuture;
+
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Routes requests to responders and responses back to requesters. Each request gets a broker-wide
+ * id of its own; the responder answers with that id and the router puts the requester's id back,
+ * so requests from any number of connections never mix. Each pending request ends exactly once:
+ * by its response, the responder's error, the deadline, the responder's disconnect, or shutdown.
+ */
+public final class RequestRouter {
+    private final ConcurrentHashMap<String, Responders> bySubject = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Long, Pending> pending = new ConcurrentHashMap<>();
+    private final AtomicLong ids = new AtomicLong();
+    private final long maxTimeoutMillis;
+
+    public RequestRouter(long maxTimeoutMillis) {
+        this.maxTimeoutMillis = maxTimeoutMillis;
+    }
+
+    private static final class Responders {
+        final CopyOnWriteArrayList<Connection> connections = new CopyOnWriteArrayList<>();
+        final AtomicInteger next = new AtomicInteger();
+
+        Connection pick() {
+            List<Connection> snapshot = connections;
+            int n = snapshot.size();
+            if (n == 0) {
+                return null;
+            }
+            for (int attempt = 0; attempt < n; attempt++) {
+                Connection c = connections.get(Math.floorMod(next.getAndIncrement(), n));
+                if (c.channel().isActive()) {
+                    return c;
+                }
+            }
+            return null;
+        }
+    }
+
+    private static final class Pending {
+        final long id;
+        final Connection requester;
+        final long requesterRequestId;
+        final Connection responder;
+        final String subject;
+        final AtomicBoolean done = new AtomicBoolean();
+        volatile ScheduledFuture<?> timer;
+
+        Pending(long id, Connection requester, long requesterRequestId, Connection responder, String subject) {
+            this.id = id;
+            this.requester = requester;
+            this.requesterRequestId = requesterRequestId;
+            this.responder = responder;
+            this.subject = subject;
+        }
+    }
+
+    /** Registers a connection as responder for a subject. */
+    public void register(String subject, Connection c) {
+        StreamRegistry.checkName("subject", subject);
+        Responders r = bySubject.computeIfAbsent(subject, s -> new Responders());
+        r.connections.addIfAbsent(c);
+        c.subjects().add(subject);
+    }
+
+    /** Removes a connection from a subject's responders. */
+    public void unregister(String subject, Connection c) {
+        Responders r = bySubject.get(subject);
+        if (r != null) {
+            r.connections.remove(c);
+        }
+        c.subjects().remove(subject);
+    }
+
+    /** Routes a request from {@code requester}; answers it with an error when it cannot be routed. */
+    public void request(Connection requester, Frame.Request f) {
+        StreamRegistry.checkName("subject", f.subject());
+        if (f.timeoutMillis() <= 0) {
+            throw new BrokerException(ErrorCode.INVALID_ARGUMENT, "request timeout must be positive, was "
+                    + f.timeoutMillis() + " ms");
+        }
+        Responders r = bySubject.get(f.subject());
+        Connection responder = r == null ? null : r.pick();
+        if (responder == null) {
+            throw new BrokerException(ErrorCode.NO_RESPONDERS, "no responder for subject '" + f.subject() + "'");
+        }
+        long timeout = Math.min(f.timeoutMillis(), maxTimeoutMillis);
+        Pending p = new Pending(ids.incrementAndGet(), requester, f.requestId(), responder, f.subject());
+        pending.put(p.id, p);
+        requester.pendingRequests().add(p.id);
+        responder.pendingRequests().add(p.id);
+        p.timer = requester.channel().eventLoop().schedule(() -> finish(p, new Frame.Error(p.requesterRequestId,
+                ErrorCode.TIMEOUT, "no response on subject '" + p.subject + "' within " + timeout + " ms")),
+                timeout, TimeUnit.MILLISECONDS);
+        responder.channel().writeAndFlush(new Frame.Request(p.id, f.subject(), (int) timeout, f.payload()));
+    }
+
+    /** A responder's RESPONSE; ignored when the request already ended (late answers). */
+    public void response(Connection responder, Frame.Response f) {
+        Pending p = pending.get(f.requestId());
+        if (p != null && p.responder == responder) {
+            finish(p, new Frame.Response(p.requesterRequestId, f.payload()));
+        }
+    }
+
+    /** A responder's ERROR for a request; true when it answered a pending request. */
+    public boolean responderError(Connection responder, Frame.Error f) {
+        Pending p = pending.get(f.requestId());
+        if (p == null || p.responder != responder) {
+            return false;
+        }
+        finish(p, new Frame.Error(p.requesterRequestId, ErrorCode.RESPONDER_FAILED,
+                "responder on subject '" + p.subject + "' failed: " + f.message()));
+        return true;
+    }
+
+    /** Ends what a closed connection was part of: its responders, and requests either way. */
+    public void connectionClosed(Connection c) {
+        for (String subject : c.subjects()) {
+            Responders r = bySubject.get(subject);
+            if (r != null) {
+                r.connections.remove(c);
+            }
+        }
+        for (Long id : c.pendingRequests()) {
+            Pending p = pending.get(id);
+            if (p == null) {
+                continue;
+            }
+            if (p.responder == c) {
+                finish(p, new Frame.Error(p.requesterRequestId, ErrorCode.RESPONDER_GONE,
+                        "responder on subject '" + p.subject + "' disconnected before answering"));
+            } else {
+                finish(p, null);
+            }
+        }
+    }
+
+    /** Fails every pending request (shutdown). */
+    public void failAll(ErrorCode code, String message) {
+        for (Pending p : pending.values()) {
+            finish(p, new Frame.Error(p.requesterRequestId, code, message));
+        }
+    }
+
+    /** Requests routed and not yet ended. */
+    public int inFlight() {
+        return pending.size();
+    }
+
+    private void finish(Pending p, Frame answer) {
+        if (!p.done.compareAndSet(false, true)) {
+            return;
+        }
+        pending.remove(p.id);
+        ScheduledFuture<?> t = p.timer;
+        if (t != null) {
+            t.cancel(false);
+        }
+        p.requester.pendingRequests().remove(p.id);
+        p.responder.pendingRequests().remove(p.id);
+        if (answer != null && p.requester.channel().isActive()) {
+            p.requester.channel().writeAndFlush(answer);
+        }
+    }
+}

@@ -1,0 +1,41 @@
+package dev.wirebus.server.internal;
+
+import dev.wirebus.protocol.RecordBatch;
+
+import java.util.List;
+
+/**
+ * Storage of one stream's records, addressed by sequence. Implementations need not be thread-safe:
+ * {@link Stream} calls them under its lock. The in-memory log is the first implementation; the
+ * durable disk log and a Redis Streams log fit the same shape.
+ */
+public interface StreamLog {
+    /** Appends the records at {@link #nextSequence()} and returns the sequence of the first. */
+    long append(RecordBatch records);
+
+    /** Sequence of the oldest retained record ({@link #nextSequence()} when empty). */
+    long firstSequence();
+
+    /** Sequence the next appended record will get (last sequence + 1). */
+    long nextSequence();
+
+    /**
+     * Adds slices covering records from {@code from} (which is retained and below
+     * {@link #nextSequence()}) onwards, at most {@code maxRecords} records and, after the first,
+     * at most {@code maxBytes} bytes of records.
+     *
+     * @return the number of records added
+     */
+    int read(long from, int maxRecords, int maxBytes, List<Slice> out);
+
+    /** Records {@code [from, to)} of {@code batch}, whose first record has {@code firstSequence}. */
+    record Slice(long firstSequence, RecordBatch batch, int from, int to) {
+        public int count() {
+            return to - from;
+        }
+
+        public int bytes() {
+            return batch.sizeInBytes(from, to);
+        }
+    }
+}

@@ -1,0 +1,134 @@
+package dev.wirebus.server.internal;
+
+import dev.wirebus.protocol.ErrorCode;
+import dev.wirebus.protocol.Frame;
+import dev.wirebus.protocol.FrameCodec;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
+
+/**
+ * A subscription: a cursor over a stream's log that sends DELIVER frames to one channel. It runs
+ * only on that channel's event loop and sends only while it has credits and the channel is
+ * writable, so a slow subscriber costs the broker nothing but its cursor position: it never
+ * buffers on the subscriber's behalf. History and live messages both come from {@link Stream#read}.
+ */
+final class SubscriptionCursor extends Stream.Waiter {
+    private static final int MAX_RECORDS_PER_FRAME = 8192;
+    private static final int MAX_BYTES_PER_FRAME = 256 * 1024;
+    private static final int MAX_FRAMES_PER_DRAIN = 16;
+
+    private final Channel channel;
+    private final int subscriptionId;
+    private final Stream stream;
+    private final AtomicBoolean scheduled = new AtomicBoolean();
+    private final List<StreamLog.Slice> slices = new ArrayList<>();
+    private final Runnable drainTask = this::drain;
+    private final Consumer<SubscriptionCursor> onClosedByBroker;
+    private long nextSequence;
+    private long credits;
+    private boolean started;
+    private boolean closed;
+
+    SubscriptionCursor(Channel channel, int subscriptionId, Stream stream, long startSequence, int credits,
+                       Consumer<SubscriptionCursor> onClosedByBroker) {
+        this.onClosedByBroker = onClosedByBroker;
+        this.channel = channel;
+        this.subscriptionId = subscriptionId;
+        this.stream = stream;
+        this.nextSequence = startSequence;
+        this.credits = credits;
+    }
+
+    int subscriptionId() {
+        return subscriptionId;
+    }
+
+    /** Begins delivering. Event loop only. */
+    void start() {
+        started = true;
+        schedule();
+    }
+
+    /** Adds credits. Event loop only. */
+    void grant(int more) {
+        credits = Math.min(Integer.MAX_VALUE, credits + more);
+        schedule();
+    }
+
+    /** Stops delivering and unregisters from the stream. Event loop only. */
+    void close() {
+        closed = true;
+        stream.removeWaiter(this);
+    }
+
+    @Override
+    protected void wake() {
+        schedule();
+    }
+
+    /** Asks for a drain on the event loop unless one is already queued. Any thread. */
+    void schedule() {
+        if (scheduled.compareAndSet(false, true)) {
+            channel.eventLoop().execute(drainTask);
+        }
+    }
+
+    private void drain() {
+        scheduled.set(false);
+        if (closed || !started || !channel.isActive()) {
+            return;
+        }
+        int frames = 0;
+        while (credits > 0 && channel.isWritable() && frames < MAX_FRAMES_PER_DRAIN) {
+            slices.clear();
+            int max = (int) Math.min(credits, MAX_RECORDS_PER_FRAME);
+            Stream.ReadStatus status = stream.read(nextSequence, max, MAX_BYTES_PER_FRAME, slices, this);
+            if (status == Stream.ReadStatus.WAITING) {
+                break;
+            }
+            if (status == Stream.ReadStatus.NOT_RETAINED) {
+                closeNotRetained();
+                break;
+            }
+            channel.write(encode());
+            frames++;
+        }
+        if (frames > 0) {
+            channel.flush();
+        }
+        if (frames == MAX_FRAMES_PER_DRAIN) {
+            // let the other channels of this event loop have their turn, then go on
+            schedule();
+        }
+    }
+
+    private ByteBuf encode() {
+        int count = 0;
+        int bytes = 0;
+        for (StreamLog.Slice s : slices) {
+            count += s.count();
+            bytes += s.bytes();
+        }
+        ByteBuf buf = channel.alloc().buffer(64 + stream.name().length() * 3 + bytes);
+        FrameCodec.writeDeliverHeader(buf, subscriptionId, stream.name(), nextSequence, count, bytes);
+        for (StreamLog.Slice s : slices) {
+            s.batch().writeTo(buf, s.from(), s.to());
+        }
+        nextSequence += count;
+        credits -= count;
+        return buf;
+    }
+
+    private void closeNotRetained() {
+        BrokerException e = stream.notRetained(nextSequence, stream.firstSequence());
+        closed = true;
+        channel.writeAndFlush(new Frame.SubscriptionClosed(0, subscriptionId, ErrorCode.SEQUENCE_NOT_RETAINED.code(),
+                "subscriber fell behind retention: " + e.getMessage()));
+        onClosedByBroker.accept(this);
+    }
+}
