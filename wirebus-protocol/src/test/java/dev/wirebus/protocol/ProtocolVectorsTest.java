@@ -123,6 +123,23 @@ class ProtocolVectorsTest {
     }
 
     @TestFactory
+    Stream<DynamicTest> brokerDeliverHeaderWriterGivesTheHex() {
+        return frameVectors()
+                .filter(v -> v.path("type").asText().equals("DELIVER"))
+                .map(v -> DynamicTest.dynamicTest(v.path("name").asText(), () -> {
+                    JsonNode f = v.path("fields");
+                    assertThat(u64(f.path("requestId"))).as("DELIVER carries request id 0").isZero();
+                    RecordBatch records = records(f.get("recordsHex"));
+                    ByteBuf out = Unpooled.buffer();
+                    FrameCodec.writeDeliverHeader(out, i32(f.get("subscriptionId")), str(f.get("stream")),
+                            u64(f.get("firstSequence")), records.count(), records.sizeInBytes());
+                    records.writeTo(out, 0, records.count());
+                    assertThat(ByteBufUtil.hexDump(out)).as(v.path("name").asText()).isEqualTo(v.path("hex").asText());
+                    out.release();
+                }));
+    }
+
+    @TestFactory
     Stream<DynamicTest> decoderPipelineAcceptsEveryFrameVector() {
         int max = vectors.path("maxFrameLength").asInt();
         return frameVectors().map(v -> DynamicTest.dynamicTest(v.path("name").asText(), () -> {
