@@ -71,7 +71,7 @@ public final class FrameDecoder extends ByteToMessageDecoder {
         }
     }
 
-    /** Bytes received that do not yet form a whole frame (used to report a connection cut mid-frame). */
+    /** Bytes received that do not yet form a whole frame, while the channel is open (a frame cut by the end of input fails in {@link #decodeLast} instead). */
     public int pendingBytes() {
         return failed ? 0 : actualReadableBytes();
     }
