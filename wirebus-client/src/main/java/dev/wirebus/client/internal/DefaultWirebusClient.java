@@ -315,7 +315,7 @@ public final class DefaultWirebusClient implements WirebusClient {
 
     /** Drops the connection so the reconnect logic re-establishes everything (used on a detected gap). */
     void forceReconnect() {
-        loop.execute(() -> {
+        onLoop(() -> {
             if (channel != null) {
                 channel.close();
             }
@@ -461,7 +461,16 @@ public final class DefaultWirebusClient implements WirebusClient {
 
     private void scheduleDrain() {
         if (drainScheduled.compareAndSet(false, true)) {
-            loop.execute(drainTask);
+            onLoop(drainTask);
+        }
+    }
+
+    /** Runs a task on the I/O thread; after close, when the thread is gone, the task is dropped. */
+    private void onLoop(Runnable task) {
+        try {
+            loop.execute(task);
+        } catch (RejectedExecutionException e) {
+            // the client was closed: nothing is sent any more, and every call has already failed
         }
     }
 
@@ -573,7 +582,7 @@ public final class DefaultWirebusClient implements WirebusClient {
             return s;
         }
         subscriptions.put(s.id, s);
-        loop.execute(() -> {
+        onLoop(() -> {
             if (channel != null && s.isOpen()) {
                 sendSubscribe(s);
                 channel.flush();
@@ -603,7 +612,7 @@ public final class DefaultWirebusClient implements WirebusClient {
 
     /** Returns credits to the broker for messages the handler finished. Any thread. */
     void grant(ClientSubscription s, int credits) {
-        loop.execute(() -> {
+        onLoop(() -> {
             if (channel != null && s.isOpen()) {
                 channel.writeAndFlush(new Frame.Credit(0, s.id, credits), channel.voidPromise());
             }
@@ -738,7 +747,7 @@ public final class DefaultWirebusClient implements WirebusClient {
         ConnectionException failure = reason != null ? reason
                 : new ConnectionException("client for " + target + " was closed");
         if (!loop.isShuttingDown()) {
-            loop.execute(() -> {
+            onLoop(() -> {
                 if (sweeper != null) {
                     sweeper.cancel(false);
                 }
