@@ -13,6 +13,7 @@ import java.util.function.Function;
 final class Call<T> {
     final long id;
     final Frame frame;
+    final long createdNanos;
     final long deadlineNanos;
     final boolean countsInFlight;
     final CompletableFuture<T> future = new CompletableFuture<>();
@@ -22,11 +23,12 @@ final class Call<T> {
     /** Set on the I/O thread once the frame went to a channel. */
     volatile boolean written;
 
-    Call(long id, Frame frame, long deadlineNanos, boolean countsInFlight, String description,
+    Call(long id, Frame frame, long createdNanos, long timeoutNanos, boolean countsInFlight, String description,
          Function<Frame, T> answer) {
         this.id = id;
         this.frame = frame;
-        this.deadlineNanos = deadlineNanos;
+        this.createdNanos = createdNanos;
+        this.deadlineNanos = createdNanos + timeoutNanos;
         this.countsInFlight = countsInFlight;
         this.description = description;
         this.answer = answer;

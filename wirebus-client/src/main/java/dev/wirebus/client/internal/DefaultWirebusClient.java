@@ -78,6 +78,8 @@ public final class DefaultWirebusClient implements WirebusClient {
     private final ExecutorService ownedDispatch;
     private final ExecutorService requestDispatch;
     private final ConcurrentHashMap<Long, Call<?>> calls = new ConcurrentHashMap<>();
+    private final ConcurrentLinkedQueue<Call<?>> deadlines = new ConcurrentLinkedQueue<>();
+    private final java.util.Set<Call<?>> customDeadlines = ConcurrentHashMap.newKeySet();
     private final AtomicLong ids = new AtomicLong();
     private final ConcurrentLinkedQueue<Object> outbound = new ConcurrentLinkedQueue<>();
     private final AtomicBoolean drainScheduled = new AtomicBoolean();
@@ -253,7 +255,7 @@ public final class DefaultWirebusClient implements WirebusClient {
                     reportError(e);
                 }
             });
-            calls.put(call.id, call);
+            track(call);
             call.written = true;
             ch.write(call.frame, ch.voidPromise());
         }
@@ -419,7 +421,7 @@ public final class DefaultWirebusClient implements WirebusClient {
 
     private <T> Call<T> newCall(Frame frame, boolean counts, String description, Function<Frame, T> answer,
                                 long timeoutNanos) {
-        return new Call<>(frame.requestId(), frame, System.nanoTime() + timeoutNanos, counts, description, answer);
+        return new Call<>(frame.requestId(), frame, System.nanoTime(), timeoutNanos, counts, description, answer);
     }
 
     /** Queues a call for the I/O thread, after taking an in-flight slot (waiting up to the call's deadline). */
@@ -443,7 +445,7 @@ public final class DefaultWirebusClient implements WirebusClient {
                 return call.future;
             }
         }
-        calls.put(call.id, call);
+        track(call);
         outbound.add(call);
         scheduleDrain();
         if (state == ConnectionState.CLOSED && calls.remove(call.id, call) && call.fail(
@@ -507,17 +509,49 @@ public final class DefaultWirebusClient implements WirebusClient {
         }
     }
 
+    /**
+     * Fails calls whose deadline passed. Calls with the default timeout sit in {@link #deadlines} in
+     * the order they were made, which is their deadline order, so a sweep stops at the first call
+     * not yet due; only calls with a timeout of their own are scanned one by one.
+     */
     private void sweepDeadlines() {
         long now = System.nanoTime();
-        for (Call<?> c : calls.values()) {
-            if (now - c.deadlineNanos >= 0 && calls.remove(c.id, c)) {
-                long ms = TimeUnit.NANOSECONDS.toMillis(now - c.deadlineNanos);
-                if (c.fail(new WirebusTimeoutException("no answer to " + c.description() + " from " + target
-                        + " by its deadline" + (c.written ? "" : " (not sent: " + state + ")")
-                        + (ms > 100 ? ", " + ms + " ms late" : "")))) {
-                    releaseSlot(c);
-                }
+        Call<?> c;
+        while ((c = deadlines.peek()) != null) {
+            if (!c.done.get() && now - c.deadlineNanos < 0) {
+                break;
             }
+            deadlines.poll();
+            expire(c, now);
+        }
+        for (Call<?> k : customDeadlines) {
+            if (k.done.get()) {
+                customDeadlines.remove(k);
+            } else if (now - k.deadlineNanos >= 0) {
+                customDeadlines.remove(k);
+                expire(k, now);
+            }
+        }
+    }
+
+    private void expire(Call<?> c, long now) {
+        if (!c.done.get() && calls.remove(c.id, c)) {
+            long ms = TimeUnit.NANOSECONDS.toMillis(now - c.deadlineNanos);
+            if (c.fail(new WirebusTimeoutException("no answer to " + c.description() + " from " + target
+                    + " by its deadline" + (c.written ? "" : " (not sent: " + state + ")")
+                    + (ms > 100 ? ", " + ms + " ms late" : "")))) {
+                releaseSlot(c);
+            }
+        }
+    }
+
+    /** Registers a call for its answer and its deadline. */
+    private void track(Call<?> call) {
+        track(call);
+        if (call.deadlineNanos - call.createdNanos == requestTimeoutNanos) {
+            deadlines.add(call);
+        } else {
+            customDeadlines.add(call);
         }
     }
 
@@ -601,7 +635,7 @@ public final class DefaultWirebusClient implements WirebusClient {
                 s.onEndedByBroker(w);
             }
         });
-        calls.put(call.id, call);
+        track(call);
         call.written = true;
         channel.write(frame, channel.voidPromise());
     }
