@@ -547,7 +547,7 @@ public final class DefaultWirebusClient implements WirebusClient {
 
     /** Registers a call for its answer and its deadline. */
     private void track(Call<?> call) {
-        track(call);
+        calls.put(call.id, call);
         if (call.deadlineNanos - call.createdNanos == requestTimeoutNanos) {
             deadlines.add(call);
         } else {
