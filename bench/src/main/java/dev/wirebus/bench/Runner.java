@@ -79,12 +79,18 @@ final class Runner {
                     out.printf("   MEDIAN   %s%n", median.format());
                     medians.computeIfAbsent(key, k -> new EnumMap<>(Transport.class)).put(t, median);
                 }
-            } catch (Exception e) {
-                String why = key + " [" + t + "]: " + e.getMessage();
-                failures.add(why);
+            } catch (Exception | Error e) {
+                // an Error too (a StackOverflowError in the client, say): report it, go on with the others
+                failures.add(key + " [" + t + "]: " + e);
                 out.printf("   FAILED   %s%n", e);
                 if (!(e instanceof BenchException)) {
-                    e.printStackTrace(out);
+                    StackTraceElement[] st = e.getStackTrace();
+                    for (int i = 0; i < Math.min(8, st.length); i++) {
+                        out.println("      at " + st[i]);
+                    }
+                    if (st.length > 8) {
+                        out.println("      ... " + (st.length - 8) + " more");
+                    }
                 }
             }
             out.flush();
