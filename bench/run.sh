@@ -40,7 +40,7 @@ for a in "$@"; do case "$a" in -h|--help|help|-V|--version) help=1 ;; esac; done
 #     of multi-ms stalls when the disk is busy (it is: the machine is shared).
 #  leakDetection=disabled: Netty's default samples 1 in 128 buffers for leak tracking; the tests run it
 #     paranoid, a benchmark should not pay for it.
-# --broker-process gives the broker JVM the same -X/-D options (override with --broker-jvm-opts).
+# --broker-process gives the broker JVM the same -X/-D options but AlwaysPreTouch (override with --broker-jvm-opts).
 JVM_OPTS=${WIREBUS_BENCH_JVM_OPTS:-"-Xms3g -Xmx3g -XX:+AlwaysPreTouch -XX:+UseG1GC -XX:+PerfDisableSharedMem -Dio.netty.leakDetection.level=disabled"}
 
 FLOOR="$(cd "$ROOT/.." && pwd)/shared/floor/run.sh"

@@ -109,7 +109,10 @@ final class BrokerSession implements AutoCloseable {
             }
         } else {
             for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-                if (arg.startsWith("-X") || arg.startsWith("-D")) {
+                // not AlwaysPreTouch: a broker starts per benchmark and transport, and faulting in a
+                // heap of GiBs takes seconds on this VM (half a minute when the host is busy); the
+                // warm-up touches what the broker uses
+                if ((arg.startsWith("-X") || arg.startsWith("-D")) && !arg.equals("-XX:+AlwaysPreTouch")) {
                     cmd.add(arg);
                 }
             }
@@ -146,7 +149,7 @@ final class BrokerSession implements AutoCloseable {
         });
         String line;
         try {
-            line = Waits.await(ready, o.timeout.plusSeconds(20), "READY line from the broker process");
+            line = Waits.await(ready, o.timeout.plusSeconds(60), "READY line from the broker process");
         } catch (BenchException e) {
             kill(p);
             throw e;
