@@ -5,7 +5,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.function.BooleanSupplier;
 import java.util.concurrent.locks.LockSupport;
 
 /** Waits that always end: each has a deadline and says what it waited for when it passes. */
@@ -38,20 +37,6 @@ final class Waits {
 
     static <T> T await(CompletableFuture<T> f, Duration timeout, String what) {
         return await(f, timeout, false, what);
-    }
-
-    /** Polls {@code done} every 200 us until it holds, failing after {@code timeout}. */
-    static void until(BooleanSupplier done, Duration timeout, String what) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (!done.getAsBoolean()) {
-            if (System.nanoTime() - deadline > 0) {
-                throw new BenchException("gave up after " + timeout.toMillis() + " ms waiting for " + what);
-            }
-            LockSupport.parkNanos(200_000);
-            if (Thread.interrupted()) {
-                throw new BenchException("interrupted waiting for " + what);
-            }
-        }
     }
 
     /** Joins a thread, failing after {@code timeout}. */
