@@ -1,0 +1,221 @@
+package dev.wirebus.bench;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+/**
+ * End-to-end benchmarks of wirebus over Unix domain sockets and TCP, with percentiles from
+ * HdrHistogram. Each subcommand measures one thing on each selected transport against a fresh
+ * broker: a warm-up, {@code --runs} runs of {@code --duration}, each printed, then their median.
+ *
+ * <pre>{@code
+ * bench/run.sh                                   # the floor, then 'all' with the defaults
+ * java -jar bench/target/wirebus-bench.jar publish-latency --transport uds --duration 5s
+ * java -jar bench/target/wirebus-bench.jar all --broker-process --runs 5
+ * java -jar bench/target/wirebus-bench.jar end-to-end --broker unix:///run/wirebus.sock --rate 200000
+ * }</pre>
+ *
+ * Every wait has a deadline ({@code --timeout}) and a watchdog ends the program past its budget.
+ */
+@Command(name = "wirebus-bench", mixinStandardHelpOptions = true, version = "wirebus-bench 0.1",
+        description = "End-to-end benchmarks of wirebus (UDS and TCP, HdrHistogram percentiles).",
+        subcommands = {Bench.PublishLatencyCmd.class, Bench.PublishThroughputCmd.class, Bench.EndToEndCmd.class,
+                Bench.RequestReplyCmd.class, Bench.FanoutCmd.class, Bench.AllCmd.class})
+public final class Bench implements Runnable {
+
+    public static void main(String[] args) {
+        int code = new CommandLine(new Bench()).execute(args);
+        System.exit(code);
+    }
+
+    @Override
+    public void run() {
+        new CommandLine(this).usage(System.out);
+    }
+
+    /** One benchmark (or variant) to run on each transport. */
+    record Job(String key, String title, Workload.Factory factory) {
+    }
+
+    /** What every subcommand does: validate, arm the watchdog, run its jobs, report. */
+    abstract static class BenchCommand implements Callable<Integer> {
+        @Mixin
+        BenchOptions o;
+
+        abstract List<Job> jobs();
+
+        void validate() {
+        }
+
+        boolean summary() {
+            return false;
+        }
+
+        @Override
+        public Integer call() {
+            o.validate();
+            validate();
+            List<Job> jobs = jobs();
+            int transports = o.transports().size();
+            Duration perJob = o.perTransportBudget().plus(o.timeout.multipliedBy(3)).plusSeconds(60);
+            Watchdog.arm(perJob.multipliedBy((long) jobs.size() * transports).plusSeconds(60));
+            String name = getClass().getAnnotation(Command.class).name();
+            Runner runner = new Runner(o, System.out);
+            runner.printHeader(name);
+            for (Job j : jobs) {
+                runner.run(j.key(), j.title(), j.factory());
+            }
+            if (summary()) {
+                Summary.print(System.out, runner, Floor.read(o.floorFile));
+            }
+            return runner.exitCode();
+        }
+
+        Job latency() {
+            return new Job(PublishLatency.NAME, "publish-latency: one caller, publish -> ack, one at a time",
+                    a -> new PublishLatency(o, a));
+        }
+
+        Job requestReply() {
+            return new Job(RequestReply.NAME, "request-reply: one caller, one echo responder, sequential",
+                    a -> new RequestReply(o, a));
+        }
+
+        List<Job> throughput(LoadOptions l) {
+            List<Job> jobs = new ArrayList<>();
+            for (String v : l.variants) {
+                String what = switch (v) {
+                    case "publisher" -> "BatchingPublisher, " + l.producers + " producer(s), " + l.workers
+                            + " worker(s), batches <= " + l.batch + ", " + l.inFlight + " in flight";
+                    case "batch" -> "WirebusClient.publishBatch of " + l.batch + ", window of " + l.inFlight;
+                    default -> "internal publishRecords, one pre-built batch of " + l.batch + ", window of " + l.inFlight;
+                };
+                jobs.add(new Job(PublishThroughput.NAME + "/" + v, "publish-throughput/" + v + ": " + what,
+                        a -> PublishThroughput.open(v, o, l, a)));
+            }
+            return jobs;
+        }
+
+        Job endToEnd(LoadOptions l) {
+            return new Job(EndToEnd.NAME, "end-to-end: BatchingPublisher -> broker -> 1 subscriber, "
+                    + (l.rate > 0 ? "paced at " + Sample.rate(l.rate) + " msg/s" : "unpaced (latency = mostly queueing)")
+                    + ", max lag " + l.maxLag, a -> new EndToEnd(o, l, a));
+        }
+
+        Job fanout(LoadOptions l) {
+            int clients = l.subscriberClients == 0 ? l.subscribers : Math.min(l.subscribers, l.subscriberClients);
+            return new Job(Fanout.NAME, "fanout: 1 publisher -> " + l.subscribers + " subscribers on " + clients
+                    + " connection(s)", a -> new Fanout(o, l, a));
+        }
+    }
+
+    @Command(name = "publish-latency", mixinStandardHelpOptions = true,
+            description = "One caller, publish -> ack round trip, one at a time; p50/p99/p99.9/max in us.")
+    static final class PublishLatencyCmd extends BenchCommand {
+        @Override
+        List<Job> jobs() {
+            return List.of(latency());
+        }
+    }
+
+    @Command(name = "publish-throughput", mixinStandardHelpOptions = true,
+            description = "Pipelined acknowledged publishes: BatchingPublisher and publishBatch windows; msg/s acked.")
+    static final class PublishThroughputCmd extends BenchCommand {
+        @Mixin
+        LoadOptions l;
+
+        @Override
+        void validate() {
+            l.validate();
+        }
+
+        @Override
+        List<Job> jobs() {
+            return throughput(l);
+        }
+    }
+
+    @Command(name = "end-to-end", mixinStandardHelpOptions = true,
+            description = "BatchingPublisher -> one subscriber: delivered msg/s and publish -> delivery latency.")
+    static final class EndToEndCmd extends BenchCommand {
+        @Mixin
+        LoadOptions l;
+
+        @Override
+        void validate() {
+            l.validate();
+        }
+
+        @Override
+        List<Job> jobs() {
+            return List.of(endToEnd(l));
+        }
+    }
+
+    @Command(name = "request-reply", mixinStandardHelpOptions = true,
+            description = "One caller, one responder, sequential round trips; p50/p99/p99.9/max in us.")
+    static final class RequestReplyCmd extends BenchCommand {
+        @Override
+        List<Job> jobs() {
+            return List.of(requestReply());
+        }
+    }
+
+    @Command(name = "fanout", mixinStandardHelpOptions = true,
+            description = "One publisher, N subscribers (default 100): delivered msg/s over all subscribers.")
+    static final class FanoutCmd extends BenchCommand {
+        @Mixin
+        LoadOptions l;
+
+        @Override
+        void validate() {
+            l.validate();
+        }
+
+        @Override
+        List<Job> jobs() {
+            return List.of(fanout(l));
+        }
+    }
+
+    @Command(name = "all", mixinStandardHelpOptions = true,
+            description = "publish-latency, publish-throughput, end-to-end and request-reply on each transport,"
+                    + " then a summary table (medians, targets, ratios to the floor).")
+    static final class AllCmd extends BenchCommand {
+        @Mixin
+        LoadOptions l;
+
+        @Option(names = "--with-fanout", description = "Also run fanout.")
+        boolean withFanout;
+
+        @Override
+        void validate() {
+            l.validate();
+        }
+
+        @Override
+        boolean summary() {
+            return true;
+        }
+
+        @Override
+        List<Job> jobs() {
+            List<Job> jobs = new ArrayList<>();
+            jobs.add(latency());
+            jobs.addAll(throughput(l));
+            jobs.add(endToEnd(l));
+            jobs.add(requestReply());
+            if (withFanout) {
+                jobs.add(fanout(l));
+            }
+            return jobs;
+        }
+    }
+}

@@ -1,0 +1,108 @@
+package dev.wirebus.bench;
+
+import io.netty.channel.epoll.Epoll;
+
+import java.io.PrintStream;
+import java.lang.management.GarbageCollectorMXBean;
+import java.lang.management.ManagementFactory;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+/**
+ * Runs benchmarks: per transport a fresh broker, the workload, a warm-up, the runs (each printed),
+ * and their median. Keeps every median for the summary; a failing benchmark is reported and the
+ * others go on.
+ */
+final class Runner {
+    final BenchOptions o;
+    final PrintStream out;
+    /** "publish-latency" -> transport -> median. */
+    final Map<String, Map<Transport, Sample>> medians = new LinkedHashMap<>();
+    final List<String> failures = new ArrayList<>();
+
+    Runner(BenchOptions o, PrintStream out) {
+        this.o = o;
+        this.out = out;
+    }
+
+    static String clientIo() {
+        return Epoll.isAvailable() ? "epoll" : "nio (epoll unavailable: " + Epoll.unavailabilityCause() + ")";
+    }
+
+    void printHeader(String command) {
+        Runtime rt = Runtime.getRuntime();
+        String gcs = ManagementFactory.getGarbageCollectorMXBeans().stream().map(GarbageCollectorMXBean::getName)
+                .collect(Collectors.joining("+"));
+        out.printf("wirebus-bench %s: java %s, %d cpus, heap max %d MiB, gc %s, client io %s, %s%n", command,
+                System.getProperty("java.version"), rt.availableProcessors(), rt.maxMemory() >> 20, gcs, clientIo(),
+                Meter.load());
+        out.printf("  broker %s%s, transports %s, payload %d B, warmup %s, %d run(s) x %s, wait %s%n", o.broker,
+                o.brokerProcess ? " (separate process)" : "", o.transports(), o.size, human(o.warmup), o.runs,
+                human(o.duration), o.waitMode);
+    }
+
+    static String human(java.time.Duration d) {
+        long ms = d.toMillis();
+        return ms % 1000 == 0 ? (ms / 1000) + "s" : ms + "ms";
+    }
+
+    /** Runs one benchmark on every selected transport; {@code key} names it in the summary. */
+    void run(String key, String title, Workload.Factory factory) {
+        for (Transport t : o.transports()) {
+            out.printf("%n== %s  [%s]%n", title, t);
+            try (BrokerSession broker = BrokerSession.open(o, t)) {
+                if (broker == null) {
+                    out.printf("   skipped: --broker %s has no %s address%n", o.broker, t);
+                    continue;
+                }
+                out.printf("   %s, client io %s, %s, %s%n", broker.address, clientIo(), broker.description, Meter.load());
+                try (Workload w = factory.open(broker.address)) {
+                    if (!o.warmup.isZero()) {
+                        Meter m = new Meter(broker.pid);
+                        Sample s = w.measure(o.warmup);
+                        s.note = m.describe();
+                        out.printf("   warmup   %s%n", s.format());
+                    }
+                    List<Sample> runs = new ArrayList<>();
+                    for (int i = 1; i <= o.runs; i++) {
+                        Meter m = new Meter(broker.pid);
+                        Sample s = w.measure(o.duration);
+                        s.note = m.describe();
+                        runs.add(s);
+                        out.printf("   run %d/%d  %s%n", i, o.runs, s.format());
+                    }
+                    Sample median = Sample.median(runs);
+                    out.printf("   MEDIAN   %s%n", median.format());
+                    medians.computeIfAbsent(key, k -> new EnumMap<>(Transport.class)).put(t, median);
+                }
+            } catch (Exception | Error e) {
+                // an Error too (a StackOverflowError in the client, say): report it, go on with the others
+                failures.add(key + " [" + t + "]: " + e);
+                out.printf("   FAILED   %s%n", e);
+                if (!(e instanceof BenchException)) {
+                    StackTraceElement[] st = e.getStackTrace();
+                    for (int i = 0; i < Math.min(8, st.length); i++) {
+                        out.println("      at " + st[i]);
+                    }
+                    if (st.length > 8) {
+                        out.println("      ... " + (st.length - 8) + " more");
+                    }
+                }
+            }
+            out.flush();
+        }
+    }
+
+    int exitCode() {
+        if (!failures.isEmpty()) {
+            out.printf("%n%d benchmark(s) failed:%n", failures.size());
+            failures.forEach(f -> out.println("  " + f));
+            return 1;
+        }
+        return 0;
+    }
+}
