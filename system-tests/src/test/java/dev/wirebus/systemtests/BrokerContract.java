@@ -545,6 +545,28 @@ abstract class BrokerContract {
     }
 
     @Test
+    void oneResponderHandlesConcurrentRequestsInParallel() throws Exception {
+        try (EmbeddedBroker broker = EmbeddedBroker.start();
+             WirebusClient responder = client(broker, "responder").connect();
+             WirebusClient c = client(broker, "c").connect()) {
+            int parallel = 8;
+            CountDownLatch allInside = new CountDownLatch(parallel);
+            responder.respond("state.committee", r -> {
+                allInside.countDown();
+                // returns only once all eight are being handled at the same time
+                return utf8(Boolean.toString(allInside.await(10, TimeUnit.SECONDS)));
+            }).get(5, TimeUnit.SECONDS);
+            List<CompletableFuture<byte[]>> fs = new ArrayList<>();
+            for (int i = 0; i < parallel; i++) {
+                fs.add(c.request("state.committee", new byte[0], Duration.ofSeconds(20)));
+            }
+            for (CompletableFuture<byte[]> f : fs) {
+                assertThat(new String(f.get(20, TimeUnit.SECONDS), StandardCharsets.UTF_8)).isEqualTo("true");
+            }
+        }
+    }
+
+    @Test
     void responderKilledMidRequestFailsTheRequestAtOnce() throws Exception {
         try (EmbeddedBroker broker = EmbeddedBroker.start();
              WirebusClient c = client(broker, "c").connect()) {

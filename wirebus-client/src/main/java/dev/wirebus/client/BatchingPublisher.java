@@ -293,8 +293,9 @@ public final class BatchingPublisher implements AutoCloseable {
                     i++;
                     continue;
                 }
-                List<byte[]> payloads = new ArrayList<>();
-                List<Entry> run = new ArrayList<>();
+                int room = drained.size() - i;
+                List<byte[]> payloads = new ArrayList<>(room);
+                List<Entry> run = new ArrayList<>(room);
                 int bytes = 0;
                 while (i < drained.size()) {
                     Entry e = drained.get(i);

@@ -33,7 +33,8 @@ final class ClientSubscription implements Subscription {
     private final MessageHandler handler;
     private final int window;
     private final Executor executor;
-    private final ConcurrentLinkedQueue<Message> queue = new ConcurrentLinkedQueue<>();
+    /** Delivered frames not yet fully handled; messages are made from them on the dispatch thread. */
+    private final ConcurrentLinkedQueue<Frame.Deliver> queue = new ConcurrentLinkedQueue<>();
     private final AtomicInteger queued = new AtomicInteger();
     private final AtomicInteger handledSinceGrant = new AtomicInteger();
     private final AtomicBoolean dispatching = new AtomicBoolean();
@@ -42,6 +43,9 @@ final class ClientSubscription implements Subscription {
     private final Runnable dispatchTask = this::dispatch;
     /** I/O thread only: sequence after the last message received; 0 until the first SUBSCRIBED. */
     private long nextSequence;
+    /** Dispatch thread only: the frame being handed over, and the index of its next record. */
+    private Frame.Deliver current;
+    private int currentIndex;
     private volatile long lastDelivered;
     private volatile boolean open = true;
 
@@ -96,11 +100,8 @@ final class ClientSubscription implements Subscription {
             client.forceReconnect();
             return;
         }
-        RecordBatch records = d.records();
-        int n = records.count();
-        for (int i = 0; i < n; i++) {
-            queue.add(new Message(stream, d.firstSequence() + i, records.payload(i)));
-        }
+        int n = d.records().count();
+        queue.add(d);
         nextSequence += n;
         queued.addAndGet(n);
         scheduleDispatch();
@@ -146,19 +147,34 @@ final class ClientSubscription implements Subscription {
 
     private void dispatch() {
         try {
-            Message m;
-            while (open && (m = queue.poll()) != null) {
-                queued.decrementAndGet();
-                try {
-                    handler.onMessage(m);
-                } catch (Exception e) {
-                    client.reportError(new WirebusException(ErrorCode.UNKNOWN, "handler of subscription to '" + stream
-                            + "' failed on sequence " + m.sequence() + ": " + e, e));
+            while (open) {
+                if (current == null) {
+                    current = queue.poll();
+                    currentIndex = 0;
+                    if (current == null) {
+                        break;
+                    }
                 }
-                lastDelivered = m.sequence();
-                int handled = handledSinceGrant.incrementAndGet();
-                if (handled >= window / 2 && handledSinceGrant.compareAndSet(handled, 0)) {
-                    client.grant(this, handled);
+                RecordBatch records = current.records();
+                long first = current.firstSequence();
+                while (open && currentIndex < records.count()) {
+                    Message m = new Message(stream, first + currentIndex, records.payload(currentIndex));
+                    currentIndex++;
+                    queued.decrementAndGet();
+                    try {
+                        handler.onMessage(m);
+                    } catch (Exception e) {
+                        client.reportError(new WirebusException(ErrorCode.UNKNOWN, "handler of subscription to '"
+                                + stream + "' failed on sequence " + m.sequence() + ": " + e, e));
+                    }
+                    lastDelivered = m.sequence();
+                    int handled = handledSinceGrant.incrementAndGet();
+                    if (handled >= window / 2 && handledSinceGrant.compareAndSet(handled, 0)) {
+                        client.grant(this, handled);
+                    }
+                }
+                if (currentIndex >= records.count()) {
+                    current = null;
                 }
             }
         } finally {

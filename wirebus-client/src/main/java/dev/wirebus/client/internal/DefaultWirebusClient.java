@@ -112,8 +112,12 @@ public final class DefaultWirebusClient implements WirebusClient {
             this.ownedDispatch = Executors.newCachedThreadPool(daemon("wirebus-dispatch"));
             this.dispatch = ownedDispatch;
         }
-        this.requestDispatch = new java.util.concurrent.ThreadPoolExecutor(0, 16, 30, TimeUnit.SECONDS,
-                new java.util.concurrent.LinkedBlockingQueue<>(MAX_QUEUED_REQUESTS), daemon("wirebus-responder"));
+        // core = max: a ThreadPoolExecutor only grows past its core size when the queue is full
+        java.util.concurrent.ThreadPoolExecutor responders = new java.util.concurrent.ThreadPoolExecutor(16, 16,
+                30, TimeUnit.SECONDS, new java.util.concurrent.LinkedBlockingQueue<>(MAX_QUEUED_REQUESTS),
+                daemon("wirebus-responder"));
+        responders.allowCoreThreadTimeOut(true);
+        this.requestDispatch = responders;
         this.inFlight = new Semaphore(options.maxInFlight());
         this.requestTimeoutNanos = options.requestTimeout().toNanos();
     }
