@@ -30,7 +30,8 @@ import java.util.concurrent.TimeUnit;
             "Answer every request on SUBJECT with TEXT until interrupted (or until --count requests were answered).",
             "",
             "Prints 'responding on SUBJECT' once the broker has registered it. Several responders may share a "
-                    + "subject; each request goes to one of them.",
+                    + "subject; each request goes to one of them. If the connection to the broker is lost it says so on "
+                    + "stderr, reconnects and registers again.",
         })
 final class RespondCommand implements Callable<Integer> {
 

@@ -31,7 +31,8 @@ import java.util.concurrent.atomic.AtomicLong;
             "Print a stream's messages, one 'SEQ<TAB>PAYLOAD' line each (payload as UTF-8), in order, as they arrive.",
             "",
             "Starts from the earliest message the stream retains unless --from says otherwise, then waits for new "
-                    + "ones: runs until interrupted, or until --count messages were printed.",
+                    + "ones: runs until interrupted, or until --count messages were printed. If the connection to the "
+                    + "broker is lost it says so on stderr, reconnects and goes on after the last message printed.",
         })
 final class SubCommand implements Callable<Integer> {
 
