@@ -1,6 +1,7 @@
 package dev.wirebus.cli;
 
 import dev.wirebus.client.ConnectionException;
+import dev.wirebus.client.ConnectionListener;
 import dev.wirebus.client.ReconnectPolicy;
 import dev.wirebus.client.WirebusClient;
 import picocli.CommandLine.ArgGroup;
@@ -41,21 +42,27 @@ final class ConnectOptions {
     }
 
     /**
-     * A short-lived client (pub, req): no reconnect, so a lost broker fails the command at once
-     * instead of leaving it waiting.
+     * A client that does not reconnect (pub, req, sub), so a lost broker fails the command at once
+     * instead of leaving it waiting or resuming where it should not.
      *
      * @throws ConnectionException saying why the broker cannot be reached
      */
     WirebusClient connectOnce(String name) {
+        return connectOnce(name, new ConnectionListener() { });
+    }
+
+    /** {@link #connectOnce(String)}, telling {@code listener} about errors no call receives. */
+    WirebusClient connectOnce(String name, ConnectionListener listener) {
         return WirebusClient.builder()
                 .address(address())
                 .name(name)
                 .reconnectPolicy(ReconnectPolicy.never())
+                .listener(listener)
                 .connect();
     }
 
     /**
-     * A long-running client (sub, respond): reconnects and resumes after a lost connection, telling
+     * A long-running client (respond): reconnects and resumes after a lost connection, telling
      * the user on {@code err} as it happens.
      */
     WirebusClient connectLasting(String name, ConnectionReporter reporter, Executor dispatch) {

@@ -1,5 +1,7 @@
 package dev.wirebus.cli;
 
+import dev.wirebus.client.ConnectionException;
+import dev.wirebus.client.ConnectionListener;
 import dev.wirebus.client.StartPosition;
 import dev.wirebus.client.Subscription;
 import dev.wirebus.client.WirebusClient;
@@ -18,12 +20,17 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * {@code wirebus sub}: prints a stream's messages as {@code SEQ<TAB>PAYLOAD} lines, in order, each
  * flushed as it arrives; after {@code --count} messages it exits 0, otherwise it runs until
- * interrupted. Survives broker reconnects without gaps or repeats (the client resumes after the
- * last sequence received).
+ * interrupted.
+ *
+ * <p>It does not reconnect: the client would resume after the last sequence received, which skips
+ * messages when the broker restarted (streams are in memory and start again at 1) and nothing in
+ * the protocol tells a restart from a network blip. A lost connection ends the command with the
+ * sequence to resume from.
  */
 @Command(name = "sub",
         sortOptions = false,
@@ -31,8 +38,11 @@ import java.util.concurrent.atomic.AtomicLong;
             "Print a stream's messages, one 'SEQ<TAB>PAYLOAD' line each (payload as UTF-8), in order, as they arrive.",
             "",
             "Starts from the earliest message the stream retains unless --from says otherwise, then waits for new "
-                    + "ones: runs until interrupted, or until --count messages were printed. If the connection to the "
-                    + "broker is lost it says so on stderr, reconnects and goes on after the last message printed.",
+                    + "ones: runs until interrupted, or until --count messages were printed.",
+            "",
+            "If the connection to the broker is lost (say, the broker stopped), exits 1 naming the sequence to "
+                    + "resume from with --from. It does not resume by itself: a restarted broker has new streams, "
+                    + "numbered from 1 again.",
         })
 final class SubCommand implements Callable<Integer> {
 
@@ -64,9 +74,22 @@ final class SubCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         ConnectionReporter reporter = new ConnectionReporter(spec.commandLine().getErr());
-        try (WirebusClient client = connect.connectLasting("wirebus-sub", reporter, null)) {
+        AtomicReference<String> goingAway = new AtomicReference<>();
+        ConnectionListener listener = new ConnectionListener() {
+            @Override
+            public void onError(Throwable error) {
+                if (error instanceof ConnectionException) {
+                    // GOAWAY: the broker is stopping; said in the final line with the resume point
+                    goingAway.compareAndSet(null, error.getMessage());
+                } else {
+                    reporter.onError(error);
+                }
+            }
+        };
+        try (WirebusClient client = connect.connectOnce("wirebus-sub", listener)) {
             CompletableFuture<Void> done = new CompletableFuture<>();
             AtomicLong printed = new AtomicLong();
+            AtomicLong lastSequence = new AtomicLong();
             Subscription sub = client.subscribe(stream, from, m -> {
                 if (done.isDone()) {
                     return;
@@ -74,6 +97,7 @@ final class SubCommand implements Callable<Integer> {
                 out.print(m.sequence());
                 out.print('\t');
                 out.println(m.payloadAsString());
+                lastSequence.set(m.sequence());
                 if (out.checkError()) {   // flushes
                     done.completeExceptionally(new CliFailure("", CliFailure.STDOUT_CLOSED));
                 } else if (count != null && printed.incrementAndGet() >= count) {
@@ -92,9 +116,21 @@ final class SubCommand implements Callable<Integer> {
                 if (cause instanceof CliFailure f) {
                     throw f;
                 }
-                // the subscription was ended by the broker (e.g. SEQUENCE_NOT_RETAINED) or the client gave up
-                String reason = cause instanceof WirebusException w ? WirebusCommand.describe(w) : cause.getMessage();
-                throw new CliFailure(reporter.claim(cause) ? "subscription to '" + stream + "' ended: " + reason : "");
+                if (!reporter.claim(cause)) {
+                    throw new CliFailure("");
+                }
+                // ended by the broker (e.g. SEQUENCE_NOT_RETAINED) or the connection was lost
+                StringBuilder line = new StringBuilder("subscription to '").append(stream).append("' ended: ")
+                        .append(cause instanceof WirebusException w ? WirebusCommand.describe(w) : cause.getMessage());
+                if (cause instanceof ConnectionException) {
+                    if (goingAway.get() != null && !goingAway.get().equals(cause.getMessage())) {
+                        line.append(" (").append(goingAway.get()).append(')');
+                    }
+                    if (lastSequence.get() > 0) {
+                        line.append("; resume with --from ").append(lastSequence.get() + 1);
+                    }
+                }
+                throw new CliFailure(line.toString());
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return 130;

@@ -78,4 +78,26 @@ class SubCommandTest extends BrokerFixture {
                 .startsWith("wirebus: ")
                 .contains("SEQUENCE_NOT_RETAINED");
     }
+
+    @Test
+    void whenTheBrokerStopsSubExitsOneNamingTheSequenceToResumeFrom() throws Exception {
+        Broker stopping = startBroker(BrokerConfig.builder());
+        String sock = stopping.unixSocket().toString();
+        try (Cli.Running sub = Cli.start("sub", "s", "--uds", sock)) {
+            try (var c = dev.wirebus.client.WirebusClient.builder().address("unix://" + sock).connect()) {
+                c.publish("s", "a".getBytes()).join();
+                c.publish("s", "b".getBytes()).join();
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() -> sub.out().equals("1\ta\n2\tb\n"));
+
+            stopping.close();
+            Cli.Result r = sub.awaitExit(Cli.DEADLINE);
+
+            assertThat(r.exitCode()).isEqualTo(1);
+            assertThat(r.errLines()).singleElement().asString()
+                    .startsWith("wirebus: subscription to 's' ended: connection to unix://" + sock + " lost")
+                    .contains("shutting down")
+                    .endsWith("; resume with --from 3");
+        }
+    }
 }
