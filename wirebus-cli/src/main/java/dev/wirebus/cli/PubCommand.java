@@ -233,7 +233,11 @@ final class PubCommand implements Callable<Integer> {
                         .append("': ").append(reason);
             }
             if (!laterPublished.isEmpty()) {
-                line.append("; already sent after it and published: ").append(String.join(", ", laterPublished));
+                int n = laterPublished.size();
+                line.append("; already sent after it, ").append(n).append(n == 1 ? " was" : " were")
+                        .append(" published anyway: ")
+                        .append(String.join(", ", laterPublished.subList(0, Math.min(n, 3))))
+                        .append(n > 3 ? ", ..." : "");
             }
             return new CliFailure(line.toString());
         }
