@@ -1,0 +1,155 @@
+package dev.wirebus.cli;
+
+import dev.wirebus.client.ConnectionException;
+import dev.wirebus.client.ConnectionListener;
+import dev.wirebus.client.StartPosition;
+import dev.wirebus.client.Subscription;
+import dev.wirebus.client.WirebusClient;
+import dev.wirebus.client.WirebusException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+import java.io.PrintWriter;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * {@code wirebus sub}: prints a stream's messages as {@code SEQ<TAB>PAYLOAD} lines, in order, each
+ * flushed as it arrives; after {@code --count} messages it exits 0, otherwise it runs until
+ * interrupted.
+ *
+ * <p>It does not reconnect: the client would resume after the last sequence received, which skips
+ * messages when the broker restarted (streams are in memory and start again at 1) and nothing in
+ * the protocol tells a restart from a network blip. A lost connection ends the command with the
+ * sequence to resume from.
+ */
+@Command(name = "sub",
+        sortOptions = false,
+        description = {
+            "Print a stream's messages, one 'SEQ<TAB>PAYLOAD' line each (payload as UTF-8), in order, as they arrive.",
+            "",
+            "Starts from the earliest message the stream retains unless --from says otherwise, then waits for new "
+                    + "ones: runs until interrupted, or until --count messages were printed.",
+            "",
+            "If the connection to the broker is lost (say, the broker stopped), exits 1 naming the sequence to "
+                    + "resume from with --from. It does not resume by itself: a restarted broker has new streams, "
+                    + "numbered from 1 again.",
+        })
+final class SubCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "STREAM", description = "Stream to read.")
+    String stream;
+
+    @Option(names = "--from", paramLabel = "earliest|latest|N", defaultValue = "earliest",
+            converter = StartConverter.class,
+            description = "Where to start: 'earliest' retained message (default: the whole log, then new ones), "
+                    + "'latest' (only messages published from now on), or sequence N.")
+    StartPosition from;
+
+    @Option(names = "--count", paramLabel = "K", description = "Exit 0 after printing K messages.")
+    Long count;
+
+    @Mixin
+    ConnectOptions connect;
+
+    @Override
+    public Integer call() throws Exception {
+        if (count != null && count < 1) {
+            throw new ParameterException(spec.commandLine(), "--count must be at least 1, was " + count);
+        }
+        if (stream.isEmpty()) {
+            throw new ParameterException(spec.commandLine(), "STREAM must not be empty");
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        ConnectionReporter reporter = new ConnectionReporter(spec.commandLine().getErr());
+        AtomicReference<String> goingAway = new AtomicReference<>();
+        ConnectionListener listener = new ConnectionListener() {
+            @Override
+            public void onError(Throwable error) {
+                if (error instanceof ConnectionException) {
+                    // GOAWAY: the broker is stopping; said in the final line with the resume point
+                    goingAway.compareAndSet(null, error.getMessage());
+                } else {
+                    reporter.onError(error);
+                }
+            }
+        };
+        try (WirebusClient client = connect.connectOnce("wirebus-sub", listener)) {
+            CompletableFuture<Void> done = new CompletableFuture<>();
+            AtomicLong printed = new AtomicLong();
+            AtomicLong lastSequence = new AtomicLong();
+            Subscription sub = client.subscribe(stream, from, m -> {
+                if (done.isDone()) {
+                    return;
+                }
+                out.print(m.sequence());
+                out.print('\t');
+                out.println(m.payloadAsString());
+                lastSequence.set(m.sequence());
+                if (out.checkError()) {   // flushes
+                    done.completeExceptionally(new CliFailure("", CliFailure.STDOUT_CLOSED));
+                } else if (count != null && printed.incrementAndGet() >= count) {
+                    done.complete(null);
+                }
+            });
+            sub.closed().whenComplete((v, e) -> {
+                if (e != null) {
+                    done.completeExceptionally(e);
+                }
+            });
+            try {
+                done.get();
+            } catch (ExecutionException e) {
+                Throwable cause = WirebusCommand.unwrap(e);
+                if (cause instanceof CliFailure f) {
+                    throw f;
+                }
+                if (!reporter.claim(cause)) {
+                    throw new CliFailure("");
+                }
+                // ended by the broker (e.g. SEQUENCE_NOT_RETAINED) or the connection was lost
+                StringBuilder line = new StringBuilder("subscription to '").append(stream).append("' ended: ")
+                        .append(cause instanceof WirebusException w ? WirebusCommand.describe(w) : cause.getMessage());
+                if (cause instanceof ConnectionException) {
+                    if (goingAway.get() != null && !goingAway.get().equals(cause.getMessage())) {
+                        line.append(" (").append(goingAway.get()).append(')');
+                    }
+                    if (lastSequence.get() > 0) {
+                        line.append("; resume with --from ").append(lastSequence.get() + 1);
+                    }
+                }
+                throw new CliFailure(line.toString());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return 130;
+            } finally {
+                sub.close();
+            }
+            return 0;
+        }
+    }
+
+    /** {@code earliest}, {@code latest} or a sequence number, with the client's own parser and message. */
+    static final class StartConverter implements CommandLine.ITypeConverter<StartPosition> {
+        @Override
+        public StartPosition convert(String value) {
+            try {
+                return StartPosition.parse(value);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.TypeConversionException(e.getMessage());
+            }
+        }
+    }
+}

@@ -1,0 +1,95 @@
+package dev.wirebus.cli;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class PubCommandTest extends BrokerFixture {
+
+    @Test
+    void printsTheSequenceOfEachArgumentMessageInOrder() {
+        Cli.Result r = Cli.run("pub", "orders", "a", "b", "c", "--uds", socket);
+
+        assertThat(r.exitCode()).isZero();
+        assertThat(r.out()).isEqualTo("1\n2\n3\n");
+        assertThat(r.err()).isEmpty();
+        assertThat(Cli.run("sub", "orders", "--count", "3", "--uds", socket).out())
+                .isEqualTo("1\ta\n2\tb\n3\tc\n");
+    }
+
+    @Test
+    void publishesEachLineOfStdinWithoutItsLineEnding() {
+        Cli.Result r = Cli.runWithStdin("x\ny\r\n\nlast without newline", "pub", "lines", "--uds", socket);
+
+        assertThat(r.exitCode()).isZero();
+        assertThat(r.out()).isEqualTo("1\n2\n3\n4\n");
+        assertThat(Cli.run("sub", "lines", "--count", "4", "--uds", socket).out())
+                .isEqualTo("1\tx\n2\ty\n3\t\n4\tlast without newline\n");
+    }
+
+    @Test
+    void pipelinesManyStdinLinesThroughASmallWindowAndKeepsInputOrder() {
+        int n = 3000;
+        String input = IntStream.rangeClosed(1, n).mapToObj(i -> "m" + i + "\n").collect(Collectors.joining());
+
+        Cli.Result r = Cli.runWithStdin(input, "pub", "bulk", "--in-flight", "7", "--uds", socket);
+
+        assertThat(r.exitCode()).isZero();
+        assertThat(r.out().lines()).containsExactlyElementsOf(
+                IntStream.rangeClosed(1, n).mapToObj(Integer::toString).toList());
+        assertThat(Cli.run("sub", "bulk", "--count", Integer.toString(n), "--uds", socket).out().lines())
+                .containsExactlyElementsOf(IntStream.rangeClosed(1, n).mapToObj(i -> i + "\tm" + i).toList());
+    }
+
+    @Test
+    void expectSeqPublishesAtConsecutiveSequencesFromN() {
+        publish("log", "one", "two");
+
+        Cli.Result r = Cli.run("pub", "log", "--expect-seq", "3", "three", "four", "--uds", socket);
+
+        assertThat(r.exitCode()).isZero();
+        assertThat(r.out()).isEqualTo("3\n4\n");
+    }
+
+    @Test
+    void expectSeqMismatchExitsOneWithTheBrokersReasonAndPublishesNothing() {
+        publish("log", "one", "two", "three");
+
+        // the stream is at 3: with pipelining, "y" expected at 3 would not fit either, but "z" at 4 would
+        Cli.Result r = Cli.run("pub", "log", "--expect-seq", "2", "x", "y", "z", "--uds", socket);
+
+        assertThat(r.exitCode()).isEqualTo(1);
+        assertThat(r.out()).isEmpty();
+        assertThat(r.errLines()).singleElement().asString()
+                .startsWith("wirebus: message 1 was not published to 'log': ")
+                .contains("last sequence 3", "expected sequence 2", "SEQUENCE_MISMATCH");
+        assertThat(broker.lastSequence("log")).isEqualTo(3);
+    }
+
+    @Test
+    void aRefusedStdinLineStopsThePublishAfterPrintingTheSequencesBeforeIt() throws Exception {
+        var small = startBroker(dev.wirebus.server.BrokerConfig.builder().maxMessageBytes(8));
+        String input = "ok\nfine\nthis line is far too long\nnever read\n";
+
+        Cli.Result r = Cli.runWithStdin(input, "pub", "s", "--in-flight", "1", "--uds", small.unixSocket().toString());
+
+        assertThat(r.exitCode()).isEqualTo(1);
+        assertThat(r.out()).isEqualTo("1\n2\n");
+        assertThat(r.errLines()).singleElement().asString()
+                .startsWith("wirebus: message 3 was not published to 's': ")
+                .contains("MESSAGE_TOO_LARGE");
+        assertThat(small.lastSequence("s")).isEqualTo(2);
+    }
+
+    @Test
+    void publishesOverTcp() {
+        Cli.Result r = Cli.run("pub", "t", "over tcp", "--tcp", tcp());
+
+        assertThat(r.exitCode()).isZero();
+        assertThat(r.out()).isEqualTo("1\n");
+        assertThat(broker.lastSequence("t")).isEqualTo(1);
+    }
+}
