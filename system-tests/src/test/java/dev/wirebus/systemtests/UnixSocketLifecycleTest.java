@@ -104,6 +104,43 @@ class UnixSocketLifecycleTest {
     }
 
     @Test
+    void aFailedTcpBindLeavesNoUnixListenerOrSocketFileBehind() throws Exception {
+        try (Broker holder = Broker.start(BrokerConfig.builder().tcp(new java.net.InetSocketAddress("127.0.0.1", 0)).build())) {
+            Path socket = dir.resolve("w.sock");
+            assertThatThrownBy(() -> Broker.start(at(socket).tcp(holder.tcpAddress()).build()))
+                    .isInstanceOf(IOException.class)
+                    .hasMessageContaining("127.0.0.1:" + holder.tcpAddress().getPort())
+                    .hasMessageContaining("address already in use");
+            assertThat(socket).doesNotExist();
+        }
+    }
+
+    @Test
+    void aSubscriptionEndsVisiblyWhenAnInMemoryBrokerRestartsWithoutItsHistory() throws Exception {
+        Path socket = dir.resolve("w.sock");
+        Broker first = Broker.start(at(socket).build());
+        try (WirebusClient c = WirebusClient.builder().address("unix://" + socket).connect()) {
+            CopyOnWriteArrayList<Long> seen = new CopyOnWriteArrayList<>();
+            dev.wirebus.client.Subscription sub = c.subscribe("chat", dev.wirebus.client.StartPosition.earliest(),
+                    m -> seen.add(m.sequence()));
+            c.publish("chat", new byte[] {1}).get(5, TimeUnit.SECONDS);
+            c.publish("chat", new byte[] {2}).get(5, TimeUnit.SECONDS);
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> seen.size() == 2);
+            first.close();
+            try (Broker second = Broker.start(at(socket).build())) {
+                // the new broker's stream starts again at 1: resuming at 3 would silently skip 1 and 2
+                assertThatThrownBy(() -> sub.closed().get(10, TimeUnit.SECONDS))
+                        .cause().isInstanceOf(ConnectionException.class)
+                        .hasMessageContaining("different store");
+                assertThat(c.publish("chat", new byte[] {3}).get(10, TimeUnit.SECONDS)).isEqualTo(1L);
+                assertThat(seen).containsExactly(1L, 2L);
+            }
+        } finally {
+            first.close();
+        }
+    }
+
+    @Test
     void gracefulShutdownAnswersInFlightRequestsAndSendsGoAway() throws Exception {
         Path socket = dir.resolve("w.sock");
         Broker broker = Broker.start(at(socket).shutdownGrace(Duration.ofSeconds(5)).build());

@@ -34,8 +34,14 @@ public sealed interface Frame {
         }
     }
 
-    /** Broker's answer to HELLO: the chosen version, the largest frame it accepts and its name. */
-    record Welcome(long requestId, int version, int maxFrameLength, String serverName) implements Frame {
+    /**
+     * Broker's answer to HELLO: the chosen version, the largest frame it accepts, the id of the
+     * store its streams live in, and its name. A client that reconnects and finds another store id
+     * knows the streams' history is not the one it read (an in-memory broker restarted), so it must
+     * not resume subscriptions by sequence.
+     */
+    record Welcome(long requestId, int version, int maxFrameLength, long storeId, String serverName)
+            implements Frame {
         public FrameType type() {
             return FrameType.WELCOME;
         }

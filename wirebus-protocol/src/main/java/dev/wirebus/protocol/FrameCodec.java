@@ -83,6 +83,7 @@ public final class FrameCodec {
                 Frame.Welcome f = (Frame.Welcome) frame;
                 out.writeShort(f.version());
                 out.writeInt(f.maxFrameLength());
+                out.writeLong(f.storeId());
                 writeString(out, f.serverName());
             }
             case PING, PONG, OK -> { }
@@ -244,7 +245,7 @@ public final class FrameCodec {
                 yield new Frame.Hello(requestId, r.u16("minVersion"), r.u16("maxVersion"), r.string("clientName"));
             }
             case WELCOME -> new Frame.Welcome(requestId, r.u16("version"), r.nonNegative("maxFrameLength"),
-                    r.string("serverName"));
+                    r.i64("storeId"), r.string("serverName"));
             case PING -> new Frame.Ping(requestId);
             case PONG -> new Frame.Pong(requestId);
             case OK -> new Frame.Ok(requestId);

@@ -272,7 +272,7 @@ class ProtocolVectorsTest {
             case HELLO -> new Frame.Hello(id, i32(f.get("minVersion")), i32(f.get("maxVersion")),
                     str(f.get("clientName")));
             case WELCOME -> new Frame.Welcome(id, i32(f.get("version")), i32(f.get("maxFrameLength")),
-                    str(f.get("serverName")));
+                    u64(f.get("storeId")), str(f.get("serverName")));
             case PING -> new Frame.Ping(id);
             case PONG -> new Frame.Pong(id);
             case OK -> new Frame.Ok(id);
@@ -316,6 +316,7 @@ class ProtocolVectorsTest {
                 Frame.Welcome f = (Frame.Welcome) frame;
                 m.put("version", f.version());
                 m.put("maxFrameLength", f.maxFrameLength());
+                m.put("storeId", Long.toUnsignedString(f.storeId()));
                 m.put("serverName", f.serverName());
             }
             case PING, PONG, OK -> { }
@@ -427,6 +428,6 @@ class ProtocolVectorsTest {
     }
 
     private static boolean isU64Field(String name) {
-        return name.equals("requestId") || name.endsWith("Sequence");
+        return name.equals("requestId") || name.equals("storeId") || name.endsWith("Sequence");
     }
 }

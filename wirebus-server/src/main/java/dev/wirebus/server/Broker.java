@@ -19,7 +19,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.net.UnixDomainSocketAddress;
@@ -75,6 +74,13 @@ public final class Broker implements AutoCloseable {
         try {
             broker.bind();
         } catch (IOException | RuntimeException e) {
+            // a listener bound before the failure must not stay open, nor its socket file remain
+            for (Channel l : broker.listeners) {
+                l.close().syncUninterruptibly();
+            }
+            if (broker.unixSocket != null) {
+                UnixSocketFile.remove(broker.unixSocket);
+            }
             broker.shutdownGroups();
             throw e;
         }
@@ -94,7 +100,8 @@ public final class Broker implements AutoCloseable {
             UnixSocketFile.restrict(path, config.socketPermissions());
         }
         if (config.tcp() != null) {
-            Channel ch = bindOne(transport.tcpChannel(), config.tcp(), "TCP " + config.tcp());
+            Channel ch = bindOne(transport.tcpChannel(), config.tcp(),
+                    "TCP " + config.tcp().getHostString() + ":" + config.tcp().getPort());
             listeners.add(ch);
             tcpAddress = (InetSocketAddress) ch.localAddress();
         }
@@ -121,7 +128,10 @@ public final class Broker implements AutoCloseable {
         try {
             return b.bind(address).syncUninterruptibly().channel();
         } catch (Exception e) {
-            String reason = e instanceof BindException || e.getMessage() == null ? String.valueOf(e) : e.getMessage();
+            String reason = e.getMessage() == null ? String.valueOf(e) : e.getMessage();
+            if (reason.contains("Address already in use")) {
+                reason = "address already in use (another broker, or another program, listens there)";
+            }
             throw new IOException("cannot listen on " + what + ": " + reason, e);
         }
     }

@@ -97,6 +97,8 @@ public final class DefaultWirebusClient implements WirebusClient {
     /** I/O thread: the channel being connected or handshaken. */
     private Channel connecting;
     private long helloId;
+    /** I/O thread: the store id of the first WELCOME (0 before it). */
+    private long storeId;
     private int attempt;
     private ScheduledFuture<?> sweeper;
 
@@ -245,6 +247,17 @@ public final class DefaultWirebusClient implements WirebusClient {
         connecting = null;
         channel = ch;
         attempt = 0;
+        if (storeId != 0 && w.storeId() != storeId) {
+            // the broker came back with other streams (an in-memory broker restarted): resuming by
+            // sequence would silently skip or repeat, so the subscriptions end, visibly
+            WirebusException lost = new ConnectionException("broker " + target + " came back with a different store (id "
+                    + storeId + " before, " + w.storeId() + " now): the streams' history was lost, so subscriptions "
+                    + "cannot resume without a gap; subscribe again explicitly");
+            for (ClientSubscription s : subscriptions.values()) {
+                s.onEndedByBroker(lost);
+            }
+        }
+        storeId = w.storeId();
         // restore subscriptions and responders before anything queued goes out
         for (ClientSubscription s : subscriptions.values()) {
             if (s.isOpen()) {

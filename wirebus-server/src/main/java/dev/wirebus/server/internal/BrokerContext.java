@@ -11,6 +11,7 @@ public final class BrokerContext {
     private final StreamRegistry streams;
     private final RequestRouter router;
     private final Set<ConnectionHandler> connections = ConcurrentHashMap.newKeySet();
+    private final long storeId = java.util.concurrent.ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE);
     private volatile boolean shuttingDown;
 
     public BrokerContext(BrokerConfig config) {
@@ -33,6 +34,11 @@ public final class BrokerContext {
 
     public Set<ConnectionHandler> connections() {
         return connections;
+    }
+
+    /** Identifies this broker's store in WELCOME: random per start while streams live in memory. */
+    public long storeId() {
+        return storeId;
     }
 
     public boolean shuttingDown() {

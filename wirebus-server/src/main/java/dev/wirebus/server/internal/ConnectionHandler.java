@@ -110,7 +110,7 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
         handshakeTimer.cancel(false);
         clientName = hello.clientName();
         channel.write(new Frame.Welcome(hello.requestId(), FrameCodec.PROTOCOL_VERSION,
-                broker.config().maxFrameLength(), broker.config().serverName()));
+                broker.config().maxFrameLength(), broker.storeId(), broker.config().serverName()));
     }
 
     private void dispatch(Frame frame) {
