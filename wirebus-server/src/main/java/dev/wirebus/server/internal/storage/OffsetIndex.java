@@ -122,6 +122,16 @@ final class OffsetIndex implements AutoCloseable {
         }
     }
 
+    /**
+     * Notes that the file already holds this index when {@code stored}, loaded from it, has the
+     * same entries and the whole file, so {@link #persist()} need not rewrite it.
+     */
+    void keepFileIfSameAs(OffsetIndex stored) {
+        persisted = stored.persisted && stored.size == size
+                && Arrays.equals(stored.sequences, 0, size, sequences, 0, size)
+                && Arrays.equals(stored.positions, 0, size, positions, 0, size);
+    }
+
     /** Keeps the first {@code n} entries. */
     void truncate(int n) {
         if (n < size) {

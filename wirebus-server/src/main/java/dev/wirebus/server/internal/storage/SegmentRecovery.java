@@ -15,15 +15,15 @@ import java.util.List;
 
 /**
  * Brings a stream directory to a consistent state on open: finds the segments, checks that they
- * follow each other without gap, and verifies each segment's tail from its last sound index entry
- * to the end of the file (header, contiguous sequence, CRC32C, record layout). A torn or corrupt
- * tail is cut off at the end of the last good entry, with one WARN line naming the file, the
- * offset, the defect, the bytes dropped and the last good sequence; segments after a cut or a gap
- * are deleted (one WARN line each), because the log has no holes. Indexes are extended or rebuilt
- * from what the scan finds.
+ * follow each other without gap, and verifies entries (header, contiguous sequence, CRC32C, record
+ * layout): all of the newest segment, and of each older one the tail from its last sound index
+ * entry, which is where a crash can tear it and what tells where it ends. A torn or corrupt entry
+ * is cut off with everything after it, with one WARN line naming the file, the offset, the defect,
+ * the bytes dropped and the last good sequence; segments after a cut or a gap are deleted (one
+ * WARN line each), because the log has no holes. Indexes are extended or rebuilt from the scan.
  *
- * <p>Only a tail written after the last index entry can be torn by a crash; entries before it were
- * already followed by later writes. Entries before it are checked when read.
+ * <p>Cost: opening reads the newest segment once (at most a segment size) and a few KiB of each
+ * older one. Entries of older segments that recovery did not check are checked when read.
  *
  * <p>Threading: used once, by the thread opening the log, before anyone else sees the directory.
  */
@@ -68,7 +68,7 @@ final class SegmentRecovery {
                 previous.index.persist();
                 previous.index = null;
             }
-            boolean intact = scan(segment);
+            boolean intact = scan(segment, i == bases.size() - 1);
             segments.add(segment);
             if (!intact && i + 1 < bases.size()) {
                 deleteFrom(bases, i + 1, "it follows the cut in " + segment.logPath.getFileName());
@@ -78,14 +78,22 @@ final class SegmentRecovery {
         return segments;
     }
 
-    /** Verifies the tail of a segment, cutting it at the first defect; true when there was none. */
-    private boolean scan(Segment segment) throws IOException {
+    /**
+     * Verifies a segment from its last sound index entry, or all of it, to its end, cutting it at
+     * the first defect; true when there was none.
+     */
+    private boolean scan(Segment segment, boolean whole) throws IOException {
         try (FileChannel channel = FileChannel.open(segment.logPath, StandardOpenOption.READ,
                 StandardOpenOption.WRITE)) {
             long fileSize = channel.size();
-            OffsetIndex index = OffsetIndex.load(segment.indexPath, indexIntervalBytes, segment.baseSequence,
+            OffsetIndex stored = OffsetIndex.load(segment.indexPath, indexIntervalBytes, segment.baseSequence,
                     fileSize);
+            OffsetIndex index = stored;
             int k = index.size() - 1;
+            if (whole) {
+                index = OffsetIndex.empty(segment.indexPath, indexIntervalBytes);
+                k = -1;
+            }
             while (k >= 0 && !soundHeaderAt(channel, index.position(k), index.sequence(k))) {
                 k--;
             }
@@ -111,6 +119,9 @@ final class SegmentRecovery {
                 segment.noteEntry(header.entryBytes(), header.count(), header.timestamp());
                 position += header.entryBytes();
                 expected = header.nextSequence();
+            }
+            if (whole) {
+                index.keepFileIfSameAs(stored);
             }
             if (defect == null) {
                 return true;

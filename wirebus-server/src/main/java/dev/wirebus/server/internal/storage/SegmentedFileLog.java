@@ -62,6 +62,8 @@ public final class SegmentedFileLog implements DurableStreamLog {
     private long hintPosition;
     /** The entry last read from disk, for a read that stopped inside it. */
     private TailCache.Entry lastDiskEntry;
+    /** Base sequence of the entry {@link #locate} found last. */
+    private long locatedBase;
     private boolean closed;
 
     /** Held for the whole of a sync; guards the three fields below. */
@@ -443,24 +445,20 @@ public final class SegmentedFileLog implements DurableStreamLog {
         if (lastDiskEntry != null && lastDiskEntry.contains(seq)) {
             return lastDiskEntry;
         }
-        Segment segment = null;
-        long position = 0;
-        if (hintSegment != null && hintSequence == seq && hintPosition < hintSegment.size) {
-            segment = hintSegment;
-            position = hintPosition;
-            openForRead(segment);
-        }
+        Segment segment = hintSegment != null && hintSequence == seq && hintPosition < hintSegment.size
+                ? hintSegment : segmentContaining(seq);
         try {
-            if (segment == null) {
-                segment = segmentContaining(seq);
-                openForRead(segment);
+            openForRead(segment);
+            long position;
+            long base;
+            if (segment == hintSegment && hintSequence == seq) {
+                position = hintPosition;
+                base = seq;
+            } else {
                 position = locate(segment, seq);
+                base = locatedBase;
             }
-            EntryFormat.Header header = readHeader(segment, position, seq, seq);
-            if (header.nextSequence() <= seq) {
-                throw corrupt(segment, position, "entry ends at sequence " + (header.nextSequence() - 1)
-                        + " before sequence " + seq);
-            }
+            EntryFormat.Header header = readHeader(segment, position, base, seq);
             ByteBuffer entry = reader.read(segment.channel, position, (int) header.entryBytes());
             String defect = EntryFormat.payloadDefect(entry, 0, header);
             if (defect != null) {
@@ -508,6 +506,7 @@ public final class SegmentedFileLog implements DurableStreamLog {
         }
     }
 
+    /** Walks headers from the index's floor entry to the one holding {@code seq}; sets {@link #locatedBase}. */
     private long walk(Segment segment, long seq) throws IOException {
         int i = segment.index.floor(seq);
         if (i < 0) {
@@ -518,6 +517,7 @@ public final class SegmentedFileLog implements DurableStreamLog {
         while (true) {
             EntryFormat.Header header = readHeader(segment, position, expected, seq);
             if (header.nextSequence() > seq) {
+                locatedBase = expected;
                 return position;
             }
             position += header.entryBytes();

@@ -84,11 +84,6 @@ final class TailCache {
         }
     }
 
-    /** Bytes of records cached. */
-    long bytes() {
-        return bytes;
-    }
-
     private Entry at(int i) {
         return ring[(head + i) % ring.length];
     }

@@ -41,10 +41,6 @@ final class FakeDurableLog implements DurableStreamLog {
         failure = e;
     }
 
-    int syncsEntered() {
-        return syncsEntered.get();
-    }
-
     /** Waits until {@code n} syncs have begun; false when the timeout passes first. */
     synchronized boolean awaitSyncsEntered(int n, long timeout, TimeUnit unit) throws InterruptedException {
         long deadline = System.nanoTime() + unit.toNanos(timeout);
