@@ -113,7 +113,12 @@ public final class SegmentedFileLog implements DurableStreamLog {
             EntryReader reader = new EntryReader();
             List<Segment> segments = new SegmentRecovery(dir, config.indexIntervalBytes(), reader).recover();
             SegmentedFileLog log = new SegmentedFileLog(config, clock, reader, segments);
-            log.start();
+            try {
+                log.start();
+            } catch (IOException | RuntimeException e) {
+                log.close();
+                throw e;
+            }
             return log;
         } catch (IOException e) {
             throw new StorageException("cannot open the stream log in " + dir + ": " + e, e);
