@@ -5,6 +5,9 @@ import dev.wirebus.protocol.FrameDecoder;
 import dev.wirebus.protocol.FrameEncoder;
 import dev.wirebus.server.internal.BrokerContext;
 import dev.wirebus.server.internal.ConnectionHandler;
+import dev.wirebus.server.internal.DiskStorage;
+import dev.wirebus.server.internal.MemoryStorage;
+import dev.wirebus.server.internal.StreamStorage;
 import dev.wirebus.server.internal.ServerTransport;
 import dev.wirebus.server.internal.Stream;
 import dev.wirebus.server.internal.UnixSocketFile;
@@ -56,9 +59,9 @@ public final class Broker implements AutoCloseable {
     private Path unixSocket;
     private boolean closed;
 
-    private Broker(BrokerConfig config) {
+    private Broker(BrokerConfig config, StreamStorage storage) {
         this.config = config;
-        this.context = new BrokerContext(config);
+        this.context = new BrokerContext(config, storage);
         this.transport = ServerTransport.best();
         this.bossGroup = transport.newGroup(1, "wirebus-accept");
         this.ioGroup = transport.newGroup(config.ioThreads(), "wirebus-io");
@@ -70,8 +73,20 @@ public final class Broker implements AutoCloseable {
      * @throws IOException when a listener cannot bind; the message names the address and why
      */
     public static Broker start(BrokerConfig config) throws IOException {
-        Broker broker = new Broker(config);
+        StreamStorage storage = config.storage() == BrokerConfig.Storage.DISK
+                ? DiskStorage.open(config) : new MemoryStorage(config.retentionMessages(), config.retentionBytes());
+        Broker broker;
         try {
+            broker = new Broker(config, storage);
+        } catch (RuntimeException e) {
+            storage.close();
+            throw e;
+        }
+        try {
+            int recovered = broker.context.streams().recover();
+            if (recovered > 0) {
+                log.info("opened {} streams from {}", recovered, storage.describe());
+            }
             broker.bind();
         } catch (IOException | RuntimeException e) {
             // a listener bound before the failure must not stay open, nor its socket file remain
@@ -82,6 +97,7 @@ public final class Broker implements AutoCloseable {
                 UnixSocketFile.remove(broker.unixSocket);
             }
             broker.shutdownGroups();
+            broker.closeStorage();
             throw e;
         }
         return broker;
@@ -241,7 +257,28 @@ public final class Broker implements AutoCloseable {
             UnixSocketFile.remove(unixSocket);
         }
         shutdownGroups();
+        closeStorage();
         terminated.countDown();
+    }
+
+    /** Completes pending fsyncs, then syncs and closes every log, then releases the store. */
+    private void closeStorage() {
+        StreamStorage storage = context.storage();
+        if (storage.committer() != null) {
+            storage.committer().close();
+        }
+        context.streams().closeAll();
+        storage.close();
+    }
+
+    /** Identifies the store (stable across restarts for disk storage). */
+    public long storeId() {
+        return context.storeId();
+    }
+
+    /** Where streams live, for start-up lines: "memory" or "disk /path (durability …)". */
+    public String storageDescription() {
+        return context.storage().describe();
     }
 
     private void shutdownGroups() {

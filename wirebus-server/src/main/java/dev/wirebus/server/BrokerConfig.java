@@ -23,6 +23,24 @@ import java.util.Set;
  * }</pre>
  */
 public final class BrokerConfig {
+    /** Where streams live. */
+    public enum Storage {
+        /** In memory: fast, gone when the broker stops. */
+        MEMORY,
+        /** Segment files under {@link #dataDirectory()}: survive restarts and crashes. */
+        DISK
+    }
+
+    /** When a publish to a disk stream is acknowledged. */
+    public enum Durability {
+        /** After an fsync that covers it; the fsync starts as soon as anyone waits (concurrent publishes share it). */
+        ALWAYS,
+        /** After an fsync that covers it; fsyncs run at most every {@link #syncInterval()} (or {@link #syncBytes()}). */
+        BATCH,
+        /** Once written to the page cache: a broker crash loses nothing, a machine crash may lose the last writes. */
+        NEVER
+    }
+
     private final Path unixSocket;
     private final InetSocketAddress tcp;
     private final Set<PosixFilePermission> socketPermissions;
@@ -36,8 +54,22 @@ public final class BrokerConfig {
     private final Duration subscribeSetupDelay;
     private final int ioThreads;
     private final String serverName;
+    private final Storage storage;
+    private final Path dataDirectory;
+    private final Durability durability;
+    private final Duration syncInterval;
+    private final long syncBytes;
+    private final long segmentBytes;
+    private final Duration retentionAge;
 
     private BrokerConfig(Builder b) {
+        this.storage = b.storage;
+        this.dataDirectory = b.dataDirectory;
+        this.durability = b.durability;
+        this.syncInterval = b.syncInterval;
+        this.syncBytes = b.syncBytes;
+        this.segmentBytes = b.segmentBytes;
+        this.retentionAge = b.retentionAge;
         this.unixSocket = b.unixSocket;
         this.tcp = b.tcp;
         this.socketPermissions = b.socketPermissions;
@@ -56,6 +88,41 @@ public final class BrokerConfig {
     /** A builder with the defaults: no listener (set at least one), 8 MiB frames, 1M messages / 1 GiB per stream. */
     public static Builder builder() {
         return new Builder();
+    }
+
+    /** Where streams live (default {@link Storage#MEMORY}; {@code wirebus serve} uses disk). */
+    public Storage storage() {
+        return storage;
+    }
+
+    /** Directory of the disk store. */
+    public Path dataDirectory() {
+        return dataDirectory;
+    }
+
+    /** When disk publishes are acknowledged (default {@link Durability#BATCH}). */
+    public Durability durability() {
+        return durability;
+    }
+
+    /** Longest a publish waits for the fsync that covers it under {@link Durability#BATCH}. */
+    public Duration syncInterval() {
+        return syncInterval;
+    }
+
+    /** Unsynced bytes in a stream that start an fsync at once under {@link Durability#BATCH}. */
+    public long syncBytes() {
+        return syncBytes;
+    }
+
+    /** Size at which disk segments are rolled. */
+    public long segmentBytes() {
+        return segmentBytes;
+    }
+
+    /** Disk streams drop whole segments older than this (null: no age limit). */
+    public Duration retentionAge() {
+        return retentionAge;
     }
 
     /** Unix domain socket path to listen on, or null for none. */
@@ -142,8 +209,57 @@ public final class BrokerConfig {
         private Duration subscribeSetupDelay = Duration.ZERO;
         private int ioThreads = 0;
         private String serverName = "wirebus";
+        private Storage storage = Storage.MEMORY;
+        private Path dataDirectory = Path.of("data").toAbsolutePath();
+        private Durability durability = Durability.BATCH;
+        private Duration syncInterval = Duration.ofMillis(5);
+        private long syncBytes = 4L * 1024 * 1024;
+        private long segmentBytes = 64L * 1024 * 1024;
+        private Duration retentionAge;
 
         private Builder() {
+        }
+
+        /** Where streams live. */
+        public Builder storage(Storage storage) {
+            this.storage = Objects.requireNonNull(storage, "storage");
+            return this;
+        }
+
+        /** Directory of the disk store (created if missing; one broker at a time). */
+        public Builder dataDirectory(Path directory) {
+            this.dataDirectory = Objects.requireNonNull(directory, "dataDirectory").toAbsolutePath();
+            return this;
+        }
+
+        public Builder durability(Durability durability) {
+            this.durability = Objects.requireNonNull(durability, "durability");
+            return this;
+        }
+
+        public Builder syncInterval(Duration interval) {
+            require(interval != null && !interval.isNegative(), "syncInterval", interval, "zero or positive");
+            this.syncInterval = interval;
+            return this;
+        }
+
+        public Builder syncBytes(long bytes) {
+            require(bytes >= 1, "syncBytes", bytes, "at least 1");
+            this.syncBytes = bytes;
+            return this;
+        }
+
+        public Builder segmentBytes(long bytes) {
+            require(bytes >= 4096 && bytes <= (1L << 30), "segmentBytes", bytes, "between 4096 and 1 GiB");
+            this.segmentBytes = bytes;
+            return this;
+        }
+
+        /** Age after which disk streams drop whole segments (null: none). */
+        public Builder retentionAge(Duration age) {
+            require(age == null || positive(age), "retentionAge", age, "positive");
+            this.retentionAge = age;
+            return this;
         }
 
         /** Listen on this Unix domain socket path (null: no Unix socket). */

@@ -11,12 +11,14 @@ public final class BrokerContext {
     private final StreamRegistry streams;
     private final RequestRouter router;
     private final Set<ConnectionHandler> connections = ConcurrentHashMap.newKeySet();
-    private final long storeId = java.util.concurrent.ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE);
     private volatile boolean shuttingDown;
 
-    public BrokerContext(BrokerConfig config) {
+    private final StreamStorage storage;
+
+    public BrokerContext(BrokerConfig config, StreamStorage storage) {
         this.config = config;
-        this.streams = new StreamRegistry(config.retentionMessages(), config.retentionBytes());
+        this.storage = storage;
+        this.streams = new StreamRegistry(storage);
         this.router = new RequestRouter(config.maxRequestTimeout().toMillis());
     }
 
@@ -38,7 +40,11 @@ public final class BrokerContext {
 
     /** Identifies this broker's store in WELCOME: random per start while streams live in memory. */
     public long storeId() {
-        return storeId;
+        return storage.storeId();
+    }
+
+    public StreamStorage storage() {
+        return storage;
     }
 
     public boolean shuttingDown() {

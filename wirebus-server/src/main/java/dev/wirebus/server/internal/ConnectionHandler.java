@@ -41,6 +41,11 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
     private boolean handshaken;
     private boolean closing;
     private ScheduledFuture<?> handshakeTimer;
+    private static final int MAX_PENDING_ACKS = 16_384;
+    /** Event loop: publishes appended whose acknowledgement has not gone out. */
+    private int pendingAcks;
+    private final java.util.concurrent.ConcurrentLinkedQueue<Object> replies = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private final java.util.concurrent.atomic.AtomicBoolean repliesScheduled = new java.util.concurrent.atomic.AtomicBoolean();
 
     public ConnectionHandler(BrokerContext broker) {
         this.broker = broker;
@@ -119,9 +124,7 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
                 Frame.Publish f = (Frame.Publish) frame;
                 refuseWhenShuttingDown();
                 checkMessageSize(f.payload().length);
-                long seq = broker.streams().getOrCreate(f.stream())
-                        .append(RecordBatch.of(f.payload()), f.expectedSequence());
-                channel.write(new Frame.PublishAck(f.requestId(), seq, 1));
+                publish(f.requestId(), f.stream(), RecordBatch.of(f.payload()), f.expectedSequence());
             }
             case PUBLISH_BATCH -> {
                 Frame.PublishBatch f = (Frame.PublishBatch) frame;
@@ -130,8 +133,7 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
                     throw new BrokerException(ErrorCode.INVALID_ARGUMENT, "PUBLISH_BATCH with no records");
                 }
                 checkMessageSize(f.records().maxPayloadLength());
-                long seq = broker.streams().getOrCreate(f.stream()).append(f.records(), f.expectedSequence());
-                channel.write(new Frame.PublishAck(f.requestId(), seq, f.records().count()));
+                publish(f.requestId(), f.stream(), f.records(), f.expectedSequence());
             }
             case SUBSCRIBE -> subscribe((Frame.Subscribe) frame);
             case CREDIT -> {
@@ -180,6 +182,77 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
             case WELCOME, GOAWAY, PUBLISH_ACK, SUBSCRIBED, DELIVER, SUBSCRIPTION_CLOSED ->
                     closeWithError(frame.requestId(), ErrorCode.MALFORMED_FRAME,
                             frame.type() + " frames are sent by brokers, not clients");
+        }
+    }
+
+    private void publish(long requestId, String streamName, RecordBatch records, long expectedSequence) {
+        Stream stream;
+        try {
+            stream = broker.streams().getOrCreate(streamName);
+        } catch (java.io.UncheckedIOException e) {
+            throw new BrokerException(ErrorCode.INTERNAL, e.getMessage() + ": " + e.getCause().getMessage());
+        }
+        pendingAcks++;
+        if (pendingAcks == MAX_PENDING_ACKS) {
+            // acknowledgements wait for an fsync: stop reading this connection until they catch up
+            channel.config().setAutoRead(false);
+        }
+        try {
+            stream.append(records, expectedSequence, (first, count, failure) -> reply(failure == null
+                    ? new Frame.PublishAck(requestId, first, count)
+                    : new Frame.Error(requestId, ErrorCode.INTERNAL, "stream '" + streamName
+                            + "' could not store the messages durably: " + failure.getMessage()), true));
+        } catch (BrokerException e) {
+            ackSettled();
+            throw e;
+        } catch (RuntimeException e) {
+            ackSettled();
+            log.error("append to stream '{}' failed", streamName, e);
+            throw new BrokerException(ErrorCode.INTERNAL, "stream '" + streamName + "' could not append: " + e.getMessage());
+        }
+    }
+
+    /** Sends a frame from any thread; frames sent from other threads go out with one flush per batch. */
+    private void reply(Frame frame, boolean settlesAck) {
+        if (channel.eventLoop().inEventLoop()) {
+            channel.write(frame);
+            if (settlesAck) {
+                ackSettled();
+            }
+            return;
+        }
+        replies.add(settlesAck ? new SettlingReply(frame) : frame);
+        if (repliesScheduled.compareAndSet(false, true)) {
+            channel.eventLoop().execute(this::drainReplies);
+        }
+    }
+
+    private record SettlingReply(Frame frame) {
+    }
+
+    private void drainReplies() {
+        repliesScheduled.set(false);
+        Object o;
+        int n = 0;
+        while ((o = replies.poll()) != null) {
+            if (o instanceof SettlingReply r) {
+                channel.write(r.frame());
+                ackSettled();
+            } else {
+                channel.write(o);
+            }
+            n++;
+        }
+        if (n > 0) {
+            channel.flush();
+        }
+    }
+
+    /** Event loop: one acknowledgement went out (or its publish failed). */
+    private void ackSettled() {
+        pendingAcks--;
+        if (pendingAcks == MAX_PENDING_ACKS / 2 && !channel.config().isAutoRead()) {
+            channel.config().setAutoRead(true);
         }
     }
 

@@ -4,6 +4,9 @@ import dev.wirebus.protocol.ErrorCode;
 import dev.wirebus.protocol.Frame;
 import dev.wirebus.protocol.RecordBatch;
 
+import dev.wirebus.server.internal.storage.DurableStreamLog;
+import dev.wirebus.server.internal.storage.GroupCommitter;
+
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.locks.ReentrantLock;
@@ -38,25 +41,48 @@ public final class Stream {
     private final ReentrantLock lock = new ReentrantLock();
     private List<Waiter> waiters = new ArrayList<>();
 
-    Stream(String name, StreamLog log) {
+    /** Told when an append may be acknowledged: durable as the broker's policy asks, or failed. */
+    @FunctionalInterface
+    public interface AppendListener {
+        /** @param failure null when the records are stored as the policy asks */
+        void appended(long firstSequence, int count, Throwable failure);
+    }
+
+    private final DurableStreamLog durableLog;
+    private final GroupCommitter committer;
+    /** Guarded by lock: records below this sequence may be delivered (durable ones, under a sync policy). */
+    private long visibleNext;
+
+    Stream(String name, StreamLog log, GroupCommitter committer) {
         this.name = name;
         this.log = log;
+        this.durableLog = committer != null && log instanceof DurableStreamLog d ? d : null;
+        this.committer = durableLog == null ? null : committer;
+        this.visibleNext = log.nextSequence();
     }
 
     public String name() {
         return name;
     }
 
+    /** The log (for closing and syncing at shutdown). */
+    StreamLog log() {
+        return log;
+    }
+
     /**
      * Appends records, conditionally when {@code expectedSequence} is not
-     * {@link Frame#NO_EXPECTED_SEQUENCE}, and wakes waiting cursors.
+     * {@link Frame#NO_EXPECTED_SEQUENCE}. Without a sync policy the listener hears at once (on this
+     * thread) and cursors wake; with one, it hears on the committer's thread once an fsync covers the
+     * records, and only then do subscribers see them, so nothing a subscriber saw can be lost.
      *
-     * @return the sequence of the first record
-     * @throws BrokerException {@link ErrorCode#SEQUENCE_MISMATCH} stating the stream's last sequence
+     * @throws BrokerException {@link ErrorCode#SEQUENCE_MISMATCH} stating the stream's last sequence;
+     *     nothing is appended then and the listener is not called
      */
-    public long append(RecordBatch records, long expectedSequence) {
-        List<Waiter> toWake;
+    public void append(RecordBatch records, long expectedSequence, AppendListener listener) {
+        List<Waiter> toWake = null;
         long first;
+        int count = records.count();
         lock.lock();
         try {
             long next = log.nextSequence();
@@ -65,21 +91,64 @@ public final class Stream {
                         + (next - 1) + "; expected sequence " + expectedSequence + " is not " + next);
             }
             first = log.append(records);
-            if (waiters.isEmpty()) {
-                return first;
-            }
-            toWake = waiters;
-            waiters = new ArrayList<>(Math.min(16, toWake.size()));
-            for (int i = 0; i < toWake.size(); i++) {
-                toWake.get(i).registered = false;
+            if (committer != null) {
+                long last = first + count - 1;
+                // registered under the lock, so this stream's callbacks run in sequence order
+                if (!committer.register(durableLog, last, failure -> {
+                    if (failure == null) {
+                        makeVisible(last + 1);
+                    }
+                    listener.appended(first, count, failure);
+                })) {
+                    durableLog.sync(); // the committer is saturated: sync here rather than lose the wait
+                    toWake = advanceVisible(last + 1);
+                    listener.appended(first, count, null);
+                }
+            } else {
+                toWake = advanceVisible(log.nextSequence());
             }
         } finally {
             lock.unlock();
         }
-        for (int i = 0; i < toWake.size(); i++) {
-            toWake.get(i).wake();
+        wakeAll(toWake);
+        if (committer == null) {
+            listener.appended(first, count, null);
         }
-        return first;
+    }
+
+    private void makeVisible(long next) {
+        List<Waiter> toWake;
+        lock.lock();
+        try {
+            toWake = advanceVisible(next);
+        } finally {
+            lock.unlock();
+        }
+        wakeAll(toWake);
+    }
+
+    /** Under the lock: raises the visible end and takes the waiters to wake (null if none). */
+    private List<Waiter> advanceVisible(long next) {
+        if (next > visibleNext) {
+            visibleNext = next;
+        }
+        if (waiters.isEmpty()) {
+            return null;
+        }
+        List<Waiter> toWake = waiters;
+        waiters = new ArrayList<>(Math.min(16, toWake.size()));
+        for (int i = 0; i < toWake.size(); i++) {
+            toWake.get(i).registered = false;
+        }
+        return toWake;
+    }
+
+    private static void wakeAll(List<Waiter> toWake) {
+        if (toWake != null) {
+            for (int i = 0; i < toWake.size(); i++) {
+                toWake.get(i).wake();
+            }
+        }
     }
 
     /**
@@ -92,14 +161,14 @@ public final class Stream {
             if (from < log.firstSequence()) {
                 return ReadStatus.NOT_RETAINED;
             }
-            if (from >= log.nextSequence()) {
+            if (from >= visibleNext) {
                 if (waiter != null && !waiter.registered) {
                     waiter.registered = true;
                     waiters.add(waiter);
                 }
                 return ReadStatus.WAITING;
             }
-            log.read(from, maxRecords, maxBytes, out);
+            log.read(from, (int) Math.min(maxRecords, visibleNext - from), maxBytes, out);
             return ReadStatus.RECORDS;
         } finally {
             lock.unlock();

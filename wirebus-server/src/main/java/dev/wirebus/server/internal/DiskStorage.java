@@ -1,0 +1,154 @@
+package dev.wirebus.server.internal;
+
+import dev.wirebus.server.BrokerConfig;
+import dev.wirebus.server.internal.storage.GroupCommitter;
+import dev.wirebus.server.internal.storage.SegmentedFileLog;
+import dev.wirebus.server.internal.storage.StoreConfig;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * Streams as segment files under a data directory: {@code streams/<name>/} per stream, a
+ * {@code store.id} that stays the same across restarts (so clients resume their subscriptions),
+ * and a lock file that keeps a second broker out of the same directory.
+ */
+public final class DiskStorage implements StreamStorage {
+    private static final long TAIL_CACHE_BYTES = 1024 * 1024;
+
+    private final BrokerConfig config;
+    private final Path streamsDirectory;
+    private final FileChannel lockChannel;
+    private final FileLock lock;
+    private final long storeId;
+    private final GroupCommitter committer;
+
+    private DiskStorage(BrokerConfig config, FileChannel lockChannel, FileLock lock, long storeId) {
+        this.config = config;
+        this.streamsDirectory = config.dataDirectory().resolve("streams");
+        this.lockChannel = lockChannel;
+        this.lock = lock;
+        this.storeId = storeId;
+        this.committer = switch (config.durability()) {
+            case ALWAYS -> new GroupCommitter("wirebus-fsync", java.time.Duration.ZERO, config.syncBytes(), 1_000_000);
+            case BATCH -> new GroupCommitter("wirebus-fsync", config.syncInterval(), config.syncBytes(), 1_000_000);
+            case NEVER -> null;
+        };
+    }
+
+    /**
+     * Opens the data directory, creating it if new.
+     *
+     * @throws IOException naming the directory when another broker uses it or it cannot be written
+     */
+    public static DiskStorage open(BrokerConfig config) throws IOException {
+        Path dir = config.dataDirectory();
+        Files.createDirectories(dir.resolve("streams"));
+        FileChannel channel = FileChannel.open(dir.resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        FileLock lock;
+        try {
+            lock = channel.tryLock();
+        } catch (java.nio.channels.OverlappingFileLockException e) {
+            lock = null;
+        }
+        if (lock == null) {
+            channel.close();
+            throw new IOException("data directory " + dir + " is in use by another broker; stop it or choose another --data");
+        }
+        try {
+            return new DiskStorage(config, channel, lock, readOrCreateStoreId(dir));
+        } catch (IOException | RuntimeException e) {
+            lock.release();
+            channel.close();
+            throw e;
+        }
+    }
+
+    private static long readOrCreateStoreId(Path dir) throws IOException {
+        Path file = dir.resolve("store.id");
+        if (Files.exists(file)) {
+            String text = Files.readString(file, StandardCharsets.US_ASCII).trim();
+            try {
+                return Long.parseLong(text);
+            } catch (NumberFormatException e) {
+                throw new IOException(file + " does not hold a store id: '" + text + "'");
+            }
+        }
+        long id = ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE);
+        Path tmp = dir.resolve("store.id.tmp");
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING)) {
+            ch.write(java.nio.ByteBuffer.wrap((id + "\n").getBytes(StandardCharsets.US_ASCII)));
+            ch.force(true);
+        }
+        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
+        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+            d.force(true);
+        }
+        return id;
+    }
+
+    @Override
+    public StreamLog open(String stream) {
+        long age = config.retentionAge() == null ? StoreConfig.UNLIMITED : config.retentionAge().toMillis();
+        StoreConfig store = StoreConfig.defaults(streamsDirectory.resolve(stream))
+                .withSegmentBytes(config.segmentBytes())
+                .withRetention(config.retentionMessages(), config.retentionBytes(), age)
+                .withTailCacheBytes(TAIL_CACHE_BYTES);
+        return SegmentedFileLog.open(store);
+    }
+
+    @Override
+    public List<String> existing() throws IOException {
+        List<String> names = new ArrayList<>();
+        try (DirectoryStream<Path> dirs = Files.newDirectoryStream(streamsDirectory, Files::isDirectory)) {
+            for (Path d : dirs) {
+                names.add(d.getFileName().toString());
+            }
+        }
+        return names;
+    }
+
+    @Override
+    public GroupCommitter committer() {
+        return committer;
+    }
+
+    @Override
+    public long storeId() {
+        return storeId;
+    }
+
+    @Override
+    public String describe() {
+        String policy = switch (config.durability()) {
+            case ALWAYS -> "durability always";
+            case BATCH -> "durability batch, fsync within " + config.syncInterval().toMillis() + " ms";
+            case NEVER -> "durability never (page cache)";
+        };
+        return "disk " + config.dataDirectory() + " (" + policy + ")";
+    }
+
+    @Override
+    public void close() {
+        if (committer != null) {
+            committer.close();
+        }
+        try {
+            lock.release();
+            lockChannel.close();
+        } catch (IOException ignored) {
+            // the lock goes with the process anyway
+        }
+    }
+}

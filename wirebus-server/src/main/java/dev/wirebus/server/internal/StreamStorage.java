@@ -1,0 +1,35 @@
+package dev.wirebus.server.internal;
+
+import dev.wirebus.server.internal.storage.GroupCommitter;
+
+import java.io.IOException;
+import java.util.List;
+
+/**
+ * Where a broker's streams live: opens each stream's log, names the streams found at start, and
+ * says how appends become durable. {@link MemoryStorage} and {@link DiskStorage} implement it; a
+ * Redis-backed storage fits the same shape.
+ */
+public interface StreamStorage extends AutoCloseable {
+    /** Opens (creating if new) the log of a stream. */
+    StreamLog open(String stream) throws IOException;
+
+    /** Streams that exist at start (recovered from the store). */
+    List<String> existing() throws IOException;
+
+    /**
+     * Syncs appends before they are acknowledged and shown to subscribers, or null when appends
+     * count as done once written (memory, or disk with durability {@code never}).
+     */
+    GroupCommitter committer();
+
+    /** Identifies the store across restarts; sent in WELCOME. */
+    long storeId();
+
+    /** A short description for the start-up lines ("memory", "disk /var/lib/wirebus (batch, 5 ms)"). */
+    String describe();
+
+    /** Completes pending syncs and releases the store. Logs are closed by their streams first. */
+    @Override
+    void close();
+}
