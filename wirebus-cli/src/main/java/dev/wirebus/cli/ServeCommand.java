@@ -13,8 +13,6 @@ import picocli.CommandLine.Spec;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.InetSocketAddress;
-import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
@@ -28,8 +26,9 @@ import java.util.concurrent.Callable;
         description = {
             "Run a broker in the foreground until Ctrl-C or SIGTERM, then shut it down gracefully and exit 0.",
             "",
-            "Prints on stdout where it listens, the I/O transport (epoll or nio), then 'ready'. Streams are kept "
-                    + "in memory: they are gone when the broker stops.",
+            "Prints on stdout where it listens, where streams are stored, the I/O transport (epoll or nio), "
+                    + "then 'ready'. Streams are kept on disk under --data by default: a restart or a crash loses "
+                    + "no acknowledged message.",
         })
 final class ServeCommand implements Callable<Integer> {
 
@@ -67,6 +66,28 @@ final class ServeCommand implements Callable<Integer> {
                     + "(default: ${DEFAULT-VALUE}).")
     String socketMode;
 
+    @Option(names = "--store", paramLabel = "disk|memory", defaultValue = "disk",
+            description = "Where streams live: segment files under --data, or memory (gone at stop) "
+                    + "(default: ${DEFAULT-VALUE}).")
+    String store;
+
+    @Option(names = "--data", paramLabel = "DIR", defaultValue = "data",
+            description = "Data directory of the disk store, created if missing; one broker at a time "
+                    + "(default: ./${DEFAULT-VALUE}).")
+    Path data;
+
+    @Option(names = "--durability", paramLabel = "always|batch|never", defaultValue = "batch",
+            description = "When a disk publish is acknowledged: always = after an fsync that starts at once "
+                    + "(concurrent publishes share it); batch = after the fsync that covers it, fsyncs at most every "
+                    + "--sync-interval; never = once in the page cache (a machine crash may lose the last writes) "
+                    + "(default: ${DEFAULT-VALUE}).")
+    String durability;
+
+    @Option(names = "--sync-interval", paramLabel = "DURATION", defaultValue = "5ms",
+            converter = DurationConverter.class,
+            description = "Longest a publish waits for its fsync under --durability batch (default: ${DEFAULT-VALUE}).")
+    java.time.Duration syncInterval;
+
     @Option(names = "--retention-messages", paramLabel = "N",
             description = "Most messages each stream keeps; the oldest are dropped first (default: 1000000).")
     Long retentionMessages;
@@ -79,13 +100,10 @@ final class ServeCommand implements Callable<Integer> {
     public Integer call() {
         BrokerConfig config = config();
         PrintWriter out = spec.commandLine().getOut();
-        Path socket = config.unixSocket();
-        boolean socketExisted = socket != null && Files.exists(socket, LinkOption.NOFOLLOW_LINKS);
         Broker broker;
         try {
             broker = Broker.start(config);
         } catch (IOException e) {
-            removeOwnSocketFile(socket, socketExisted, e);
             throw new CliFailure(e.getMessage());
         }
         // from here on, SIGINT/SIGTERM close the broker; the hook ends the process with 0 once it is closed
@@ -103,6 +121,7 @@ final class ServeCommand implements Callable<Integer> {
         if (broker.tcpAddress() != null) {
             out.println("wirebus listening on " + HostPort.of(broker.tcpAddress()).uri());
         }
+        out.println("wirebus storage: " + broker.storageDescription());
         out.println("wirebus transport: " + broker.transportName());
         out.println("ready");
         out.flush();
@@ -164,28 +183,22 @@ final class ServeCommand implements Callable<Integer> {
             }
             b.retentionBytes(retentionBytes);
         }
+        switch (store.toLowerCase(java.util.Locale.ROOT)) {
+            case "disk" -> b.storage(BrokerConfig.Storage.DISK).dataDirectory(data.toAbsolutePath().normalize());
+            case "memory" -> b.storage(BrokerConfig.Storage.MEMORY);
+            default -> throw usage("--store '" + store + "' is not disk or memory");
+        }
+        try {
+            b.durability(BrokerConfig.Durability.valueOf(durability.toUpperCase(java.util.Locale.ROOT)));
+        } catch (IllegalArgumentException e) {
+            throw usage("--durability '" + durability + "' is not always, batch or never");
+        }
+        b.syncInterval(syncInterval);
         return b.build();
     }
 
     private ParameterException usage(String message) {
         return new ParameterException(spec.commandLine(), message);
-    }
-
-    /**
-     * Works around Broker.start leaving the Unix socket bound and its file behind when a later
-     * listener (TCP) fails to bind: remove the file when this run created it. The Unix socket is
-     * bound first, so a failure on TCP means the file is this run's.
-     */
-    private static void removeOwnSocketFile(Path socket, boolean existedBefore, IOException failure) {
-        if (socket == null || existedBefore || failure.getMessage() == null
-                || !failure.getMessage().startsWith("cannot listen on TCP")) {
-            return;
-        }
-        try {
-            Files.deleteIfExists(socket);
-        } catch (IOException ignored) {
-            // the next serve replaces a stale file anyway
-        }
     }
 
     private static void joinQuietly(Thread t) {

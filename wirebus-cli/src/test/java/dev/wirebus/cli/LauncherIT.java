@@ -41,7 +41,8 @@ class LauncherIT {
         assertThat(Files.isExecutable(LAUNCHER)).as(LAUNCHER + " is executable").isTrue();
         Path sock = dir.resolve("w.sock");
         Path serveErr = dir.resolve("serve.err");
-        Process serve = new ProcessBuilder(LAUNCHER.toString(), "serve", "--uds", sock.toString(), "--tcp", "127.0.0.1:0")
+        Process serve = new ProcessBuilder(LAUNCHER.toString(), "serve", "--uds", sock.toString(), "--tcp", "127.0.0.1:0",
+                "--data", dir.resolve("data").toString())
                 .directory(ROOT.toFile())
                 .redirectError(serveErr.toFile())
                 .start();

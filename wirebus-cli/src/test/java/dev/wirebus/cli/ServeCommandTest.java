@@ -17,15 +17,19 @@ class ServeCommandTest extends BrokerFixture {
     @Test
     void servePrintsWhereItListensThenReadyAndStopsCleanlyWhenAskedTo() throws Exception {
         Path sock = dir.resolve("serve.sock");
-        try (Cli.Running serve = Cli.start("serve", "--uds", sock.toString(), "--tcp", "127.0.0.1:0")) {
+        Path data = dir.resolve("data");
+        try (Cli.Running serve = Cli.start("serve", "--uds", sock.toString(), "--tcp", "127.0.0.1:0",
+                "--data", data.toString())) {
             await().atMost(Duration.ofSeconds(10)).until(() -> serve.out().contains("ready\n"));
 
             List<String> lines = serve.out().lines().toList();
-            assertThat(lines).hasSize(4);
+            assertThat(lines).hasSize(5);
             assertThat(lines.get(0)).isEqualTo("wirebus listening on unix://" + sock.toAbsolutePath());
             assertThat(lines.get(1)).matches("wirebus listening on tcp://127\\.0\\.0\\.1:[1-9]\\d*");
-            assertThat(lines.get(2)).matches("wirebus transport: (epoll|nio)");
-            assertThat(lines.get(3)).isEqualTo("ready");
+            assertThat(lines.get(2)).isEqualTo("wirebus storage: disk " + data.toAbsolutePath()
+                    + " (durability batch, fsync within 5 ms)");
+            assertThat(lines.get(3)).matches("wirebus transport: (epoll|nio)");
+            assertThat(lines.get(4)).isEqualTo("ready");
             String port = lines.get(1).substring(lines.get(1).lastIndexOf(':') + 1);
             assertThat(Cli.run("pub", "s", "hi", "--tcp", "127.0.0.1:" + port).out()).isEqualTo("1\n");
             assertThat(Cli.run("sub", "s", "--count", "1", "--uds", sock.toString()).out()).isEqualTo("1\thi\n");
@@ -37,11 +41,37 @@ class ServeCommandTest extends BrokerFixture {
             assertThat(r.out()).endsWith("ready\nwirebus stopped\n");
             assertThat(sock).doesNotExist();
         }
+        // the next serve on the same data directory has the message
+        try (Cli.Running again = Cli.start("serve", "--uds", sock.toString(), "--no-tcp", "--data", data.toString())) {
+            await().atMost(Duration.ofSeconds(10)).until(() -> again.out().contains("ready\n"));
+            assertThat(Cli.run("sub", "s", "--count", "1", "--uds", sock.toString()).out()).isEqualTo("1\thi\n");
+            again.interrupt();
+            assertThat(again.awaitExit(Cli.DEADLINE).exitCode()).isZero();
+        }
+    }
+
+    @Test
+    void serveInMemoryKeepsNothingOnDiskAndBadStorageOptionsAreUsageErrors() throws Exception {
+        Path sock = dir.resolve("mem.sock");
+        try (Cli.Running serve = Cli.start("serve", "--uds", sock.toString(), "--no-tcp", "--store", "memory",
+                "--data", dir.resolve("unused").toString())) {
+            await().atMost(Duration.ofSeconds(10)).until(() -> serve.out().contains("ready\n"));
+            assertThat(serve.out()).contains("wirebus storage: memory\n");
+            serve.interrupt();
+            assertThat(serve.awaitExit(Cli.DEADLINE).exitCode()).isZero();
+        }
+        assertThat(dir.resolve("unused")).doesNotExist();
+        Cli.Result store = Cli.run("serve", "--no-uds", "--tcp", "127.0.0.1:0", "--store", "tape");
+        assertThat(store.exitCode()).isEqualTo(2);
+        assertThat(store.errLines()).singleElement().asString().contains("--store 'tape'");
+        Cli.Result durability = Cli.run("serve", "--no-uds", "--tcp", "127.0.0.1:0", "--durability", "sometimes");
+        assertThat(durability.exitCode()).isEqualTo(2);
+        assertThat(durability.errLines()).singleElement().asString().contains("--durability 'sometimes'");
     }
 
     @Test
     void serveRefusesToStartWhenALiveBrokerIsOnThePath() {
-        Cli.Result r = Cli.run("serve", "--uds", socket, "--no-tcp");
+        Cli.Result r = Cli.run("serve", "--uds", socket, "--no-tcp", "--data", dir.resolve("d1").toString());
 
         assertThat(r.exitCode()).isEqualTo(1);
         assertThat(r.out()).isEmpty();
@@ -57,7 +87,8 @@ class ServeCommandTest extends BrokerFixture {
     void serveRemovesTheSocketFileItCreatedWhenTheTcpPortIsTaken() throws Exception {
         Path sock = dir.resolve("second.sock");
         try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
-            Cli.Result r = Cli.run("serve", "--uds", sock.toString(), "--tcp", "127.0.0.1:" + taken.getLocalPort());
+            Cli.Result r = Cli.run("serve", "--uds", sock.toString(), "--tcp", "127.0.0.1:" + taken.getLocalPort(),
+                    "--data", dir.resolve("d2").toString());
 
             assertThat(r.exitCode()).isEqualTo(1);
             assertThat(r.errLines()).singleElement().asString().startsWith("wirebus: cannot listen on TCP");
