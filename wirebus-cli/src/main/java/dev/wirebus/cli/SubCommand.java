@@ -27,10 +27,9 @@ import java.util.concurrent.atomic.AtomicReference;
  * flushed as it arrives; after {@code --count} messages it exits 0, otherwise it runs until
  * interrupted.
  *
- * <p>It does not reconnect: the client would resume after the last sequence received, which skips
- * messages when the broker restarted (streams are in memory and start again at 1) and nothing in
- * the protocol tells a restart from a network blip. A lost connection ends the command with the
- * sequence to resume from.
+ * <p>It does not reconnect: a lost connection ends the command with the sequence to resume from, so
+ * a script sees the outage and decides (the Java client, by contrast, resumes by itself, and ends
+ * the subscription visibly if the broker came back with a different store).
  */
 @Command(name = "sub",
         sortOptions = false,
@@ -41,8 +40,7 @@ import java.util.concurrent.atomic.AtomicReference;
                     + "ones: runs until interrupted, or until --count messages were printed.",
             "",
             "If the connection to the broker is lost (say, the broker stopped), exits 1 naming the sequence to "
-                    + "resume from with --from. It does not resume by itself: a restarted broker has new streams, "
-                    + "numbered from 1 again.",
+                    + "resume from with --from.",
         })
 final class SubCommand implements Callable<Integer> {
 
