@@ -32,6 +32,14 @@ public interface Subscription extends AutoCloseable {
     /** Sequence of the last message handed to the handler, 0 before the first. */
     long lastDeliveredSequence();
 
+    /**
+     * Acknowledges every message up to and including {@code sequence} for this subscription's
+     * durable consumer; completes once the broker stored the position.
+     *
+     * @throws IllegalStateException when the subscription is not a durable consumer's
+     */
+    CompletableFuture<Void> ack(long sequence);
+
     /** Stops delivery and tells the broker. Idempotent. */
     @Override
     void close();

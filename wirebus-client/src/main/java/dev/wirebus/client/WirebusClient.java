@@ -65,6 +65,15 @@ public interface WirebusClient extends AutoCloseable {
      */
     Subscription subscribe(String stream, StartPosition start, MessageHandler handler);
 
+    /**
+     * Opens a subscription as {@code options} say, for example as a durable consumer whose position
+     * the broker keeps and which may hold publishers back while it lags.
+     */
+    Subscription subscribe(String stream, SubscribeOptions options, MessageHandler handler);
+
+    /** The stream's durable consumers, their positions and lag. */
+    CompletableFuture<StreamConsumers> consumers(String stream);
+
     /** Sends a request to one responder of {@code subject}; completes with the reply or fails at the deadline. */
     CompletableFuture<byte[]> request(String subject, byte[] payload, Duration timeout);
 

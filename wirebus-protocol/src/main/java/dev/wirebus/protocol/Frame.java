@@ -193,6 +193,55 @@ public sealed interface Frame {
     }
 
     /**
+     * Open a subscription as durable consumer {@code consumer} of a stream. The broker keeps the
+     * consumer's acknowledged position: a new consumer starts where {@code startKind} says, an
+     * existing one at its acknowledged sequence + 1, unless {@code resume} is set, which starts
+     * at {@code startSequence} (a client resuming after a reconnect). {@code ackMode} 0 advances the
+     * position as messages are delivered, 1 only on ACK frames. {@code maxLag} other than 0 gates
+     * the stream: while its last sequence minus this consumer's acknowledged one is at least
+     * {@code maxLag}, publishes wait. Answered by SUBSCRIBED.
+     */
+    record Consume(long requestId, int subscriptionId, String stream, String consumer, StartKind startKind,
+                   long startSequence, int credits, int ackMode, int maxLag, boolean resume) implements Frame {
+        /** Position advances as messages are delivered. */
+        public static final int ACK_ON_DELIVERY = 0;
+        /** Position advances on ACK frames only. */
+        public static final int ACK_EXPLICIT = 1;
+
+        public FrameType type() {
+            return FrameType.CONSUME;
+        }
+    }
+
+    /**
+     * Acknowledges every message of a consumer subscription up to and including {@code sequence}.
+     * With a request id other than 0, answered by OK once the position is stored durably.
+     */
+    record Ack(long requestId, int subscriptionId, long sequence) implements Frame {
+        public FrameType type() {
+            return FrameType.ACK;
+        }
+    }
+
+    /** Asks for a stream's durable consumers; answered by CONSUMER_LIST. */
+    record Consumers(long requestId, String stream) implements Frame {
+        public FrameType type() {
+            return FrameType.CONSUMERS;
+        }
+    }
+
+    /** One durable consumer in a CONSUMER_LIST. */
+    record ConsumerInfo(String name, long ackedSequence, int maxLag, boolean connected) {
+    }
+
+    /** A stream's last sequence and its durable consumers. */
+    record ConsumerList(long requestId, long lastSequence, java.util.List<ConsumerInfo> consumers) implements Frame {
+        public FrameType type() {
+            return FrameType.CONSUMER_LIST;
+        }
+    }
+
+    /**
      * A request on a subject, with how long the requester will wait. Sent by a requester to the
      * broker, and by the broker to one responder (with the broker's own request id and the time
      * that remains).

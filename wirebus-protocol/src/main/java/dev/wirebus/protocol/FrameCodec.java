@@ -142,6 +142,35 @@ public final class FrameCodec {
             case RESPONSE -> out.writeBytes(((Frame.Response) frame).payload());
             case RESPOND_ON -> writeString(out, ((Frame.RespondOn) frame).subject());
             case RESPOND_OFF -> writeString(out, ((Frame.RespondOff) frame).subject());
+            case CONSUME -> {
+                Frame.Consume f = (Frame.Consume) frame;
+                out.writeInt(f.subscriptionId());
+                writeString(out, f.stream());
+                writeString(out, f.consumer());
+                out.writeByte(f.startKind().code());
+                out.writeLong(f.startSequence());
+                out.writeInt(f.credits());
+                out.writeByte(f.ackMode());
+                out.writeInt(f.maxLag());
+                out.writeByte(f.resume() ? 1 : 0);
+            }
+            case ACK -> {
+                Frame.Ack f = (Frame.Ack) frame;
+                out.writeInt(f.subscriptionId());
+                out.writeLong(f.sequence());
+            }
+            case CONSUMERS -> writeString(out, ((Frame.Consumers) frame).stream());
+            case CONSUMER_LIST -> {
+                Frame.ConsumerList f = (Frame.ConsumerList) frame;
+                out.writeLong(f.lastSequence());
+                out.writeInt(f.consumers().size());
+                for (Frame.ConsumerInfo c : f.consumers()) {
+                    writeString(out, c.name());
+                    out.writeLong(c.ackedSequence());
+                    out.writeInt(c.maxLag());
+                    out.writeByte(c.connected() ? 1 : 0);
+                }
+            }
             case PUBLISH_BATCH, DELIVER -> throw new AssertionError("handled above");
         }
         out.setInt(start, out.writerIndex() - start - LENGTH_FIELD_LENGTH);
@@ -287,6 +316,47 @@ public final class FrameCodec {
             case RESPONSE -> new Frame.Response(requestId, r.rest());
             case RESPOND_ON -> new Frame.RespondOn(requestId, r.string("subject"));
             case RESPOND_OFF -> new Frame.RespondOff(requestId, r.string("subject"));
+            case CONSUME -> {
+                int subId = r.i32("subscriptionId");
+                String stream = r.string("stream");
+                String consumer = r.string("consumer");
+                int kindCode = r.u8("startKind");
+                Frame.StartKind kind = Frame.StartKind.of(kindCode);
+                if (kind == null) {
+                    throw r.malformed("startKind " + kindCode + " is not 0 (earliest), 1 (latest) or 2 (sequence)");
+                }
+                long start = r.i64("startSequence");
+                int credits = r.nonNegative("credits");
+                int ackMode = r.u8("ackMode");
+                if (ackMode > 1) {
+                    throw r.malformed("ackMode " + ackMode + " is not 0 (on delivery) or 1 (explicit)");
+                }
+                int maxLag = r.nonNegative("maxLag");
+                int resume = r.u8("resume");
+                if (resume > 1) {
+                    throw r.malformed("resume " + resume + " is not 0 or 1");
+                }
+                yield new Frame.Consume(requestId, subId, stream, consumer, kind, start, credits, ackMode, maxLag,
+                        resume == 1);
+            }
+            case ACK -> new Frame.Ack(requestId, r.i32("subscriptionId"), r.i64("sequence"));
+            case CONSUMERS -> new Frame.Consumers(requestId, r.string("stream"));
+            case CONSUMER_LIST -> {
+                long last = r.i64("lastSequence");
+                long n = r.u32("count");
+                if (n > in.readableBytes() / 15) {
+                    throw r.malformed("consumer count " + n + " cannot fit in " + in.readableBytes() + " bytes");
+                }
+                java.util.List<Frame.ConsumerInfo> list = new java.util.ArrayList<>((int) n);
+                for (int i = 0; i < n; i++) {
+                    String name = r.string("name");
+                    long acked = r.i64("ackedSequence");
+                    int maxLag = r.nonNegative("maxLag");
+                    int connected = r.u8("connected");
+                    list.add(new Frame.ConsumerInfo(name, acked, maxLag, connected == 1));
+                }
+                yield new Frame.ConsumerList(requestId, last, java.util.List.copyOf(list));
+            }
         };
         if (in.isReadable()) {
             throw r.malformed(in.readableBytes() + " unexpected bytes after the last field");

@@ -298,6 +298,20 @@ class ProtocolVectorsTest {
             case RESPONSE -> new Frame.Response(id, hex(f.get("payloadHex")));
             case RESPOND_ON -> new Frame.RespondOn(id, str(f.get("subject")));
             case RESPOND_OFF -> new Frame.RespondOff(id, str(f.get("subject")));
+            case CONSUME -> new Frame.Consume(id, i32(f.get("subscriptionId")), str(f.get("stream")),
+                    str(f.get("consumer")), Frame.StartKind.of(i32(f.get("startKind"))), u64(f.get("startSequence")),
+                    i32(f.get("credits")), i32(f.get("ackMode")), i32(f.get("maxLag")), i32(f.get("resume")) == 1);
+            case ACK -> new Frame.Ack(id, i32(f.get("subscriptionId")), u64(f.get("sequence")));
+            case CONSUMERS -> new Frame.Consumers(id, str(f.get("stream")));
+            case CONSUMER_LIST -> {
+                List<Frame.ConsumerInfo> list = new ArrayList<>();
+                f.get("consumers").forEach(c -> {
+                    String[] p = str(c).split(" ");
+                    list.add(new Frame.ConsumerInfo(p[0], Long.parseLong(p[1]), Integer.parseInt(p[2]),
+                            Boolean.parseBoolean(p[3])));
+                });
+                yield new Frame.ConsumerList(id, u64(f.get("lastSequence")), list);
+            }
         };
     }
 
@@ -385,6 +399,33 @@ class ProtocolVectorsTest {
             case RESPONSE -> m.put("payloadHex", HEX.formatHex(((Frame.Response) frame).payload()));
             case RESPOND_ON -> m.put("subject", ((Frame.RespondOn) frame).subject());
             case RESPOND_OFF -> m.put("subject", ((Frame.RespondOff) frame).subject());
+            case CONSUME -> {
+                Frame.Consume f = (Frame.Consume) frame;
+                m.put("subscriptionId", f.subscriptionId());
+                m.put("stream", f.stream());
+                m.put("consumer", f.consumer());
+                m.put("startKind", f.startKind().code());
+                m.put("startSequence", Long.toUnsignedString(f.startSequence()));
+                m.put("credits", f.credits());
+                m.put("ackMode", f.ackMode());
+                m.put("maxLag", f.maxLag());
+                m.put("resume", f.resume() ? 1 : 0);
+            }
+            case ACK -> {
+                Frame.Ack f = (Frame.Ack) frame;
+                m.put("subscriptionId", f.subscriptionId());
+                m.put("sequence", Long.toUnsignedString(f.sequence()));
+            }
+            case CONSUMERS -> m.put("stream", ((Frame.Consumers) frame).stream());
+            case CONSUMER_LIST -> {
+                Frame.ConsumerList f = (Frame.ConsumerList) frame;
+                m.put("lastSequence", Long.toUnsignedString(f.lastSequence()));
+                List<String> cs = new ArrayList<>();
+                for (Frame.ConsumerInfo c : f.consumers()) {
+                    cs.add(c.name() + " " + c.ackedSequence() + " " + c.maxLag() + " " + c.connected());
+                }
+                m.put("consumers", cs);
+            }
         }
         return m;
     }
@@ -428,6 +469,7 @@ class ProtocolVectorsTest {
     }
 
     private static boolean isU64Field(String name) {
-        return name.equals("requestId") || name.equals("storeId") || name.endsWith("Sequence");
+        return name.equals("requestId") || name.equals("storeId") || name.equals("sequence")
+                || name.endsWith("Sequence");
     }
 }

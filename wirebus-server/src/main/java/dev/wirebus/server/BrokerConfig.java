@@ -61,8 +61,10 @@ public final class BrokerConfig {
     private final long syncBytes;
     private final long segmentBytes;
     private final Duration retentionAge;
+    private final Duration publishWait;
 
     private BrokerConfig(Builder b) {
+        this.publishWait = b.publishWait;
         this.storage = b.storage;
         this.dataDirectory = b.dataDirectory;
         this.durability = b.durability;
@@ -118,6 +120,14 @@ public final class BrokerConfig {
     /** Size at which disk segments are rolled. */
     public long segmentBytes() {
         return segmentBytes;
+    }
+
+    /**
+     * Longest a publish is held back by a gating consumer before it fails with TIMEOUT (and is not
+     * appended). Keep it below the clients' request timeout.
+     */
+    public Duration publishWait() {
+        return publishWait;
     }
 
     /** Disk streams drop whole segments older than this (null: no age limit). */
@@ -216,8 +226,16 @@ public final class BrokerConfig {
         private long syncBytes = 4L * 1024 * 1024;
         private long segmentBytes = 64L * 1024 * 1024;
         private Duration retentionAge;
+        private Duration publishWait = Duration.ofSeconds(5);
 
         private Builder() {
+        }
+
+        /** See {@link BrokerConfig#publishWait()}. */
+        public Builder publishWait(Duration wait) {
+            require(positive(wait), "publishWait", wait, "positive");
+            this.publishWait = wait;
+            return this;
         }
 
         /** Where streams live. */

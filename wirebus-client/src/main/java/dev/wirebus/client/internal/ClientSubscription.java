@@ -5,6 +5,7 @@ import dev.wirebus.client.Message;
 import dev.wirebus.client.MessageHandler;
 import dev.wirebus.client.ProtocolViolationException;
 import dev.wirebus.client.StartPosition;
+import dev.wirebus.client.SubscribeOptions;
 import dev.wirebus.client.Subscription;
 import dev.wirebus.client.WirebusException;
 import dev.wirebus.protocol.ErrorCode;
@@ -30,6 +31,7 @@ final class ClientSubscription implements Subscription {
     final int id;
     private final String stream;
     private final StartPosition start;
+    private final SubscribeOptions options;
     private final MessageHandler handler;
     private final int window;
     private final Executor executor;
@@ -49,21 +51,37 @@ final class ClientSubscription implements Subscription {
     private volatile long lastDelivered;
     private volatile boolean open = true;
 
-    ClientSubscription(DefaultWirebusClient client, int id, String stream, StartPosition start, MessageHandler handler,
-                       int window, Executor executor) {
+    ClientSubscription(DefaultWirebusClient client, int id, String stream, SubscribeOptions options,
+                       MessageHandler handler, int window, Executor executor) {
         this.client = client;
         this.id = id;
         this.stream = stream;
-        this.start = start;
+        this.options = options;
+        this.start = options.start();
         this.handler = handler;
         this.window = window;
         this.executor = executor;
     }
 
     /** The SUBSCRIBE frame for the first subscription or a re-subscription. I/O thread. */
-    Frame.Subscribe subscribeFrame(long requestId) {
+    Frame subscribeFrame(long requestId) {
         int credits = Math.max(1, window - queued.get());
         handledSinceGrant.set(0);
+        if (options.consumer() != null) {
+            int ackMode = options.ackMode() == SubscribeOptions.AckMode.EXPLICIT
+                    ? Frame.Consume.ACK_EXPLICIT : Frame.Consume.ACK_ON_DELIVERY;
+            if (nextSequence > 0) {
+                return new Frame.Consume(requestId, id, stream, options.consumer(), Frame.StartKind.SEQUENCE,
+                        nextSequence, credits, ackMode, options.maxLag(), true);
+            }
+            Frame.StartKind kind = switch (start.kind()) {
+                case EARLIEST -> Frame.StartKind.EARLIEST;
+                case LATEST -> Frame.StartKind.LATEST;
+                case SEQUENCE -> Frame.StartKind.SEQUENCE;
+            };
+            return new Frame.Consume(requestId, id, stream, options.consumer(), kind, start.sequence(), credits, ackMode,
+                    options.maxLag(), false);
+        }
         if (nextSequence > 0) {
             return new Frame.Subscribe(requestId, id, stream, Frame.StartKind.SEQUENCE, nextSequence, credits);
         }
@@ -183,6 +201,14 @@ final class ClientSubscription implements Subscription {
         if (open && !queue.isEmpty()) {
             scheduleDispatch();
         }
+    }
+
+    @Override
+    public CompletableFuture<Void> ack(long sequence) {
+        if (options.consumer() == null) {
+            throw new IllegalStateException("subscription to '" + stream + "' is not a durable consumer's: nothing to ack");
+        }
+        return client.ack(this, sequence);
     }
 
     boolean isOpen() {

@@ -10,6 +10,9 @@ import dev.wirebus.client.Request;
 import dev.wirebus.client.RequestHandler;
 import dev.wirebus.client.Responder;
 import dev.wirebus.client.StartPosition;
+import dev.wirebus.client.StreamConsumers;
+import dev.wirebus.client.SubscribeOptions;
+import dev.wirebus.client.ConsumerInfo;
 import dev.wirebus.client.Subscription;
 import dev.wirebus.client.WirebusClient;
 import dev.wirebus.client.WirebusException;
@@ -623,11 +626,17 @@ public final class DefaultWirebusClient implements WirebusClient {
 
     @Override
     public Subscription subscribe(String stream, StartPosition start, MessageHandler handler) {
-        checkName("stream", stream);
         Objects.requireNonNull(start, "start");
+        return subscribe(stream, SubscribeOptions.from(start), handler);
+    }
+
+    @Override
+    public Subscription subscribe(String stream, SubscribeOptions subscribeOptions, MessageHandler handler) {
+        checkName("stream", stream);
+        Objects.requireNonNull(subscribeOptions, "options");
         Objects.requireNonNull(handler, "handler");
-        ClientSubscription s = new ClientSubscription(this, subscriptionIds.incrementAndGet(), stream, start, handler,
-                options.subscriptionWindow(), dispatch);
+        ClientSubscription s = new ClientSubscription(this, subscriptionIds.incrementAndGet(), stream, subscribeOptions,
+                handler, options.subscriptionWindow(), dispatch);
         if (state == ConnectionState.CLOSED) {
             s.onClientClosed(new ConnectionException("client for " + target + " is closed"));
             return s;
@@ -645,7 +654,7 @@ public final class DefaultWirebusClient implements WirebusClient {
 
     /** I/O thread: (re)sends a SUBSCRIBE; the answer confirms it or ends it. */
     private void sendSubscribe(ClientSubscription s) {
-        Frame.Subscribe frame = s.subscribeFrame(ids.incrementAndGet());
+        Frame frame = s.subscribeFrame(ids.incrementAndGet());
         Call<Long> call = newCall(frame, false, "SUBSCRIBE to stream '" + s.stream() + "'", s::onSubscribed);
         call.future.whenComplete((v, e) -> {
             if (e instanceof WirebusException w && !(e instanceof ConnectionException)) {
@@ -655,6 +664,26 @@ public final class DefaultWirebusClient implements WirebusClient {
         track(call);
         call.written = true;
         channel.write(frame, channel.voidPromise());
+    }
+
+    CompletableFuture<Void> ack(ClientSubscription s, long sequence) {
+        return send(newCall(new Frame.Ack(ids.incrementAndGet(), s.id, sequence), false,
+                "ACK of " + sequence + " on stream '" + s.stream() + "'", f -> null));
+    }
+
+    @Override
+    public CompletableFuture<StreamConsumers> consumers(String stream) {
+        checkName("stream", stream);
+        return send(newCall(new Frame.Consumers(ids.incrementAndGet(), stream), false,
+                "CONSUMERS of stream '" + stream + "'", f -> {
+                    Frame.ConsumerList l = (Frame.ConsumerList) f;
+                    List<ConsumerInfo> list = new java.util.ArrayList<>();
+                    for (Frame.ConsumerInfo c : l.consumers()) {
+                        list.add(new ConsumerInfo(c.name(), c.ackedSequence(),
+                                Math.max(0, l.lastSequence() - c.ackedSequence()), c.maxLag(), c.connected()));
+                    }
+                    return new StreamConsumers(stream, l.lastSequence(), List.copyOf(list));
+                }));
     }
 
     void forget(ClientSubscription s) {

@@ -44,6 +44,8 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
     private static final int MAX_PENDING_ACKS = 16_384;
     /** Event loop: publishes appended whose acknowledgement has not gone out. */
     private int pendingAcks;
+    /** Event loop: inside a read burst, whose end flushes what was written. */
+    private boolean reading;
     private final java.util.concurrent.ConcurrentLinkedQueue<Object> replies = new java.util.concurrent.ConcurrentLinkedQueue<>();
     private final java.util.concurrent.atomic.AtomicBoolean repliesScheduled = new java.util.concurrent.atomic.AtomicBoolean();
 
@@ -86,6 +88,7 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
 
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, Frame frame) {
+        reading = true;
         if (closing) {
             return;
         }
@@ -136,6 +139,27 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
                 publish(f.requestId(), f.stream(), f.records(), f.expectedSequence());
             }
             case SUBSCRIBE -> subscribe((Frame.Subscribe) frame);
+            case CONSUME -> consume((Frame.Consume) frame);
+            case ACK -> {
+                Frame.Ack f = (Frame.Ack) frame;
+                SubscriptionCursor c = subscriptions.get(f.subscriptionId());
+                if (c == null || c.consumer() == null) {
+                    if (f.requestId() != 0) {
+                        throw new BrokerException(ErrorCode.UNKNOWN_SUBSCRIPTION, "no open consumer subscription "
+                                + f.subscriptionId() + " on this connection");
+                    }
+                    return;
+                }
+                c.stream().acknowledge(c.consumer(), f.sequence(),
+                        f.requestId() == 0 ? () -> { } : () -> reply(new Frame.Ok(f.requestId()), false));
+            }
+            case CONSUMERS -> {
+                Frame.Consumers f = (Frame.Consumers) frame;
+                StreamRegistry.checkName("stream", f.stream());
+                Stream s = broker.streams().get(f.stream());
+                channel.write(s == null ? new Frame.ConsumerList(f.requestId(), 0, java.util.List.of())
+                        : s.consumerList(f.requestId()));
+            }
             case CREDIT -> {
                 Frame.Credit f = (Frame.Credit) frame;
                 SubscriptionCursor c = subscriptions.get(f.subscriptionId());
@@ -179,7 +203,7 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
             case PING -> channel.write(new Frame.Pong(frame.requestId()));
             case PONG, OK -> { }
             case HELLO -> closeWithError(frame.requestId(), ErrorCode.HANDSHAKE_REQUIRED, "HELLO sent twice");
-            case WELCOME, GOAWAY, PUBLISH_ACK, SUBSCRIBED, DELIVER, SUBSCRIPTION_CLOSED ->
+            case WELCOME, GOAWAY, PUBLISH_ACK, SUBSCRIBED, DELIVER, SUBSCRIPTION_CLOSED, CONSUMER_LIST ->
                     closeWithError(frame.requestId(), ErrorCode.MALFORMED_FRAME,
                             frame.type() + " frames are sent by brokers, not clients");
         }
@@ -200,8 +224,11 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
         try {
             stream.append(records, expectedSequence, (first, count, failure) -> reply(failure == null
                     ? new Frame.PublishAck(requestId, first, count)
+                    : failure instanceof BrokerException b
+                    ? new Frame.Error(requestId, b.code(), b.getMessage())
                     : new Frame.Error(requestId, ErrorCode.INTERNAL, "stream '" + streamName
-                            + "' could not store the messages durably: " + failure.getMessage()), true));
+                            + "' could not store the messages durably: " + failure.getMessage()), true),
+                    channel.eventLoop(), broker.config().publishWait().toMillis());
         } catch (BrokerException e) {
             ackSettled();
             throw e;
@@ -218,6 +245,9 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
             channel.write(frame);
             if (settlesAck) {
                 ackSettled();
+            }
+            if (!reading) {
+                channel.flush(); // from a timer, not a read burst that flushes at its end
             }
             return;
         }
@@ -264,12 +294,30 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
         }
         Stream stream = broker.streams().getOrCreate(f.stream());
         long start = stream.resolveStart(f.startKind(), f.startSequence());
-        SubscriptionCursor cursor = new SubscriptionCursor(channel, f.subscriptionId(), stream, start, f.credits(),
-                c -> subscriptions.remove(c.subscriptionId(), c));
-        subscriptions.put(f.subscriptionId(), cursor);
+        open(f.requestId(), f.subscriptionId(), new SubscriptionCursor(channel, f.subscriptionId(), stream, start,
+                f.credits(), null, false, c -> subscriptions.remove(c.subscriptionId(), c)), start);
+    }
+
+    private void consume(Frame.Consume f) {
+        refuseWhenShuttingDown();
+        if (subscriptions.containsKey(f.subscriptionId())) {
+            throw new BrokerException(ErrorCode.DUPLICATE_SUBSCRIPTION,
+                    "subscription id " + f.subscriptionId() + " is already open on this connection");
+        }
+        StreamRegistry.checkName("consumer", f.consumer());
+        Stream stream = broker.streams().getOrCreate(f.stream());
+        long start = stream.attachConsumer(f.consumer(), f.startKind(), f.startSequence(),
+                f.resume() ? Math.max(1, f.startSequence()) : 0, f.maxLag());
+        open(f.requestId(), f.subscriptionId(), new SubscriptionCursor(channel, f.subscriptionId(), stream, start,
+                f.credits(), f.consumer(), f.ackMode() == Frame.Consume.ACK_ON_DELIVERY,
+                c -> subscriptions.remove(c.subscriptionId(), c)), start);
+    }
+
+    private void open(long requestId, int subscriptionId, SubscriptionCursor cursor, long start) {
+        subscriptions.put(subscriptionId, cursor);
         Runnable begin = () -> {
-            if (subscriptions.get(f.subscriptionId()) == cursor && channel.isActive()) {
-                channel.write(new Frame.Subscribed(f.requestId(), f.subscriptionId(), start));
+            if (subscriptions.get(subscriptionId) == cursor && channel.isActive()) {
+                channel.write(new Frame.Subscribed(requestId, subscriptionId, start));
                 cursor.start();
             }
         };
@@ -300,6 +348,7 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
+        reading = false;
         ctx.flush();
         ctx.fireChannelReadComplete();
     }

@@ -32,8 +32,9 @@ public final class DiskStorage implements StreamStorage {
     private final FileLock lock;
     private final long storeId;
     private final GroupCommitter committer;
+    private final DiskConsumerPositions positions;
 
-    private DiskStorage(BrokerConfig config, FileChannel lockChannel, FileLock lock, long storeId) {
+    private DiskStorage(BrokerConfig config, FileChannel lockChannel, FileLock lock, long storeId) throws IOException {
         this.config = config;
         this.streamsDirectory = config.dataDirectory().resolve("streams");
         this.lockChannel = lockChannel;
@@ -44,6 +45,10 @@ public final class DiskStorage implements StreamStorage {
             case BATCH -> new GroupCommitter("wirebus-fsync", config.syncInterval(), config.syncBytes(), 1_000_000);
             case NEVER -> null;
         };
+        this.positions = new DiskConsumerPositions(config.dataDirectory().resolve("consumers"),
+                config.durability() != BrokerConfig.Durability.NEVER,
+                config.syncInterval().compareTo(java.time.Duration.ofMillis(5)) < 0
+                        ? java.time.Duration.ofMillis(5) : config.syncInterval());
     }
 
     /**
@@ -125,6 +130,11 @@ public final class DiskStorage implements StreamStorage {
     }
 
     @Override
+    public ConsumerPositions positions() {
+        return positions;
+    }
+
+    @Override
     public long storeId() {
         return storeId;
     }
@@ -144,6 +154,7 @@ public final class DiskStorage implements StreamStorage {
         if (committer != null) {
             committer.close();
         }
+        positions.close();
         try {
             lock.release();
             lockChannel.close();

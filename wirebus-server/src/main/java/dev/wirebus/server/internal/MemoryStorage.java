@@ -32,6 +32,11 @@ public final class MemoryStorage implements StreamStorage {
     }
 
     @Override
+    public ConsumerPositions positions() {
+        return ConsumerPositions.NONE;
+    }
+
+    @Override
     public long storeId() {
         return storeId;
     }

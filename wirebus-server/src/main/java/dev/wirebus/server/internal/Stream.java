@@ -70,49 +70,270 @@ public final class Stream {
         return log;
     }
 
+    /** A publish held back by a gating consumer until it may be appended or its deadline passes. */
+    private static final class HeldPublish {
+        final RecordBatch records;
+        final long expectedSequence;
+        final AppendListener listener;
+        final long heldAtNanos = System.nanoTime();
+        java.util.concurrent.Future<?> timer;
+
+        HeldPublish(RecordBatch records, long expectedSequence, AppendListener listener) {
+            this.records = records;
+            this.expectedSequence = expectedSequence;
+            this.listener = listener;
+        }
+    }
+
+    /** A durable consumer's state; guarded by the stream's lock. */
+    static final class ConsumerState {
+        final String name;
+        long acked;
+        int maxLag;
+        int connected;
+
+        ConsumerState(String name, long acked, int maxLag) {
+            this.name = name;
+            this.acked = acked;
+            this.maxLag = maxLag;
+        }
+    }
+
+    private static final int MAX_HELD_PUBLISHES = 100_000;
+    private final java.util.ArrayDeque<HeldPublish> held = new java.util.ArrayDeque<>();
+    private final java.util.Map<String, ConsumerState> consumers = new java.util.LinkedHashMap<>();
+    private ConsumerPositions positions = ConsumerPositions.NONE;
+    private long heldNanosTotal;
+    private long rejectedPublishes;
+
     /**
      * Appends records, conditionally when {@code expectedSequence} is not
      * {@link Frame#NO_EXPECTED_SEQUENCE}. Without a sync policy the listener hears at once (on this
      * thread) and cursors wake; with one, it hears on the committer's thread once an fsync covers the
      * records, and only then do subscribers see them, so nothing a subscriber saw can be lost.
      *
-     * @throws BrokerException {@link ErrorCode#SEQUENCE_MISMATCH} stating the stream's last sequence;
-     *     nothing is appended then and the listener is not called
+     * <p>While a gating consumer lags by its maximum, the publish is held (in arrival order, behind
+     * any publish already held) until acknowledgements make room, or until {@code maxWait} passes:
+     * then the listener hears {@link ErrorCode#TIMEOUT} and nothing is appended.
+     *
+     * @throws BrokerException {@link ErrorCode#SEQUENCE_MISMATCH} stating the stream's last sequence, or
+     *     {@link ErrorCode#BACKPRESSURE} when too many publishes are held; nothing is appended then and the
+     *     listener is not called
      */
-    public void append(RecordBatch records, long expectedSequence, AppendListener listener) {
-        List<Waiter> toWake = null;
-        long first;
-        int count = records.count();
+    public void append(RecordBatch records, long expectedSequence, AppendListener listener,
+                       java.util.concurrent.ScheduledExecutorService timers, long maxWaitMillis) {
+        List<Runnable> after = new ArrayList<>(2);
         lock.lock();
         try {
-            long next = log.nextSequence();
-            if (expectedSequence != Frame.NO_EXPECTED_SEQUENCE && expectedSequence != next) {
-                throw new BrokerException(ErrorCode.SEQUENCE_MISMATCH, "stream '" + name + "' is at last sequence "
-                        + (next - 1) + "; expected sequence " + expectedSequence + " is not " + next);
-            }
-            first = log.append(records);
-            if (committer != null) {
-                long last = first + count - 1;
-                // registered under the lock, so this stream's callbacks run in sequence order
-                if (!committer.register(durableLog, last, failure -> {
-                    if (failure == null) {
-                        makeVisible(last + 1);
-                    }
-                    listener.appended(first, count, failure);
-                })) {
-                    durableLog.sync(); // the committer is saturated: sync here rather than lose the wait
-                    toWake = advanceVisible(last + 1);
-                    listener.appended(first, count, null);
+            if (!held.isEmpty() || !gateAllows(records.count())) {
+                if (held.size() >= MAX_HELD_PUBLISHES) {
+                    rejectedPublishes++;
+                    throw new BrokerException(ErrorCode.BACKPRESSURE, "stream '" + name + "' holds "
+                            + MAX_HELD_PUBLISHES + " publishes waiting for " + gateDescription());
                 }
+                HeldPublish h = new HeldPublish(records, expectedSequence, listener);
+                held.add(h);
+                h.timer = timers.schedule(() -> expire(h, maxWaitMillis), maxWaitMillis,
+                        java.util.concurrent.TimeUnit.MILLISECONDS);
+                return;
+            }
+            appendLocked(records, expectedSequence, listener, after);
+        } finally {
+            lock.unlock();
+        }
+        after.forEach(Runnable::run);
+    }
+
+    /** Under the lock: appends and arranges the listener call and wake-ups in {@code after}. */
+    private void appendLocked(RecordBatch records, long expectedSequence, AppendListener listener, List<Runnable> after) {
+        int count = records.count();
+        long next = log.nextSequence();
+        if (expectedSequence != Frame.NO_EXPECTED_SEQUENCE && expectedSequence != next) {
+            throw new BrokerException(ErrorCode.SEQUENCE_MISMATCH, "stream '" + name + "' is at last sequence "
+                    + (next - 1) + "; expected sequence " + expectedSequence + " is not " + next);
+        }
+        long first = log.append(records);
+        long last = first + count - 1;
+        if (committer != null) {
+            // registered under the lock, so this stream's callbacks run in sequence order
+            if (committer.register(durableLog, last, failure -> {
+                if (failure == null) {
+                    makeVisible(last + 1);
+                }
+                listener.appended(first, count, failure);
+            })) {
+                return;
+            }
+            durableLog.sync(); // the committer is saturated: sync here rather than lose the wait
+        }
+        List<Waiter> toWake = advanceVisible(last + 1);
+        after.add(() -> wakeAll(toWake));
+        after.add(() -> listener.appended(first, count, null));
+    }
+
+    /** Under the lock: whether {@code count} more records keep every gating consumer within its lag. */
+    private boolean gateAllows(int count) {
+        long last = log.nextSequence() - 1;
+        for (ConsumerState c : consumers.values()) {
+            if (c.maxLag > 0 && last > c.acked && last + count - c.acked > c.maxLag) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private String gateDescription() {
+        long last = log.nextSequence() - 1;
+        StringBuilder b = new StringBuilder();
+        for (ConsumerState c : consumers.values()) {
+            if (c.maxLag > 0 && last - c.acked >= 1) {
+                if (b.length() > 0) {
+                    b.append(", ");
+                }
+                b.append("consumer '").append(c.name).append("' (lag ").append(last - c.acked)
+                        .append(", max lag ").append(c.maxLag).append(')');
+            }
+        }
+        return b.length() == 0 ? "the publishes ahead of it" : b.toString();
+    }
+
+    private void expire(HeldPublish h, long maxWaitMillis) {
+        String why;
+        lock.lock();
+        try {
+            if (!held.remove(h)) {
+                return; // appended meanwhile
+            }
+            rejectedPublishes++;
+            heldNanosTotal += System.nanoTime() - h.heldAtNanos;
+            why = gateDescription();
+        } finally {
+            lock.unlock();
+        }
+        h.listener.appended(0, 0, new BrokerException(ErrorCode.TIMEOUT, "publish to stream '" + name
+                + "' waited " + maxWaitMillis + " ms for " + why + "; nothing was appended"));
+    }
+
+    /** Under the lock: appends the held publishes that fit now, in order. */
+    private void releaseHeld(List<Runnable> after) {
+        while (!held.isEmpty() && gateAllows(held.peek().records.count())) {
+            HeldPublish h = held.poll();
+            h.timer.cancel(false);
+            heldNanosTotal += System.nanoTime() - h.heldAtNanos;
+            try {
+                appendLocked(h.records, h.expectedSequence, h.listener, after);
+            } catch (BrokerException e) {
+                after.add(() -> h.listener.appended(0, 0, e));
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ durable consumers
+
+    /** Where consumer positions are kept; set once by the registry before use. */
+    void positions(ConsumerPositions p, java.util.Map<String, ConsumerPositions.Saved> saved) {
+        lock.lock();
+        try {
+            this.positions = p;
+            saved.forEach((n, v) -> consumers.put(n, new ConsumerState(n, v.acked(), v.maxLag())));
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Attaches a subscription of durable consumer {@code name} and returns the sequence it starts
+     * at: a new consumer where {@code kind} says, an existing one after its acknowledged sequence,
+     * or {@code resumeAt} when that is not 0 (a client resuming after a reconnect).
+     */
+    long attachConsumer(String consumer, Frame.StartKind kind, long sequence, long resumeAt, int maxLag) {
+        List<Runnable> after = new ArrayList<>(2);
+        long start;
+        lock.lock();
+        try {
+            ConsumerState c = consumers.get(consumer);
+            if (c == null) {
+                start = resolveStartLocked(kind, sequence);
+                c = new ConsumerState(consumer, start - 1, maxLag);
+                consumers.put(consumer, c);
+                positions.save(name, consumer, c.acked, maxLag, () -> { });
             } else {
-                toWake = advanceVisible(log.nextSequence());
+                start = resumeAt > 0 ? resumeAt : c.acked + 1;
+                if (start < log.firstSequence()) {
+                    throw notRetained(start, log.firstSequence());
+                }
+                if (c.maxLag != maxLag) {
+                    c.maxLag = maxLag;
+                    positions.save(name, consumer, c.acked, maxLag, () -> { });
+                    releaseHeld(after);
+                }
+            }
+            c.connected++;
+        } finally {
+            lock.unlock();
+        }
+        after.forEach(Runnable::run);
+        return start;
+    }
+
+    /** A subscription of the consumer ended. */
+    void detachConsumer(String consumer) {
+        lock.lock();
+        try {
+            ConsumerState c = consumers.get(consumer);
+            if (c != null && c.connected > 0) {
+                c.connected--;
             }
         } finally {
             lock.unlock();
         }
-        wakeAll(toWake);
-        if (committer == null) {
-            listener.appended(first, count, null);
+    }
+
+    /**
+     * Records that the consumer handled everything up to {@code sequence} (never moving back, never
+     * past the end), releases publishes its lag held back, and runs {@code onStored} once the
+     * position is stored as durably as the storage keeps positions.
+     */
+    void acknowledge(String consumer, long sequence, Runnable onStored) {
+        List<Runnable> after = new ArrayList<>(2);
+        lock.lock();
+        try {
+            ConsumerState c = consumers.get(consumer);
+            long upTo = Math.min(sequence, log.nextSequence() - 1);
+            if (c == null || upTo <= c.acked) {
+                after.add(onStored);
+            } else {
+                c.acked = upTo;
+                positions.save(name, consumer, upTo, c.maxLag, onStored);
+                releaseHeld(after);
+            }
+        } finally {
+            lock.unlock();
+        }
+        after.forEach(Runnable::run);
+    }
+
+    /** The stream's consumers as the CONSUMER_LIST frame reports them. */
+    Frame.ConsumerList consumerList(long requestId) {
+        lock.lock();
+        try {
+            List<Frame.ConsumerInfo> list = new ArrayList<>();
+            for (ConsumerState c : consumers.values()) {
+                list.add(new Frame.ConsumerInfo(c.name, c.acked, c.maxLag, c.connected > 0));
+            }
+            return new Frame.ConsumerList(requestId, log.nextSequence() - 1, list);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Publishes held back now, total time held (ns) and publishes refused, for observation. */
+    long[] gateStats() {
+        lock.lock();
+        try {
+            return new long[] {held.size(), heldNanosTotal, rejectedPublishes};
+        } finally {
+            lock.unlock();
         }
     }
 
@@ -196,23 +417,27 @@ public final class Stream {
     public long resolveStart(Frame.StartKind kind, long sequence) {
         lock.lock();
         try {
-            return switch (kind) {
-                case EARLIEST -> log.firstSequence();
-                case LATEST -> log.nextSequence();
-                case SEQUENCE -> {
-                    if (sequence < 1) {
-                        throw new BrokerException(ErrorCode.INVALID_ARGUMENT,
-                                "start sequence must be at least 1, was " + sequence);
-                    }
-                    if (sequence < log.firstSequence()) {
-                        throw notRetained(sequence, log.firstSequence());
-                    }
-                    yield sequence;
-                }
-            };
+            return resolveStartLocked(kind, sequence);
         } finally {
             lock.unlock();
         }
+    }
+
+    private long resolveStartLocked(Frame.StartKind kind, long sequence) {
+        return switch (kind) {
+            case EARLIEST -> log.firstSequence();
+            case LATEST -> log.nextSequence();
+            case SEQUENCE -> {
+                if (sequence < 1) {
+                    throw new BrokerException(ErrorCode.INVALID_ARGUMENT,
+                            "start sequence must be at least 1, was " + sequence);
+                }
+                if (sequence < log.firstSequence()) {
+                    throw notRetained(sequence, log.firstSequence());
+                }
+                yield sequence;
+            }
+        };
     }
 
     /** The error for reading below the retained range. */

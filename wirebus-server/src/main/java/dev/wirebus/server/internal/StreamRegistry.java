@@ -45,7 +45,9 @@ public final class StreamRegistry {
         checkName("stream", name);
         return streams.computeIfAbsent(name, n -> {
             try {
-                return new Stream(n, storage.open(n), storage.committer());
+                Stream created = new Stream(n, storage.open(n), storage.committer());
+                created.positions(storage.positions(), storage.positions().load(n));
+                return created;
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot open stream '" + n + "'", e);
             }

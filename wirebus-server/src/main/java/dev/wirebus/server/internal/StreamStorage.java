@@ -23,6 +23,9 @@ public interface StreamStorage extends AutoCloseable {
      */
     GroupCommitter committer();
 
+    /** Where durable consumers' positions are kept. */
+    ConsumerPositions positions();
+
     /** Identifies the store across restarts; sent in WELCOME. */
     long storeId();
 

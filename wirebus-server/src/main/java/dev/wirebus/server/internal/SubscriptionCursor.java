@@ -21,6 +21,7 @@ final class SubscriptionCursor extends Stream.Waiter {
     private static final int MAX_RECORDS_PER_FRAME = 8192;
     private static final int MAX_BYTES_PER_FRAME = 256 * 1024;
     private static final int MAX_FRAMES_PER_DRAIN = 16;
+    private static final Runnable NOTHING = () -> { };
 
     private final Channel channel;
     private final int subscriptionId;
@@ -34,8 +35,15 @@ final class SubscriptionCursor extends Stream.Waiter {
     private boolean started;
     private boolean closed;
 
+    /** The durable consumer this cursor serves, or null for a plain subscription. */
+    private final String consumer;
+    /** Whether delivering a message acknowledges it for the consumer. */
+    private final boolean ackOnDelivery;
+
     SubscriptionCursor(Channel channel, int subscriptionId, Stream stream, long startSequence, int credits,
-                       Consumer<SubscriptionCursor> onClosedByBroker) {
+                       String consumer, boolean ackOnDelivery, Consumer<SubscriptionCursor> onClosedByBroker) {
+        this.consumer = consumer;
+        this.ackOnDelivery = ackOnDelivery;
         this.onClosedByBroker = onClosedByBroker;
         this.channel = channel;
         this.subscriptionId = subscriptionId;
@@ -46,6 +54,14 @@ final class SubscriptionCursor extends Stream.Waiter {
 
     int subscriptionId() {
         return subscriptionId;
+    }
+
+    String consumer() {
+        return consumer;
+    }
+
+    Stream stream() {
+        return stream;
     }
 
     /** Begins delivering. Event loop only. */
@@ -62,8 +78,14 @@ final class SubscriptionCursor extends Stream.Waiter {
 
     /** Stops delivering and unregisters from the stream. Event loop only. */
     void close() {
+        if (closed) {
+            return;
+        }
         closed = true;
         stream.removeWaiter(this);
+        if (consumer != null) {
+            stream.detachConsumer(consumer);
+        }
     }
 
     @Override
@@ -85,8 +107,7 @@ final class SubscriptionCursor extends Stream.Waiter {
             // a bug must not silently stall a subscriber: end the subscription, visibly
             org.slf4j.LoggerFactory.getLogger(SubscriptionCursor.class)
                     .error("subscription {} on '{}' failed at sequence {}", subscriptionId, stream.name(), nextSequence, e);
-            closed = true;
-            stream.removeWaiter(this);
+            close();
             channel.writeAndFlush(new Frame.SubscriptionClosed(0, subscriptionId, ErrorCode.INTERNAL.code(),
                     "broker failed delivering sequence " + nextSequence + ": " + e));
             onClosedByBroker.accept(this);
@@ -112,6 +133,9 @@ final class SubscriptionCursor extends Stream.Waiter {
             }
             channel.write(encode());
             frames++;
+            if (ackOnDelivery) {
+                stream.acknowledge(consumer, nextSequence - 1, NOTHING);
+            }
         }
         if (frames > 0) {
             channel.flush();
@@ -141,7 +165,7 @@ final class SubscriptionCursor extends Stream.Waiter {
 
     private void closeNotRetained() {
         BrokerException e = stream.notRetained(nextSequence, stream.firstSequence());
-        closed = true;
+        close();
         channel.writeAndFlush(new Frame.SubscriptionClosed(0, subscriptionId, ErrorCode.SEQUENCE_NOT_RETAINED.code(),
                 "subscriber fell behind retention: " + e.getMessage()));
         onClosedByBroker.accept(this);
