@@ -3,6 +3,7 @@ package dev.wirebus.cli;
 import dev.wirebus.client.ConnectionException;
 import dev.wirebus.client.ConnectionListener;
 import dev.wirebus.client.StartPosition;
+import dev.wirebus.client.SubscribeOptions;
 import dev.wirebus.client.Subscription;
 import dev.wirebus.client.WirebusClient;
 import dev.wirebus.client.WirebusException;
@@ -59,6 +60,16 @@ final class SubCommand implements Callable<Integer> {
     @Option(names = "--count", paramLabel = "K", description = "Exit 0 after printing K messages.")
     Long count;
 
+    @Option(names = "--consumer", paramLabel = "NAME",
+            description = "Read as durable consumer NAME: the broker keeps its position, each printed message is "
+                    + "acknowledged, and the next run resumes after the last one (--from applies to a new consumer only).")
+    String consumer;
+
+    @Option(names = "--max-lag", paramLabel = "N", defaultValue = "0",
+            description = "With --consumer: publishers wait while this consumer is N or more messages behind "
+                    + "(default: 0, never).")
+    int maxLag;
+
     @Mixin
     ConnectOptions connect;
 
@@ -88,7 +99,19 @@ final class SubCommand implements Callable<Integer> {
             CompletableFuture<Void> done = new CompletableFuture<>();
             AtomicLong printed = new AtomicLong();
             AtomicLong lastSequence = new AtomicLong();
-            Subscription sub = client.subscribe(stream, from, m -> {
+            if (consumer == null && maxLag != 0) {
+                throw new ParameterException(spec.commandLine(), "--max-lag needs --consumer");
+            }
+            if (maxLag < 0) {
+                throw new ParameterException(spec.commandLine(), "--max-lag must be at least 0, was " + maxLag);
+            }
+            SubscribeOptions.Builder options = SubscribeOptions.builder().start(from);
+            if (consumer != null) {
+                options.consumer(consumer).ackMode(SubscribeOptions.AckMode.EXPLICIT).maxLag(maxLag);
+            }
+            CompletableFuture<Subscription> self = new CompletableFuture<>();
+            AtomicReference<CompletableFuture<Void>> lastAck = new AtomicReference<>(CompletableFuture.completedFuture(null));
+            Subscription sub = client.subscribe(stream, options.build(), m -> {
                 if (done.isDone()) {
                     return;
                 }
@@ -96,12 +119,17 @@ final class SubCommand implements Callable<Integer> {
                 out.print('\t');
                 out.println(m.payloadAsString());
                 lastSequence.set(m.sequence());
-                if (out.checkError()) {   // flushes
+                boolean failed = out.checkError();   // flushes
+                if (consumer != null && !failed) {
+                    lastAck.set(self.join().ack(m.sequence()));   // printed, so handled
+                }
+                if (failed) {
                     done.completeExceptionally(new CliFailure("", CliFailure.STDOUT_CLOSED));
                 } else if (count != null && printed.incrementAndGet() >= count) {
                     done.complete(null);
                 }
             });
+            self.complete(sub);
             sub.closed().whenComplete((v, e) -> {
                 if (e != null) {
                     done.completeExceptionally(e);
@@ -134,6 +162,14 @@ final class SubCommand implements Callable<Integer> {
                 return 130;
             } finally {
                 sub.close();
+            }
+            if (consumer != null) {
+                try {
+                    lastAck.get().get(10, java.util.concurrent.TimeUnit.SECONDS);
+                } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+                    throw new CliFailure("the last acknowledgement for consumer '" + consumer
+                            + "' was not confirmed: " + WirebusCommand.unwrap(e).getMessage());
+                }
             }
             return 0;
         }

@@ -53,6 +53,7 @@ import java.util.concurrent.ExecutionException;
             SubCommand.class,
             ReqCommand.class,
             RespondCommand.class,
+            ConsumersCommand.class,
             CommandLine.HelpCommand.class,
         },
         exitCodeListHeading = "%nExit codes:%n",
@@ -112,7 +113,7 @@ public final class WirebusCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         throw new ParameterException(spec.commandLine(),
-                "missing command: serve, pub, sub, req or respond");
+                "missing command: serve, pub, sub, req, respond or consumers");
     }
 
     // ---------------------------------------------------------------- error reporting

@@ -17,7 +17,7 @@ class CommandLineTest {
     Path dir;
 
     @ParameterizedTest
-    @ValueSource(strings = {"", "serve", "pub", "sub", "req", "respond"})
+    @ValueSource(strings = {"", "serve", "pub", "sub", "req", "respond", "consumers"})
     void everyCommandPrintsHelpAndVersion(String command) {
         String[] help = command.isEmpty() ? new String[] {"--help"} : new String[] {command, "--help"};
         String[] version = command.isEmpty() ? new String[] {"--version"} : new String[] {command, "--version"};
@@ -59,7 +59,7 @@ class CommandLineTest {
 
         assertThat(r.exitCode()).isEqualTo(2);
         assertThat(r.errLines()).singleElement().asString()
-                .isEqualTo("wirebus: missing command: serve, pub, sub, req or respond (see 'wirebus --help')");
+                .isEqualTo("wirebus: missing command: serve, pub, sub, req, respond or consumers (see 'wirebus --help')");
     }
 
     @Test
