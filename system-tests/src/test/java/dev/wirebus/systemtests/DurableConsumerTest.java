@@ -195,6 +195,12 @@ class DurableConsumerTest {
             assertThatThrownBy(() -> p.publishBatch("blocks", List.of(utf8("x"), utf8("y"))).get(10, TimeUnit.SECONDS))
                     .cause().isInstanceOf(WirebusTimeoutException.class);
             assertThat(broker.lastSequence("blocks")).isEqualTo(70);
+            // both refusals, and the time they spent held, are reported
+            var gate = p.consumers("blocks").get(5, TimeUnit.SECONDS);
+            assertThat(gate.rejectedPublishes()).isEqualTo(2);
+            assertThat(gate.heldMillis()).isGreaterThanOrEqualTo(800);
+            assertThat(gate.heldPublishes()).isZero();
+            assertThat(gate.consumers().get(0).lag()).isEqualTo(50);
         }
     }
 

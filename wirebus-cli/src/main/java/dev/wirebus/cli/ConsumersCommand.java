@@ -35,7 +35,8 @@ final class ConsumersCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         try (WirebusClient client = connect.connectOnce("wirebus-consumers")) {
             StreamConsumers s = client.consumers(stream).get(10, TimeUnit.SECONDS);
-            out.println("# stream " + stream + " last sequence " + s.lastSequence());
+            out.println("# stream " + stream + " last sequence " + s.lastSequence() + ", publishes held now "
+                    + s.heldPublishes() + ", held in all " + s.heldMillis() + " ms, refused " + s.rejectedPublishes());
             out.println("CONSUMER\tACKED\tLAG\tMAX_LAG\tCONNECTED");
             for (ConsumerInfo c : s.consumers()) {
                 out.println(c.name() + "\t" + c.ackedSequence() + "\t" + c.lag() + "\t" + c.maxLag() + "\t"

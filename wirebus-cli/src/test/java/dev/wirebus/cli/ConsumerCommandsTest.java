@@ -30,7 +30,7 @@ class ConsumerCommandsTest extends BrokerFixture {
 
         assertThat(r.exitCode()).as(r.err()).isZero();
         // CONNECTED may still say yes while the broker notices the sub command has gone
-        assertThat(r.out()).matches("# stream jobs last sequence 3\n"
+        assertThat(r.out()).matches("# stream jobs last sequence 3, publishes held now 0, held in all 0 ms, refused 0\n"
                 + "CONSUMER\tACKED\tLAG\tMAX_LAG\tCONNECTED\n"
                 + "worker\t1\t2\t0\t(yes|no)\n");
     }

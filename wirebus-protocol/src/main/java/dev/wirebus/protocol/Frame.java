@@ -234,8 +234,13 @@ public sealed interface Frame {
     record ConsumerInfo(String name, long ackedSequence, int maxLag, boolean connected) {
     }
 
-    /** A stream's last sequence and its durable consumers. */
-    record ConsumerList(long requestId, long lastSequence, java.util.List<ConsumerInfo> consumers) implements Frame {
+    /**
+     * A stream's last sequence, its gate (publishes held now, milliseconds publishes spent held in
+     * all, publishes refused because they waited too long or too many were held), and its durable
+     * consumers.
+     */
+    record ConsumerList(long requestId, long lastSequence, int heldPublishes, long heldMillis, long rejectedPublishes,
+                        java.util.List<ConsumerInfo> consumers) implements Frame {
         public FrameType type() {
             return FrameType.CONSUMER_LIST;
         }

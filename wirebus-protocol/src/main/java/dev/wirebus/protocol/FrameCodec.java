@@ -163,6 +163,9 @@ public final class FrameCodec {
             case CONSUMER_LIST -> {
                 Frame.ConsumerList f = (Frame.ConsumerList) frame;
                 out.writeLong(f.lastSequence());
+                out.writeInt(f.heldPublishes());
+                out.writeLong(f.heldMillis());
+                out.writeLong(f.rejectedPublishes());
                 out.writeInt(f.consumers().size());
                 for (Frame.ConsumerInfo c : f.consumers()) {
                     writeString(out, c.name());
@@ -343,6 +346,9 @@ public final class FrameCodec {
             case CONSUMERS -> new Frame.Consumers(requestId, r.string("stream"));
             case CONSUMER_LIST -> {
                 long last = r.i64("lastSequence");
+                int heldNow = r.nonNegative("heldPublishes");
+                long heldMillis = r.i64("heldMillis");
+                long rejected = r.i64("rejectedPublishes");
                 long n = r.u32("count");
                 if (n > in.readableBytes() / 15) {
                     throw r.malformed("consumer count " + n + " cannot fit in " + in.readableBytes() + " bytes");
@@ -355,7 +361,7 @@ public final class FrameCodec {
                     int connected = r.u8("connected");
                     list.add(new Frame.ConsumerInfo(name, acked, maxLag, connected == 1));
                 }
-                yield new Frame.ConsumerList(requestId, last, java.util.List.copyOf(list));
+                yield new Frame.ConsumerList(requestId, last, heldNow, heldMillis, rejected, java.util.List.copyOf(list));
             }
         };
         if (in.isReadable()) {

@@ -310,7 +310,8 @@ class ProtocolVectorsTest {
                     list.add(new Frame.ConsumerInfo(p[0], Long.parseLong(p[1]), Integer.parseInt(p[2]),
                             Boolean.parseBoolean(p[3])));
                 });
-                yield new Frame.ConsumerList(id, u64(f.get("lastSequence")), list);
+                yield new Frame.ConsumerList(id, u64(f.get("lastSequence")), i32(f.get("heldPublishes")),
+                        u64(f.get("heldMillis")), u64(f.get("rejectedPublishes")), list);
             }
         };
     }
@@ -420,6 +421,9 @@ class ProtocolVectorsTest {
             case CONSUMER_LIST -> {
                 Frame.ConsumerList f = (Frame.ConsumerList) frame;
                 m.put("lastSequence", Long.toUnsignedString(f.lastSequence()));
+                m.put("heldPublishes", f.heldPublishes());
+                m.put("heldMillis", Long.toUnsignedString(f.heldMillis()));
+                m.put("rejectedPublishes", Long.toUnsignedString(f.rejectedPublishes()));
                 List<String> cs = new ArrayList<>();
                 for (Frame.ConsumerInfo c : f.consumers()) {
                     cs.add(c.name() + " " + c.ackedSequence() + " " + c.maxLag() + " " + c.connected());
@@ -470,6 +474,7 @@ class ProtocolVectorsTest {
 
     private static boolean isU64Field(String name) {
         return name.equals("requestId") || name.equals("storeId") || name.equals("sequence")
+                || name.equals("heldMillis") || name.equals("rejectedPublishes")
                 || name.endsWith("Sequence");
     }
 }

@@ -682,7 +682,8 @@ public final class DefaultWirebusClient implements WirebusClient {
                         list.add(new ConsumerInfo(c.name(), c.ackedSequence(),
                                 Math.max(0, l.lastSequence() - c.ackedSequence()), c.maxLag(), c.connected()));
                     }
-                    return new StreamConsumers(stream, l.lastSequence(), List.copyOf(list));
+                    return new StreamConsumers(stream, l.lastSequence(), l.heldPublishes(), l.heldMillis(),
+                            l.rejectedPublishes(), List.copyOf(list));
                 }));
     }
 

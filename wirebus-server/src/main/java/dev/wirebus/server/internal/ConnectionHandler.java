@@ -157,7 +157,7 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
                 Frame.Consumers f = (Frame.Consumers) frame;
                 StreamRegistry.checkName("stream", f.stream());
                 Stream s = broker.streams().get(f.stream());
-                channel.write(s == null ? new Frame.ConsumerList(f.requestId(), 0, java.util.List.of())
+                channel.write(s == null ? new Frame.ConsumerList(f.requestId(), 0, 0, 0, 0, java.util.List.of())
                         : s.consumerList(f.requestId()));
             }
             case CREDIT -> {

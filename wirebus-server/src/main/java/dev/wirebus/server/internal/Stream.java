@@ -321,17 +321,8 @@ public final class Stream {
             for (ConsumerState c : consumers.values()) {
                 list.add(new Frame.ConsumerInfo(c.name, c.acked, c.maxLag, c.connected > 0));
             }
-            return new Frame.ConsumerList(requestId, log.nextSequence() - 1, list);
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    /** Publishes held back now, total time held (ns) and publishes refused, for observation. */
-    long[] gateStats() {
-        lock.lock();
-        try {
-            return new long[] {held.size(), heldNanosTotal, rejectedPublishes};
+            return new Frame.ConsumerList(requestId, log.nextSequence() - 1, held.size(),
+                    java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(heldNanosTotal), rejectedPublishes, list);
         } finally {
             lock.unlock();
         }
