@@ -82,35 +82,11 @@ final class InMemoryStreamLog implements StreamLog {
 
     @Override
     public int read(long from, int maxRecords, int maxBytes, List<Slice> out) {
-        int i = indexOf(from);
-        int taken = 0;
-        int bytes = 0;
-        long seq = from;
-        while (i < tail && taken < maxRecords) {
-            RecordBatch batch = batches[i];
-            int start = (int) (seq - firstSequences[i]);
-            int end = Math.min(batch.count(), start + (maxRecords - taken));
-            int size = batch.sizeInBytes(start, end);
-            if (taken > 0 && bytes + size > maxBytes) {
-                // take only as many records of this batch as fit, at least none
-                while (end > start && bytes + batch.sizeInBytes(start, end) > maxBytes) {
-                    end = start + (end - start) / 2;
-                }
-                if (end == start) {
-                    break;
-                }
-                size = batch.sizeInBytes(start, end);
-            }
-            out.add(new Slice(seq, batch, start, end));
-            taken += end - start;
-            bytes += size;
-            seq += end - start;
-            if (end < batch.count()) {
-                break; // took part of this batch: the byte or record limit is reached
-            }
-            i++;
+        SliceCollector slices = new SliceCollector(from, maxRecords, maxBytes, out);
+        for (int i = indexOf(from); i < tail && slices.offer(firstSequences[i], batches[i]); i++) {
+            // each batch in turn until a limit is reached
         }
-        return taken;
+        return slices.taken();
     }
 
     /** Index of the batch holding sequence {@code seq} (which is retained). */

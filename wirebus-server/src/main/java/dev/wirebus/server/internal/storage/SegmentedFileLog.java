@@ -1,6 +1,7 @@
 package dev.wirebus.server.internal.storage;
 
 import dev.wirebus.protocol.RecordBatch;
+import dev.wirebus.server.internal.SliceCollector;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import org.slf4j.Logger;
@@ -412,33 +413,14 @@ public final class SegmentedFileLog implements DurableStreamLog {
             throw new IllegalArgumentException("sequence " + from + " is outside the log's [" + firstSequence() + ", "
                     + nextSequence + ")");
         }
-        int taken = 0;
-        int bytes = 0;
-        long seq = from;
-        while (seq < nextSequence && taken < maxRecords) {
-            TailCache.Entry entry = entryContaining(seq);
-            RecordBatch batch = entry.batch();
-            int start = (int) (seq - entry.firstSequence());
-            int end = Math.min(batch.count(), start + (maxRecords - taken));
-            int size = batch.sizeInBytes(start, end);
-            if (taken > 0 && bytes + size > maxBytes) {
-                while (end > start && bytes + batch.sizeInBytes(start, end) > maxBytes) {
-                    end = start + (end - start) / 2;
-                }
-                if (end == start) {
-                    break;
-                }
-                size = batch.sizeInBytes(start, end);
-            }
-            out.add(new Slice(seq, batch, start, end));
-            taken += end - start;
-            bytes += size;
-            seq += end - start;
-            if (end < batch.count()) {
+        SliceCollector slices = new SliceCollector(from, maxRecords, maxBytes, out);
+        while (slices.nextSequence() < nextSequence) {
+            TailCache.Entry entry = entryContaining(slices.nextSequence());
+            if (!slices.offer(entry.firstSequence(), entry.batch())) {
                 break;
             }
         }
-        return taken;
+        return slices.taken();
     }
 
     /** The batch holding {@code seq}, from the tail cache or the disk. */

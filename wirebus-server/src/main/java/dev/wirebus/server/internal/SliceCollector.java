@@ -1,0 +1,71 @@
+package dev.wirebus.server.internal;
+
+import dev.wirebus.protocol.RecordBatch;
+
+import java.util.List;
+
+/**
+ * Gathers the slices of one {@link StreamLog#read}, the same way for every log: the first batch
+ * touched is taken up to the record limit whatever its size; each later one while it fits in the
+ * byte limit, or the part of it found by halving; a read that stops inside a batch ends there.
+ *
+ * <pre>{@code
+ * SliceCollector c = new SliceCollector(from, maxRecords, maxBytes, out);
+ * while (more && c.offer(firstSequenceOfBatch, batch)) { ...next batch... }
+ * return c.taken();
+ * }</pre>
+ */
+public final class SliceCollector {
+    private final int maxRecords;
+    private final int maxBytes;
+    private final List<StreamLog.Slice> out;
+    private long next;
+    private int taken;
+    private int bytes;
+
+    public SliceCollector(long from, int maxRecords, int maxBytes, List<StreamLog.Slice> out) {
+        this.next = from;
+        this.maxRecords = maxRecords;
+        this.maxBytes = maxBytes;
+        this.out = out;
+    }
+
+    /** The sequence the next batch offered must hold. */
+    public long nextSequence() {
+        return next;
+    }
+
+    /** Records taken so far. */
+    public int taken() {
+        return taken;
+    }
+
+    /**
+     * Takes what fits of {@code batch} (whose first record has {@code firstSequence} and which holds
+     * {@link #nextSequence()}).
+     *
+     * @return whether the read goes on to the next batch
+     */
+    public boolean offer(long firstSequence, RecordBatch batch) {
+        if (taken >= maxRecords) {
+            return false;
+        }
+        int start = (int) (next - firstSequence);
+        int end = Math.min(batch.count(), start + (maxRecords - taken));
+        int size = batch.sizeInBytes(start, end);
+        if (taken > 0 && bytes + size > maxBytes) {
+            while (end > start && bytes + batch.sizeInBytes(start, end) > maxBytes) {
+                end = start + (end - start) / 2;
+            }
+            if (end == start) {
+                return false;
+            }
+            size = batch.sizeInBytes(start, end);
+        }
+        out.add(new StreamLog.Slice(next, batch, start, end));
+        taken += end - start;
+        bytes += size;
+        next += end - start;
+        return end == batch.count() && taken < maxRecords;
+    }
+}
