@@ -124,6 +124,7 @@ final class BenchOptions {
         transports();
         spin();
         store();
+        BrokerStore.parseDurability(durability);
         if (syncInterval.isNegative()) {
             throw new IllegalArgumentException("--sync-interval must not be negative, was " + syncInterval);
         }

@@ -34,6 +34,18 @@ final class Runner {
     }
 
     void printHeader(String command) {
+        BrokerStore st = o.store();
+        printHeader(command, o.transports(), st.label() + (st.disk() ? dataNote() : ""));
+    }
+
+    /** ", data in a fresh directory under /tmp, fsyncs counted (JFR)". */
+    String dataNote() {
+        return ", data in a fresh directory under " + (o.data == null ? "/tmp" : o.data)
+                + (o.fsyncCount ? ", fsyncs counted (JFR)" : "");
+    }
+
+    /** The header, naming the transports and store(s) the command uses. */
+    void printHeader(String command, List<Transport> transports, String stores) {
         Runtime rt = Runtime.getRuntime();
         String gcs = ManagementFactory.getGarbageCollectorMXBeans().stream().map(GarbageCollectorMXBean::getName)
                 .collect(Collectors.joining("+"));
@@ -41,12 +53,10 @@ final class Runner {
                 System.getProperty("java.version"), rt.availableProcessors(), rt.maxMemory() >> 20, gcs, clientIo(),
                 Meter.load());
         out.printf("  broker %s%s, transports %s, payload %d B, warmup %s, %d run(s) x %s, wait %s%n", o.broker,
-                o.brokerProcess ? " (separate process)" : "", o.transports(), o.size, human(o.warmup), o.runs,
+                o.brokerProcess ? " (separate process)" : "", transports, o.size, human(o.warmup), o.runs,
                 human(o.duration), o.waitMode);
         if ("embedded".equals(o.broker)) {
-            BrokerStore s = o.store();
-            out.printf("  store %s%s%n", s.label(), s.disk() ? ", data in a fresh directory under "
-                    + (o.data == null ? "/tmp" : o.data) + (o.fsyncCount ? ", fsyncs counted (JFR)" : "") : "");
+            out.printf("  store %s%n", stores);
         }
     }
 
