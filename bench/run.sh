@@ -3,6 +3,7 @@
 #   bench/run.sh                         -> floor, then 'all' (both transports, summary table)
 #   bench/run.sh publish-latency --transport uds --duration 5s
 #   bench/run.sh all --broker-process    -> broker in its own JVM
+#   bench/run.sh durable                 -> disk store under always / batch / never, memory beside
 #   bench/run.sh --help
 # Usable from any directory. Builds bench/target/wirebus-bench.jar when it is missing or older than
 # a source or pom of the modules it bundles.

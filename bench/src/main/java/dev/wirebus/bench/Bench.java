@@ -3,7 +3,9 @@ package dev.wirebus.bench;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -20,6 +22,8 @@ import java.util.concurrent.Callable;
  * java -jar bench/target/wirebus-bench.jar publish-latency --transport uds --duration 5s
  * java -jar bench/target/wirebus-bench.jar all --broker-process --runs 5
  * java -jar bench/target/wirebus-bench.jar end-to-end --broker unix:///run/wirebus.sock --rate 200000
+ * java -jar bench/target/wirebus-bench.jar publish-throughput --store disk --durability always
+ * java -jar bench/target/wirebus-bench.jar durable --runs 5   # always / batch / never on disk, memory beside
  * }</pre>
  *
  * Every wait has a deadline ({@code --timeout}) and a watchdog ends the program past its budget.
@@ -27,11 +31,21 @@ import java.util.concurrent.Callable;
 @Command(name = "wirebus-bench", mixinStandardHelpOptions = true, version = "wirebus-bench 0.1",
         description = "End-to-end benchmarks of wirebus (UDS and TCP, HdrHistogram percentiles).",
         subcommands = {Bench.PublishLatencyCmd.class, Bench.PublishThroughputCmd.class, Bench.EndToEndCmd.class,
-                Bench.RequestReplyCmd.class, Bench.FanoutCmd.class, Bench.AllCmd.class})
+                Bench.RequestReplyCmd.class, Bench.FanoutCmd.class, Bench.DurableCmd.class, Bench.AllCmd.class})
 public final class Bench implements Runnable {
 
     public static void main(String[] args) {
-        int code = new CommandLine(new Bench()).execute(args);
+        CommandLine cli = new CommandLine(new Bench());
+        // a bad option value is the user's mistake, not a crash: its message and exit code 2, no stack trace
+        cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
+            if (e instanceof IllegalArgumentException) {
+                cmd.getErr().println("wirebus-bench " + cmd.getCommandName() + ": " + e.getMessage());
+                cmd.getErr().println("(" + cmd.getCommandName() + " --help lists every option)");
+                return 2;
+            }
+            throw e;
+        });
+        int code = cli.execute(args);
         System.exit(code);
     }
 
@@ -40,8 +54,14 @@ public final class Bench implements Runnable {
         new CommandLine(this).usage(System.out);
     }
 
-    /** One benchmark (or variant) to run on each transport. */
-    record Job(String key, String title, Workload.Factory factory) {
+    /**
+     * One benchmark (or variant) to run on each of {@code transports} against brokers keeping their
+     * streams in {@code store}; null for either means what the options say.
+     */
+    record Job(String key, String title, Workload.Factory factory, BrokerStore store, List<Transport> transports) {
+        Job(String key, String title, Workload.Factory factory) {
+            this(key, title, factory, null, null);
+        }
     }
 
     /** What every subcommand does: validate, arm the watchdog, run its jobs, report. */
@@ -49,13 +69,27 @@ public final class Bench implements Runnable {
         @Mixin
         BenchOptions o;
 
+        @Spec
+        CommandSpec spec;
+
         abstract List<Job> jobs();
 
-        void validate() {
+        /** Prints the header; commands that choose transports or stores per job say which. */
+        void header(Runner runner, String name) {
+            runner.printHeader(name);
         }
 
-        boolean summary() {
-            return false;
+        /** Closing tables, if the command has any. */
+        void summary(Runner runner) {
+        }
+
+        /** The durable benchmark's transports: UDS alone unless --transport was given (the disk is the subject). */
+        List<Transport> durableTransports() {
+            return spec.commandLine().getParseResult().hasMatchedOption("--transport") ? o.transports()
+                    : List.of(Transport.UDS);
+        }
+
+        void validate() {
         }
 
         @Override
@@ -63,18 +97,21 @@ public final class Bench implements Runnable {
             o.validate();
             validate();
             List<Job> jobs = jobs();
-            int transports = o.transports().size();
-            Duration perJob = o.perTransportBudget().plus(o.timeout.multipliedBy(3)).plusSeconds(60);
-            Watchdog.arm(perJob.multipliedBy((long) jobs.size() * transports).plusSeconds(60));
+            // per job and transport: warm-up and runs, a count of fsyncs after each (up to --timeout), set-up
+            Duration perJob = o.perTransportBudget().plus(o.timeout.multipliedBy(o.runs + 4L)).plusSeconds(60);
+            long brokers = 0;
+            for (Job j : jobs) {
+                brokers += j.transports() == null ? o.transports().size() : j.transports().size();
+            }
+            Watchdog.arm(perJob.multipliedBy(brokers).plusSeconds(60));
             String name = getClass().getAnnotation(Command.class).name();
             Runner runner = new Runner(o, System.out);
-            runner.printHeader(name);
+            header(runner, name);
             for (Job j : jobs) {
-                runner.run(j.key(), j.title(), j.factory());
+                runner.run(j.key(), j.title(), j.factory(), j.store() == null ? o.store() : j.store(),
+                        j.transports() == null ? o.transports() : j.transports());
             }
-            if (summary()) {
-                Summary.print(System.out, runner, Floor.read(o.floorFile));
-            }
+            summary(runner);
             return runner.exitCode();
         }
 
@@ -185,6 +222,37 @@ public final class Bench implements Runnable {
         }
     }
 
+    @Command(name = "durable", mixinStandardHelpOptions = true,
+            description = {"Acknowledged publishing on a disk store under each durability policy (always, batch,"
+                    + " never), with a memory store as the reference: BatchingPublisher msg/s, many single-message"
+                    + " callers (group commit) msg/s, one caller's publish -> ack latency; fsync/s when counted.",
+                    "Sets --store/--durability itself per policy; --sync-interval, --data and the other broker"
+                            + " options apply. UDS alone unless --transport is given."})
+    static final class DurableCmd extends BenchCommand {
+        @Mixin
+        Durable.Options d;
+
+        @Override
+        void validate() {
+            d.validate();
+        }
+
+        @Override
+        List<Job> jobs() {
+            return Durable.jobs(o, d, durableTransports());
+        }
+
+        @Override
+        void header(Runner runner, String name) {
+            runner.printHeader(name, durableTransports(), "per policy: " + Durable.describe(o, d) + runner.dataNote());
+        }
+
+        @Override
+        void summary(Runner runner) {
+            Durable.print(System.out, runner, Floor.read(o.floorFile), d, durableTransports());
+        }
+    }
+
     @Command(name = "all", mixinStandardHelpOptions = true,
             description = "publish-latency, publish-throughput, end-to-end and request-reply on each transport,"
                     + " then a summary table (medians, targets, ratios to the floor).")
@@ -192,17 +260,31 @@ public final class Bench implements Runnable {
         @Mixin
         LoadOptions l;
 
+        @Mixin
+        Durable.Options d;
+
         @Option(names = "--with-fanout", description = "Also run fanout.")
         boolean withFanout;
+
+        @Option(names = "--with-durable",
+                description = "Also run durable (disk store under each durability policy; UDS alone unless --transport is given).")
+        boolean withDurable;
 
         @Override
         void validate() {
             l.validate();
+            if (withDurable) {
+                d.validate();
+            }
         }
 
         @Override
-        boolean summary() {
-            return true;
+        void summary(Runner runner) {
+            Floor floor = Floor.read(o.floorFile);
+            Summary.print(System.out, runner, floor);
+            if (withDurable) {
+                Durable.print(System.out, runner, floor, d, durableTransports());
+            }
         }
 
         @Override
@@ -214,6 +296,9 @@ public final class Bench implements Runnable {
             jobs.add(requestReply());
             if (withFanout) {
                 jobs.add(fanout(l));
+            }
+            if (withDurable) {
+                jobs.addAll(Durable.jobs(o, d, durableTransports()));
             }
             return jobs;
         }

@@ -3,6 +3,7 @@ package dev.wirebus.bench;
 import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Option;
 
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -37,6 +38,31 @@ final class BenchOptions {
     @Option(names = "--retention-messages", defaultValue = "1000000",
             description = "Per-stream retention of the embedded/process broker (default: ${DEFAULT-VALUE}, the broker's default).")
     long retentionMessages;
+
+    @Option(names = "--store", paramLabel = "memory|disk", defaultValue = "memory",
+            description = "Where the embedded/process broker keeps streams: memory, or disk (acks wait for the fsync"
+                    + " that covers them, per --durability) (default: ${DEFAULT-VALUE}).")
+    String store;
+
+    @Option(names = "--durability", paramLabel = "always|batch|never", defaultValue = "batch",
+            description = "With --store disk: always (fsync at once, concurrent publishes share it), batch (fsync at"
+                    + " most every --sync-interval), never (page cache only) (default: ${DEFAULT-VALUE}).")
+    String durability;
+
+    @Option(names = "--sync-interval", defaultValue = "5ms", converter = DurationConverter.class,
+            description = "With --store disk and durability batch: longest a publish waits for its fsync (default: ${DEFAULT-VALUE}).")
+    Duration syncInterval;
+
+    @Option(names = "--data", paramLabel = "DIR",
+            description = "With --store disk: each broker gets a fresh directory inside DIR, deleted afterwards"
+                    + " (default: a fresh directory in /tmp, the filesystem shared/floor measures fdatasync on).")
+    Path data;
+
+    @Option(names = "--fsync-count", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "With a disk store: count the broker's fsyncs (FileChannel.force calls, seen through JFR's"
+                    + " jdk.FileForce event in the broker's JVM) and report fsync/s per run (default: on;"
+                    + " --no-fsync-count leaves JFR off).")
+    boolean fsyncCount;
 
     @Option(names = "--duration", defaultValue = "10s", converter = DurationConverter.class,
             description = "Length of each measured run (default: ${DEFAULT-VALUE}).")
@@ -80,6 +106,12 @@ final class BenchOptions {
         return out;
     }
 
+    /** The store of --store, --durability and --sync-interval. */
+    BrokerStore store() {
+        return BrokerStore.parseStorage(store) == dev.wirebus.server.BrokerConfig.Storage.MEMORY ? BrokerStore.memory()
+                : BrokerStore.disk(BrokerStore.parseDurability(durability), syncInterval);
+    }
+
     boolean spin() {
         return switch (waitMode.toLowerCase(Locale.ROOT)) {
             case "spin" -> true;
@@ -91,6 +123,11 @@ final class BenchOptions {
     void validate() {
         transports();
         spin();
+        store();
+        BrokerStore.parseDurability(durability);
+        if (syncInterval.isNegative()) {
+            throw new IllegalArgumentException("--sync-interval must not be negative, was " + syncInterval);
+        }
         if (runs < 1) {
             throw new IllegalArgumentException("--runs must be at least 1, was " + runs);
         }
@@ -113,7 +150,19 @@ final class BenchOptions {
         return warmup.plus(duration.multipliedBy(runs));
     }
 
-    /** Parses {@code 10s}, {@code 500ms}, {@code 2m}, {@code 1.5s}, or plain seconds. */
+    /** "10s", "5ms", "500us", "250ns": the shortest exact form. */
+    static String format(Duration d) {
+        long n = d.toNanos();
+        if (n % 1_000_000_000L == 0) {
+            return n / 1_000_000_000L + "s";
+        }
+        if (n % 1_000_000L == 0) {
+            return n / 1_000_000L + "ms";
+        }
+        return n % 1_000L == 0 ? n / 1_000L + "us" : n + "ns";
+    }
+
+    /** Parses {@code 10s}, {@code 500ms}, {@code 250us}, {@code 2m}, {@code 1.5s}, or plain seconds. */
     static final class DurationConverter implements ITypeConverter<Duration> {
         @Override
         public Duration convert(String value) {
@@ -123,6 +172,12 @@ final class BenchOptions {
         static Duration parse(String value) {
             String v = value.trim().toLowerCase(Locale.ROOT);
             try {
+                if (v.endsWith("ns")) {
+                    return Duration.ofNanos((long) Double.parseDouble(v.substring(0, v.length() - 2)));
+                }
+                if (v.endsWith("us")) {
+                    return Duration.ofNanos((long) (Double.parseDouble(v.substring(0, v.length() - 2)) * 1e3));
+                }
                 if (v.endsWith("ms")) {
                     return Duration.ofNanos((long) (Double.parseDouble(v.substring(0, v.length() - 2)) * 1e6));
                 }
@@ -134,7 +189,7 @@ final class BenchOptions {
                 }
                 return Duration.ofNanos((long) (Double.parseDouble(v) * 1e9));
             } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("'" + value + "' is not a duration like 10s, 500ms or 2m");
+                throw new IllegalArgumentException("'" + value + "' is not a duration like 10s, 500ms, 250us or 2m");
             }
         }
     }

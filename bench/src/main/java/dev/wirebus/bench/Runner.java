@@ -34,6 +34,18 @@ final class Runner {
     }
 
     void printHeader(String command) {
+        BrokerStore st = o.store();
+        printHeader(command, o.transports(), st.label() + (st.disk() ? dataNote() : ""));
+    }
+
+    /** ", data in a fresh directory under /tmp, fsyncs counted (JFR)". */
+    String dataNote() {
+        return ", data in a fresh directory under " + (o.data == null ? "/tmp" : o.data)
+                + (o.fsyncCount ? ", fsyncs counted (JFR)" : "");
+    }
+
+    /** The header, naming the transports and store(s) the command uses. */
+    void printHeader(String command, List<Transport> transports, String stores) {
         Runtime rt = Runtime.getRuntime();
         String gcs = ManagementFactory.getGarbageCollectorMXBeans().stream().map(GarbageCollectorMXBean::getName)
                 .collect(Collectors.joining("+"));
@@ -41,8 +53,11 @@ final class Runner {
                 System.getProperty("java.version"), rt.availableProcessors(), rt.maxMemory() >> 20, gcs, clientIo(),
                 Meter.load());
         out.printf("  broker %s%s, transports %s, payload %d B, warmup %s, %d run(s) x %s, wait %s%n", o.broker,
-                o.brokerProcess ? " (separate process)" : "", o.transports(), o.size, human(o.warmup), o.runs,
+                o.brokerProcess ? " (separate process)" : "", transports, o.size, human(o.warmup), o.runs,
                 human(o.duration), o.waitMode);
+        if ("embedded".equals(o.broker)) {
+            out.printf("  store %s%n", stores);
+        }
     }
 
     static String human(java.time.Duration d) {
@@ -52,9 +67,17 @@ final class Runner {
 
     /** Runs one benchmark on every selected transport; {@code key} names it in the summary. */
     void run(String key, String title, Workload.Factory factory) {
-        for (Transport t : o.transports()) {
+        run(key, title, factory, o.store(), o.transports());
+    }
+
+    /**
+     * Runs one benchmark on each of {@code transports}, against brokers keeping their streams in
+     * {@code store}. With a disk store whose fsyncs are counted, each run also reports fsync/s.
+     */
+    void run(String key, String title, Workload.Factory factory, BrokerStore store, List<Transport> transports) {
+        for (Transport t : transports) {
             out.printf("%n== %s  [%s]%n", title, t);
-            try (BrokerSession broker = BrokerSession.open(o, t)) {
+            try (BrokerSession broker = BrokerSession.open(o, t, store)) {
                 if (broker == null) {
                     out.printf("   skipped: --broker %s has no %s address%n", o.broker, t);
                     continue;
@@ -62,16 +85,12 @@ final class Runner {
                 out.printf("   %s, client io %s, %s, %s%n", broker.address, clientIo(), broker.description, Meter.load());
                 try (Workload w = factory.open(broker.address)) {
                     if (!o.warmup.isZero()) {
-                        Meter m = new Meter(broker.pid);
-                        Sample s = w.measure(o.warmup);
-                        s.note = m.describe();
+                        Sample s = measure(w, broker, o.warmup);
                         out.printf("   warmup   %s%n", s.format());
                     }
                     List<Sample> runs = new ArrayList<>();
                     for (int i = 1; i <= o.runs; i++) {
-                        Meter m = new Meter(broker.pid);
-                        Sample s = w.measure(o.duration);
-                        s.note = m.describe();
+                        Sample s = measure(w, broker, o.duration);
                         runs.add(s);
                         out.printf("   run %d/%d  %s%n", i, o.runs, s.format());
                     }
@@ -95,6 +114,20 @@ final class Runner {
             }
             out.flush();
         }
+    }
+
+    /** One window: the workload's figures, its GC/CPU note, and fsync/s when the broker's fsyncs are counted. */
+    private static Sample measure(Workload w, BrokerSession broker, java.time.Duration window) throws Exception {
+        Meter m = new Meter(broker.pid);
+        long from = FsyncCounter.epochNanos();
+        Sample s = w.measure(window);
+        long to = FsyncCounter.epochNanos();
+        s.note = m.describe();
+        long fsyncs = broker.fsyncs(from, to);
+        if (fsyncs >= 0) {
+            s.put(Sample.FSYNCS, fsyncs / ((to - from) / 1e9));
+        }
+        return s;
     }
 
     int exitCode() {

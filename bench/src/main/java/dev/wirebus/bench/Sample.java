@@ -21,6 +21,8 @@ final class Sample {
     static final String P99 = "p99_us";
     static final String P999 = "p99.9_us";
     static final String MAX = "max_us";
+    /** fsyncs the broker started per second (disk store, counted through JFR). */
+    static final String FSYNCS = "fsync/s";
 
     /** Largest latency the histograms hold: 60 s in nanoseconds (larger values are clamped). */
     static final long HIGHEST_NANOS = 60_000_000_000L;
