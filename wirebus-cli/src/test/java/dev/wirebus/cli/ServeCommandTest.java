@@ -23,13 +23,14 @@ class ServeCommandTest extends BrokerFixture {
             await().atMost(Duration.ofSeconds(10)).until(() -> serve.out().contains("ready\n"));
 
             List<String> lines = serve.out().lines().toList();
-            assertThat(lines).hasSize(5);
+            assertThat(lines).hasSize(6);
             assertThat(lines.get(0)).isEqualTo("wirebus listening on unix://" + sock.toAbsolutePath());
             assertThat(lines.get(1)).matches("wirebus listening on tcp://127\\.0\\.0\\.1:[1-9]\\d*");
             assertThat(lines.get(2)).isEqualTo("wirebus storage: disk " + data.toAbsolutePath()
                     + " (durability batch, fsync within 5 ms)");
-            assertThat(lines.get(3)).matches("wirebus transport: (epoll|nio)");
-            assertThat(lines.get(4)).isEqualTo("ready");
+            assertThat(lines.get(3)).isEqualTo("wirebus retention: 1000000 messages, 1GiB per stream");
+            assertThat(lines.get(4)).matches("wirebus transport: (epoll|nio)");
+            assertThat(lines.get(5)).isEqualTo("ready");
             String port = lines.get(1).substring(lines.get(1).lastIndexOf(':') + 1);
             assertThat(Cli.run("pub", "s", "hi", "--tcp", "127.0.0.1:" + port).out()).isEqualTo("1\n");
             assertThat(Cli.run("sub", "s", "--count", "1", "--uds", sock.toString()).out()).isEqualTo("1\thi\n");
