@@ -199,11 +199,13 @@ final class ServeCommand implements Callable<Integer> {
         out.println("ready");
         out.flush();
 
+        boolean interrupted = false;
         try {
             broker.awaitTermination();
         } catch (InterruptedException e) {
-            // asked to stop by whoever runs this command in-process
-            Thread.currentThread().interrupt();
+            // asked to stop by whoever runs this command in-process; the interrupt is kept for after the close,
+            // which waits for the broker's threads (an interrupted wait would leave them running)
+            interrupted = true;
         }
         try {
             Runtime.getRuntime().removeShutdownHook(hook);
@@ -215,6 +217,9 @@ final class ServeCommand implements Callable<Integer> {
         broker.close();
         out.println("wirebus stopped");
         out.flush();
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
         return 0;
     }
 
