@@ -152,6 +152,11 @@ final class ServeCommand implements Callable<Integer> {
             description = "How long a new connection may take to say HELLO before it is closed (default: 10s).")
     String handshakeTimeout;
 
+    @Option(names = "--publish-wait", paramLabel = "DURATION",
+            description = "Longest a publish is held back by a gating consumer before it fails with TIMEOUT, "
+                    + "appending nothing; keep it below the clients' request timeout (default: 5s).")
+    String publishWait;
+
     @Option(names = "--shutdown-grace", paramLabel = "DURATION",
             description = "How long a graceful stop waits for in-flight requests; 0 waits for none (default: 5s).")
     String shutdownGrace;
@@ -269,6 +274,7 @@ final class ServeCommand implements Callable<Integer> {
         flag(layer, Setting.MAX_MESSAGE_BYTES, maxMessageBytes);
         flag(layer, Setting.MAX_REQUEST_TIMEOUT, maxRequestTimeout);
         flag(layer, Setting.HANDSHAKE_TIMEOUT, handshakeTimeout);
+        flag(layer, Setting.PUBLISH_WAIT, publishWait);
         flag(layer, Setting.SHUTDOWN_GRACE, shutdownGrace);
         flag(layer, Setting.IO_THREADS, ioThreads);
         flag(layer, Setting.SERVER_NAME, serverName);

@@ -100,7 +100,9 @@ final class ServeSettings {
         MAX_REQUEST_TIMEOUT("limits", "max-request-timeout", "--max-request-timeout", DurationConverter::parse,
                 (b, v) -> b.maxRequestTimeout((Duration) v), BrokerConfig::maxRequestTimeout),
         HANDSHAKE_TIMEOUT("limits", "handshake-timeout", "--handshake-timeout", DurationConverter::parse,
-                (b, v) -> b.handshakeTimeout((Duration) v), BrokerConfig::handshakeTimeout);
+                (b, v) -> b.handshakeTimeout((Duration) v), BrokerConfig::handshakeTimeout),
+        PUBLISH_WAIT("limits", "publish-wait", "--publish-wait", DurationConverter::parse,
+                (b, v) -> b.publishWait((Duration) v), BrokerConfig::publishWait);
 
         private final String table;
         private final String key;
