@@ -12,6 +12,7 @@ import java.util.regex.Pattern;
  */
 final class DurationConverter implements CommandLine.ITypeConverter<Duration> {
     private static final Pattern FORM = Pattern.compile("(\\d{1,9})(ms|s|m|h)");
+    private static final Pattern ZERO = Pattern.compile("0+(ms|s|m|h)?");
 
     @Override
     public Duration convert(String text) {
@@ -37,9 +38,20 @@ final class DurationConverter implements CommandLine.ITypeConverter<Duration> {
         return d;
     }
 
+    /** Like {@link #parse}, but also takes zero: {@code 0}, {@code 0ms}, {@code 0s}. */
+    static Duration parseAllowingZero(String text) {
+        if (ZERO.matcher(text.trim()).matches()) {
+            return Duration.ZERO;
+        }
+        return parse(text);
+    }
+
     /** {@code 1500 ms} as {@code 1500ms}, {@code 10 s} as {@code 10s}: the way the user would write it. */
     static String format(Duration d) {
         long ms = d.toMillis();
+        if (ms == 0) {
+            return "0ms";
+        }
         if (ms % 3_600_000 == 0) {
             return ms / 3_600_000 + "h";
         }

@@ -1,5 +1,9 @@
 package dev.wirebus.cli;
 
+import dev.wirebus.cli.ServeSettings.Layer;
+import dev.wirebus.cli.ServeSettings.Origin;
+import dev.wirebus.cli.ServeSettings.Setting;
+import dev.wirebus.cli.ServeSettings.SettingsException;
 import dev.wirebus.protocol.Defaults;
 import dev.wirebus.server.Broker;
 import dev.wirebus.server.BrokerConfig;
@@ -12,9 +16,12 @@ import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.net.InetSocketAddress;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.function.Supplier;
 
 /**
  * {@code wirebus serve}: runs a broker in the foreground until SIGINT or SIGTERM, then shuts it down
@@ -26,14 +33,35 @@ import java.util.concurrent.Callable;
         description = {
             "Run a broker in the foreground until Ctrl-C or SIGTERM, then shut it down gracefully and exit 0.",
             "",
-            "Prints on stdout where it listens, where streams are stored, the I/O transport (epoll or nio), "
-                    + "then 'ready'. Streams are kept on disk under --data by default: a restart or a crash loses "
-                    + "no acknowledged message.",
+            "Prints on stdout the config file used (if any), where it listens, where streams are stored, their "
+                    + "retention, the I/O transport (epoll or nio), then 'ready'. Streams are kept on disk under --data "
+                    + "by default: a restart or a crash loses no acknowledged message.",
+            "",
+            "Every setting below can also come from the --config file (TOML) or from an environment variable named "
+                    + "WIREBUS_ and the flag in upper case, e.g. --sync-interval: [storage] sync-interval in the file, "
+                    + "WIREBUS_SYNC_INTERVAL=2ms. Lowest to highest: built-in defaults, the file, the environment, "
+                    + "the flags. Sizes: 4096, 64KiB, 64MiB, 1GiB; durations: 500ms, 10s, 2m, 1h. "
+                    + "See docs/configuration.md and wirebus.example.toml.",
         })
 final class ServeCommand implements Callable<Integer> {
 
     @Spec
     CommandSpec spec;
+
+    /** Where WIREBUS_* settings are read from: the process environment, or a map in tests. */
+    private final Supplier<Map<String, String>> environment;
+
+    ServeCommand() {
+        this(System::getenv);
+    }
+
+    ServeCommand(Supplier<Map<String, String>> environment) {
+        this.environment = environment;
+    }
+
+    @Option(names = "--config", paramLabel = "FILE",
+            description = "TOML file of settings (see wirebus.example.toml); the environment and flags override it.")
+    Path configFile;
 
     @ArgGroup(exclusive = true, multiplicity = "0..1")
     UnixListener unix;
@@ -61,45 +89,94 @@ final class ServeCommand implements Callable<Integer> {
         boolean none;
     }
 
-    @Option(names = "--socket-mode", paramLabel = "MODE", defaultValue = "rw-------",
+    @Option(names = "--socket-mode", paramLabel = "MODE",
             description = "Permissions of the socket file, e.g. rw-rw---- to let the group connect "
-                    + "(default: ${DEFAULT-VALUE}).")
+                    + "(default: rw-------).")
     String socketMode;
 
-    @Option(names = "--store", paramLabel = "disk|memory", defaultValue = "disk",
-            description = "Where streams live: segment files under --data, or memory (gone at stop) "
-                    + "(default: ${DEFAULT-VALUE}).")
+    @Option(names = "--store", paramLabel = "disk|memory",
+            description = "Where streams live: segment files under --data, or memory (gone at stop) (default: disk).")
     String store;
 
-    @Option(names = "--data", paramLabel = "DIR", defaultValue = "data",
+    @Option(names = "--data", paramLabel = "DIR",
             description = "Data directory of the disk store, created if missing; one broker at a time "
-                    + "(default: ./${DEFAULT-VALUE}).")
-    Path data;
+                    + "(default: ./data).")
+    String data;
 
-    @Option(names = "--durability", paramLabel = "always|batch|never", defaultValue = "batch",
+    @Option(names = "--durability", paramLabel = "always|batch|never",
             description = "When a disk publish is acknowledged: always = after an fsync that starts at once "
                     + "(concurrent publishes share it); batch = after the fsync that covers it, fsyncs at most every "
                     + "--sync-interval; never = once in the page cache (a machine crash may lose the last writes) "
-                    + "(default: ${DEFAULT-VALUE}).")
+                    + "(default: batch).")
     String durability;
 
-    @Option(names = "--sync-interval", paramLabel = "DURATION", defaultValue = "5ms",
-            converter = DurationConverter.class,
-            description = "Longest a publish waits for its fsync under --durability batch (default: ${DEFAULT-VALUE}).")
-    java.time.Duration syncInterval;
+    @Option(names = "--sync-interval", paramLabel = "DURATION",
+            description = "Longest a publish waits for its fsync under --durability batch (default: 5ms).")
+    String syncInterval;
+
+    @Option(names = "--sync-bytes", paramLabel = "SIZE",
+            description = "Unsynced bytes in a stream that start an fsync at once under --durability batch "
+                    + "(default: 4MiB).")
+    String syncBytes;
+
+    @Option(names = "--segment-bytes", paramLabel = "SIZE",
+            description = "Size at which a disk stream starts a new segment file, 4KiB to 1GiB (default: 64MiB).")
+    String segmentBytes;
 
     @Option(names = "--retention-messages", paramLabel = "N",
             description = "Most messages each stream keeps; the oldest are dropped first (default: 1000000).")
-    Long retentionMessages;
+    String retentionMessages;
 
-    @Option(names = "--retention-bytes", paramLabel = "N",
-            description = "Most payload bytes each stream keeps (default: 1073741824, 1 GiB).")
-    Long retentionBytes;
+    @Option(names = "--retention-bytes", paramLabel = "SIZE",
+            description = "Most payload bytes each stream keeps (default: 1GiB).")
+    String retentionBytes;
+
+    @Option(names = "--retention-age", paramLabel = "DURATION|none",
+            description = "Disk streams drop whole segments older than this, e.g. 168h (default: none).")
+    String retentionAge;
+
+    @Option(names = "--max-frame-bytes", paramLabel = "SIZE",
+            description = "Largest frame the broker accepts (default: 8MiB).")
+    String maxFrameBytes;
+
+    @Option(names = "--max-message-bytes", paramLabel = "SIZE",
+            description = "Largest message payload the broker accepts; at most --max-frame-bytes minus 512 "
+                    + "(default: 1MiB).")
+    String maxMessageBytes;
+
+    @Option(names = "--max-request-timeout", paramLabel = "DURATION",
+            description = "Upper bound of every request's timeout (default: 5m).")
+    String maxRequestTimeout;
+
+    @Option(names = "--handshake-timeout", paramLabel = "DURATION",
+            description = "How long a new connection may take to say HELLO before it is closed (default: 10s).")
+    String handshakeTimeout;
+
+    @Option(names = "--publish-wait", paramLabel = "DURATION",
+            description = "Longest a publish is held back by a gating consumer before it fails with TIMEOUT, "
+                    + "appending nothing; keep it below the clients' request timeout (default: 5s).")
+    String publishWait;
+
+    @Option(names = "--shutdown-grace", paramLabel = "DURATION",
+            description = "How long a graceful stop waits for in-flight requests; 0 waits for none (default: 5s).")
+    String shutdownGrace;
+
+    @Option(names = "--io-threads", paramLabel = "N",
+            description = "Event loop threads serving connections; 0 = twice the cores (default: 0).")
+    String ioThreads;
+
+    @Option(names = "--server-name", paramLabel = "NAME",
+            description = "The name the broker gives clients when they connect (default: wirebus).")
+    String serverName;
 
     @Override
     public Integer call() {
         BrokerConfig config = config();
         PrintWriter out = spec.commandLine().getOut();
+        if (configFile != null) {
+            out.println("wirebus config: " + configFile.toAbsolutePath().normalize());
+            out.flush();
+        }
         Broker broker;
         try {
             broker = Broker.start(config);
@@ -122,15 +199,18 @@ final class ServeCommand implements Callable<Integer> {
             out.println("wirebus listening on " + HostPort.of(broker.tcpAddress()).uri());
         }
         out.println("wirebus storage: " + broker.storageDescription());
+        out.println("wirebus retention: " + describeRetention(config));
         out.println("wirebus transport: " + broker.transportName());
         out.println("ready");
         out.flush();
 
+        boolean interrupted = false;
         try {
             broker.awaitTermination();
         } catch (InterruptedException e) {
-            // asked to stop by whoever runs this command in-process
-            Thread.currentThread().interrupt();
+            // asked to stop by whoever runs this command in-process; the interrupt is kept for after the close,
+            // which waits for the broker's threads (an interrupted wait would leave them running)
+            interrupted = true;
         }
         try {
             Runtime.getRuntime().removeShutdownHook(hook);
@@ -142,59 +222,82 @@ final class ServeCommand implements Callable<Integer> {
         broker.close();
         out.println("wirebus stopped");
         out.flush();
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
         return 0;
     }
 
+    /** The broker's settings: defaults, then the config file, the environment, the flags. */
     private BrokerConfig config() {
-        Path socket = null;
-        if (unix == null || !unix.none) {
-            socket = (unix != null && unix.path != null ? unix.path : Defaults.unixSocket()).toAbsolutePath().normalize();
-        }
-        HostPort tcpAddress = null;
-        if (tcp == null || !tcp.none) {
-            tcpAddress = tcp != null && tcp.address != null ? tcp.address
-                    : new HostPort("127.0.0.1", Defaults.TCP_PORT);
-        }
-        if (socket == null && tcpAddress == null) {
-            throw usage("--no-uds and --no-tcp together leave nothing to listen on");
-        }
-        BrokerConfig.Builder b = BrokerConfig.builder().unixSocket(socket);
-        if (tcpAddress != null) {
-            InetSocketAddress address = tcpAddress.toSocketAddress();
-            if (address.isUnresolved()) {
-                throw usage("--tcp " + tcpAddress + ": cannot resolve host '" + tcpAddress.host() + "'");
-            }
-            b.tcp(address);
-        }
         try {
-            b.socketPermissions(socketMode);
-        } catch (IllegalArgumentException e) {
-            throw usage("--socket-mode '" + socketMode + "' is not of the form rw-rw----");
-        }
-        if (retentionMessages != null) {
-            if (retentionMessages < 1) {
-                throw usage("--retention-messages must be at least 1, was " + retentionMessages);
+            Layer flags = flags();
+            Layer file = configFile == null ? new Layer() : ConfigFile.read(configFile);
+            Layer env = ServeSettings.environment(environment.get());
+            return ServeSettings.resolve(List.of(ServeSettings.defaults(), file, env, flags)).toBrokerConfig();
+        } catch (SettingsException e) {
+            if (e.onCommandLine()) {
+                throw usage(e.getMessage());
             }
-            b.retentionMessages(retentionMessages);
+            throw new CliFailure(e.getMessage(), WirebusCommand.USAGE);
         }
-        if (retentionBytes != null) {
-            if (retentionBytes < 1) {
-                throw usage("--retention-bytes must be at least 1, was " + retentionBytes);
+    }
+
+    /** The settings given as flags. */
+    private Layer flags() {
+        Layer layer = new Layer();
+        if (unix != null) {
+            if (unix.none) {
+                layer.put(Setting.UDS, ServeSettings.Listener.OFF, new Origin("--no-uds", true));
+            } else {
+                layer.put(Setting.UDS, unix.path.toAbsolutePath().normalize(), new Origin("--uds", true));
             }
-            b.retentionBytes(retentionBytes);
         }
-        switch (store.toLowerCase(java.util.Locale.ROOT)) {
-            case "disk" -> b.storage(BrokerConfig.Storage.DISK).dataDirectory(data.toAbsolutePath().normalize());
-            case "memory" -> b.storage(BrokerConfig.Storage.MEMORY);
-            default -> throw usage("--store '" + store + "' is not disk or memory");
+        if (tcp != null) {
+            if (tcp.none) {
+                layer.put(Setting.TCP, ServeSettings.Listener.OFF, new Origin("--no-tcp", true));
+            } else {
+                layer.parse(Setting.TCP, tcp.address.toString(), new Origin("--tcp", true));
+            }
         }
-        try {
-            b.durability(BrokerConfig.Durability.valueOf(durability.toUpperCase(java.util.Locale.ROOT)));
-        } catch (IllegalArgumentException e) {
-            throw usage("--durability '" + durability + "' is not always, batch or never");
+        flag(layer, Setting.SOCKET_MODE, socketMode);
+        flag(layer, Setting.STORE, store);
+        flag(layer, Setting.DATA, data);
+        flag(layer, Setting.DURABILITY, durability);
+        flag(layer, Setting.SYNC_INTERVAL, syncInterval);
+        flag(layer, Setting.SYNC_BYTES, syncBytes);
+        flag(layer, Setting.SEGMENT_BYTES, segmentBytes);
+        flag(layer, Setting.RETENTION_MESSAGES, retentionMessages);
+        flag(layer, Setting.RETENTION_BYTES, retentionBytes);
+        flag(layer, Setting.RETENTION_AGE, retentionAge);
+        flag(layer, Setting.MAX_FRAME_BYTES, maxFrameBytes);
+        flag(layer, Setting.MAX_MESSAGE_BYTES, maxMessageBytes);
+        flag(layer, Setting.MAX_REQUEST_TIMEOUT, maxRequestTimeout);
+        flag(layer, Setting.HANDSHAKE_TIMEOUT, handshakeTimeout);
+        flag(layer, Setting.PUBLISH_WAIT, publishWait);
+        flag(layer, Setting.SHUTDOWN_GRACE, shutdownGrace);
+        flag(layer, Setting.IO_THREADS, ioThreads);
+        flag(layer, Setting.SERVER_NAME, serverName);
+        return layer;
+    }
+
+    private static void flag(Layer layer, Setting setting, String value) {
+        if (value != null) {
+            layer.parse(setting, value, new Origin(setting.flag(), true));
         }
-        b.syncInterval(syncInterval);
-        return b.build();
+    }
+
+    /** {@code 1000000 messages, 1GiB per stream}, with the age limit of disk streams if there is one. */
+    static String describeRetention(BrokerConfig config) {
+        String limits = config.retentionMessages() + " messages, " + Sizes.format(config.retentionBytes());
+        Duration age = config.retentionAge();
+        if (age == null) {
+            return limits + " per stream";
+        }
+        if (config.storage() == BrokerConfig.Storage.DISK) {
+            return limits + ", " + DurationConverter.format(age) + " per stream";
+        }
+        return limits + " per stream (the age limit " + DurationConverter.format(age) + " applies to disk only)";
     }
 
     private ParameterException usage(String message) {

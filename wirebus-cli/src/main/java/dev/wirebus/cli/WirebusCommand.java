@@ -18,9 +18,11 @@ import java.io.OutputStreamWriter;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
+import java.util.function.Supplier;
 
 /**
  * {@code wirebus}: the command line of the broker and its clients.
@@ -94,12 +96,23 @@ public final class WirebusCommand implements Callable<Integer> {
      * {@link CommandLine#setErr}.
      */
     public static CommandLine newCommandLine(InputStream stdin) {
+        return newCommandLine(stdin, System::getenv);
+    }
+
+    /**
+     * The command line reading {@code WIREBUS_*} settings of {@code serve} from {@code environment}
+     * instead of the process environment.
+     */
+    static CommandLine newCommandLine(InputStream stdin, Supplier<Map<String, String>> environment) {
         CommandLine.IFactory defaults = CommandLine.defaultFactory();
         CommandLine.IFactory factory = new CommandLine.IFactory() {
             @Override
             public <K> K create(Class<K> cls) throws Exception {
                 if (cls == PubCommand.class) {
                     return cls.cast(new PubCommand(stdin));
+                }
+                if (cls == ServeCommand.class) {
+                    return cls.cast(new ServeCommand(environment));
                 }
                 return defaults.create(cls);
             }

@@ -9,12 +9,14 @@ import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
  * Runs the real {@code wirebus} command line in-process, as {@link WirebusCommand#main} does, with
- * stdin given and stdout/stderr captured. Every run has a deadline.
+ * stdin given and stdout/stderr captured. Every run has a deadline. The environment {@code serve}
+ * reads its {@code WIREBUS_*} settings from is empty unless given, whatever the real one holds.
  */
 final class Cli {
     static final Duration DEADLINE = Duration.ofSeconds(30);
@@ -33,6 +35,11 @@ final class Cli {
         return start(InputStream.nullInputStream(), args).awaitExit(DEADLINE);
     }
 
+    /** Runs with {@code environment} as the process environment. */
+    static Result run(Map<String, String> environment, String... args) {
+        return start(environment, args).awaitExit(DEADLINE);
+    }
+
     static Result runWithStdin(String stdin, String... args) {
         return start(new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8)), args).awaitExit(DEADLINE);
     }
@@ -42,7 +49,12 @@ final class Cli {
     }
 
     static Running start(InputStream stdin, String... args) {
-        return new Running(stdin, args);
+        return new Running(stdin, Map.of(), args);
+    }
+
+    /** Starts with {@code environment} as the process environment. */
+    static Running start(Map<String, String> environment, String... args) {
+        return new Running(InputStream.nullInputStream(), environment, args);
     }
 
     /** A command running on its own thread. */
@@ -52,8 +64,9 @@ final class Cli {
         private final CompletableFuture<Integer> exit = new CompletableFuture<>();
         private final Thread thread;
 
-        Running(InputStream stdin, String[] args) {
-            CommandLine cl = WirebusCommand.newCommandLine(stdin);
+        Running(InputStream stdin, Map<String, String> environment, String[] args) {
+            Map<String, String> env = Map.copyOf(environment);
+            CommandLine cl = WirebusCommand.newCommandLine(stdin, () -> env);
             cl.setOut(new PrintWriter(out, true));
             cl.setErr(new PrintWriter(err, true));
             thread = new Thread(() -> {

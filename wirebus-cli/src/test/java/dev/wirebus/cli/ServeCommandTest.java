@@ -7,7 +7,9 @@ import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -23,13 +25,14 @@ class ServeCommandTest extends BrokerFixture {
             await().atMost(Duration.ofSeconds(10)).until(() -> serve.out().contains("ready\n"));
 
             List<String> lines = serve.out().lines().toList();
-            assertThat(lines).hasSize(5);
+            assertThat(lines).hasSize(6);
             assertThat(lines.get(0)).isEqualTo("wirebus listening on unix://" + sock.toAbsolutePath());
             assertThat(lines.get(1)).matches("wirebus listening on tcp://127\\.0\\.0\\.1:[1-9]\\d*");
             assertThat(lines.get(2)).isEqualTo("wirebus storage: disk " + data.toAbsolutePath()
                     + " (durability batch, fsync within 5 ms)");
-            assertThat(lines.get(3)).matches("wirebus transport: (epoll|nio)");
-            assertThat(lines.get(4)).isEqualTo("ready");
+            assertThat(lines.get(3)).isEqualTo("wirebus retention: 1000000 messages, 1GiB per stream");
+            assertThat(lines.get(4)).matches("wirebus transport: (epoll|nio)");
+            assertThat(lines.get(5)).isEqualTo("ready");
             String port = lines.get(1).substring(lines.get(1).lastIndexOf(':') + 1);
             assertThat(Cli.run("pub", "s", "hi", "--tcp", "127.0.0.1:" + port).out()).isEqualTo("1\n");
             assertThat(Cli.run("sub", "s", "--count", "1", "--uds", sock.toString()).out()).isEqualTo("1\thi\n");
@@ -114,5 +117,156 @@ class ServeCommandTest extends BrokerFixture {
         assertThat(retention.exitCode()).isEqualTo(2);
         assertThat(retention.errLines()).singleElement().asString().contains("--retention-messages must be at least 1");
         assertThat(dir.resolve("x.sock")).doesNotExist();
+    }
+
+    // ---------------------------------------------------------------- --config FILE and WIREBUS_* variables
+
+    @Test
+    void aConfigFileSetsListenersStorageAndRetentionAndServePrintsThem() throws Exception {
+        Path sock = dir.resolve("cfg.sock");
+        Path data = dir.resolve("cfg-data");
+        Path file = write("wirebus.toml", """
+                uds = '%s'
+                tcp = false
+
+                [storage]
+                data = '%s'
+                durability = "always"
+
+                [retention]
+                messages = 1000
+                bytes = "64MiB"
+                age = "168h"
+                """.formatted(sock, data));
+
+        List<String> lines = serveUntilReady(Map.of(), "serve", "--config", file.toString());
+
+        assertThat(lines).hasSize(6);
+        assertThat(lines.get(0)).isEqualTo("wirebus config: " + file.toAbsolutePath());
+        assertThat(lines.get(1)).isEqualTo("wirebus listening on unix://" + sock);
+        assertThat(lines.get(2)).isEqualTo("wirebus storage: disk " + data + " (durability always)");
+        assertThat(lines.get(3)).isEqualTo("wirebus retention: 1000 messages, 64MiB, 168h per stream");
+        assertThat(lines.get(5)).isEqualTo("ready");
+        assertThat(data).isDirectory();
+    }
+
+    @Test
+    void theEnvironmentOverridesTheFileAndAFlagOverridesTheEnvironment() throws Exception {
+        Path file = write("wirebus.toml", """
+                tcp = false
+                [storage]
+                durability = "always"
+                sync-interval = "50ms"
+                [retention]
+                messages = 1000
+                """);
+        String[] serve = {"serve", "--config", file.toString(), "--uds", dir.resolve("p.sock").toString(),
+            "--data", dir.resolve("p-data").toString()};
+
+        List<String> fromFile = serveUntilReady(Map.of(), serve);
+        List<String> fromEnv = serveUntilReady(Map.of("WIREBUS_DURABILITY", "batch", "WIREBUS_RETENTION_MESSAGES", "500",
+                "WIREBUS_DATA", dir.resolve("ignored").toString()), serve);
+        String[] withFlags = Arrays.copyOf(serve, serve.length + 4);
+        System.arraycopy(new String[] {"--sync-interval", "2ms", "--retention-messages", "7"}, 0, withFlags,
+                serve.length, 4);
+        List<String> fromFlags = serveUntilReady(Map.of("WIREBUS_DURABILITY", "batch",
+                "WIREBUS_SYNC_INTERVAL", "20ms", "WIREBUS_RETENTION_MESSAGES", "500"), withFlags);
+
+        String data = dir.resolve("p-data").toString();
+        assertThat(fromFile).contains("wirebus storage: disk " + data + " (durability always)",
+                "wirebus retention: 1000 messages, 1GiB per stream");
+        // durability from the environment, the sync interval still from the file; --data beats WIREBUS_DATA
+        assertThat(fromEnv).contains("wirebus storage: disk " + data + " (durability batch, fsync within 50 ms)",
+                "wirebus retention: 500 messages, 1GiB per stream");
+        assertThat(fromFlags).contains("wirebus storage: disk " + data + " (durability batch, fsync within 2 ms)",
+                "wirebus retention: 7 messages, 1GiB per stream");
+        assertThat(dir.resolve("ignored")).doesNotExist();
+    }
+
+    @Test
+    void anUnknownKeyInTheFileIsAUsageErrorNamingFileAndKey() throws Exception {
+        Path file = write("wirebus.toml", """
+                [storage]
+                durability = "always"
+                compression = "zstd"
+                """);
+
+        Cli.Result r = Cli.run("serve", "--config", file.toString());
+
+        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.out()).isEmpty();
+        assertThat(r.errLines()).containsExactly("wirebus: " + file + ": [storage] compression: unknown key "
+                + "(keys of [storage]: store, data, durability, sync-interval, sync-bytes, segment-bytes)");
+    }
+
+    @Test
+    void aBadDurationOrSizeInTheFileIsAUsageErrorNamingKeyAndValue() throws Exception {
+        Path age = write("age.toml", "[retention]\nage = \"10 parsecs\"\n");
+        Path bytes = write("bytes.toml", "[retention]\nbytes = \"1GB\"\n");
+        Path range = write("range.toml", "[storage]\nsegment-bytes = 100\n");
+
+        Cli.Result a = Cli.run("serve", "--config", age.toString());
+        Cli.Result b = Cli.run("serve", "--config", bytes.toString());
+        Cli.Result c = Cli.run("serve", "--config", range.toString());
+
+        assertThat(a.exitCode()).isEqualTo(2);
+        assertThat(a.errLines()).containsExactly("wirebus: " + age + ": [retention] age: '10 parsecs' is not a "
+                + "duration: use a whole number with a unit, e.g. 500ms, 10s, 2m, 1h");
+        assertThat(b.exitCode()).isEqualTo(2);
+        assertThat(b.errLines()).containsExactly("wirebus: " + bytes + ": [retention] bytes: '1GB' is not a size "
+                + "like 4096, 64KiB, 64MiB, 1GiB: units are binary, write KiB, MiB, GiB or TiB");
+        assertThat(c.exitCode()).isEqualTo(2);
+        assertThat(c.errLines()).containsExactly("wirebus: " + range + ": [storage] segment-bytes: "
+                + "must be between 4096 and 1 GiB, was 100");
+    }
+
+    @Test
+    void aMissingConfigFileIsAUsageError() {
+        Path missing = dir.resolve("nowhere.toml");
+
+        Cli.Result r = Cli.run("serve", "--config", missing.toString());
+
+        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.out()).isEmpty();
+        assertThat(r.errLines()).containsExactly("wirebus: " + missing + ": no such file");
+    }
+
+    @Test
+    void aBadEnvironmentValueIsAUsageErrorNamingTheVariable() {
+        Cli.Result r = Cli.run(Map.of("WIREBUS_SYNC_INTERVAL", "fast"), "serve", "--no-uds", "--tcp", "127.0.0.1:0");
+
+        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.errLines()).containsExactly("wirebus: WIREBUS_SYNC_INTERVAL: 'fast' is not a duration: "
+                + "use a whole number with a unit, e.g. 500ms, 10s, 2m, 1h");
+    }
+
+    @Test
+    void newFlagsAreCheckedLikeTheOthers() {
+        Cli.Result size = Cli.run("serve", "--no-uds", "--tcp", "127.0.0.1:0", "--segment-bytes", "64 parsecs");
+        Cli.Result message = Cli.run("serve", "--no-uds", "--tcp", "127.0.0.1:0", "--max-frame-bytes", "64KiB",
+                "--max-message-bytes", "1MiB");
+
+        assertThat(size.exitCode()).isEqualTo(2);
+        assertThat(size.errLines()).singleElement().asString()
+                .startsWith("wirebus: --segment-bytes '64 parsecs' is not a size like 4096, 64KiB, 64MiB, 1GiB");
+        assertThat(message.exitCode()).isEqualTo(2);
+        assertThat(message.errLines()).singleElement().asString()
+                .startsWith("wirebus: --max-message-bytes must leave 512 bytes of a frame for headers: at most 65024");
+    }
+
+    /** Runs serve until it is ready, stops it and returns what it printed up to "ready". */
+    private static List<String> serveUntilReady(Map<String, String> env, String... args) throws Exception {
+        try (Cli.Running serve = Cli.start(env, args)) {
+            await().atMost(Duration.ofSeconds(10)).until(() -> serve.out().contains("ready\n") || serve.isDone());
+            List<String> lines = serve.out().lines().toList();
+            assertThat(lines).as("stderr: " + serve.err()).contains("ready");
+            serve.interrupt();
+            assertThat(serve.awaitExit(Cli.DEADLINE).exitCode()).isZero();
+            return lines;
+        }
+    }
+
+    private Path write(String name, String content) throws Exception {
+        return Files.writeString(dir.resolve(name), content);
     }
 }

@@ -1,0 +1,438 @@
+package dev.wirebus.cli;
+
+import dev.wirebus.protocol.Defaults;
+import dev.wirebus.protocol.FrameCodec;
+import dev.wirebus.server.BrokerConfig;
+import picocli.CommandLine;
+
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.function.BiConsumer;
+import java.util.function.Function;
+
+/**
+ * The settings of {@code wirebus serve} and where each one came from. Every setting has one name
+ * per source: a key in the config file (in a table or at the top level), an environment variable
+ * and a flag, e.g. {@code [storage] sync-interval}, {@code WIREBUS_SYNC_INTERVAL} and
+ * {@code --sync-interval}. Sources are {@link Layer}s, resolved lowest first: built-in defaults,
+ * the config file, the environment, the command line.
+ *
+ * <pre>{@code
+ * ServeSettings s = ServeSettings.resolve(List.of(
+ *         ServeSettings.defaults(),
+ *         ConfigFile.read(Path.of("wirebus.toml")),
+ *         ServeSettings.environment(System.getenv())));
+ * BrokerConfig config = s.toBrokerConfig();
+ * }</pre>
+ *
+ * <p>Every value is parsed and checked by the broker's own rules as soon as it is read, so a bad
+ * value is reported with the place it came from ({@code wirebus.toml: [retention] age: ...},
+ * {@code WIREBUS_RETENTION_AGE: ...}, {@code --retention-age ...}) even when a higher source
+ * overrides it.
+ */
+final class ServeSettings {
+
+    /** Special values of the {@code uds} and {@code tcp} settings besides a path or an address. */
+    enum Listener {
+        /** The default Unix socket: {@link Defaults#unixSocket()}. */
+        DEFAULT,
+        /** No listener of this kind. */
+        OFF
+    }
+
+    /** Table names of the config file, in the order they are documented. */
+    static final List<String> TABLES = List.of("storage", "retention", "limits");
+
+    /** One setting of the broker, with its names and how to read, check and apply a value. */
+    enum Setting {
+        UDS(null, "uds", "--uds", ServeSettings::unixSocket, ServeSettings::applyUnixSocket,
+                c -> Listener.DEFAULT),
+        TCP(null, "tcp", "--tcp", ServeSettings::tcp, ServeSettings::applyTcp,
+                c -> new HostPort("127.0.0.1", Defaults.TCP_PORT)),
+        SOCKET_MODE(null, "socket-mode", "--socket-mode", ServeSettings::socketMode,
+                (b, v) -> b.socketPermissions((String) v),
+                c -> PosixFilePermissions.toString(c.socketPermissions())),
+        SERVER_NAME(null, "server-name", "--server-name", ServeSettings::serverName,
+                (b, v) -> b.serverName((String) v), BrokerConfig::serverName),
+        IO_THREADS(null, "io-threads", "--io-threads", ServeSettings::intCount,
+                (b, v) -> b.ioThreads((Integer) v), BrokerConfig::ioThreads),
+        SHUTDOWN_GRACE(null, "shutdown-grace", "--shutdown-grace", DurationConverter::parseAllowingZero,
+                (b, v) -> b.shutdownGrace((Duration) v), BrokerConfig::shutdownGrace),
+
+        STORE("storage", "store", "--store", ServeSettings::store,
+                (b, v) -> b.storage((BrokerConfig.Storage) v),
+                // serve keeps streams on disk; an embedded broker defaults to memory
+                c -> BrokerConfig.Storage.DISK),
+        DATA("storage", "data", "--data", ServeSettings::path,
+                (b, v) -> b.dataDirectory((Path) v), c -> c.dataDirectory().normalize()),
+        DURABILITY("storage", "durability", "--durability", ServeSettings::durability,
+                (b, v) -> b.durability((BrokerConfig.Durability) v), BrokerConfig::durability),
+        SYNC_INTERVAL("storage", "sync-interval", "--sync-interval", DurationConverter::parseAllowingZero,
+                (b, v) -> b.syncInterval((Duration) v), BrokerConfig::syncInterval),
+        SYNC_BYTES("storage", "sync-bytes", "--sync-bytes", Sizes::parse,
+                (b, v) -> b.syncBytes((Long) v), BrokerConfig::syncBytes),
+        SEGMENT_BYTES("storage", "segment-bytes", "--segment-bytes", Sizes::parse,
+                (b, v) -> b.segmentBytes((Long) v), BrokerConfig::segmentBytes),
+
+        RETENTION_MESSAGES("retention", "messages", "--retention-messages", ServeSettings::count,
+                (b, v) -> b.retentionMessages((Long) v), BrokerConfig::retentionMessages),
+        RETENTION_BYTES("retention", "bytes", "--retention-bytes", Sizes::parse,
+                (b, v) -> b.retentionBytes((Long) v), BrokerConfig::retentionBytes),
+        RETENTION_AGE("retention", "age", "--retention-age", ServeSettings::durationOrNone,
+                ServeSettings::applyRetentionAge, c -> Optional.ofNullable(c.retentionAge())),
+
+        MAX_FRAME_BYTES("limits", "max-frame-bytes", "--max-frame-bytes", ServeSettings::intSize,
+                (b, v) -> b.maxFrameLength((Integer) v), BrokerConfig::maxFrameLength),
+        MAX_MESSAGE_BYTES("limits", "max-message-bytes", "--max-message-bytes", ServeSettings::intSize,
+                (b, v) -> b.maxMessageBytes((Integer) v), BrokerConfig::maxMessageBytes),
+        MAX_REQUEST_TIMEOUT("limits", "max-request-timeout", "--max-request-timeout", DurationConverter::parse,
+                (b, v) -> b.maxRequestTimeout((Duration) v), BrokerConfig::maxRequestTimeout),
+        HANDSHAKE_TIMEOUT("limits", "handshake-timeout", "--handshake-timeout", DurationConverter::parse,
+                (b, v) -> b.handshakeTimeout((Duration) v), BrokerConfig::handshakeTimeout),
+        PUBLISH_WAIT("limits", "publish-wait", "--publish-wait", DurationConverter::parse,
+                (b, v) -> b.publishWait((Duration) v), BrokerConfig::publishWait);
+
+        private final String table;
+        private final String key;
+        private final String flag;
+        private final Function<String, Object> parser;
+        private final BiConsumer<BrokerConfig.Builder, Object> applier;
+        private final Function<BrokerConfig, Object> builtIn;
+
+        Setting(String table, String key, String flag, Function<String, ?> parser,
+                BiConsumer<BrokerConfig.Builder, Object> applier, Function<BrokerConfig, ?> builtIn) {
+            this.table = table;
+            this.key = key;
+            this.flag = flag;
+            this.parser = parser::apply;
+            this.applier = applier;
+            this.builtIn = builtIn::apply;
+        }
+
+        /** The table this setting is in in the config file, or null for a top-level key. */
+        String table() {
+            return table;
+        }
+
+        /** The key within its table (or at the top level). */
+        String key() {
+            return key;
+        }
+
+        /** The key as written in messages: {@code uds}, {@code [retention] age}. */
+        String path() {
+            return table == null ? key : "[" + table + "] " + key;
+        }
+
+        /** The command-line flag, e.g. {@code --retention-age}. */
+        String flag() {
+            return flag;
+        }
+
+        /** The environment variable: WIREBUS_ and the flag in upper snake case, e.g. {@code WIREBUS_RETENTION_AGE}. */
+        String envName() {
+            return "WIREBUS_" + flag.substring(2).replace('-', '_').toUpperCase(Locale.ROOT);
+        }
+
+        /** The setting with this key in this table (null for the top level), if any. */
+        static Optional<Setting> find(String table, String key) {
+            for (Setting s : values()) {
+                if (Objects.equals(s.table, table) && s.key.equals(key)) {
+                    return Optional.of(s);
+                }
+            }
+            return Optional.empty();
+        }
+
+        /** The keys of one table (null: the top level), in order. */
+        static List<String> keysOf(String table) {
+            List<String> keys = new ArrayList<>();
+            for (Setting s : values()) {
+                if (Objects.equals(s.table, table)) {
+                    keys.add(s.key);
+                }
+            }
+            return keys;
+        }
+    }
+
+    /**
+     * An invalid setting: the message names where it came from and what is wrong, on one line.
+     * {@link #onCommandLine()} tells whether the command line is to blame (usage help applies).
+     */
+    static final class SettingsException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+        private final boolean onCommandLine;
+
+        SettingsException(String message, boolean onCommandLine) {
+            super(message, null, false, false);
+            this.onCommandLine = onCommandLine;
+        }
+
+        boolean onCommandLine() {
+            return onCommandLine;
+        }
+    }
+
+    /** Where a value came from: {@code --data}, {@code WIREBUS_DATA}, {@code wirebus.toml: [storage] data}. */
+    record Origin(String where, boolean onCommandLine) {
+        static final Origin DEFAULT = new Origin("default", false);
+
+        /** A problem with the value from here, e.g. {@code --store 'tape' is not ...}. */
+        SettingsException problem(String what) {
+            return new SettingsException(where + (onCommandLine ? " " : ": ") + what, onCommandLine);
+        }
+    }
+
+    /** The values one source gives, each parsed and checked as it is put. */
+    static final class Layer {
+        private final EnumMap<Setting, Object> values = new EnumMap<>(Setting.class);
+        private final EnumMap<Setting, Origin> origins = new EnumMap<>(Setting.class);
+
+        /** Sets {@code setting} to {@code text} parsed, or fails naming {@code origin}. */
+        Layer parse(Setting setting, String text, Origin origin) {
+            Object value;
+            try {
+                value = setting.parser.apply(text);
+            } catch (IllegalArgumentException | CommandLine.TypeConversionException e) {
+                throw origin.problem(e.getMessage());
+            }
+            return put(setting, value, origin);
+        }
+
+        /** Sets {@code setting} to a value of its type, once the broker's builder accepts it. */
+        Layer put(Setting setting, Object value, Origin origin) {
+            try {
+                setting.applier.accept(BrokerConfig.builder(), value);
+            } catch (IllegalArgumentException e) {
+                // the builder names its own field first ("segmentBytes must be ..."): the origin says it better
+                throw origin.problem(e.getMessage().replaceFirst("^[a-z]+[A-Z][a-zA-Z]* ", ""));
+            }
+            values.put(setting, value);
+            origins.put(setting, origin);
+            return this;
+        }
+
+        /** The values this source sets. */
+        Map<Setting, Object> values() {
+            return Collections.unmodifiableMap(values);
+        }
+    }
+
+    private final EnumMap<Setting, Object> values;
+    private final EnumMap<Setting, Origin> origins;
+
+    private ServeSettings(EnumMap<Setting, Object> values, EnumMap<Setting, Origin> origins) {
+        this.values = values;
+        this.origins = origins;
+    }
+
+    /** Every setting at its built-in default: the broker's own, except that streams are kept on disk. */
+    static Layer defaults() {
+        BrokerConfig reference = BrokerConfig.builder().tcp(new InetSocketAddress("127.0.0.1", 0)).build();
+        Layer layer = new Layer();
+        for (Setting s : Setting.values()) {
+            layer.put(s, s.builtIn.apply(reference), Origin.DEFAULT);
+        }
+        return layer;
+    }
+
+    /** The settings given by {@code WIREBUS_*} variables; blank ones count as unset. */
+    static Layer environment(Map<String, String> environment) {
+        Layer layer = new Layer();
+        for (Setting s : Setting.values()) {
+            String text = environment.get(s.envName());
+            if (text != null && !text.isBlank()) {
+                layer.parse(s, text, new Origin(s.envName(), false));
+            }
+        }
+        return layer;
+    }
+
+    /** Every setting from the highest layer that sets it; {@code layers} start with {@link #defaults()}. */
+    static ServeSettings resolve(List<Layer> layers) {
+        EnumMap<Setting, Object> values = new EnumMap<>(Setting.class);
+        EnumMap<Setting, Origin> origins = new EnumMap<>(Setting.class);
+        for (Layer layer : layers) {
+            values.putAll(layer.values);
+            origins.putAll(layer.origins);
+        }
+        if (values.size() != Setting.values().length) {
+            throw new IllegalArgumentException("the lowest layer must be the defaults");
+        }
+        ServeSettings settings = new ServeSettings(values, origins);
+        settings.checkTogether();
+        return settings;
+    }
+
+    /** The settings whose values only make sense together. */
+    private void checkTogether() {
+        Origin uds = origins.get(Setting.UDS);
+        Origin tcp = origins.get(Setting.TCP);
+        if (values.get(Setting.UDS) == Listener.OFF && values.get(Setting.TCP) == Listener.OFF) {
+            throw new SettingsException("nothing to listen on: the Unix socket is off (" + uds.where()
+                    + ") and so is TCP (" + tcp.where() + ")", uds.onCommandLine() && tcp.onCommandLine());
+        }
+        // the broker quietly caps the message size to fit a frame: fine for the default, not for a value asked for
+        int frame = (Integer) values.get(Setting.MAX_FRAME_BYTES);
+        int message = (Integer) values.get(Setting.MAX_MESSAGE_BYTES);
+        Origin messageOrigin = origins.get(Setting.MAX_MESSAGE_BYTES);
+        if (messageOrigin != Origin.DEFAULT && message > frame - 512) {
+            throw messageOrigin.problem("must leave 512 bytes of a frame for headers: at most " + (frame - 512)
+                    + " with max-frame-bytes " + Sizes.format(frame) + ", was " + Sizes.format(message));
+        }
+    }
+
+    /** The value of {@code setting}. */
+    Object get(Setting setting) {
+        return values.get(setting);
+    }
+
+    /** Where the value of {@code setting} came from. */
+    Origin origin(Setting setting) {
+        return origins.get(setting);
+    }
+
+    /** Every setting and its value. */
+    Map<Setting, Object> values() {
+        return Collections.unmodifiableMap(values);
+    }
+
+    /** The broker configuration of these settings. */
+    BrokerConfig toBrokerConfig() {
+        BrokerConfig.Builder b = BrokerConfig.builder();
+        values.forEach((setting, value) -> setting.applier.accept(b, value));
+        return b.build();
+    }
+
+    // ---------------------------------------------------------------- values from text
+
+    private static Object unixSocket(String text) {
+        return switch (text.strip()) {
+            case "true" -> Listener.DEFAULT;
+            case "false" -> Listener.OFF;
+            default -> path(text);
+        };
+    }
+
+    private static void applyUnixSocket(BrokerConfig.Builder b, Object value) {
+        b.unixSocket(value == Listener.OFF ? null
+                : value == Listener.DEFAULT ? Defaults.unixSocket().toAbsolutePath().normalize() : (Path) value);
+    }
+
+    private static Object tcp(String text) {
+        return switch (text.strip()) {
+            case "true" -> new HostPort("127.0.0.1", Defaults.TCP_PORT);
+            case "false" -> Listener.OFF;
+            default -> {
+                HostPort hp = HostPort.parse(text);
+                if (hp.toSocketAddress().isUnresolved()) {
+                    throw new IllegalArgumentException("'" + hp + "': cannot resolve host '" + hp.host() + "'");
+                }
+                yield hp;
+            }
+        };
+    }
+
+    private static void applyTcp(BrokerConfig.Builder b, Object value) {
+        b.tcp(value == Listener.OFF ? null : ((HostPort) value).toSocketAddress());
+    }
+
+    private static Path path(String text) {
+        if (text.isBlank()) {
+            throw new IllegalArgumentException("an empty path");
+        }
+        try {
+            return Path.of(text).toAbsolutePath().normalize();
+        } catch (InvalidPathException e) {
+            throw new IllegalArgumentException("'" + text + "' is not a path: " + e.getReason());
+        }
+    }
+
+    private static String socketMode(String text) {
+        try {
+            return PosixFilePermissions.toString(PosixFilePermissions.fromString(text.strip()));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("'" + text + "' is not of the form rw-rw----");
+        }
+    }
+
+    private static String serverName(String text) {
+        if (text.isBlank()) {
+            throw new IllegalArgumentException("the server name must not be empty");
+        }
+        if (text.getBytes(StandardCharsets.UTF_8).length > FrameCodec.MAX_STRING_BYTES) {
+            throw new IllegalArgumentException("the server name must be at most " + FrameCodec.MAX_STRING_BYTES
+                    + " bytes of UTF-8");
+        }
+        return text;
+    }
+
+    private static BrokerConfig.Storage store(String text) {
+        return switch (text.strip().toLowerCase(Locale.ROOT)) {
+            case "disk" -> BrokerConfig.Storage.DISK;
+            case "memory" -> BrokerConfig.Storage.MEMORY;
+            default -> throw new IllegalArgumentException("'" + text + "' is not disk or memory");
+        };
+    }
+
+    private static BrokerConfig.Durability durability(String text) {
+        return switch (text.strip().toLowerCase(Locale.ROOT)) {
+            case "always" -> BrokerConfig.Durability.ALWAYS;
+            case "batch" -> BrokerConfig.Durability.BATCH;
+            case "never" -> BrokerConfig.Durability.NEVER;
+            default -> throw new IllegalArgumentException("'" + text + "' is not always, batch or never");
+        };
+    }
+
+    private static Long count(String text) {
+        try {
+            return Long.parseLong(text.strip());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("'" + text + "' is "
+                    + (text.strip().matches("-?\\d+") ? "too large" : "not a whole number"));
+        }
+    }
+
+    private static Integer intCount(String text) {
+        long n = count(text);
+        if (n != (int) n) {
+            throw new IllegalArgumentException("'" + text + "' is too large");
+        }
+        return (int) n;
+    }
+
+    private static Integer intSize(String text) {
+        long n = Sizes.parse(text);
+        if (n > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("'" + text + "' is too large: at most " + Integer.MAX_VALUE
+                    + " bytes (2GiB - 1)");
+        }
+        return (int) n;
+    }
+
+    private static Optional<Duration> durationOrNone(String text) {
+        if (text.strip().equals("none")) {
+            return Optional.empty();
+        }
+        return Optional.of(DurationConverter.parse(text));
+    }
+
+    private static void applyRetentionAge(BrokerConfig.Builder b, Object value) {
+        @SuppressWarnings("unchecked")
+        Optional<Duration> age = (Optional<Duration>) value;
+        b.retentionAge(age.orElse(null));
+    }
+}
