@@ -107,7 +107,7 @@ final class ServeCommand implements Callable<Integer> {
             description = "When a disk publish is acknowledged: always = after an fsync that starts at once "
                     + "(concurrent publishes share it); batch = after the fsync that covers it, fsyncs at most every "
                     + "--sync-interval; never = once in the page cache (a machine crash may lose the last writes) "
-                    + "(default: batch).")
+                    + "(default: always).")
     String durability;
 
     @Option(names = "--sync-interval", paramLabel = "DURATION",

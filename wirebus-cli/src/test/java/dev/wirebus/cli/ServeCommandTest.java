@@ -29,7 +29,7 @@ class ServeCommandTest extends BrokerFixture {
             assertThat(lines.get(0)).isEqualTo("wirebus listening on unix://" + sock.toAbsolutePath());
             assertThat(lines.get(1)).matches("wirebus listening on tcp://127\\.0\\.0\\.1:[1-9]\\d*");
             assertThat(lines.get(2)).isEqualTo("wirebus storage: disk " + data.toAbsolutePath()
-                    + " (durability batch, fsync within 5 ms)");
+                    + " (durability always)");
             assertThat(lines.get(3)).isEqualTo("wirebus retention: 1000000 messages, 1GiB per stream");
             assertThat(lines.get(4)).matches("wirebus transport: (epoll|nio)");
             assertThat(lines.get(5)).isEqualTo("ready");

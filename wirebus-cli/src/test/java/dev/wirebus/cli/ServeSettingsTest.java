@@ -43,7 +43,7 @@ class ServeSettingsTest {
 
         assertThat(config.storage()).isEqualTo(BrokerConfig.Storage.DISK);
         assertThat(config.dataDirectory()).isEqualTo(Path.of("data").toAbsolutePath());
-        assertThat(config.durability()).isEqualTo(BrokerConfig.Durability.BATCH);
+        assertThat(config.durability()).isEqualTo(BrokerConfig.Durability.ALWAYS);
         assertThat(config.syncInterval()).isEqualTo(Duration.ofMillis(5));
         assertThat(config.segmentBytes()).isEqualTo(64L << 20);
         assertThat(config.retentionMessages()).isEqualTo(1_000_000);

@@ -102,7 +102,7 @@ public final class BrokerConfig {
         return dataDirectory;
     }
 
-    /** When disk publishes are acknowledged (default {@link Durability#BATCH}). */
+    /** When disk publishes are acknowledged (default {@link Durability#ALWAYS}). */
     public Durability durability() {
         return durability;
     }
@@ -221,7 +221,7 @@ public final class BrokerConfig {
         private String serverName = "wirebus";
         private Storage storage = Storage.MEMORY;
         private Path dataDirectory = Path.of("data").toAbsolutePath();
-        private Durability durability = Durability.BATCH;
+        private Durability durability = Durability.ALWAYS;
         private Duration syncInterval = Duration.ofMillis(5);
         private long syncBytes = 4L * 1024 * 1024;
         private long segmentBytes = 64L * 1024 * 1024;
