@@ -25,13 +25,16 @@ public enum ErrorCode {
     UNSUPPORTED_VERSION(4, true),
     /** A frame other than HELLO arrived before the handshake completed, or HELLO came twice. */
     HANDSHAKE_REQUIRED(5, true),
-    /** A field is well-formed but its value is not acceptable (empty stream name, zero credits…). */
+    /** A field is well-formed but its value is not acceptable (a bad stream name, a zero request timeout…). */
     INVALID_ARGUMENT(6, false),
     /** A publish carried an expected sequence that is not the stream's last sequence + 1. */
     SEQUENCE_MISMATCH(10, false),
     /** A subscription asked for a sequence below the first one the stream still retains. */
     SEQUENCE_NOT_RETAINED(11, false),
-    /** A CREDIT or UNSUBSCRIBE named a subscription id that is not open on this connection. */
+    /**
+     * An UNSUBSCRIBE, or an ACK asking for confirmation, named a subscription id that is not open on
+     * this connection (a CREDIT for one is ignored: it may cross the subscription's end).
+     */
     UNKNOWN_SUBSCRIPTION(12, false),
     /** A SUBSCRIBE reused a subscription id that is still open on this connection. */
     DUPLICATE_SUBSCRIPTION(13, false),

@@ -31,8 +31,8 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * A running wirebus broker: listeners on a Unix domain socket and/or TCP, in-memory streams and
- * request routing. {@link #start} binds and returns; {@link #close} shuts down gracefully: GOAWAY
+ * A running wirebus broker: listeners on a Unix domain socket and/or TCP, streams in memory or on
+ * disk ({@link BrokerConfig#storage()}), durable consumers, and request routing. {@link #start} binds and returns; {@link #close} shuts down gracefully: GOAWAY
  * to every client, in-flight requests answered or failed within the grace period, connections
  * closed, the socket file removed.
  *
