@@ -73,6 +73,28 @@ class BatchingPublisherTest {
     }
 
     @Test
+    void severalWorkersKeepEachStreamsOrder() throws Exception {
+        try (EmbeddedBroker broker = EmbeddedBroker.start();
+             BatchingPublisher pub = BatchingPublisher.builder().address(broker.unixAddress()).workers(4)
+                     .maxBatchMessages(50).build();
+             WirebusClient reader = broker.client(EmbeddedBroker.Transport.UNIX).connect()) {
+            String[] streams = {"orders", "payments", "audit", "metrics", "chat"};
+            for (int i = 0; i < 20_000; i++) {
+                assertThat(pub.send(streams[i % streams.length], ("m" + i).getBytes(StandardCharsets.UTF_8))).isTrue();
+            }
+            assertThat(pub.flush(Duration.ofSeconds(30))).isTrue();
+            for (int s = 0; s < streams.length; s++) {
+                List<Message> got = new CopyOnWriteArrayList<>();
+                reader.subscribe(streams[s], StartPosition.earliest(), got::add);
+                await().atMost(Duration.ofSeconds(30)).until(() -> got.size() == 4000);
+                for (int k = 0; k < got.size(); k++) {
+                    assertThat(got.get(k).payloadAsString()).isEqualTo("m" + (k * streams.length + s));
+                }
+            }
+        }
+    }
+
+    @Test
     void aFullQueueRejectsAtOnceOrAfterTheBlockDeadline() throws Exception {
         try (EmbeddedBroker broker = EmbeddedBroker.start()) {
             // a broker that cannot be reached keeps the queue full: the worker's connection is cut

@@ -110,6 +110,45 @@ class DiskStorageTest {
     }
 
     @Test
+    void aClientThatHalfClosesStillGetsTheAcksThatWaitForTheFsync() throws Exception {
+        try (Broker broker = Broker.start(disk(BrokerConfig.Durability.BATCH).syncInterval(Duration.ofMillis(50)).build())) {
+            java.nio.channels.SocketChannel ch = java.nio.channels.SocketChannel.open(java.net.StandardProtocolFamily.UNIX);
+            ch.connect(java.net.UnixDomainSocketAddress.of(broker.unixSocket()));
+            io.netty.buffer.ByteBuf out = io.netty.buffer.Unpooled.buffer();
+            dev.wirebus.protocol.FrameCodec.encode(new dev.wirebus.protocol.Frame.Hello(1, 1, 1, "half"), out);
+            for (int i = 0; i < 3; i++) {
+                dev.wirebus.protocol.FrameCodec.encode(new dev.wirebus.protocol.Frame.Publish(10 + i, "half", 0,
+                        utf8("m" + i)), out);
+            }
+            ch.write(out.nioBuffer());
+            out.release();
+            ch.shutdownOutput();
+            // read until the broker closes: WELCOME and the three acks must all be there
+            java.nio.ByteBuffer in = java.nio.ByteBuffer.allocate(4096);
+            CompletableFuture.runAsync(() -> {
+                try {
+                    while (ch.read(in) > 0) {
+                        // until end of stream
+                    }
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }).get(10, TimeUnit.SECONDS);
+            in.flip();
+            List<dev.wirebus.protocol.Frame> frames = new ArrayList<>();
+            while (in.remaining() >= 4) {
+                int len = in.getInt();
+                frames.add(dev.wirebus.protocol.FrameCodec.decode(io.netty.buffer.Unpooled.wrappedBuffer(
+                        in.array(), in.position(), len)));
+                in.position(in.position() + len);
+            }
+            ch.close();
+            assertThat(frames).hasSize(4);
+            assertThat(frames.subList(1, 4)).allSatisfy(f -> assertThat(f).isInstanceOf(dev.wirebus.protocol.Frame.PublishAck.class));
+        }
+    }
+
+    @Test
     void streamNamesThatAreOnlyDotsAreRefused() throws Exception {
         try (Broker broker = Broker.start(disk(BrokerConfig.Durability.NEVER).build());
              WirebusClient c = WirebusClient.builder().address("unix://" + broker.unixSocket()).connect()) {

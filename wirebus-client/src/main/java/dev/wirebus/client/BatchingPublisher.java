@@ -16,9 +16,10 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 
 /**
- * A publisher for high message rates: callers put messages in one bounded queue; N workers, each
- * with its own persistent connection, take them off in runs and send each run as one PUBLISH_BATCH
- * frame, keeping a few batches in flight per connection.
+ * A publisher for high message rates: callers put messages in bounded queues, one per worker; N
+ * workers, each with its own persistent connection, take them off in runs and send each run as one
+ * PUBLISH_BATCH frame, keeping a few batches in flight per connection. A stream always goes to the
+ * same worker (by the hash of its name).
  *
  * <p>When the queue is full, a caller either waits up to {@link Builder#blockTimeout} or is refused
  * at once ({@link WhenFull}). {@link #publish} gives a future per message that completes with its
@@ -28,8 +29,9 @@ import java.util.function.Consumer;
  * the {@link Builder#errorListener} hears of it and {@link #failedCount()} counts them. Nothing is
  * dropped silently.
  *
- * <p>Order: with one worker, messages reach each stream in the order they were queued. With several
- * workers, order holds per worker only; use one worker per stream where order matters.
+ * <p>Order: messages published from one thread reach each stream in the order they were queued,
+ * whatever the number of workers, because all messages of a stream go through one worker's queue
+ * and connection. Several streams spread over the workers.
  *
  * <pre>{@code
  * try (BatchingPublisher pub = BatchingPublisher.builder().address("unix:///run/wirebus.sock").workers(4).build()) {
@@ -65,7 +67,7 @@ public final class BatchingPublisher implements AutoCloseable {
     private static final Entry POISON = new Entry("", new byte[0], null);
 
     private final Builder config;
-    private final ArrayBlockingQueue<Entry> queue;
+    private final ArrayBlockingQueue<Entry>[] queues;
     private final List<Worker> workers = new ArrayList<>();
     private final AtomicLong acked = new AtomicLong();
     private final AtomicLong failed = new AtomicLong();
@@ -77,13 +79,18 @@ public final class BatchingPublisher implements AutoCloseable {
 
     private BatchingPublisher(Builder b) {
         this.config = b;
-        this.queue = new ArrayBlockingQueue<>(b.queueCapacity);
+        @SuppressWarnings("unchecked")
+        ArrayBlockingQueue<Entry>[] qs = new ArrayBlockingQueue[b.workers];
+        for (int i = 0; i < qs.length; i++) {
+            qs[i] = new ArrayBlockingQueue<>(Math.max(1, b.queueCapacity / b.workers));
+        }
+        this.queues = qs;
         try {
             for (int i = 0; i < b.workers; i++) {
                 WirebusClient client = WirebusClient.builder().address(b.address).name(b.name + "-" + i)
                         .requestTimeout(b.requestTimeout).maxInFlight(Math.max(1, b.maxInFlightBatches * 2))
                         .connect();
-                workers.add(new Worker(i, (DefaultWirebusClient) client));
+                workers.add(new Worker(i, (DefaultWirebusClient) client, queues[i]));
             }
         } catch (RuntimeException e) {
             workers.forEach(w -> w.client.close());
@@ -126,6 +133,7 @@ public final class BatchingPublisher implements AutoCloseable {
             rejected.incrementAndGet();
             return false;
         }
+        ArrayBlockingQueue<Entry> queue = queues[Math.floorMod(e.stream.hashCode(), queues.length)];
         boolean ok;
         if (config.whenFull == WhenFull.REJECT) {
             ok = queue.offer(e);
@@ -136,6 +144,9 @@ public final class BatchingPublisher implements AutoCloseable {
                 Thread.currentThread().interrupt();
                 ok = false;
             }
+        }
+        if (ok && closed && queue.remove(e)) {
+            ok = false; // close() raced with this call and may have drained already: refuse rather than strand it
         }
         if (ok) {
             queuedTotal.incrementAndGet();
@@ -207,10 +218,12 @@ public final class BatchingPublisher implements AutoCloseable {
             }
             w.client.close();
         }
-        Entry e;
-        while ((e = queue.poll()) != null) {
-            if (e != POISON) {
-                fail(List.of(e), new ConnectionException("publisher closed before the message was sent"));
+        for (ArrayBlockingQueue<Entry> queue : queues) {
+            Entry e;
+            while ((e = queue.poll()) != null) {
+                if (e != POISON) {
+                    fail(List.of(e), new ConnectionException("publisher closed before the message was sent"));
+                }
             }
         }
     }
@@ -249,13 +262,15 @@ public final class BatchingPublisher implements AutoCloseable {
 
     private final class Worker implements Runnable {
         final DefaultWirebusClient client;
+        final ArrayBlockingQueue<Entry> queue;
         final Thread thread;
         final Semaphore inFlight;
         final List<Entry> drained = new ArrayList<>();
         volatile boolean running = true;
 
-        Worker(int index, DefaultWirebusClient client) {
+        Worker(int index, DefaultWirebusClient client, ArrayBlockingQueue<Entry> queue) {
             this.client = client;
+            this.queue = queue;
             this.inFlight = new Semaphore(config.maxInFlightBatches);
             this.thread = new Thread(this, config.name + "-worker-" + index);
             this.thread.setDaemon(true);
@@ -378,7 +393,7 @@ public final class BatchingPublisher implements AutoCloseable {
             return this;
         }
 
-        /** Messages the queue holds at most. */
+        /** Messages the queues hold at most, split evenly over the workers. */
         public Builder queueCapacity(int n) {
             this.queueCapacity = atLeast("queueCapacity", n, 1);
             return this;

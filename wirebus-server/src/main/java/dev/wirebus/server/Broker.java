@@ -246,6 +246,12 @@ public final class Broker implements AutoCloseable {
             java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
         }
         context.router().failAll(ErrorCode.SHUTTING_DOWN, "broker shut down before the request was answered");
+        // take no more frames, then let storage answer what it holds (acks after their fsync, consumer
+        // positions written) while the connections can still carry the answers
+        for (ConnectionHandler c : context.connections()) {
+            c.channel().config().setAutoRead(false);
+        }
+        context.storage().settle();
         for (ConnectionHandler c : context.connections()) {
             c.channel().writeAndFlush(io.netty.buffer.Unpooled.EMPTY_BUFFER)
                     .addListener(io.netty.channel.ChannelFutureListener.CLOSE);
@@ -256,8 +262,8 @@ public final class Broker implements AutoCloseable {
         if (unixSocket != null) {
             UnixSocketFile.remove(unixSocket);
         }
-        shutdownGroups();
         closeStorage();
+        shutdownGroups();
         terminated.countDown();
     }
 

@@ -82,6 +82,7 @@ public final class DefaultWirebusClient implements WirebusClient {
     private final ExecutorService requestDispatch;
     private final ConcurrentHashMap<Long, Call<?>> calls = new ConcurrentHashMap<>();
     private final ConcurrentLinkedQueue<Call<?>> deadlines = new ConcurrentLinkedQueue<>();
+    private final AtomicInteger deadlinesSize = new AtomicInteger();
     private final java.util.Set<Call<?>> customDeadlines = ConcurrentHashMap.newKeySet();
     private final AtomicLong ids = new AtomicLong();
     private final ConcurrentLinkedQueue<Object> outbound = new ConcurrentLinkedQueue<>();
@@ -541,8 +542,20 @@ public final class DefaultWirebusClient implements WirebusClient {
             if (!c.done.get() && now - c.deadlineNanos < 0) {
                 break;
             }
-            deadlines.poll();
+            if (deadlines.poll() != null) {
+                deadlinesSize.decrementAndGet();
+            }
             expire(c, now);
+        }
+        if (deadlinesSize.get() > options.maxInFlight()) {
+            // a call that waits long at the head keeps answered calls queued behind it: drop those, so
+            // the queue never holds more than the calls still in flight
+            for (var it = deadlines.iterator(); it.hasNext(); ) {
+                if (it.next().done.get()) {
+                    it.remove();
+                    deadlinesSize.decrementAndGet();
+                }
+            }
         }
         for (Call<?> k : customDeadlines) {
             if (k.done.get()) {
@@ -570,6 +583,7 @@ public final class DefaultWirebusClient implements WirebusClient {
         calls.put(call.id, call);
         if (call.deadlineNanos - call.createdNanos == requestTimeoutNanos) {
             deadlines.add(call);
+            deadlinesSize.incrementAndGet();
         } else {
             customDeadlines.add(call);
         }
@@ -641,14 +655,23 @@ public final class DefaultWirebusClient implements WirebusClient {
             s.onClientClosed(new ConnectionException("client for " + target + " is closed"));
             return s;
         }
-        subscriptions.put(s.id, s);
-        onLoop(() -> {
-            if (channel != null && s.isOpen()) {
-                sendSubscribe(s);
-                channel.flush();
-            }
-            // otherwise the subscription goes out with the others once the connection is back
-        });
+        try {
+            // registered and sent on the I/O thread, so a reconnect cannot send it twice
+            loop.execute(() -> {
+                if (state == ConnectionState.CLOSED) {
+                    s.onClientClosed(new ConnectionException("client for " + target + " is closed"));
+                    return;
+                }
+                subscriptions.put(s.id, s);
+                if (channel != null && s.isOpen()) {
+                    sendSubscribe(s);
+                    channel.flush();
+                }
+                // otherwise the subscription goes out with the others once the connection is back
+            });
+        } catch (RejectedExecutionException e) {
+            s.onClientClosed(new ConnectionException("client for " + target + " is closed"));
+        }
         return s;
     }
 

@@ -46,6 +46,8 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
     private int pendingAcks;
     /** Event loop: inside a read burst, whose end flushes what was written. */
     private boolean reading;
+    /** Event loop: the client half-closed; close once the pending acknowledgements went out. */
+    private boolean closeWhenSettled;
     private final java.util.concurrent.ConcurrentLinkedQueue<Object> replies = new java.util.concurrent.ConcurrentLinkedQueue<>();
     private final java.util.concurrent.atomic.AtomicBoolean repliesScheduled = new java.util.concurrent.atomic.AtomicBoolean();
 
@@ -253,7 +255,11 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
         }
         replies.add(settlesAck ? new SettlingReply(frame) : frame);
         if (repliesScheduled.compareAndSet(false, true)) {
-            channel.eventLoop().execute(this::drainReplies);
+            try {
+                channel.eventLoop().execute(this::drainReplies);
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                // the broker's event loops are gone: the connection is closed, and so is the reply's way out
+            }
         }
     }
 
@@ -281,6 +287,9 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
     /** Event loop: one acknowledgement went out (or its publish failed). */
     private void ackSettled() {
         pendingAcks--;
+        if (closeWhenSettled && pendingAcks == 0) {
+            channel.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        }
         if (pendingAcks == MAX_PENDING_ACKS / 2 && !channel.config().isAutoRead()) {
             channel.config().setAutoRead(true);
         }
@@ -366,9 +375,13 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt instanceof ChannelInputShutdownEvent && !closing) {
-            // the client closed its side: answer what it sent, then close ours
+            // the client closed its side: answer what it sent (acks may still wait for an fsync), then close ours
             closing = true;
-            ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+            if (pendingAcks == 0) {
+                ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+            } else {
+                closeWhenSettled = true;
+            }
         }
         ctx.fireUserEventTriggered(evt);
     }

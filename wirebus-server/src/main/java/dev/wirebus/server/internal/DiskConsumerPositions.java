@@ -39,6 +39,8 @@ final class DiskConsumerPositions implements ConsumerPositions, AutoCloseable {
     /** Guarded by lock: streams changed since their last write, with the confirmations waiting for it. */
     private Map<String, List<Runnable>> dirty = new LinkedHashMap<>();
     private boolean closed;
+    /** Position-writer thread only: rounds whose write failed (closing gives up after a few). */
+    private int failedRounds;
     private final Thread thread;
 
     DiskConsumerPositions(Path directory, boolean fsync, java.time.Duration interval) throws IOException {
@@ -95,7 +97,7 @@ final class DiskConsumerPositions implements ConsumerPositions, AutoCloseable {
                         return;
                     }
                 }
-                if (dirty.isEmpty()) {
+                if (dirty.isEmpty() || (closed && failedRounds > 3)) {
                     return;
                 }
                 batch = dirty;
@@ -108,10 +110,21 @@ final class DiskConsumerPositions implements ConsumerPositions, AutoCloseable {
                 try {
                     write(e.getKey(), snapshot.get(e.getKey()));
                 } catch (IOException ex) {
-                    log.error("could not store consumer positions of stream '{}'", e.getKey(), ex);
-                    continue; // the confirmations are not given: the positions are not stored
+                    log.error("could not store consumer positions of stream '{}'; retrying", e.getKey(), ex);
+                    failedRounds++;
+                    synchronized (lock) {
+                        // not stored: keep the confirmations waiting and write the stream again next round
+                        dirty.computeIfAbsent(e.getKey(), s -> new ArrayList<>()).addAll(e.getValue());
+                    }
+                    continue;
                 }
-                e.getValue().forEach(Runnable::run);
+                for (Runnable confirmation : e.getValue()) {
+                    try {
+                        confirmation.run();
+                    } catch (RuntimeException ex) {
+                        log.warn("a confirmation of stream '{}' failed", e.getKey(), ex);
+                    }
+                }
             }
             long due = System.nanoTime() + intervalNanos;
             synchronized (lock) {

@@ -150,6 +150,14 @@ public final class DiskStorage implements StreamStorage {
     }
 
     @Override
+    public void settle() {
+        if (committer != null) {
+            committer.close();
+        }
+        positions.close();
+    }
+
+    @Override
     public void close() {
         if (committer != null) {
             committer.close();

@@ -19,6 +19,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * by its response, the responder's error, the deadline, the responder's disconnect, or shutdown.
  */
 public final class RequestRouter {
+    private static final int MAX_PENDING_PER_CONNECTION = 10_000;
     private final ConcurrentHashMap<String, Responders> bySubject = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<Long, Pending> pending = new ConcurrentHashMap<>();
     private final AtomicLong ids = new AtomicLong();
@@ -89,6 +90,10 @@ public final class RequestRouter {
         if (f.timeoutMillis() <= 0) {
             throw new BrokerException(ErrorCode.INVALID_ARGUMENT, "request timeout must be positive, was "
                     + f.timeoutMillis() + " ms");
+        }
+        if (requester.pendingRequests().size() >= MAX_PENDING_PER_CONNECTION) {
+            throw new BrokerException(ErrorCode.BACKPRESSURE, "this connection has " + MAX_PENDING_PER_CONNECTION
+                    + " requests in flight; wait for answers before sending more");
         }
         Responders r = bySubject.get(f.subject());
         Connection responder = r == null ? null : r.pick();

@@ -100,6 +100,9 @@ public final class Stream {
     }
 
     private static final int MAX_HELD_PUBLISHES = 100_000;
+    private static final long MAX_HELD_BYTES = 64L * 1024 * 1024;
+    /** Guarded by lock: bytes of the held publishes' records. */
+    private long heldBytes;
     private final java.util.ArrayDeque<HeldPublish> held = new java.util.ArrayDeque<>();
     private final java.util.Map<String, ConsumerState> consumers = new java.util.LinkedHashMap<>();
     private ConsumerPositions positions = ConsumerPositions.NONE;
@@ -126,13 +129,14 @@ public final class Stream {
         lock.lock();
         try {
             if (!held.isEmpty() || !gateAllows(records.count())) {
-                if (held.size() >= MAX_HELD_PUBLISHES) {
+                if (held.size() >= MAX_HELD_PUBLISHES || heldBytes + records.sizeInBytes() > MAX_HELD_BYTES) {
                     rejectedPublishes++;
-                    throw new BrokerException(ErrorCode.BACKPRESSURE, "stream '" + name + "' holds "
-                            + MAX_HELD_PUBLISHES + " publishes waiting for " + gateDescription());
+                    throw new BrokerException(ErrorCode.BACKPRESSURE, "stream '" + name + "' holds " + held.size()
+                            + " publishes (" + heldBytes + " bytes) waiting for " + gateDescription());
                 }
                 HeldPublish h = new HeldPublish(records, expectedSequence, listener);
                 held.add(h);
+                heldBytes += records.sizeInBytes();
                 h.timer = timers.schedule(() -> expire(h, maxWaitMillis), maxWaitMillis,
                         java.util.concurrent.TimeUnit.MILLISECONDS);
                 return;
@@ -199,16 +203,20 @@ public final class Stream {
 
     private void expire(HeldPublish h, long maxWaitMillis) {
         String why;
+        List<Runnable> after = new ArrayList<>(2);
         lock.lock();
         try {
             if (!held.remove(h)) {
                 return; // appended meanwhile
             }
+            heldBytes -= h.records.sizeInBytes();
             rejectedPublishes++;
             heldNanosTotal += System.nanoTime() - h.heldAtNanos;
             why = gateDescription();
+            releaseHeld(after); // a smaller publish behind it may fit now
         } finally {
             lock.unlock();
+            after.forEach(Runnable::run);
         }
         h.listener.appended(0, 0, new BrokerException(ErrorCode.TIMEOUT, "publish to stream '" + name
                 + "' waited " + maxWaitMillis + " ms for " + why + "; nothing was appended"));
@@ -220,10 +228,15 @@ public final class Stream {
             HeldPublish h = held.poll();
             h.timer.cancel(false);
             heldNanosTotal += System.nanoTime() - h.heldAtNanos;
+            heldBytes -= h.records.sizeInBytes();
             try {
                 appendLocked(h.records, h.expectedSequence, h.listener, after);
             } catch (BrokerException e) {
                 after.add(() -> h.listener.appended(0, 0, e));
+            } catch (RuntimeException e) {
+                // storage failed: answer this publish; the ones still held time out or fail the same way
+                after.add(() -> h.listener.appended(0, 0, new BrokerException(ErrorCode.INTERNAL,
+                        "stream '" + name + "' could not append: " + e.getMessage())));
             }
         }
     }
@@ -259,6 +272,12 @@ public final class Stream {
                 positions.save(name, consumer, c.acked, maxLag, () -> { });
             } else {
                 start = resumeAt > 0 ? resumeAt : c.acked + 1;
+                if (start > log.nextSequence()) {
+                    // the client received more than this stream holds: its tail was lost (page cache under "never")
+                    throw new BrokerException(ErrorCode.SEQUENCE_NOT_RETAINED, "stream '" + name + "' ends at sequence "
+                            + (log.nextSequence() - 1) + "; consumer '" + consumer + "' cannot resume at " + start
+                            + " without a gap");
+                }
                 if (start < log.firstSequence()) {
                     throw notRetained(start, log.firstSequence());
                 }
@@ -271,8 +290,8 @@ public final class Stream {
             c.connected++;
         } finally {
             lock.unlock();
+            after.forEach(Runnable::run);
         }
-        after.forEach(Runnable::run);
         return start;
     }
 
@@ -309,8 +328,8 @@ public final class Stream {
             }
         } finally {
             lock.unlock();
+            after.forEach(Runnable::run);
         }
-        after.forEach(Runnable::run);
     }
 
     /** The stream's consumers as the CONSUMER_LIST frame reports them. */

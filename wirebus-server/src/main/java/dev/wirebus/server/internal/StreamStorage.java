@@ -32,6 +32,13 @@ public interface StreamStorage extends AutoCloseable {
     /** A short description for the start-up lines ("memory", "disk /var/lib/wirebus (batch, 5 ms)"). */
     String describe();
 
+    /**
+     * At shutdown, before connections close: completes pending syncs (their acknowledgements go out)
+     * and writes pending consumer positions. Appends after this are not synced by the committer.
+     */
+    default void settle() {
+    }
+
     /** Completes pending syncs and releases the store. Logs are closed by their streams first. */
     @Override
     void close();
