@@ -567,6 +567,36 @@ abstract class BrokerContract {
     }
 
     @Test
+    void aResponderThatStopsReadingGetsNoMoreRequestsPiledOnIt() throws Exception {
+        try (EmbeddedBroker broker = EmbeddedBroker.start();
+             RawConnection deaf = RawConnection.handshaken(broker, transport());
+             WirebusClient c = client(broker, "c").maxInFlight(1000).connect()) {
+            deaf.send(new Frame.RespondOn(2, "state.deaf"));
+            assertThat(deaf.read(Duration.ofSeconds(5))).isInstanceOf(Frame.Ok.class);
+            byte[] big = new byte[64 * 1024];
+            List<CompletableFuture<byte[]>> sent = new ArrayList<>();
+            CompletableFuture<byte[]> refused = null;
+            for (int i = 0; i < 1000 && refused == null; i++) {
+                CompletableFuture<byte[]> f = c.request("state.deaf", big, Duration.ofSeconds(30));
+                sent.add(f);
+                try {
+                    f.get(50, TimeUnit.MILLISECONDS);
+                } catch (ExecutionException e) {
+                    refused = f;
+                } catch (java.util.concurrent.TimeoutException stillWaiting) {
+                    // forwarded to the deaf responder; keep going until the broker refuses
+                }
+            }
+            assertThat(refused).as("the broker refuses once the responder's connection is full").isNotNull();
+            CompletableFuture<byte[]> r = refused;
+            assertThatThrownBy(r::get).cause().isInstanceOf(ServerRefusedException.class)
+                    .extracting(e -> ((ServerRefusedException) e).errorCode()).isEqualTo(ErrorCode.BACKPRESSURE);
+            // what waits for the deaf responder is bounded by its write buffer, not by the requests sent
+            assertThat(broker.broker().bufferedOutboundBytes()).isLessThan(4L * 1024 * 1024);
+        }
+    }
+
+    @Test
     void responderKilledMidRequestFailsTheRequestAtOnce() throws Exception {
         try (EmbeddedBroker broker = EmbeddedBroker.start();
              WirebusClient c = client(broker, "c").connect()) {

@@ -102,6 +102,10 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
             dispatch(frame);
         } catch (BrokerException e) {
             ctx.write(new Frame.Error(frame.requestId(), e.code(), e.getMessage()));
+        } catch (java.io.UncheckedIOException | dev.wirebus.server.internal.storage.StorageException e) {
+            // a stream that cannot be opened or read fails this request, not the connection
+            log.error("storage failure on {} from '{}'", frame.type(), clientName, e);
+            ctx.write(new Frame.Error(frame.requestId(), ErrorCode.INTERNAL, "storage failure: " + e.getMessage()));
         }
     }
 

@@ -100,6 +100,11 @@ public final class RequestRouter {
         if (responder == null) {
             throw new BrokerException(ErrorCode.NO_RESPONDERS, "no responder for subject '" + f.subject() + "'");
         }
+        if (!responder.channel().isWritable()) {
+            // the responder is not reading what it was sent: do not pile more on it
+            throw new BrokerException(ErrorCode.BACKPRESSURE, "the responder for subject '" + f.subject()
+                    + "' is not keeping up; try again later");
+        }
         long timeout = Math.min(f.timeoutMillis(), maxTimeoutMillis);
         Pending p = new Pending(ids.incrementAndGet(), requester, f.requestId(), responder, f.subject());
         pending.put(p.id, p);

@@ -45,9 +45,17 @@ public final class StreamRegistry {
         checkName("stream", name);
         return streams.computeIfAbsent(name, n -> {
             try {
-                Stream created = new Stream(n, storage.open(n), storage.committer());
-                created.positions(storage.positions(), storage.positions().load(n));
-                return created;
+                StreamLog opened = storage.open(n);
+                try {
+                    Stream created = new Stream(n, opened, storage.committer());
+                    created.positions(storage.positions(), storage.positions().load(n));
+                    return created;
+                } catch (IOException | RuntimeException e) {
+                    if (opened instanceof DurableStreamLog d) {
+                        d.close(); // not kept: do not leave its files open
+                    }
+                    throw e;
+                }
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot open stream '" + n + "'", e);
             }
