@@ -149,6 +149,33 @@ class DiskStorageTest {
     }
 
     @Test
+    void aStreamsOwnSettingsOverrideTheBrokers() throws Exception {
+        try (Broker broker = Broker.start(disk(BrokerConfig.Durability.ALWAYS)
+                .stream("metrics", dev.wirebus.server.StreamSettings.none()
+                        .withDurability(BrokerConfig.Durability.NEVER).withMaxMessageBytes(100))
+                .build());
+             WirebusClient c = WirebusClient.builder().address("unix://" + broker.unixSocket()).connect()) {
+            assertThat(broker.storageDescription()).contains("1 streams with their own settings");
+            assertThatThrownBy(() -> c.publish("metrics", new byte[200]).get(5, TimeUnit.SECONDS))
+                    .hasMessageContaining("200 bytes exceeds the maximum 100");
+            assertThat(c.publish("metrics", new byte[100]).get(5, TimeUnit.SECONDS)).isEqualTo(1L);
+            assertThat(c.publish("blocks", new byte[200]).get(5, TimeUnit.SECONDS)).isEqualTo(1L);
+        }
+        try (Broker broker = Broker.start(BrokerConfig.builder().unixSocket(dir.resolve("m.sock"))
+                .stream("short", dev.wirebus.server.StreamSettings.none().withRetentionMessages(10)).build());
+             WirebusClient c = WirebusClient.builder().address("unix://" + broker.unixSocket()).connect()) {
+            for (int i = 0; i < 30; i++) {
+                c.publish("short", utf8("s" + i)).get(5, TimeUnit.SECONDS);
+                c.publish("long", utf8("l" + i)).get(5, TimeUnit.SECONDS);
+            }
+            assertThat(c.subscribe("short", StartPosition.earliest(), m -> { }).started().get(5, TimeUnit.SECONDS))
+                    .isEqualTo(21L);
+            assertThat(c.subscribe("long", StartPosition.earliest(), m -> { }).started().get(5, TimeUnit.SECONDS))
+                    .isEqualTo(1L);
+        }
+    }
+
+    @Test
     void streamNamesThatAreOnlyDotsAreRefused() throws Exception {
         try (Broker broker = Broker.start(disk(BrokerConfig.Durability.NEVER).build());
              WirebusClient c = WirebusClient.builder().address("unix://" + broker.unixSocket()).connect()) {

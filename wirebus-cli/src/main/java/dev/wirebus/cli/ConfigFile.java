@@ -61,7 +61,9 @@ final class ConfigFile {
         for (Map.Entry<String, JsonNode> field : root.properties()) {
             String key = field.getKey();
             JsonNode value = field.getValue();
-            if (ServeSettings.TABLES.contains(key)) {
+            if (key.equals("streams")) {
+                readStreams(layer, name, value);
+            } else if (ServeSettings.TABLES.contains(key)) {
                 if (!value.isObject()) {
                     throw new SettingsException(name + ": " + key + ": must be a table, [" + key + "], not a value",
                             false);
@@ -77,6 +79,31 @@ final class ConfigFile {
             }
         }
         return layer;
+    }
+
+    /** {@code [streams.NAME]} tables: settings of one stream that override the broker's. */
+    private static void readStreams(Layer layer, String file, JsonNode streams) {
+        if (!streams.isObject()) {
+            throw new SettingsException(file + ": streams: must be tables, [streams.NAME], not a value", false);
+        }
+        for (Map.Entry<String, JsonNode> stream : streams.properties()) {
+            String where = file + ": [streams." + stream.getKey() + "]";
+            if (!stream.getValue().isObject()) {
+                throw new SettingsException(where + ": must be a table of settings", false);
+            }
+            dev.wirebus.server.StreamSettings settings = dev.wirebus.server.StreamSettings.none();
+            for (Map.Entry<String, JsonNode> entry : stream.getValue().properties()) {
+                if (!entry.getValue().isValueNode()) {
+                    throw new SettingsException(where + " " + entry.getKey() + ": must be a single value", false);
+                }
+                try {
+                    settings = ServeSettings.streamSetting(settings, entry.getKey(), entry.getValue().asText());
+                } catch (IllegalArgumentException | picocli.CommandLine.TypeConversionException e) {
+                    throw new SettingsException(where + " " + entry.getKey() + ": " + e.getMessage(), false);
+                }
+            }
+            layer.stream(stream.getKey(), settings);
+        }
     }
 
     private static void readValue(Layer layer, String file, String table, String key, JsonNode value) {

@@ -3,6 +3,7 @@ package dev.wirebus.cli;
 import dev.wirebus.protocol.Defaults;
 import dev.wirebus.protocol.FrameCodec;
 import dev.wirebus.server.BrokerConfig;
+import dev.wirebus.server.StreamSettings;
 import picocli.CommandLine;
 
 import java.net.InetSocketAddress;
@@ -200,6 +201,14 @@ final class ServeSettings {
     static final class Layer {
         private final EnumMap<Setting, Object> values = new EnumMap<>(Setting.class);
         private final EnumMap<Setting, Origin> origins = new EnumMap<>(Setting.class);
+        /** Per-stream overrides ({@code [streams.NAME]} tables of the config file). */
+        private final Map<String, StreamSettings> streams = new java.util.LinkedHashMap<>();
+
+        /** Sets one stream's overrides. */
+        Layer stream(String name, StreamSettings settings) {
+            streams.put(name, settings);
+            return this;
+        }
 
         /** Sets {@code setting} to {@code text} parsed, or fails naming {@code origin}. */
         Layer parse(Setting setting, String text, Origin origin) {
@@ -233,10 +242,13 @@ final class ServeSettings {
 
     private final EnumMap<Setting, Object> values;
     private final EnumMap<Setting, Origin> origins;
+    private final Map<String, StreamSettings> streams;
 
-    private ServeSettings(EnumMap<Setting, Object> values, EnumMap<Setting, Origin> origins) {
+    private ServeSettings(EnumMap<Setting, Object> values, EnumMap<Setting, Origin> origins,
+                          Map<String, StreamSettings> streams) {
         this.values = values;
         this.origins = origins;
+        this.streams = streams;
     }
 
     /** Every setting at its built-in default: the broker's own, except that streams are kept on disk. */
@@ -265,14 +277,16 @@ final class ServeSettings {
     static ServeSettings resolve(List<Layer> layers) {
         EnumMap<Setting, Object> values = new EnumMap<>(Setting.class);
         EnumMap<Setting, Origin> origins = new EnumMap<>(Setting.class);
+        Map<String, StreamSettings> streams = new java.util.LinkedHashMap<>();
         for (Layer layer : layers) {
             values.putAll(layer.values);
             origins.putAll(layer.origins);
+            streams.putAll(layer.streams);
         }
         if (values.size() != Setting.values().length) {
             throw new IllegalArgumentException("the lowest layer must be the defaults");
         }
-        ServeSettings settings = new ServeSettings(values, origins);
+        ServeSettings settings = new ServeSettings(values, origins, streams);
         settings.checkTogether();
         return settings;
     }
@@ -314,6 +328,7 @@ final class ServeSettings {
     BrokerConfig toBrokerConfig() {
         BrokerConfig.Builder b = BrokerConfig.builder();
         values.forEach((setting, value) -> setting.applier.accept(b, value));
+        streams.forEach(b::stream);
         return b.build();
     }
 
@@ -385,6 +400,23 @@ final class ServeSettings {
             case "disk" -> BrokerConfig.Storage.DISK;
             case "memory" -> BrokerConfig.Storage.MEMORY;
             default -> throw new IllegalArgumentException("'" + text + "' is not disk or memory");
+        };
+    }
+
+    /** Keys of a {@code [streams.NAME]} table. */
+    static final List<String> STREAM_KEYS = List.of("retention-messages", "retention-bytes", "retention-age",
+            "durability", "max-message-bytes");
+
+    /** One per-stream setting parsed onto {@code settings}, or a failure saying what is wrong. */
+    static StreamSettings streamSetting(StreamSettings settings, String key, String text) {
+        return switch (key) {
+            case "retention-messages" -> settings.withRetentionMessages(count(text));
+            case "retention-bytes" -> settings.withRetentionBytes(Sizes.parse(text));
+            case "retention-age" -> settings.withRetentionAge(DurationConverter.parse(text));
+            case "durability" -> settings.withDurability(durability(text));
+            case "max-message-bytes" -> settings.withMaxMessageBytes(intSize(text));
+            default -> throw new IllegalArgumentException("unknown key (keys of a stream: "
+                    + String.join(", ", STREAM_KEYS) + ")");
         };
     }
 

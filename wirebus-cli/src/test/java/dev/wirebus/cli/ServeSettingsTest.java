@@ -150,6 +150,10 @@ class ServeSettingsTest {
         "tcp = 'localhost'|tcp: 'localhost' is not HOST:PORT (e.g. 127.0.0.1:7440)",
         "[storage]\\nstore = 'tape'|[storage] store: 'tape' is not disk or memory",
         "a = 1\\na = 2|line 2, column 6: not valid TOML: Duplicate key",
+        "[streams.blocks]\\ncolour = 'red'|[streams.blocks] colour: unknown key (keys of a stream: retention-messages, "
+                + "retention-bytes, retention-age, durability, max-message-bytes)",
+        "[streams.blocks]\\ndurability = 'sometimes'|[streams.blocks] durability: 'sometimes' is not always, batch or never",
+        "streams = 1|streams: must be tables, [streams.NAME], not a value",
     })
     void aBadFileIsOneLineNamingTheFileAndTheKey(String toml, String problem) throws Exception {
         Path file = write(toml.replace("\\n", "\n"));
@@ -168,6 +172,27 @@ class ServeSettingsTest {
 
         assertThat(zeros.values()).containsEntry(Setting.SHUTDOWN_GRACE, Duration.ZERO)
                 .containsEntry(Setting.SYNC_INTERVAL, Duration.ZERO);
+    }
+
+    @Test
+    void streamTablesOverrideTheBrokerForOneStream() throws Exception {
+        ServeSettings s = ServeSettings.resolve(List.of(ServeSettings.defaults(), ConfigFile.read(write("""
+                [storage]
+                durability = "always"
+                [streams.metrics]
+                durability = "never"
+                retention-age = "1h"
+                max-message-bytes = "1KiB"
+                [streams."chat.session-42"]
+                retention-messages = 500
+                """))));
+        var config = s.toBrokerConfig();
+        assertThat(config.durability("metrics")).isEqualTo(dev.wirebus.server.BrokerConfig.Durability.NEVER);
+        assertThat(config.durability("blocks")).isEqualTo(dev.wirebus.server.BrokerConfig.Durability.ALWAYS);
+        assertThat(config.retentionAge("metrics")).isEqualTo(java.time.Duration.ofHours(1));
+        assertThat(config.maxMessageBytes("metrics")).isEqualTo(1024);
+        assertThat(config.retentionMessages("chat.session-42")).isEqualTo(500);
+        assertThat(config.retentionMessages("blocks")).isEqualTo(config.retentionMessages());
     }
 
     @Test

@@ -74,7 +74,7 @@ public final class Broker implements AutoCloseable {
      */
     public static Broker start(BrokerConfig config) throws IOException {
         StreamStorage storage = config.storage() == BrokerConfig.Storage.DISK
-                ? DiskStorage.open(config) : new MemoryStorage(config.retentionMessages(), config.retentionBytes());
+                ? DiskStorage.open(config) : new MemoryStorage(config);
         Broker broker;
         try {
             broker = new Broker(config, storage);
@@ -270,9 +270,7 @@ public final class Broker implements AutoCloseable {
     /** Completes pending fsyncs, then syncs and closes every log, then releases the store. */
     private void closeStorage() {
         StreamStorage storage = context.storage();
-        if (storage.committer() != null) {
-            storage.committer().close();
-        }
+        storage.settle();
         context.streams().closeAll();
         storage.close();
     }

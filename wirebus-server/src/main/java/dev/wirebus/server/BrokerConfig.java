@@ -62,8 +62,10 @@ public final class BrokerConfig {
     private final long segmentBytes;
     private final Duration retentionAge;
     private final Duration publishWait;
+    private final java.util.Map<String, StreamSettings> streams;
 
     private BrokerConfig(Builder b) {
+        this.streams = java.util.Map.copyOf(b.streams);
         this.publishWait = b.publishWait;
         this.storage = b.storage;
         this.dataDirectory = b.dataDirectory;
@@ -128,6 +130,42 @@ public final class BrokerConfig {
      */
     public Duration publishWait() {
         return publishWait;
+    }
+
+    /** Per-stream overrides by stream name. */
+    public java.util.Map<String, StreamSettings> streams() {
+        return streams;
+    }
+
+    /** Retention in messages of a stream (its override, else the broker's). */
+    public long retentionMessages(String stream) {
+        StreamSettings s = streams.get(stream);
+        return s != null && s.retentionMessages() != null ? s.retentionMessages() : retentionMessages;
+    }
+
+    /** Retention in bytes of a stream. */
+    public long retentionBytes(String stream) {
+        StreamSettings s = streams.get(stream);
+        return s != null && s.retentionBytes() != null ? s.retentionBytes() : retentionBytes;
+    }
+
+    /** Retention age of a stream (null: none). */
+    public Duration retentionAge(String stream) {
+        StreamSettings s = streams.get(stream);
+        return s != null && s.retentionAge() != null ? s.retentionAge() : retentionAge;
+    }
+
+    /** Durability of a stream. */
+    public Durability durability(String stream) {
+        StreamSettings s = streams.get(stream);
+        return s != null && s.durability() != null ? s.durability() : durability;
+    }
+
+    /** Largest message a stream accepts. */
+    public int maxMessageBytes(String stream) {
+        StreamSettings s = streams.get(stream);
+        return s != null && s.maxMessageBytes() != null ? Math.min(s.maxMessageBytes(), maxFrameLength - 512)
+                : maxMessageBytes;
     }
 
     /** Disk streams drop whole segments older than this (null: no age limit). */
@@ -227,8 +265,15 @@ public final class BrokerConfig {
         private long segmentBytes = 64L * 1024 * 1024;
         private Duration retentionAge;
         private Duration publishWait = Duration.ofSeconds(5);
+        private final java.util.Map<String, StreamSettings> streams = new java.util.LinkedHashMap<>();
 
         private Builder() {
+        }
+
+        /** Overrides settings for one stream. */
+        public Builder stream(String name, StreamSettings settings) {
+            this.streams.put(Objects.requireNonNull(name, "name"), Objects.requireNonNull(settings, "settings"));
+            return this;
         }
 
         /** See {@link BrokerConfig#publishWait()}. */

@@ -132,7 +132,7 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
             case PUBLISH -> {
                 Frame.Publish f = (Frame.Publish) frame;
                 refuseWhenShuttingDown();
-                checkMessageSize(f.payload().length);
+                checkMessageSize(f.stream(), f.payload().length);
                 publish(f.requestId(), f.stream(), RecordBatch.of(f.payload()), f.expectedSequence());
             }
             case PUBLISH_BATCH -> {
@@ -141,7 +141,7 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
                 if (f.records().count() == 0) {
                     throw new BrokerException(ErrorCode.INVALID_ARGUMENT, "PUBLISH_BATCH with no records");
                 }
-                checkMessageSize(f.records().maxPayloadLength());
+                checkMessageSize(f.stream(), f.records().maxPayloadLength());
                 publish(f.requestId(), f.stream(), f.records(), f.expectedSequence());
             }
             case SUBSCRIBE -> subscribe((Frame.Subscribe) frame);
@@ -351,8 +351,8 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
         }
     }
 
-    private void checkMessageSize(int size) {
-        int max = broker.config().maxMessageBytes();
+    private void checkMessageSize(String stream, int size) {
+        int max = broker.config().maxMessageBytes(stream);
         if (size > max) {
             throw new BrokerException(ErrorCode.MESSAGE_TOO_LARGE, "message of " + size
                     + " bytes exceeds the maximum " + max);

@@ -31,7 +31,8 @@ public final class DiskStorage implements StreamStorage {
     private final FileChannel lockChannel;
     private final FileLock lock;
     private final long storeId;
-    private final GroupCommitter committer;
+    private final GroupCommitter alwaysCommitter;
+    private final GroupCommitter batchCommitter;
     private final DiskConsumerPositions positions;
 
     private DiskStorage(BrokerConfig config, FileChannel lockChannel, FileLock lock, long storeId) throws IOException {
@@ -40,11 +41,14 @@ public final class DiskStorage implements StreamStorage {
         this.lockChannel = lockChannel;
         this.lock = lock;
         this.storeId = storeId;
-        this.committer = switch (config.durability()) {
-            case ALWAYS -> new GroupCommitter("wirebus-fsync", java.time.Duration.ZERO, config.syncBytes(), 1_000_000);
-            case BATCH -> new GroupCommitter("wirebus-fsync", config.syncInterval(), config.syncBytes(), 1_000_000);
-            case NEVER -> null;
-        };
+        boolean always = config.durability() == BrokerConfig.Durability.ALWAYS || config.streams().values().stream()
+                .anyMatch(st -> st.durability() == BrokerConfig.Durability.ALWAYS);
+        boolean batch = config.durability() == BrokerConfig.Durability.BATCH || config.streams().values().stream()
+                .anyMatch(st -> st.durability() == BrokerConfig.Durability.BATCH);
+        this.alwaysCommitter = always
+                ? new GroupCommitter("wirebus-fsync", java.time.Duration.ZERO, config.syncBytes(), 1_000_000) : null;
+        this.batchCommitter = batch
+                ? new GroupCommitter("wirebus-fsync-batch", config.syncInterval(), config.syncBytes(), 1_000_000) : null;
         this.positions = new DiskConsumerPositions(config.dataDirectory().resolve("consumers"),
                 config.durability() != BrokerConfig.Durability.NEVER,
                 config.syncInterval().compareTo(java.time.Duration.ofMillis(5)) < 0
@@ -105,10 +109,10 @@ public final class DiskStorage implements StreamStorage {
 
     @Override
     public StreamLog open(String stream) {
-        long age = config.retentionAge() == null ? StoreConfig.UNLIMITED : config.retentionAge().toMillis();
+        long age = config.retentionAge(stream) == null ? StoreConfig.UNLIMITED : config.retentionAge(stream).toMillis();
         StoreConfig store = StoreConfig.defaults(streamsDirectory.resolve(stream))
                 .withSegmentBytes(config.segmentBytes())
-                .withRetention(config.retentionMessages(), config.retentionBytes(), age)
+                .withRetention(config.retentionMessages(stream), config.retentionBytes(stream), age)
                 .withTailCacheBytes(TAIL_CACHE_BYTES);
         return SegmentedFileLog.open(store);
     }
@@ -125,8 +129,12 @@ public final class DiskStorage implements StreamStorage {
     }
 
     @Override
-    public GroupCommitter committer() {
-        return committer;
+    public GroupCommitter committer(String stream) {
+        return switch (config.durability(stream)) {
+            case ALWAYS -> alwaysCommitter;
+            case BATCH -> batchCommitter;
+            case NEVER -> null;
+        };
     }
 
     @Override
@@ -146,22 +154,28 @@ public final class DiskStorage implements StreamStorage {
             case BATCH -> "durability batch, fsync within " + config.syncInterval().toMillis() + " ms";
             case NEVER -> "durability never (page cache)";
         };
-        return "disk " + config.dataDirectory() + " (" + policy + ")";
+        return "disk " + config.dataDirectory() + " (" + policy + ")"
+                + (config.streams().isEmpty() ? "" : ", " + config.streams().size() + " streams with their own settings");
+    }
+
+    private void closeCommitters() {
+        if (alwaysCommitter != null) {
+            alwaysCommitter.close();
+        }
+        if (batchCommitter != null) {
+            batchCommitter.close();
+        }
     }
 
     @Override
     public void settle() {
-        if (committer != null) {
-            committer.close();
-        }
+        closeCommitters();
         positions.close();
     }
 
     @Override
     public void close() {
-        if (committer != null) {
-            committer.close();
-        }
+        closeCommitters();
         positions.close();
         try {
             lock.release();

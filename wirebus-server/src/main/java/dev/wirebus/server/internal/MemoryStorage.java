@@ -7,18 +7,16 @@ import java.util.concurrent.ThreadLocalRandom;
 
 /** Streams in memory, retained by count and bytes; a new store (and store id) at every start. */
 public final class MemoryStorage implements StreamStorage {
-    private final long retentionMessages;
-    private final long retentionBytes;
+    private final dev.wirebus.server.BrokerConfig config;
     private final long storeId = ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE);
 
-    public MemoryStorage(long retentionMessages, long retentionBytes) {
-        this.retentionMessages = retentionMessages;
-        this.retentionBytes = retentionBytes;
+    public MemoryStorage(dev.wirebus.server.BrokerConfig config) {
+        this.config = config;
     }
 
     @Override
     public StreamLog open(String stream) {
-        return new InMemoryStreamLog(retentionMessages, retentionBytes);
+        return new InMemoryStreamLog(config.retentionMessages(stream), config.retentionBytes(stream));
     }
 
     @Override
@@ -27,7 +25,7 @@ public final class MemoryStorage implements StreamStorage {
     }
 
     @Override
-    public GroupCommitter committer() {
+    public GroupCommitter committer(String stream) {
         return null;
     }
 

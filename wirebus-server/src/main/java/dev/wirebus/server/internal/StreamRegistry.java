@@ -47,7 +47,7 @@ public final class StreamRegistry {
             try {
                 StreamLog opened = storage.open(n);
                 try {
-                    Stream created = new Stream(n, opened, storage.committer());
+                    Stream created = new Stream(n, opened, storage.committer(n));
                     created.positions(storage.positions(), storage.positions().load(n));
                     return created;
                 } catch (IOException | RuntimeException e) {

@@ -21,7 +21,7 @@ public interface StreamStorage extends AutoCloseable {
      * Syncs appends before they are acknowledged and shown to subscribers, or null when appends
      * count as done once written (memory, or disk with durability {@code never}).
      */
-    GroupCommitter committer();
+    GroupCommitter committer(String stream);
 
     /** Where durable consumers' positions are kept. */
     ConsumerPositions positions();
