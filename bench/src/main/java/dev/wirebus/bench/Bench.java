@@ -153,6 +153,17 @@ public final class Bench implements Runnable {
         }
     }
 
+    /** A benchmark that takes the load options (producers, workers, batches, subscribers). */
+    abstract static class LoadCommand extends BenchCommand {
+        @Mixin
+        LoadOptions l;
+
+        @Override
+        void validate() {
+            l.validate();
+        }
+    }
+
     @Command(name = "publish-latency", mixinStandardHelpOptions = true,
             description = "One caller, publish -> ack round trip, one at a time; p50/p99/p99.9/max in us.")
     static final class PublishLatencyCmd extends BenchCommand {
@@ -164,15 +175,7 @@ public final class Bench implements Runnable {
 
     @Command(name = "publish-throughput", mixinStandardHelpOptions = true,
             description = "Pipelined acknowledged publishes: BatchingPublisher and publishBatch windows; msg/s acked.")
-    static final class PublishThroughputCmd extends BenchCommand {
-        @Mixin
-        LoadOptions l;
-
-        @Override
-        void validate() {
-            l.validate();
-        }
-
+    static final class PublishThroughputCmd extends LoadCommand {
         @Override
         List<Job> jobs() {
             return throughput(l);
@@ -181,15 +184,7 @@ public final class Bench implements Runnable {
 
     @Command(name = "end-to-end", mixinStandardHelpOptions = true,
             description = "BatchingPublisher -> one subscriber: delivered msg/s and publish -> delivery latency.")
-    static final class EndToEndCmd extends BenchCommand {
-        @Mixin
-        LoadOptions l;
-
-        @Override
-        void validate() {
-            l.validate();
-        }
-
+    static final class EndToEndCmd extends LoadCommand {
         @Override
         List<Job> jobs() {
             return List.of(endToEnd(l));
@@ -207,15 +202,7 @@ public final class Bench implements Runnable {
 
     @Command(name = "fanout", mixinStandardHelpOptions = true,
             description = "One publisher, N subscribers (default 100): delivered msg/s over all subscribers.")
-    static final class FanoutCmd extends BenchCommand {
-        @Mixin
-        LoadOptions l;
-
-        @Override
-        void validate() {
-            l.validate();
-        }
-
+    static final class FanoutCmd extends LoadCommand {
         @Override
         List<Job> jobs() {
             return List.of(fanout(l));
