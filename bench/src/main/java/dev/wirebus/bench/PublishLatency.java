@@ -1,7 +1,6 @@
 package dev.wirebus.bench;
 
 import dev.wirebus.client.WirebusClient;
-import org.HdrHistogram.Histogram;
 
 import java.time.Duration;
 
@@ -29,18 +28,8 @@ final class PublishLatency implements Workload {
 
     @Override
     public Sample measure(Duration window) {
-        Histogram h = Sample.newHistogram();
-        long start = System.nanoTime();
-        long end = start + window.toNanos();
-        long now = start;
-        while (now - end < 0) {
-            long t0 = System.nanoTime();
-            Waits.await(client.publish("bench.latency", payload), o.timeout, spin, "publish ack");
-            now = System.nanoTime();
-            Sample.record(h, now - t0);
-        }
-        double secs = (now - start) / 1e9;
-        return new Sample().put(Sample.OPS, h.getTotalCount() / secs).percentiles("", h);
+        return Sample.closedLoop(window,
+                () -> Waits.await(client.publish("bench.latency", payload), o.timeout, spin, "publish ack"));
     }
 
     @Override

@@ -2,7 +2,6 @@ package dev.wirebus.bench;
 
 import dev.wirebus.client.Responder;
 import dev.wirebus.client.WirebusClient;
-import org.HdrHistogram.Histogram;
 
 import java.time.Duration;
 
@@ -41,22 +40,13 @@ final class RequestReply implements Workload {
 
     @Override
     public Sample measure(Duration window) {
-        Histogram h = Sample.newHistogram();
-        long start = System.nanoTime();
-        long end = start + window.toNanos();
-        long now = start;
-        while (now - end < 0) {
-            long t0 = System.nanoTime();
+        return Sample.closedLoop(window, () -> {
             byte[] reply = Waits.await(requester.request(SUBJECT, payload, o.timeout), o.timeout.plusSeconds(1), spin,
                     "reply");
-            now = System.nanoTime();
             if (reply.length != payload.length) {
                 throw new BenchException("echo replied " + reply.length + " bytes to " + payload.length);
             }
-            Sample.record(h, now - t0);
-        }
-        double secs = (now - start) / 1e9;
-        return new Sample().put(Sample.OPS, h.getTotalCount() / secs).percentiles("", h);
+        });
     }
 
     @Override

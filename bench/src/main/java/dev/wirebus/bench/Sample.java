@@ -42,6 +42,25 @@ final class Sample {
     }
 
     /** A fresh histogram of nanoseconds, 3 significant digits. */
+    /**
+     * Times {@code call} back to back for {@code window} (closed loop: each call starts when the
+     * previous one returned) and reports calls/s and the percentiles of their durations.
+     */
+    static Sample closedLoop(java.time.Duration window, Runnable call) {
+        Histogram h = newHistogram();
+        long start = System.nanoTime();
+        long end = start + window.toNanos();
+        long now = start;
+        while (now - end < 0) {
+            long t0 = System.nanoTime();
+            call.run();
+            now = System.nanoTime();
+            record(h, now - t0);
+        }
+        double secs = (now - start) / 1e9;
+        return new Sample().put(OPS, h.getTotalCount() / secs).percentiles("", h);
+    }
+
     static Histogram newHistogram() {
         return new Histogram(HIGHEST_NANOS, 3);
     }
