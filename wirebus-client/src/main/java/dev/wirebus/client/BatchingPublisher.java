@@ -210,13 +210,21 @@ public final class BatchingPublisher implements AutoCloseable {
         for (Worker w : workers) {
             w.stop();
         }
+        // closing the connections fails what still waits for an answer at once, so no worker stays
+        // blocked on a batch whose broker is gone; the workers then fail what they still hold
+        for (Worker w : workers) {
+            w.client.close();
+        }
         for (Worker w : workers) {
             try {
                 w.thread.join(config.requestTimeout.toMillis());
+                if (w.thread.isAlive()) {
+                    w.thread.interrupt();
+                    w.thread.join(config.requestTimeout.toMillis());
+                }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
-            w.client.close();
         }
         for (ArrayBlockingQueue<Entry> queue : queues) {
             Entry e;
@@ -326,7 +334,21 @@ public final class BatchingPublisher implements AutoCloseable {
                     bytes += e.payload.length + RecordBatch.RECORD_OVERHEAD;
                     i++;
                 }
-                if (!inFlight.tryAcquire(config.requestTimeout.toNanos(), TimeUnit.NANOSECONDS)) {
+                boolean slot;
+                try {
+                    slot = inFlight.tryAcquire(config.requestTimeout.toNanos(), TimeUnit.NANOSECONDS);
+                } catch (InterruptedException e) {
+                    // stopped while holding messages: they fail, visibly, rather than vanish
+                    List<Entry> rest = new ArrayList<>(run);
+                    for (int k = i; k < drained.size(); k++) {
+                        if (drained.get(k) != POISON) {
+                            rest.add(drained.get(k));
+                        }
+                    }
+                    fail(rest, new ConnectionException("publisher closed before the message was sent"));
+                    throw e;
+                }
+                if (!slot) {
                     fail(run, new WirebusTimeoutException("no acknowledgement from the broker for "
                             + config.maxInFlightBatches + " batches within " + config.requestTimeout.toMillis() + " ms"));
                     continue;
