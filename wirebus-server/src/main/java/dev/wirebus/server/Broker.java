@@ -4,6 +4,7 @@ import dev.wirebus.protocol.ErrorCode;
 import dev.wirebus.protocol.FrameDecoder;
 import dev.wirebus.protocol.FrameEncoder;
 import dev.wirebus.server.internal.BrokerContext;
+import dev.wirebus.server.internal.BrokerMetrics;
 import dev.wirebus.server.internal.ConnectionHandler;
 import dev.wirebus.server.internal.DiskStorage;
 import dev.wirebus.server.internal.MemoryStorage;
@@ -59,9 +60,9 @@ public final class Broker implements AutoCloseable {
     private Path unixSocket;
     private boolean closed;
 
-    private Broker(BrokerConfig config, StreamStorage storage) {
+    private Broker(BrokerConfig config, StreamStorage storage, BrokerMetrics metrics) {
         this.config = config;
-        this.context = new BrokerContext(config, storage);
+        this.context = new BrokerContext(config, storage, metrics);
         this.transport = ServerTransport.best();
         this.bossGroup = transport.newGroup(1, "wirebus-accept");
         this.ioGroup = transport.newGroup(config.ioThreads(), "wirebus-io");
@@ -75,10 +76,12 @@ public final class Broker implements AutoCloseable {
     public static Broker start(BrokerConfig config) throws IOException {
         StreamStorage storage = config.storage() == BrokerConfig.Storage.DISK
                 ? DiskStorage.open(config) : new MemoryStorage(config);
+        BrokerMetrics metrics = new BrokerMetrics(config.meterRegistry());
         Broker broker;
         try {
-            broker = new Broker(config, storage);
+            broker = new Broker(config, storage, metrics);
         } catch (RuntimeException e) {
+            metrics.close();
             storage.close();
             throw e;
         }
@@ -98,6 +101,7 @@ public final class Broker implements AutoCloseable {
             }
             broker.shutdownGroups();
             broker.closeStorage();
+            metrics.close();
             throw e;
         }
         return broker;
@@ -264,6 +268,7 @@ public final class Broker implements AutoCloseable {
         }
         closeStorage();
         shutdownGroups();
+        context.metrics().close();
         terminated.countDown();
     }
 

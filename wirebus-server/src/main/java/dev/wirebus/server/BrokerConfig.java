@@ -1,6 +1,8 @@
 package dev.wirebus.server;
 
 import dev.wirebus.protocol.FrameCodec;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.composite.CompositeMeterRegistry;
 
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
@@ -63,8 +65,10 @@ public final class BrokerConfig {
     private final Duration retentionAge;
     private final Duration publishWait;
     private final java.util.Map<String, StreamSettings> streams;
+    private final MeterRegistry meterRegistry;
 
     private BrokerConfig(Builder b) {
+        this.meterRegistry = b.meterRegistry != null ? b.meterRegistry : new CompositeMeterRegistry();
         this.streams = java.util.Map.copyOf(b.streams);
         this.publishWait = b.publishWait;
         this.storage = b.storage;
@@ -242,6 +246,17 @@ public final class BrokerConfig {
         return serverName;
     }
 
+    /**
+     * Where the broker registers its meters ({@code wirebus.*}: connections, publishes, deliveries,
+     * errors by code, requests by outcome, latencies, per-stream and per-consumer gauges). The
+     * default is an empty {@link CompositeMeterRegistry}, which records nothing and costs next to
+     * nothing. The broker removes its meters when it closes; give each broker a registry of its own
+     * (or one no other broker shares).
+     */
+    public MeterRegistry meterRegistry() {
+        return meterRegistry;
+    }
+
     /** Validating builder of {@link BrokerConfig}. */
     public static final class Builder {
         private Path unixSocket;
@@ -266,8 +281,18 @@ public final class BrokerConfig {
         private Duration retentionAge;
         private Duration publishWait = Duration.ofSeconds(5);
         private final java.util.Map<String, StreamSettings> streams = new java.util.LinkedHashMap<>();
+        private MeterRegistry meterRegistry;
 
         private Builder() {
+        }
+
+        /**
+         * Registers the broker's meters in this registry (for example a {@code PrometheusMeterRegistry}
+         * that an HTTP endpoint scrapes); see {@link BrokerConfig#meterRegistry()}.
+         */
+        public Builder meterRegistry(MeterRegistry registry) {
+            this.meterRegistry = Objects.requireNonNull(registry, "meterRegistry");
+            return this;
         }
 
         /** Overrides settings for one stream. */

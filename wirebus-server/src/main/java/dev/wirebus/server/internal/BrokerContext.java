@@ -14,12 +14,20 @@ public final class BrokerContext {
     private volatile boolean shuttingDown;
 
     private final StreamStorage storage;
+    private final BrokerMetrics metrics;
 
-    public BrokerContext(BrokerConfig config, StreamStorage storage) {
+    public BrokerContext(BrokerConfig config, StreamStorage storage, BrokerMetrics metrics) {
         this.config = config;
         this.storage = storage;
-        this.streams = new StreamRegistry(storage);
-        this.router = new RequestRouter(config.maxRequestTimeout().toMillis());
+        this.metrics = metrics;
+        this.streams = new StreamRegistry(storage, metrics);
+        this.router = new RequestRouter(config.maxRequestTimeout().toMillis(), metrics);
+        metrics.bind(this);
+        storage.observeSyncs(metrics::fsync);
+    }
+
+    public BrokerMetrics metrics() {
+        return metrics;
     }
 
     public BrokerConfig config() {

@@ -33,6 +33,7 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
     private static final Logger log = LoggerFactory.getLogger(ConnectionHandler.class);
 
     private final BrokerContext broker;
+    private final BrokerMetrics metrics;
     private final Map<Integer, SubscriptionCursor> subscriptions = new HashMap<>();
     private final Set<String> subjects = ConcurrentHashMap.newKeySet();
     private final Set<Long> pendingRequests = ConcurrentHashMap.newKeySet();
@@ -53,6 +54,7 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
 
     public ConnectionHandler(BrokerContext broker) {
         this.broker = broker;
+        this.metrics = broker.metrics();
     }
 
     @Override
@@ -79,6 +81,7 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
     public void channelActive(ChannelHandlerContext ctx) {
         channel = ctx.channel();
         broker.connections().add(this);
+        metrics.connectionOpened();
         long timeout = broker.config().handshakeTimeout().toMillis();
         handshakeTimer = ctx.executor().schedule(() -> {
             if (!handshaken) {
@@ -101,12 +104,18 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
         try {
             dispatch(frame);
         } catch (BrokerException e) {
-            ctx.write(new Frame.Error(frame.requestId(), e.code(), e.getMessage()));
+            ctx.write(error(frame.requestId(), e.code(), e.getMessage()));
         } catch (java.io.UncheckedIOException | dev.wirebus.server.internal.storage.StorageException e) {
             // a stream that cannot be opened or read fails this request, not the connection
             log.error("storage failure on {} from '{}'", frame.type(), clientName, e);
-            ctx.write(new Frame.Error(frame.requestId(), ErrorCode.INTERNAL, "storage failure: " + e.getMessage()));
+            ctx.write(error(frame.requestId(), ErrorCode.INTERNAL, "storage failure: " + e.getMessage()));
         }
+    }
+
+    /** An ERROR frame to send, counted by its code. */
+    private Frame.Error error(long requestId, ErrorCode code, String message) {
+        metrics.error(code);
+        return new Frame.Error(requestId, code, message);
     }
 
     private void handshake(Frame frame) {
@@ -201,6 +210,9 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
                 channel.write(new Frame.Ok(f.requestId()));
             }
             case REQUEST -> {
+                if (broker.shuttingDown()) {
+                    metrics.request(BrokerMetrics.RequestOutcome.SHUTDOWN);
+                }
                 refuseWhenShuttingDown();
                 broker.router().request(this, (Frame.Request) frame);
             }
@@ -266,6 +278,7 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
 
     private void publish(long requestId, String streamName, RecordBatch records, long expectedSequence,
                          String producerId, long producerSequence) {
+        long startNanos = System.nanoTime();
         Stream stream;
         try {
             stream = broker.streams().getOrCreate(streamName);
@@ -281,17 +294,22 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
             stream.append(records, expectedSequence, producerId, producerSequence, new Stream.AppendListener() {
                 @Override
                 public void appended(long first, int count, Throwable failure) {
-                    reply(failure == null
-                            ? new Frame.PublishAck(requestId, first, count)
-                            : failure instanceof BrokerException b
-                            ? new Frame.Error(requestId, b.code(), b.getMessage())
-                            : new Frame.Error(requestId, ErrorCode.INTERNAL, "stream '" + streamName
-                                    + "' could not store the messages durably: " + failure.getMessage()), true);
+                    if (failure == null) {
+                        metrics.published(producerId != null, count);
+                        replyToPublish(new Frame.PublishAck(requestId, first, count), startNanos);
+                    } else {
+                        replyToPublish(failure instanceof BrokerException b
+                                ? error(requestId, b.code(), b.getMessage())
+                                : error(requestId, ErrorCode.INTERNAL, "stream '" + streamName
+                                        + "' could not store the messages durably: " + failure.getMessage()),
+                                startNanos);
+                    }
                 }
 
                 @Override
                 public void duplicate(long first, int count) {
-                    reply(new Frame.PublishAck(requestId, first, count, true), true);
+                    metrics.duplicate();
+                    replyToPublish(new Frame.PublishAck(requestId, first, count, true), startNanos);
                 }
             }, channel.eventLoop(), broker.config().publishWait().toMillis());
         } catch (BrokerException e) {
@@ -316,7 +334,35 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
             }
             return;
         }
-        replies.add(settlesAck ? new SettlingReply(frame) : frame);
+        enqueue(frame);
+    }
+
+    /**
+     * Sends a publish's answer from any thread and settles its pending acknowledgement; an
+     * acknowledgement is timed from {@code startNanos}, when its frame was read.
+     */
+    private void replyToPublish(Frame frame, long startNanos) {
+        if (channel.eventLoop().inEventLoop()) {
+            writeSettling(frame, startNanos);
+            if (!reading) {
+                channel.flush(); // from a timer, not a read burst that flushes at its end
+            }
+            return;
+        }
+        enqueue(new SettlingReply(frame, startNanos));
+    }
+
+    /** Event loop: writes a publish's answer and settles its acknowledgement. */
+    private void writeSettling(Frame frame, long startNanos) {
+        channel.write(frame);
+        if (frame instanceof Frame.PublishAck) {
+            metrics.acknowledged(startNanos);
+        }
+        ackSettled();
+    }
+
+    private void enqueue(Object reply) {
+        replies.add(reply);
         if (repliesScheduled.compareAndSet(false, true)) {
             try {
                 channel.eventLoop().execute(this::drainReplies);
@@ -326,7 +372,7 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
         }
     }
 
-    private record SettlingReply(Frame frame) {
+    private record SettlingReply(Frame frame, long startNanos) {
     }
 
     private void drainReplies() {
@@ -335,8 +381,7 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
         int n = 0;
         while ((o = replies.poll()) != null) {
             if (o instanceof SettlingReply r) {
-                channel.write(r.frame());
-                ackSettled();
+                writeSettling(r.frame(), r.startNanos());
             } else {
                 channel.write(o);
             }
@@ -367,7 +412,7 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
         Stream stream = broker.streams().getOrCreate(f.stream());
         long start = stream.resolveStart(f.startKind(), f.startSequence());
         open(f.requestId(), f.subscriptionId(), new SubscriptionCursor(channel, f.subscriptionId(), stream, start,
-                f.credits(), null, false, c -> subscriptions.remove(c.subscriptionId(), c)), start);
+                f.credits(), null, false, metrics, c -> subscriptions.remove(c.subscriptionId(), c)), start);
     }
 
     private void consume(Frame.Consume f) {
@@ -381,7 +426,7 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
         long start = stream.attachConsumer(f.consumer(), f.startKind(), f.startSequence(),
                 f.resume() ? Math.max(1, f.startSequence()) : 0, f.maxLag());
         open(f.requestId(), f.subscriptionId(), new SubscriptionCursor(channel, f.subscriptionId(), stream, start,
-                f.credits(), f.consumer(), f.ackMode() == Frame.Consume.ACK_ON_DELIVERY,
+                f.credits(), f.consumer(), f.ackMode() == Frame.Consume.ACK_ON_DELIVERY, metrics,
                 c -> subscriptions.remove(c.subscriptionId(), c)), start);
     }
 
@@ -491,6 +536,6 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
             return;
         }
         closing = true;
-        channel.writeAndFlush(new Frame.Error(requestId, code, message)).addListener(ChannelFutureListener.CLOSE);
+        channel.writeAndFlush(error(requestId, code, message)).addListener(ChannelFutureListener.CLOSE);
     }
 }

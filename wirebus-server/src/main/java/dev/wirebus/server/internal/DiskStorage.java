@@ -138,6 +138,16 @@ public final class DiskStorage implements StreamStorage {
     }
 
     @Override
+    public void observeSyncs(java.util.function.LongConsumer nanos) {
+        if (alwaysCommitter != null) {
+            alwaysCommitter.observeSyncs(nanos);
+        }
+        if (batchCommitter != null) {
+            batchCommitter.observeSyncs(nanos);
+        }
+    }
+
+    @Override
     public ConsumerPositions positions() {
         return positions;
     }

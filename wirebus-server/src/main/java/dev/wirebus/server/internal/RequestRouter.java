@@ -24,9 +24,11 @@ public final class RequestRouter {
     private final ConcurrentHashMap<Long, Pending> pending = new ConcurrentHashMap<>();
     private final AtomicLong ids = new AtomicLong();
     private final long maxTimeoutMillis;
+    private final BrokerMetrics metrics;
 
-    public RequestRouter(long maxTimeoutMillis) {
+    public RequestRouter(long maxTimeoutMillis, BrokerMetrics metrics) {
         this.maxTimeoutMillis = maxTimeoutMillis;
+        this.metrics = metrics;
     }
 
     private static final class Responders {
@@ -55,6 +57,7 @@ public final class RequestRouter {
         final long requesterRequestId;
         final Connection responder;
         final String subject;
+        final long startNanos = System.nanoTime();
         final AtomicBoolean done = new AtomicBoolean();
         volatile ScheduledFuture<?> timer;
 
@@ -86,22 +89,31 @@ public final class RequestRouter {
 
     /** Routes a request from {@code requester}; answers it with an error when it cannot be routed. */
     public void request(Connection requester, Frame.Request f) {
-        StreamRegistry.checkName("subject", f.subject());
+        try {
+            StreamRegistry.checkName("subject", f.subject());
+        } catch (BrokerException e) {
+            metrics.request(BrokerMetrics.RequestOutcome.INVALID);
+            throw e;
+        }
         if (f.timeoutMillis() <= 0) {
+            metrics.request(BrokerMetrics.RequestOutcome.INVALID);
             throw new BrokerException(ErrorCode.INVALID_ARGUMENT, "request timeout must be positive, was "
                     + f.timeoutMillis() + " ms");
         }
         if (requester.pendingRequests().size() >= MAX_PENDING_PER_CONNECTION) {
+            metrics.request(BrokerMetrics.RequestOutcome.BACKPRESSURE);
             throw new BrokerException(ErrorCode.BACKPRESSURE, "this connection has " + MAX_PENDING_PER_CONNECTION
                     + " requests in flight; wait for answers before sending more");
         }
         Responders r = bySubject.get(f.subject());
         Connection responder = r == null ? null : r.pick();
         if (responder == null) {
+            metrics.request(BrokerMetrics.RequestOutcome.NO_RESPONDERS);
             throw new BrokerException(ErrorCode.NO_RESPONDERS, "no responder for subject '" + f.subject() + "'");
         }
         if (!responder.channel().isWritable()) {
             // the responder is not reading what it was sent: do not pile more on it
+            metrics.request(BrokerMetrics.RequestOutcome.BACKPRESSURE);
             throw new BrokerException(ErrorCode.BACKPRESSURE, "the responder for subject '" + f.subject()
                     + "' is not keeping up; try again later");
         }
@@ -111,8 +123,8 @@ public final class RequestRouter {
         requester.pendingRequests().add(p.id);
         responder.pendingRequests().add(p.id);
         p.timer = requester.channel().eventLoop().schedule(() -> finish(p, new Frame.Error(p.requesterRequestId,
-                ErrorCode.TIMEOUT, "no response on subject '" + p.subject + "' within " + timeout + " ms")),
-                timeout, TimeUnit.MILLISECONDS);
+                ErrorCode.TIMEOUT, "no response on subject '" + p.subject + "' within " + timeout + " ms"),
+                BrokerMetrics.RequestOutcome.TIMEOUT), timeout, TimeUnit.MILLISECONDS);
         responder.channel().writeAndFlush(new Frame.Request(p.id, f.subject(), (int) timeout, f.payload()));
     }
 
@@ -120,7 +132,7 @@ public final class RequestRouter {
     public void response(Connection responder, Frame.Response f) {
         Pending p = pending.get(f.requestId());
         if (p != null && p.responder == responder) {
-            finish(p, new Frame.Response(p.requesterRequestId, f.payload()));
+            finish(p, new Frame.Response(p.requesterRequestId, f.payload()), BrokerMetrics.RequestOutcome.ANSWERED);
         }
     }
 
@@ -131,7 +143,8 @@ public final class RequestRouter {
             return false;
         }
         finish(p, new Frame.Error(p.requesterRequestId, ErrorCode.RESPONDER_FAILED,
-                "responder on subject '" + p.subject + "' failed: " + f.message()));
+                "responder on subject '" + p.subject + "' failed: " + f.message()),
+                BrokerMetrics.RequestOutcome.RESPONDER_FAILED);
         return true;
     }
 
@@ -150,9 +163,10 @@ public final class RequestRouter {
             }
             if (p.responder == c) {
                 finish(p, new Frame.Error(p.requesterRequestId, ErrorCode.RESPONDER_GONE,
-                        "responder on subject '" + p.subject + "' disconnected before answering"));
+                        "responder on subject '" + p.subject + "' disconnected before answering"),
+                        BrokerMetrics.RequestOutcome.RESPONDER_GONE);
             } else {
-                finish(p, null);
+                finish(p, null, BrokerMetrics.RequestOutcome.REQUESTER_GONE);
             }
         }
     }
@@ -160,7 +174,7 @@ public final class RequestRouter {
     /** Fails every pending request (shutdown). */
     public void failAll(ErrorCode code, String message) {
         for (Pending p : pending.values()) {
-            finish(p, new Frame.Error(p.requesterRequestId, code, message));
+            finish(p, new Frame.Error(p.requesterRequestId, code, message), BrokerMetrics.RequestOutcome.SHUTDOWN);
         }
     }
 
@@ -169,9 +183,14 @@ public final class RequestRouter {
         return pending.size();
     }
 
-    private void finish(Pending p, Frame answer) {
+    private void finish(Pending p, Frame answer, BrokerMetrics.RequestOutcome outcome) {
         if (!p.done.compareAndSet(false, true)) {
             return;
+        }
+        if (outcome == BrokerMetrics.RequestOutcome.ANSWERED) {
+            metrics.answered(p.startNanos);
+        } else {
+            metrics.request(outcome);
         }
         pending.remove(p.id);
         ScheduledFuture<?> t = p.timer;
@@ -181,6 +200,9 @@ public final class RequestRouter {
         p.requester.pendingRequests().remove(p.id);
         p.responder.pendingRequests().remove(p.id);
         if (answer != null && p.requester.channel().isActive()) {
+            if (answer instanceof Frame.Error e) {
+                metrics.error(ErrorCode.of(e.code()));
+            }
             p.requester.channel().writeAndFlush(answer);
         }
     }

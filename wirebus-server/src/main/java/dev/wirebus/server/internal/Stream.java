@@ -121,6 +121,10 @@ public final class Stream {
     private ConsumerPositions positions = ConsumerPositions.NONE;
     private long heldNanosTotal;
     private long rejectedPublishes;
+    /** Guarded by lock: told the name of each durable consumer (for its meters); null until set. */
+    private java.util.function.Consumer<String> consumerAdded;
+    /** Subscriptions open on this stream (plain and durable consumers'). */
+    private final java.util.concurrent.atomic.AtomicInteger subscribers = new java.util.concurrent.atomic.AtomicInteger();
 
     /**
      * Appends records, conditionally when {@code expectedSequence} is not
@@ -334,6 +338,10 @@ public final class Stream {
                 c = new ConsumerState(consumer, start - 1, maxLag);
                 consumers.put(consumer, c);
                 positions.save(name, consumer, c.acked, maxLag, () -> { });
+                if (consumerAdded != null) {
+                    java.util.function.Consumer<String> added = consumerAdded;
+                    after.add(() -> added.accept(consumer));
+                }
             } else {
                 start = resumeAt > 0 ? resumeAt : c.acked + 1;
                 if (start > log.nextSequence()) {
@@ -393,6 +401,91 @@ public final class Stream {
         } finally {
             lock.unlock();
             after.forEach(Runnable::run);
+        }
+    }
+
+    // ------------------------------------------------------------------ metrics, read when a registry is scraped
+
+    /**
+     * Tells {@code listener} the name of every durable consumer the stream has and of each one added
+     * later (outside the stream's lock).
+     */
+    void onConsumerAdded(java.util.function.Consumer<String> listener) {
+        List<String> existing;
+        lock.lock();
+        try {
+            consumerAdded = listener;
+            existing = new ArrayList<>(consumers.keySet());
+        } finally {
+            lock.unlock();
+        }
+        existing.forEach(listener);
+    }
+
+    /** A subscription opened on this stream. */
+    void subscriberOpened() {
+        subscribers.incrementAndGet();
+    }
+
+    /** A subscription on this stream closed. */
+    void subscriberClosed() {
+        subscribers.decrementAndGet();
+    }
+
+    /** Open subscriptions. */
+    int subscribers() {
+        return subscribers.get();
+    }
+
+    /** Publishes held back by a gating consumer now. */
+    int heldPublishes() {
+        lock.lock();
+        try {
+            return held.size();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Seconds publishes spent held, summed over those no longer held. */
+    double heldSeconds() {
+        lock.lock();
+        try {
+            return heldNanosTotal / 1e9;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Publishes failed by the gate: held too long, or too many held. */
+    long gateRejected() {
+        lock.lock();
+        try {
+            return rejectedPublishes;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Records after the consumer's acknowledged sequence (NaN when there is no such consumer). */
+    double consumerLag(String consumer) {
+        lock.lock();
+        try {
+            ConsumerState c = consumers.get(consumer);
+            return c == null ? Double.NaN : Math.max(0, log.nextSequence() - 1 - c.acked);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The consumer's acknowledged sequence (NaN when there is no such consumer). */
+    double consumerAcked(String consumer) {
+        lock.lock();
+        try {
+            ConsumerState c = consumers.get(consumer);
+            return c == null ? Double.NaN : c.acked;
+        } finally {
+            lock.unlock();
         }
     }
 

@@ -17,9 +17,11 @@ public final class StreamRegistry {
 
     private final ConcurrentHashMap<String, Stream> streams = new ConcurrentHashMap<>();
     private final StreamStorage storage;
+    private final BrokerMetrics metrics;
 
-    public StreamRegistry(StreamStorage storage) {
+    public StreamRegistry(StreamStorage storage, BrokerMetrics metrics) {
         this.storage = storage;
+        this.metrics = metrics;
     }
 
     /** Opens every stream the store holds (recovering their logs). */
@@ -49,6 +51,7 @@ public final class StreamRegistry {
                 try {
                     Stream created = new Stream(n, opened, storage.committer(n));
                     created.positions(storage.positions(), storage.positions().load(n));
+                    metrics.streamOpened(created);
                     return created;
                 } catch (IOException | RuntimeException e) {
                     if (opened instanceof DurableStreamLog d) {
@@ -72,9 +75,21 @@ public final class StreamRegistry {
         return streams.size();
     }
 
+    /** fsync calls made by the streams' logs so far (0 in memory); read by a metric. */
+    long syncCount() {
+        long n = 0;
+        for (Stream s : streams.values()) {
+            if (s.log() instanceof DurableStreamLog d) {
+                n += d.syncCount();
+            }
+        }
+        return n;
+    }
+
     /** Syncs (when stored on disk) and closes every stream's log. */
     public void closeAll() {
         for (Stream s : streams.values()) {
+            metrics.streamClosed(s);
             if (s.log() instanceof DurableStreamLog d) {
                 try {
                     d.sync();

@@ -32,6 +32,10 @@ public interface StreamStorage extends AutoCloseable {
     /** A short description for the start-up lines ("memory", "disk /var/lib/wirebus (batch, 5 ms)"). */
     String describe();
 
+    /** Tells {@code nanos} the duration of each sync that reached the disk (a metric); none by default. */
+    default void observeSyncs(java.util.function.LongConsumer nanos) {
+    }
+
     /**
      * At shutdown, before connections close: completes pending syncs (their acknowledgements go out)
      * and writes pending consumer positions. Appends after this are not synced by the committer.

@@ -30,6 +30,7 @@ final class SubscriptionCursor extends Stream.Waiter {
     private final List<StreamLog.Slice> slices = new ArrayList<>();
     private final Runnable drainTask = this::drain;
     private final Consumer<SubscriptionCursor> onClosedByBroker;
+    private final BrokerMetrics metrics;
     private long nextSequence;
     private long credits;
     private boolean started;
@@ -41,7 +42,9 @@ final class SubscriptionCursor extends Stream.Waiter {
     private final boolean ackOnDelivery;
 
     SubscriptionCursor(Channel channel, int subscriptionId, Stream stream, long startSequence, int credits,
-                       String consumer, boolean ackOnDelivery, Consumer<SubscriptionCursor> onClosedByBroker) {
+                       String consumer, boolean ackOnDelivery, BrokerMetrics metrics,
+                       Consumer<SubscriptionCursor> onClosedByBroker) {
+        this.metrics = metrics;
         this.consumer = consumer;
         this.ackOnDelivery = ackOnDelivery;
         this.onClosedByBroker = onClosedByBroker;
@@ -50,6 +53,7 @@ final class SubscriptionCursor extends Stream.Waiter {
         this.stream = stream;
         this.nextSequence = startSequence;
         this.credits = credits;
+        stream.subscriberOpened();
     }
 
     int subscriptionId() {
@@ -82,6 +86,7 @@ final class SubscriptionCursor extends Stream.Waiter {
             return;
         }
         closed = true;
+        stream.subscriberClosed();
         stream.removeWaiter(this);
         if (consumer != null) {
             stream.detachConsumer(consumer);
@@ -108,6 +113,7 @@ final class SubscriptionCursor extends Stream.Waiter {
             org.slf4j.LoggerFactory.getLogger(SubscriptionCursor.class)
                     .error("subscription {} on '{}' failed at sequence {}", subscriptionId, stream.name(), nextSequence, e);
             close();
+            metrics.error(ErrorCode.INTERNAL);
             channel.writeAndFlush(new Frame.SubscriptionClosed(0, subscriptionId, ErrorCode.INTERNAL.code(),
                     "broker failed delivering sequence " + nextSequence + ": " + e));
             onClosedByBroker.accept(this);
@@ -120,6 +126,7 @@ final class SubscriptionCursor extends Stream.Waiter {
             return;
         }
         int frames = 0;
+        long before = nextSequence;
         while (credits > 0 && channel.isWritable() && frames < MAX_FRAMES_PER_DRAIN) {
             slices.clear();
             int max = (int) Math.min(credits, MAX_RECORDS_PER_FRAME);
@@ -138,6 +145,7 @@ final class SubscriptionCursor extends Stream.Waiter {
             }
         }
         if (frames > 0) {
+            metrics.delivered((int) (nextSequence - before));
             channel.flush();
         }
         if (frames == MAX_FRAMES_PER_DRAIN) {
@@ -166,6 +174,7 @@ final class SubscriptionCursor extends Stream.Waiter {
     private void closeNotRetained() {
         BrokerException e = stream.notRetained(nextSequence, stream.firstSequence());
         close();
+        metrics.error(ErrorCode.SEQUENCE_NOT_RETAINED);
         channel.writeAndFlush(new Frame.SubscriptionClosed(0, subscriptionId, ErrorCode.SEQUENCE_NOT_RETAINED.code(),
                 "subscriber fell behind retention: " + e.getMessage()));
         onClosedByBroker.accept(this);

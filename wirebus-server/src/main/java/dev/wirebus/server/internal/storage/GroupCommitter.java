@@ -73,6 +73,8 @@ public final class GroupCommitter implements AutoCloseable {
     /** A registration is already covered by its log's durable sequence. */
     private boolean completeNow;
     private boolean closed;
+    /** Told how long each sync that reached the disk took. */
+    private volatile java.util.function.LongConsumer syncObserver = nanos -> { };
 
     /**
      * @param name names the thread
@@ -130,6 +132,11 @@ public final class GroupCommitter implements AutoCloseable {
         } finally {
             lock.unlock();
         }
+    }
+
+    /** Tells {@code nanos} how long each sync that reached the disk took (on the committer's thread; keep it quick). */
+    public void observeSyncs(java.util.function.LongConsumer nanos) {
+        this.syncObserver = java.util.Objects.requireNonNull(nanos, "nanos");
     }
 
     /** Waiters registered and not yet completed. */
@@ -190,7 +197,12 @@ public final class GroupCommitter implements AutoCloseable {
                     runCallbacks(done);
                     for (DurableStreamLog log : toSync) {
                         try {
+                            long before = log.syncCount();
+                            long start = System.nanoTime();
                             log.sync();
+                            if (log.syncCount() != before) {
+                                syncObserver.accept(System.nanoTime() - start);
+                            }
                         } catch (RuntimeException e) {
                             failures.put(log, e);
                         }

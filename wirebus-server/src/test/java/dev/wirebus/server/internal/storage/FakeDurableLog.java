@@ -1,6 +1,7 @@
 package dev.wirebus.server.internal.storage;
 
 import dev.wirebus.protocol.RecordBatch;
+import dev.wirebus.server.internal.ProducerTable;
 
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
@@ -20,6 +21,7 @@ final class FakeDurableLog implements DurableStreamLog {
     private final AtomicInteger syncsEntered = new AtomicInteger();
     private volatile CountDownLatch gate;
     private volatile RuntimeException failure;
+    private final ProducerTable producers = new ProducerTable();
 
     /** Pretends {@code count} records of {@code bytes} bytes were written; returns the last sequence. */
     synchronized long write(int count, long bytes) {
@@ -113,6 +115,16 @@ final class FakeDurableLog implements DurableStreamLog {
     @Override
     public long append(RecordBatch records) {
         throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public long append(RecordBatch records, String producerId, long producerSequence) {
+        throw new UnsupportedOperationException();
+    }
+
+    @Override
+    public ProducerTable producers() {
+        return producers;
     }
 
     @Override
