@@ -79,20 +79,13 @@ public final class GatewayServer {
         gateway.router(routes(new DemoTokenProducer(gateway.client(), group)));
         connections = new DefaultChannelGroup("wirebus-http", GlobalEventExecutor.INSTANCE);
         Class<? extends ServerChannel> channelType = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
-        HttpPipeline pipeline = new HttpPipeline(gateway);
         ServerBootstrap b = new ServerBootstrap()
                 .group(group)
                 .channel(channelType)
                 .option(ChannelOption.SO_BACKLOG, 1024)
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.TCP_NODELAY, true)
-                .childHandler(new io.netty.channel.ChannelInitializer<io.netty.channel.socket.SocketChannel>() {
-                    @Override
-                    protected void initChannel(io.netty.channel.socket.SocketChannel ch) {
-                        connections.add(ch);
-                        ch.pipeline().addLast(pipeline);
-                    }
-                });
+                .childHandler(new HttpPipeline(gateway, connections));
         try {
             serverChannel = b.bind(requested).syncUninterruptibly().channel();
         } catch (Exception e) {

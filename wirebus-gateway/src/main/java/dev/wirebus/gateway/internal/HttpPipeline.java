@@ -2,6 +2,7 @@ package dev.wirebus.gateway.internal;
 
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
+import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpServerCodec;
@@ -21,10 +22,13 @@ public final class HttpPipeline extends ChannelInitializer<SocketChannel> {
     static final String HTTP = "http";
 
     private final GatewayContext gateway;
+    private final ChannelGroup connections;
     private final ConnectionLimitHandler connectionLimit;
 
-    public HttpPipeline(GatewayContext gateway) {
+    /** {@code connections} gets every channel, so that closing the gateway closes them all. */
+    public HttpPipeline(GatewayContext gateway, ChannelGroup connections) {
         this.gateway = gateway;
+        this.connections = connections;
         this.connectionLimit = new ConnectionLimitHandler(gateway.limits().maxConnections(), gateway.metrics());
     }
 
@@ -32,6 +36,7 @@ public final class HttpPipeline extends ChannelInitializer<SocketChannel> {
     protected void initChannel(SocketChannel ch) {
         var limits = gateway.limits();
         HeaderReadTimeoutHandler headerTimeout = new HeaderReadTimeoutHandler(limits.headerTimeout(), gateway.metrics());
+        connections.add(ch);
         ChannelPipeline p = ch.pipeline();
         p.addLast("connections", connectionLimit);
         p.addLast(HEADER_TIMEOUT, headerTimeout);

@@ -151,7 +151,7 @@ public final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         finish(ex, response.status().code());
-        boolean keepAlive = ex.keepAlive && ctx(ex).channel().isActive();
+        boolean keepAlive = ex.keepAlive && ex.ctx.channel().isActive();
         HttpUtil.setKeepAlive(response, keepAlive);
         ChannelFuture written = ex.ctx.writeAndFlush(response);
         if (!keepAlive) {
@@ -193,10 +193,6 @@ public final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
 
     private static String methodName(Exchange ex) {
         return ex.route == null ? "other" : ex.route.method().name();
-    }
-
-    private static ChannelHandlerContext ctx(Exchange ex) {
-        return ex.ctx;
     }
 
     @Override
