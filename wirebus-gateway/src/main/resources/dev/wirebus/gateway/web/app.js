@@ -38,9 +38,7 @@ socket.addEventListener('state', (e) => {
   demo.state = e.detail.state;
   els.status.className = `pill pill-${e.detail.state}`;
   els.statusText.textContent = e.detail.state;
-  if (e.detail.state === 'reconnecting' && socket.nextReconnectMs !== undefined) {
-    log(`reconnecting in ${socket.nextReconnectMs} ms`);
-  }
+  if (e.detail.state === 'reconnecting') log(`reconnecting in ${e.detail.reconnectInMs} ms`);
 });
 socket.addEventListener('open', () => {
   log(subscription && subscription.lastSeq !== null
@@ -100,7 +98,6 @@ async function startTokens() {
     const body = await res.json().catch(() => ({}));
     if (!res.ok) throw new Error(body.error ? `${body.error.code}: ${body.error.message}` : `HTTP ${res.status}`);
     log(`token stream started: ${body.count ?? 200} chunks` + (body.first_seq ? ` from seq ${body.first_seq}` : ''));
-    els.outputHint.textContent = 'Streaming…';
   } catch (e) {
     log(`could not start the token stream: ${e.message}`, 'error');
   } finally {
@@ -154,6 +151,10 @@ function render() {
   els.lastSeq.textContent = demo.lastSeq === null ? '–' : String(demo.lastSeq);
   const last = demo.received.length ? demo.received[demo.received.length - 1] : 0;
   els.lag.textContent = demo.lastSeq === null ? '–' : String(Math.max(0, demo.lastSeq - last));
+  if (demo.stream) {
+    els.outputHint.textContent = arrivals.length ? 'Streaming…'
+      : demo.received.length ? `Idle · ${demo.received.length} messages` : 'Waiting for messages…';
+  }
   els.output.scrollTop = els.output.scrollHeight;
 }
 setInterval(render, 250); // lets messages/s fall back to 0

@@ -33,7 +33,8 @@
  * Data: a string is sent as text (`data`); a Uint8Array or ArrayBuffer as `base64`. A
  * subscription with `encoding: 'base64'` delivers `m.data` as a Uint8Array, otherwise as a string.
  *
- * Events (EventTarget): 'state' (detail.state: 'connecting' | 'open' | 'reconnecting' | 'closed'),
+ * Events (EventTarget): 'state' (detail.state: 'connecting' | 'open' | 'reconnecting' | 'closed';
+ * with 'reconnecting', detail.reconnectInMs),
  * 'open', 'close' (detail: code, reason, dropped), 'error' (detail.error: a WirebusError not tied
  * to one call or subscription).
  *
@@ -376,24 +377,23 @@ export class WirebusSocket extends EventTarget {
     for (const call of [...this._pending.values()]) this._settle(call, new WirebusDisconnectedError(), null);
     if (this._openedAt && now() - this._openedAt >= this.options.stableAfterMs) this._attempt = 0;
     this._openedAt = 0;
-    this._setState('reconnecting');
     this._emit('close', { code, reason, dropped: byUs });
     this._scheduleReconnect(immediately);
   }
 
   _scheduleReconnect(immediately = false) {
     if (this._state === 'closed' || this._reconnectTimer) return;
-    if (this._state !== 'reconnecting') this._setState('reconnecting');
     const { minBackoffMs, maxBackoffMs } = this.options;
     const ceiling = Math.min(maxBackoffMs, minBackoffMs * 2 ** Math.min(this._attempt, 30));
     const delay = immediately ? 0 : minBackoffMs + Math.random() * (ceiling - minBackoffMs);
     this._attempt++;
-    this.nextReconnectMs = Math.round(delay);
     this._reconnectTimer = setTimeout(() => {
+      this._reconnectTimer = null;
       if (this._state === 'closed') return;
       this._setState('connecting');
       this._connect();
     }, delay);
+    this._setState('reconnecting', { reconnectInMs: Math.round(delay) });
   }
 
   _startPing() {
@@ -416,14 +416,14 @@ export class WirebusSocket extends EventTarget {
     return 'c' + this._nextId++;
   }
 
-  _setState(state) {
+  _setState(state, extra = {}) {
     if (this._state === state) return;
     this._state = state;
     if (state === 'closed') {
       clearTimeout(this._reconnectTimer);
       this._reconnectTimer = null;
     }
-    this._emit('state', { state });
+    this._emit('state', { state, ...extra });
   }
 
   _emit(type, detail) {
