@@ -473,6 +473,32 @@ abstract class BrokerContract {
         }
     }
 
+    @Test
+    void fetchReadsAPageOfHistoryEndsEmptyAtTheEndAndFailsBelowTheRetainedRange() throws Exception {
+        try (EmbeddedBroker broker = EmbeddedBroker.start(b -> b.retentionMessages(100));
+             WirebusClient c = client(broker, "c").connect()) {
+            assertThat(c.fetch("pages", 1, 10).get(5, TimeUnit.SECONDS))
+                    .isEqualTo(new dev.wirebus.client.FetchResult("pages", 1, List.of(), 0));
+            for (int i = 1; i <= 150; i++) {
+                c.publish("pages", utf8("m" + i)).get(5, TimeUnit.SECONDS);
+            }
+            dev.wirebus.client.FetchResult page = c.fetch("pages", 60, 25).get(5, TimeUnit.SECONDS);
+            assertThat(page.messages()).extracting(Message::sequence).containsExactlyElementsOf(
+                    java.util.stream.LongStream.rangeClosed(60, 84).boxed().toList());
+            assertThat(page.messages()).extracting(Message::payloadAsString).startsWith("m60").endsWith("m84");
+            assertThat(page.lastSequence()).isEqualTo(150);
+            assertThat(page.nextSequence()).isEqualTo(85);
+            dev.wirebus.client.FetchResult tail = c.fetch("pages", 140, 1000).get(5, TimeUnit.SECONDS);
+            assertThat(tail.messages()).hasSize(11);
+            assertThat(tail.atEnd()).isTrue();
+            assertThat(c.fetch("pages", 151, 10).get(5, TimeUnit.SECONDS).messages()).isEmpty();
+            assertThatThrownBy(() -> c.fetch("pages", 3, 10).get(5, TimeUnit.SECONDS))
+                    .cause().isInstanceOf(ServerRefusedException.class)
+                    .hasMessageContaining("retains sequences from 51")
+                    .extracting(e -> ((ServerRefusedException) e).errorCode()).isEqualTo(ErrorCode.SEQUENCE_NOT_RETAINED);
+        }
+    }
+
     // 7 ------------------------------------------------------------------------------------------
 
     @Test

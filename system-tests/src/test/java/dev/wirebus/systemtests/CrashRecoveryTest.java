@@ -9,9 +9,6 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
-import java.io.BufferedReader;
-import java.io.IOException;
-import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -19,7 +16,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Semaphore;
@@ -40,30 +36,6 @@ class CrashRecoveryTest {
 
     @TempDir
     Path dir;
-
-    private Process startBroker(Path socket, Path data, BrokerConfig.Durability durability) throws Exception {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process p = new ProcessBuilder(java, "-Xmx256m", "-cp", System.getProperty("java.class.path"),
-                BrokerProcessMain.class.getName(), socket.toString(), data.toString(), durability.name())
-                .redirectError(dir.resolve("broker.err").toFile())
-                .start();
-        CompletableFuture<String> ready = CompletableFuture.supplyAsync(() -> {
-            try {
-                BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-                String line;
-                while ((line = r.readLine()) != null) {
-                    if (line.equals("READY")) {
-                        return line;
-                    }
-                }
-                return "exited";
-            } catch (IOException e) {
-                return e.toString();
-            }
-        });
-        assertThat(ready.get(60, TimeUnit.SECONDS)).as("broker start; see " + dir.resolve("broker.err")).isEqualTo("READY");
-        return p;
-    }
 
     /** Reads the stream up to the marker just published and checks it against every acknowledgement. */
     private static void verify(WirebusClient c, Map<Long, String> acked, int round) throws Exception {
@@ -98,7 +70,7 @@ class CrashRecoveryTest {
         Map<Long, String> acked = new ConcurrentHashMap<>();
         AtomicLong counter = new AtomicLong();
         for (int round = 0; round <= ROUNDS; round++) {
-            Process broker = startBroker(socket, data, durability);
+            BrokerProcess broker = BrokerProcess.start(socket, data, durability, dir.resolve("broker.err"));
             try (WirebusClient c = WirebusClient.builder().address("unix://" + socket).name("producer")
                     .reconnectPolicy(ReconnectPolicy.never()).requestTimeout(Duration.ofSeconds(30)).connect()) {
                 verify(c, acked, round);
@@ -130,13 +102,11 @@ class CrashRecoveryTest {
                 // kill after a random number of further acknowledgements, mid-stream
                 long more = ThreadLocalRandom.current().nextLong(50, 3000);
                 await().atMost(Duration.ofSeconds(60)).until(() -> acked.size() >= ackedBefore + more);
-                broker.destroyForcibly();
-                assertThat(broker.waitFor(30, TimeUnit.SECONDS)).isTrue();
+                broker.kill();
                 stop.set(true);
                 producer.join(10_000);
             } finally {
-                broker.destroyForcibly();
-                broker.waitFor(30, TimeUnit.SECONDS);
+                broker.close();
             }
         }
         assertThat(acked.size()).isGreaterThan(ROUNDS * 50);

@@ -69,6 +69,16 @@ final class PubCommand implements Callable<Integer> {
                     + "before the rest are sent.")
     Long expectSeq;
 
+    @Option(names = "--producer", paramLabel = "ID",
+            description = "Publish as idempotent producer ID: message i gets producer sequence --producer-seq + i - 1, "
+                    + "and one the broker already appended for ID is not appended again but answered with its original "
+                    + "sequence (so re-running a command that was cut off repeats nothing).")
+    String producer;
+
+    @Option(names = "--producer-seq", paramLabel = "N", defaultValue = "1",
+            description = "Producer sequence of the first message with --producer (default: ${DEFAULT-VALUE}).")
+    long producerSeq;
+
     @Option(names = "--in-flight", paramLabel = "N", defaultValue = "256",
             description = "Most messages sent but not yet acknowledged (default: ${DEFAULT-VALUE}).")
     int inFlight;
@@ -84,6 +94,9 @@ final class PubCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (expectSeq != null && expectSeq < 1) {
             throw new ParameterException(spec.commandLine(), "--expect-seq must be at least 1, was " + expectSeq);
+        }
+        if (producer != null && producerSeq < 1) {
+            throw new ParameterException(spec.commandLine(), "--producer-seq must be at least 1, was " + producerSeq);
         }
         if (inFlight < 1 || inFlight > MAX_IN_FLIGHT) {
             throw new ParameterException(spec.commandLine(), "--in-flight must be 1 to " + MAX_IN_FLIGHT + ", was "
@@ -108,6 +121,12 @@ final class PubCommand implements Callable<Integer> {
             reader.setDaemon(true);
             reader.start();
             pipeline.printAcknowledgements();
+            if (pipeline.duplicates.get() > 0) {
+                PrintWriter err = spec.commandLine().getErr();
+                err.println("wirebus: " + pipeline.duplicates.get() + " message(s) had been published before by producer '"
+                        + producer + "' and were not appended again; their original sequences are printed");
+                err.flush();
+            }
             return 0;
         }
     }
@@ -127,6 +146,7 @@ final class PubCommand implements Callable<Integer> {
         private final BlockingQueue<Sent> sent = new LinkedBlockingQueue<>();
         private final Object lock = new Object();
         private boolean stopped;
+        final java.util.concurrent.atomic.AtomicLong duplicates = new java.util.concurrent.atomic.AtomicLong();
 
         Pipeline(WirebusClient client, Iterator<byte[]> input, PrintWriter out) {
             this.client = client;
@@ -147,7 +167,8 @@ final class PubCommand implements Callable<Integer> {
                             return;
                         }
                         index++;
-                        ack = expectSeq == null ? client.publish(stream, payload)
+                        ack = producer != null ? publishIdempotent(payload, index)
+                                : expectSeq == null ? client.publish(stream, payload)
                                 : client.publish(stream, payload, expectSeq + index - 1);
                         sent.add(new Sent(index, ack, null));
                     }
@@ -166,6 +187,20 @@ final class PubCommand implements Callable<Integer> {
                 sent.add(new Sent(index + 1, null, new IllegalStateException("reading messages failed: " + t, t)));
                 throw t;
             }
+        }
+
+        private CompletableFuture<Long> publishIdempotent(byte[] payload, long index) {
+            dev.wirebus.client.PublishOptions.Builder options = dev.wirebus.client.PublishOptions.builder()
+                    .producer(producer, producerSeq + index - 1);
+            if (expectSeq != null) {
+                options.expectedSequence(expectSeq + index - 1);
+            }
+            return client.publish(stream, payload, options.build()).thenApply(a -> {
+                if (a.duplicate()) {
+                    duplicates.incrementAndGet();
+                }
+                return a.firstSequence();
+            });
         }
 
         /** Caller's thread: prints each sequence in input order, until the end or the first failure. */

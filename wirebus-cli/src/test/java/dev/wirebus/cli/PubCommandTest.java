@@ -45,6 +45,21 @@ class PubCommandTest extends BrokerFixture {
     }
 
     @Test
+    void rerunningAnIdempotentProducersCommandRepeatsNothingAndPrintsTheOriginalSequences() {
+        publish("ledger", "before");
+
+        Cli.Result first = Cli.run("pub", "ledger", "--producer", "importer", "a", "b", "--uds", socket);
+        Cli.Result again = Cli.run("pub", "ledger", "--producer", "importer", "a", "b", "c", "--uds", socket);
+
+        assertThat(first.out()).isEqualTo("2\n3\n");
+        assertThat(again.exitCode()).isZero();
+        assertThat(again.out()).isEqualTo("2\n3\n4\n");
+        assertThat(again.errLines()).singleElement().asString()
+                .contains("2 message(s) had been published before by producer 'importer'");
+        assertThat(broker.lastSequence("ledger")).isEqualTo(4);
+    }
+
+    @Test
     void expectSeqPublishesAtConsecutiveSequencesFromN() {
         publish("log", "one", "two");
 

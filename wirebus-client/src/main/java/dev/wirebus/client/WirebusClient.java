@@ -59,6 +59,25 @@ public interface WirebusClient extends AutoCloseable {
     CompletableFuture<PublishAck> publishBatch(String stream, List<byte[]> payloads, long expectedSequence);
 
     /**
+     * Appends a message as {@code options} say: conditional on an expected sequence, idempotent for
+     * a producer (see {@link PublishOptions}), or both. An idempotent publish in flight when the
+     * connection is lost is sent again after the reconnect, until its deadline; the broker appends
+     * it at most once and acknowledges a repeat with the original sequence.
+     */
+    CompletableFuture<PublishAck> publish(String stream, byte[] payload, PublishOptions options);
+
+    /** {@link #publishBatch(String, List)} as {@code options} say; an idempotent batch is one producer sequence. */
+    CompletableFuture<PublishAck> publishBatch(String stream, List<byte[]> payloads, PublishOptions options);
+
+    /**
+     * Reads up to {@code maxMessages} messages of a stream from {@code fromSequence} at once,
+     * without subscribing (the broker answers at most 10,000 messages or about 4 MiB per call). A
+     * page ends early at the stream's end; an empty page means nothing is there yet. Below the
+     * retained range it fails with a {@link ServerRefusedException} naming the first retained sequence.
+     */
+    CompletableFuture<FetchResult> fetch(String stream, long fromSequence, int maxMessages);
+
+    /**
      * Opens a subscription. Returns at once; {@link Subscription#started()} completes when the
      * broker confirms. Messages reach {@code handler} in sequence order, each once, across
      * reconnects.

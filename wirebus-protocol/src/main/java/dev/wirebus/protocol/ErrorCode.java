@@ -40,6 +40,12 @@ public enum ErrorCode {
     DUPLICATE_SUBSCRIPTION(13, false),
     /** A single message is larger than the broker accepts. */
     MESSAGE_TOO_LARGE(14, false),
+    /**
+     * An idempotent publish carried a producer sequence that is not above the producer's last
+     * appended one and is not a batch the broker remembers appending: out of order, or too old to
+     * answer with its stream sequences. Nothing was appended.
+     */
+    PRODUCER_SEQUENCE(15, false),
     /** A request named a subject that has no registered responder. */
     NO_RESPONDERS(20, false),
     /** A request's deadline passed before its response arrived. */

@@ -107,10 +107,56 @@ public sealed interface Frame {
         }
     }
 
-    /** A PUBLISH or PUBLISH_BATCH was appended at sequences {@code [firstSequence, firstSequence + count)}. */
-    record PublishAck(long requestId, long firstSequence, int count) implements Frame {
+    /**
+     * Append a producer's batch at most once. {@code producerSequence} (at least 1) numbers the
+     * producer's batches in increasing order; a batch whose producer sequence the stream already
+     * appended is not appended again but acknowledged with its original sequences and
+     * {@link PublishAck#duplicate()} set, also after a broker restart. With an expected sequence,
+     * it applies to the first record, as for {@link PublishBatch}.
+     */
+    record PublishIdempotent(long requestId, String stream, long expectedSequence, String producerId,
+                             long producerSequence, RecordBatch records) implements Frame {
+        public FrameType type() {
+            return FrameType.PUBLISH_IDEMPOTENT;
+        }
+    }
+
+    /**
+     * A publish was appended at sequences {@code [firstSequence, firstSequence + count)}. On the
+     * wire {@code duplicate} is bit 0 of the frame's flags: the batch of an idempotent publish had
+     * been appended before, and these are its original sequences.
+     */
+    record PublishAck(long requestId, long firstSequence, int count, boolean duplicate) implements Frame {
+        /** Flags bit marking a duplicate. */
+        public static final int FLAG_DUPLICATE = 0x01;
+
+        public PublishAck(long requestId, long firstSequence, int count) {
+            this(requestId, firstSequence, count, false);
+        }
+
         public FrameType type() {
             return FrameType.PUBLISH_ACK;
+        }
+    }
+
+    /**
+     * Read up to {@code maxMessages} records of a stream from {@code fromSequence} at once, without
+     * subscribing: a page of history. Answered with {@link Fetched} or an ERROR
+     * ({@code SEQUENCE_NOT_RETAINED} below the retained range).
+     */
+    record Fetch(long requestId, String stream, long fromSequence, int maxMessages) implements Frame {
+        public FrameType type() {
+            return FrameType.FETCH;
+        }
+    }
+
+    /**
+     * The records a FETCH found, starting at {@code firstSequence} (the sequence asked for), and the
+     * stream's last sequence when it was read; an empty batch when nothing is at or after it yet.
+     */
+    record Fetched(long requestId, long lastSequence, long firstSequence, RecordBatch records) implements Frame {
+        public FrameType type() {
+            return FrameType.FETCHED;
         }
     }
 

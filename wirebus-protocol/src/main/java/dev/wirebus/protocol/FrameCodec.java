@@ -69,7 +69,7 @@ public final class FrameCodec {
         int start = out.writerIndex();
         out.writeInt(0);
         out.writeByte(frame.type().code());
-        out.writeByte(0);
+        out.writeByte(frame instanceof Frame.PublishAck a && a.duplicate() ? Frame.PublishAck.FLAG_DUPLICATE : 0);
         out.writeLong(frame.requestId());
         switch (frame.type()) {
             case HELLO -> {
@@ -160,6 +160,12 @@ public final class FrameCodec {
                 out.writeLong(f.sequence());
             }
             case CONSUMERS -> writeString(out, ((Frame.Consumers) frame).stream());
+            case FETCH -> {
+                Frame.Fetch f = (Frame.Fetch) frame;
+                writeString(out, f.stream());
+                out.writeLong(f.fromSequence());
+                out.writeInt(f.maxMessages());
+            }
             case CONSUMER_LIST -> {
                 Frame.ConsumerList f = (Frame.ConsumerList) frame;
                 out.writeLong(f.lastSequence());
@@ -174,7 +180,7 @@ public final class FrameCodec {
                     out.writeByte(c.connected() ? 1 : 0);
                 }
             }
-            case PUBLISH_BATCH, DELIVER -> throw new AssertionError("handled above");
+            case PUBLISH_BATCH, PUBLISH_IDEMPOTENT, DELIVER, FETCHED -> throw new AssertionError("handled above");
         }
         out.setInt(start, out.writerIndex() - start - LENGTH_FIELD_LENGTH);
     }
@@ -199,8 +205,31 @@ public final class FrameCodec {
         out.setInt(start, out.writerIndex() - start - LENGTH_FIELD_LENGTH + recordBytes);
     }
 
+    /**
+     * Writes the length, header and fixed fields of a FETCHED frame whose {@code count} records,
+     * {@code recordBytes} bytes in all, the caller appends next, as for {@link #writeDeliverHeader}.
+     */
+    public static void writeFetchedHeader(ByteBuf out, long requestId, long lastSequence, long firstSequence,
+                                          int count, int recordBytes) {
+        int start = out.writerIndex();
+        out.writeInt(0);
+        out.writeByte(FrameType.FETCHED.code());
+        out.writeByte(0);
+        out.writeLong(requestId);
+        out.writeLong(lastSequence);
+        out.writeLong(firstSequence);
+        out.writeInt(count);
+        out.setInt(start, out.writerIndex() - start - LENGTH_FIELD_LENGTH + recordBytes);
+    }
+
     private static RecordBatch recordsOf(Frame frame) {
         if (frame instanceof Frame.PublishBatch b) {
+            return b.records();
+        }
+        if (frame instanceof Frame.PublishIdempotent b) {
+            return b.records();
+        }
+        if (frame instanceof Frame.Fetched b) {
             return b.records();
         }
         if (frame instanceof Frame.Deliver d) {
@@ -219,6 +248,16 @@ public final class FrameCodec {
         if (frame instanceof Frame.PublishBatch f) {
             writeString(out, f.stream());
             out.writeLong(f.expectedSequence());
+            out.writeInt(f.records().count());
+        } else if (frame instanceof Frame.PublishIdempotent f) {
+            writeString(out, f.stream());
+            out.writeLong(f.expectedSequence());
+            writeString(out, f.producerId());
+            out.writeLong(f.producerSequence());
+            out.writeInt(f.records().count());
+        } else if (frame instanceof Frame.Fetched f) {
+            out.writeLong(f.lastSequence());
+            out.writeLong(f.firstSequence());
             out.writeInt(f.records().count());
         } else if (frame instanceof Frame.Deliver f) {
             out.writeInt(f.subscriptionId());
@@ -259,7 +298,7 @@ public final class FrameCodec {
                     "frame length " + length + " is shorter than the " + HEADER_LENGTH + "-byte header");
         }
         int typeCode = in.readUnsignedByte();
-        in.readByte(); // flags: reserved, ignored
+        int flags = in.readUnsignedByte(); // meaningful for PUBLISH_ACK only; reserved elsewhere
         long requestId = in.readLong();
         FrameType type = FrameType.of(typeCode);
         if (type == null) {
@@ -290,7 +329,25 @@ public final class FrameCodec {
                 long count = r.u32("count");
                 yield new Frame.PublishBatch(requestId, stream, expected, RecordBatch.read(in, count, requestId));
             }
-            case PUBLISH_ACK -> new Frame.PublishAck(requestId, r.i64("firstSequence"), r.nonNegative("count"));
+            case PUBLISH_ACK -> new Frame.PublishAck(requestId, r.i64("firstSequence"), r.nonNegative("count"),
+                    (flags & Frame.PublishAck.FLAG_DUPLICATE) != 0);
+            case PUBLISH_IDEMPOTENT -> {
+                String stream = r.string("stream");
+                long expected = r.i64("expectedSequence");
+                String producer = r.string("producerId");
+                long producerSequence = r.i64("producerSequence");
+                long count = r.u32("count");
+                yield new Frame.PublishIdempotent(requestId, stream, expected, producer, producerSequence,
+                        RecordBatch.read(in, count, requestId));
+            }
+            case FETCH -> new Frame.Fetch(requestId, r.string("stream"), r.i64("fromSequence"),
+                    r.nonNegative("maxMessages"));
+            case FETCHED -> {
+                long last = r.i64("lastSequence");
+                long first = r.i64("firstSequence");
+                long count = r.u32("count");
+                yield new Frame.Fetched(requestId, last, first, RecordBatch.read(in, count, requestId));
+            }
             case SUBSCRIBE -> {
                 int subId = r.i32("subscriptionId");
                 String stream = r.string("stream");

@@ -140,6 +140,36 @@ class ProtocolVectorsTest {
     }
 
     @TestFactory
+    Stream<DynamicTest> brokerFetchedHeaderWriterGivesTheHex() {
+        return frameVectors()
+                .filter(v -> v.path("type").asText().equals("FETCHED"))
+                .map(v -> DynamicTest.dynamicTest(v.path("name").asText(), () -> {
+                    JsonNode f = v.path("fields");
+                    RecordBatch records = records(f.get("recordsHex"));
+                    ByteBuf out = Unpooled.buffer();
+                    FrameCodec.writeFetchedHeader(out, u64(f.get("requestId")), u64(f.get("lastSequence")),
+                            u64(f.get("firstSequence")), records.count(), records.sizeInBytes());
+                    records.writeTo(out, 0, records.count());
+                    assertThat(ByteBufUtil.hexDump(out)).as(v.path("name").asText()).isEqualTo(v.path("hex").asText());
+                    out.release();
+                }));
+    }
+
+    @Test
+    void duplicateFlagIsVectoredBothWays() {
+        List<Boolean> seen = new ArrayList<>();
+        frameVectors()
+                .filter(v -> v.path("type").asText().equals("PUBLISH_ACK") && !v.path("decodeOnly").asBoolean(false))
+                .forEach(v -> {
+                    byte flags = HEX.parseHex(v.path("hex").asText())[5];
+                    boolean duplicate = bool(v.path("fields").get("duplicate"));
+                    assertThat(flags).as(v.path("name").asText()).isEqualTo((byte) (duplicate ? 0x01 : 0x00));
+                    seen.add(duplicate);
+                });
+        assertThat(seen).contains(true, false);
+    }
+
+    @TestFactory
     Stream<DynamicTest> decoderPipelineAcceptsEveryFrameVector() {
         int max = vectors.path("maxFrameLength").asInt();
         return frameVectors().map(v -> DynamicTest.dynamicTest(v.path("name").asText(), () -> {
@@ -249,6 +279,11 @@ class ProtocolVectorsTest {
         return n.intValue();
     }
 
+    private static boolean bool(JsonNode n) {
+        assertThat(n != null && n.isBoolean()).as("boolean: " + n).isTrue();
+        return n.booleanValue();
+    }
+
     private static String str(JsonNode n) {
         assertThat(n.isTextual()).as("string: " + n).isTrue();
         return n.textValue();
@@ -282,7 +317,11 @@ class ProtocolVectorsTest {
                     hex(f.get("payloadHex")));
             case PUBLISH_BATCH -> new Frame.PublishBatch(id, str(f.get("stream")), u64(f.get("expectedSequence")),
                     records(f.get("recordsHex")));
-            case PUBLISH_ACK -> new Frame.PublishAck(id, u64(f.get("firstSequence")), i32(f.get("count")));
+            case PUBLISH_IDEMPOTENT -> new Frame.PublishIdempotent(id, str(f.get("stream")),
+                    u64(f.get("expectedSequence")), str(f.get("producerId")), u64(f.get("producerSequence")),
+                    records(f.get("recordsHex")));
+            case PUBLISH_ACK -> new Frame.PublishAck(id, u64(f.get("firstSequence")), i32(f.get("count")),
+                    bool(f.get("duplicate")));
             case SUBSCRIBE -> new Frame.Subscribe(id, i32(f.get("subscriptionId")), str(f.get("stream")),
                     Frame.StartKind.valueOf(str(f.get("startKind"))), u64(f.get("startSequence")),
                     i32(f.get("credits")));
@@ -303,6 +342,10 @@ class ProtocolVectorsTest {
                     i32(f.get("credits")), i32(f.get("ackMode")), i32(f.get("maxLag")), i32(f.get("resume")) == 1);
             case ACK -> new Frame.Ack(id, i32(f.get("subscriptionId")), u64(f.get("sequence")));
             case CONSUMERS -> new Frame.Consumers(id, str(f.get("stream")));
+            case FETCH -> new Frame.Fetch(id, str(f.get("stream")), u64(f.get("fromSequence")),
+                    i32(f.get("maxMessages")));
+            case FETCHED -> new Frame.Fetched(id, u64(f.get("lastSequence")), u64(f.get("firstSequence")),
+                    records(f.get("recordsHex")));
             case CONSUMER_LIST -> {
                 List<Frame.ConsumerInfo> list = new ArrayList<>();
                 f.get("consumers").forEach(c -> {
@@ -355,10 +398,19 @@ class ProtocolVectorsTest {
                 m.put("expectedSequence", Long.toUnsignedString(f.expectedSequence()));
                 m.put("recordsHex", recordsHex(f.records()));
             }
+            case PUBLISH_IDEMPOTENT -> {
+                Frame.PublishIdempotent f = (Frame.PublishIdempotent) frame;
+                m.put("stream", f.stream());
+                m.put("expectedSequence", Long.toUnsignedString(f.expectedSequence()));
+                m.put("producerId", f.producerId());
+                m.put("producerSequence", Long.toUnsignedString(f.producerSequence()));
+                m.put("recordsHex", recordsHex(f.records()));
+            }
             case PUBLISH_ACK -> {
                 Frame.PublishAck f = (Frame.PublishAck) frame;
                 m.put("firstSequence", Long.toUnsignedString(f.firstSequence()));
                 m.put("count", f.count());
+                m.put("duplicate", f.duplicate());
             }
             case SUBSCRIBE -> {
                 Frame.Subscribe f = (Frame.Subscribe) frame;
@@ -418,6 +470,18 @@ class ProtocolVectorsTest {
                 m.put("sequence", Long.toUnsignedString(f.sequence()));
             }
             case CONSUMERS -> m.put("stream", ((Frame.Consumers) frame).stream());
+            case FETCH -> {
+                Frame.Fetch f = (Frame.Fetch) frame;
+                m.put("stream", f.stream());
+                m.put("fromSequence", Long.toUnsignedString(f.fromSequence()));
+                m.put("maxMessages", f.maxMessages());
+            }
+            case FETCHED -> {
+                Frame.Fetched f = (Frame.Fetched) frame;
+                m.put("lastSequence", Long.toUnsignedString(f.lastSequence()));
+                m.put("firstSequence", Long.toUnsignedString(f.firstSequence()));
+                m.put("recordsHex", recordsHex(f.records()));
+            }
             case CONSUMER_LIST -> {
                 Frame.ConsumerList f = (Frame.ConsumerList) frame;
                 m.put("lastSequence", Long.toUnsignedString(f.lastSequence()));
@@ -460,6 +524,8 @@ class ProtocolVectorsTest {
                 value = list;
             } else if (n.isTextual()) {
                 value = n.textValue();
+            } else if (n.isBoolean()) {
+                value = n.booleanValue();
             } else if (n.isIntegralNumber() && n.canConvertToInt() && !isU64Field(e.getKey())) {
                 value = n.intValue();
             } else if (n.isIntegralNumber()) {
@@ -472,6 +538,11 @@ class ProtocolVectorsTest {
         return m;
     }
 
+    /**
+     * The u64/u63 fields, compared as unsigned decimal strings: besides those named here, every
+     * field ending in "Sequence" (expectedSequence, producerSequence, firstSequence, lastSequence,
+     * startSequence, fromSequence, ...).
+     */
     private static boolean isU64Field(String name) {
         return name.equals("requestId") || name.equals("storeId") || name.equals("sequence")
                 || name.equals("heldMillis") || name.equals("rejectedPublishes")

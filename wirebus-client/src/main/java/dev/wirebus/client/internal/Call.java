@@ -22,6 +22,8 @@ final class Call<T> {
     private final String description;
     /** Set on the I/O thread once the frame went to a channel. */
     volatile boolean written;
+    /** Safe to send again on a new connection (an idempotent publish): resent instead of failed on a lost connection. */
+    boolean resendable;
 
     Call(long id, Frame frame, long createdNanos, long timeoutNanos, boolean countsInFlight, String description,
          Function<Frame, T> answer) {

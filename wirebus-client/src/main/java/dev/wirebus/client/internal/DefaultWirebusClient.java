@@ -3,7 +3,10 @@ package dev.wirebus.client.internal;
 import dev.wirebus.client.BackpressureException;
 import dev.wirebus.client.ConnectionException;
 import dev.wirebus.client.ConnectionState;
+import dev.wirebus.client.FetchResult;
+import dev.wirebus.client.Message;
 import dev.wirebus.client.MessageHandler;
+import dev.wirebus.client.PublishOptions;
 import dev.wirebus.client.ProtocolViolationException;
 import dev.wirebus.client.PublishAck;
 import dev.wirebus.client.Request;
@@ -100,6 +103,8 @@ public final class DefaultWirebusClient implements WirebusClient {
     private Channel channel;
     /** I/O thread: the channel being connected or handshaken. */
     private Channel connecting;
+    /** I/O thread: idempotent publishes to send again once reconnected. */
+    private final java.util.List<Call<?>> resend = new java.util.ArrayList<>();
     private long helloId;
     /** I/O thread: the store id of the first WELCOME (0 before it). */
     private long storeId;
@@ -280,6 +285,15 @@ public final class DefaultWirebusClient implements WirebusClient {
             call.written = true;
             ch.write(call.frame, ch.voidPromise());
         }
+        // idempotent publishes that were in flight go again, in their original order, before newer ones
+        resend.sort(java.util.Comparator.comparingLong(c -> c.id));
+        for (Call<?> c : resend) {
+            if (!c.done.get()) {
+                c.written = true;
+                ch.write(c.frame, ch.voidPromise());
+            }
+        }
+        resend.clear();
         ch.flush();
         setState(ConnectionState.CONNECTED);
         firstConnect.complete(null);
@@ -303,6 +317,11 @@ public final class DefaultWirebusClient implements WirebusClient {
         }
         channel = null;
         for (Call<?> c : calls.values()) {
+            if (c.written && c.resendable && state != ConnectionState.CLOSED) {
+                c.written = false;
+                resend.add(c);
+                continue;
+            }
             if (c.written && calls.remove(c.id, c)) {
                 if (c.fail(new ConnectionException("connection to " + target + " lost before " + c.description()
                         + " was answered; its outcome is unknown"))) {
@@ -635,6 +654,59 @@ public final class DefaultWirebusClient implements WirebusClient {
         return send(newCall(f, true, "PUBLISH_BATCH of " + records.count() + " on stream '" + stream + "'", a -> {
             Frame.PublishAck ack = (Frame.PublishAck) a;
             return new PublishAck(ack.firstSequence(), ack.count());
+        }));
+    }
+
+    @Override
+    public CompletableFuture<PublishAck> publish(String stream, byte[] payload, PublishOptions options) {
+        Objects.requireNonNull(payload, "payload");
+        return publishRecords(stream, RecordBatch.of(payload), options);
+    }
+
+    @Override
+    public CompletableFuture<PublishAck> publishBatch(String stream, List<byte[]> payloads, PublishOptions options) {
+        if (payloads.isEmpty()) {
+            throw new IllegalArgumentException("a batch needs at least one message");
+        }
+        return publishRecords(stream, RecordBatch.of(payloads), options);
+    }
+
+    private CompletableFuture<PublishAck> publishRecords(String stream, RecordBatch records, PublishOptions options) {
+        checkName("stream", stream);
+        Objects.requireNonNull(options, "options");
+        if (!options.idempotent()) {
+            return publishRecords(stream, records, options.expectedSequence());
+        }
+        checkName("producer id", options.producerId());
+        Frame f = new Frame.PublishIdempotent(ids.incrementAndGet(), stream, options.expectedSequence(),
+                options.producerId(), options.producerSequence(), records);
+        Call<PublishAck> call = newCall(f, true, "PUBLISH of " + records.count() + " on stream '" + stream
+                + "' by producer '" + options.producerId() + "' #" + options.producerSequence(), a -> {
+                    Frame.PublishAck ack = (Frame.PublishAck) a;
+                    return new PublishAck(ack.firstSequence(), ack.count(), ack.duplicate());
+                });
+        call.resendable = true;
+        return send(call);
+    }
+
+    @Override
+    public CompletableFuture<FetchResult> fetch(String stream, long fromSequence, int maxMessages) {
+        checkName("stream", stream);
+        if (fromSequence < 1) {
+            throw new IllegalArgumentException("fromSequence must be at least 1, was " + fromSequence);
+        }
+        if (maxMessages < 1) {
+            throw new IllegalArgumentException("maxMessages must be at least 1, was " + maxMessages);
+        }
+        Frame f = new Frame.Fetch(ids.incrementAndGet(), stream, fromSequence, maxMessages);
+        return send(newCall(f, false, "FETCH from stream '" + stream + "' at " + fromSequence, a -> {
+            Frame.Fetched page = (Frame.Fetched) a;
+            RecordBatch records = page.records();
+            List<Message> messages = new java.util.ArrayList<>(records.count());
+            for (int i = 0; i < records.count(); i++) {
+                messages.add(new Message(stream, page.firstSequence() + i, records.payload(i)));
+            }
+            return new FetchResult(stream, page.firstSequence(), messages, page.lastSequence());
         }));
     }
 

@@ -133,7 +133,7 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
                 Frame.Publish f = (Frame.Publish) frame;
                 refuseWhenShuttingDown();
                 checkMessageSize(f.stream(), f.payload().length);
-                publish(f.requestId(), f.stream(), RecordBatch.of(f.payload()), f.expectedSequence());
+                publish(f.requestId(), f.stream(), RecordBatch.of(f.payload()), f.expectedSequence(), null, 0);
             }
             case PUBLISH_BATCH -> {
                 Frame.PublishBatch f = (Frame.PublishBatch) frame;
@@ -142,8 +142,24 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
                     throw new BrokerException(ErrorCode.INVALID_ARGUMENT, "PUBLISH_BATCH with no records");
                 }
                 checkMessageSize(f.stream(), f.records().maxPayloadLength());
-                publish(f.requestId(), f.stream(), f.records(), f.expectedSequence());
+                publish(f.requestId(), f.stream(), f.records(), f.expectedSequence(), null, 0);
             }
+            case PUBLISH_IDEMPOTENT -> {
+                Frame.PublishIdempotent f = (Frame.PublishIdempotent) frame;
+                refuseWhenShuttingDown();
+                if (f.records().count() == 0) {
+                    throw new BrokerException(ErrorCode.INVALID_ARGUMENT, "PUBLISH_IDEMPOTENT with no records");
+                }
+                StreamRegistry.checkName("producer id", f.producerId());
+                if (f.producerSequence() < 1) {
+                    throw new BrokerException(ErrorCode.INVALID_ARGUMENT, "producer sequence must be at least 1, was "
+                            + f.producerSequence());
+                }
+                checkMessageSize(f.stream(), f.records().maxPayloadLength());
+                publish(f.requestId(), f.stream(), f.records(), f.expectedSequence(), f.producerId(),
+                        f.producerSequence());
+            }
+            case FETCH -> fetch((Frame.Fetch) frame);
             case SUBSCRIBE -> subscribe((Frame.Subscribe) frame);
             case CONSUME -> consume((Frame.Consume) frame);
             case ACK -> {
@@ -209,13 +225,47 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
             case PING -> channel.write(new Frame.Pong(frame.requestId()));
             case PONG, OK -> { }
             case HELLO -> closeWithError(frame.requestId(), ErrorCode.HANDSHAKE_REQUIRED, "HELLO sent twice");
-            case WELCOME, GOAWAY, PUBLISH_ACK, SUBSCRIBED, DELIVER, SUBSCRIPTION_CLOSED, CONSUMER_LIST ->
+            case WELCOME, GOAWAY, PUBLISH_ACK, SUBSCRIBED, DELIVER, SUBSCRIPTION_CLOSED, CONSUMER_LIST, FETCHED ->
                     closeWithError(frame.requestId(), ErrorCode.MALFORMED_FRAME,
                             frame.type() + " frames are sent by brokers, not clients");
         }
     }
 
-    private void publish(long requestId, String streamName, RecordBatch records, long expectedSequence) {
+    /** Most records one FETCH answers with, and most bytes after the first record. */
+    static final int MAX_FETCH_MESSAGES = 10_000;
+    static final int MAX_FETCH_BYTES = 4 << 20;
+
+    private void fetch(Frame.Fetch f) {
+        StreamRegistry.checkName("stream", f.stream());
+        if (f.fromSequence() < 1) {
+            throw new BrokerException(ErrorCode.INVALID_ARGUMENT, "fetch from sequence must be at least 1, was "
+                    + f.fromSequence());
+        }
+        Stream stream = broker.streams().get(f.stream());
+        int max = Math.min(Math.max(f.maxMessages(), 1), MAX_FETCH_MESSAGES);
+        java.util.List<StreamLog.Slice> slices = new java.util.ArrayList<>();
+        Stream.ReadStatus status = stream == null ? Stream.ReadStatus.WAITING
+                : stream.read(f.fromSequence(), max, MAX_FETCH_BYTES, slices, null);
+        if (status == Stream.ReadStatus.NOT_RETAINED) {
+            throw stream.notRetained(f.fromSequence(), stream.firstSequence());
+        }
+        long last = stream == null ? 0 : stream.lastSequence();
+        int count = 0;
+        int bytes = 0;
+        for (StreamLog.Slice s : slices) {
+            count += s.count();
+            bytes += s.bytes();
+        }
+        io.netty.buffer.ByteBuf buf = channel.alloc().buffer(64 + bytes);
+        FrameCodec.writeFetchedHeader(buf, f.requestId(), last, f.fromSequence(), count, bytes);
+        for (StreamLog.Slice s : slices) {
+            s.batch().writeTo(buf, s.from(), s.to());
+        }
+        channel.write(buf);
+    }
+
+    private void publish(long requestId, String streamName, RecordBatch records, long expectedSequence,
+                         String producerId, long producerSequence) {
         Stream stream;
         try {
             stream = broker.streams().getOrCreate(streamName);
@@ -228,13 +278,22 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
             channel.config().setAutoRead(false);
         }
         try {
-            stream.append(records, expectedSequence, (first, count, failure) -> reply(failure == null
-                    ? new Frame.PublishAck(requestId, first, count)
-                    : failure instanceof BrokerException b
-                    ? new Frame.Error(requestId, b.code(), b.getMessage())
-                    : new Frame.Error(requestId, ErrorCode.INTERNAL, "stream '" + streamName
-                            + "' could not store the messages durably: " + failure.getMessage()), true),
-                    channel.eventLoop(), broker.config().publishWait().toMillis());
+            stream.append(records, expectedSequence, producerId, producerSequence, new Stream.AppendListener() {
+                @Override
+                public void appended(long first, int count, Throwable failure) {
+                    reply(failure == null
+                            ? new Frame.PublishAck(requestId, first, count)
+                            : failure instanceof BrokerException b
+                            ? new Frame.Error(requestId, b.code(), b.getMessage())
+                            : new Frame.Error(requestId, ErrorCode.INTERNAL, "stream '" + streamName
+                                    + "' could not store the messages durably: " + failure.getMessage()), true);
+                }
+
+                @Override
+                public void duplicate(long first, int count) {
+                    reply(new Frame.PublishAck(requestId, first, count, true), true);
+                }
+            }, channel.eventLoop(), broker.config().publishWait().toMillis());
         } catch (BrokerException e) {
             ackSettled();
             throw e;

@@ -20,6 +20,7 @@ final class InMemoryStreamLog implements StreamLog {
     private long nextSequence = 1;
     private long retainedMessages;
     private long retainedBytes;
+    private final ProducerTable producers = new ProducerTable();
 
     InMemoryStreamLog(long retentionMessages, long retentionBytes) {
         this.retentionMessages = retentionMessages;
@@ -40,6 +41,18 @@ final class InMemoryStreamLog implements StreamLog {
         retainedBytes += records.sizeInBytes();
         trim();
         return first;
+    }
+
+    @Override
+    public long append(RecordBatch records, String producerId, long producerSequence) {
+        long first = append(records);
+        producers.record(producerId, producerSequence, first, records.count());
+        return first;
+    }
+
+    @Override
+    public ProducerTable producers() {
+        return producers;
     }
 
     private void trim() {

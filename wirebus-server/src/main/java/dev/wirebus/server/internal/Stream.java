@@ -46,6 +46,14 @@ public final class Stream {
     public interface AppendListener {
         /** @param failure null when the records are stored as the policy asks */
         void appended(long firstSequence, int count, Throwable failure);
+
+        /**
+         * An idempotent producer's batch had been appended before, at these sequences, and is stored
+         * as the policy asks; nothing was appended now.
+         */
+        default void duplicate(long firstSequence, int count) {
+            appended(firstSequence, count, null);
+        }
     }
 
     private final DurableStreamLog durableLog;
@@ -74,13 +82,18 @@ public final class Stream {
     private static final class HeldPublish {
         final RecordBatch records;
         final long expectedSequence;
+        final String producerId;
+        final long producerSequence;
         final AppendListener listener;
         final long heldAtNanos = System.nanoTime();
         java.util.concurrent.Future<?> timer;
 
-        HeldPublish(RecordBatch records, long expectedSequence, AppendListener listener) {
+        HeldPublish(RecordBatch records, long expectedSequence, String producerId, long producerSequence,
+                    AppendListener listener) {
             this.records = records;
             this.expectedSequence = expectedSequence;
+            this.producerId = producerId;
+            this.producerSequence = producerSequence;
             this.listener = listener;
         }
     }
@@ -125,38 +138,89 @@ public final class Stream {
      */
     public void append(RecordBatch records, long expectedSequence, AppendListener listener,
                        java.util.concurrent.ScheduledExecutorService timers, long maxWaitMillis) {
+        append(records, expectedSequence, null, 0, listener, timers, maxWaitMillis);
+    }
+
+    /**
+     * Appends an idempotent producer's batch (or any batch when {@code producerId} is null): as
+     * {@link #append(RecordBatch, long, AppendListener, java.util.concurrent.ScheduledExecutorService, long)},
+     * except that a batch whose producer sequence this stream appended before is not appended again;
+     * the listener hears {@link AppendListener#duplicate} with the original sequences once they are
+     * stored as the policy asks, without waiting for a gate.
+     *
+     * @throws BrokerException also {@link ErrorCode#PRODUCER_SEQUENCE} for a producer sequence out of order
+     */
+    public void append(RecordBatch records, long expectedSequence, String producerId, long producerSequence,
+                       AppendListener listener, java.util.concurrent.ScheduledExecutorService timers,
+                       long maxWaitMillis) {
         List<Runnable> after = new ArrayList<>(2);
         lock.lock();
         try {
-            if (!held.isEmpty() || !gateAllows(records.count())) {
+            if (producerId != null && answeredAsDuplicate(producerId, producerSequence, listener, after)) {
+                // nothing to append
+            } else if (!held.isEmpty() || !gateAllows(records.count())) {
                 if (held.size() >= MAX_HELD_PUBLISHES || heldBytes + records.sizeInBytes() > MAX_HELD_BYTES) {
                     rejectedPublishes++;
                     throw new BrokerException(ErrorCode.BACKPRESSURE, "stream '" + name + "' holds " + held.size()
                             + " publishes (" + heldBytes + " bytes) waiting for " + gateDescription());
                 }
-                HeldPublish h = new HeldPublish(records, expectedSequence, listener);
+                HeldPublish h = new HeldPublish(records, expectedSequence, producerId, producerSequence, listener);
                 held.add(h);
                 heldBytes += records.sizeInBytes();
                 h.timer = timers.schedule(() -> expire(h, maxWaitMillis), maxWaitMillis,
                         java.util.concurrent.TimeUnit.MILLISECONDS);
-                return;
+            } else {
+                appendLocked(records, expectedSequence, producerId, producerSequence, listener, after);
             }
-            appendLocked(records, expectedSequence, listener, after);
         } finally {
             lock.unlock();
         }
         after.forEach(Runnable::run);
     }
 
+    /**
+     * Under the lock: when the producer's batch was appended before, arranges the duplicate answer
+     * (once what it answers with is stored as the policy asks) and returns true.
+     *
+     * @throws BrokerException {@link ErrorCode#PRODUCER_SEQUENCE} for a producer sequence out of order
+     */
+    private boolean answeredAsDuplicate(String producerId, long producerSequence, AppendListener listener,
+                                        List<Runnable> after) {
+        ProducerTable.Appended earlier = log.producers().check(name, producerId, producerSequence);
+        if (earlier == null) {
+            return false;
+        }
+        long first = earlier.firstSequence();
+        int count = earlier.count();
+        long last = first + count - 1;
+        if (last < visibleNext || committer == null) {
+            after.add(() -> listener.duplicate(first, count));
+        } else if (!committer.register(durableLog, last, failure -> {
+            if (failure == null) {
+                listener.duplicate(first, count);
+            } else {
+                listener.appended(0, 0, failure);
+            }
+        })) {
+            durableLog.sync(); // the committer is saturated: sync here rather than lose the wait
+            after.add(() -> listener.duplicate(first, count));
+        }
+        return true;
+    }
+
     /** Under the lock: appends and arranges the listener call and wake-ups in {@code after}. */
-    private void appendLocked(RecordBatch records, long expectedSequence, AppendListener listener, List<Runnable> after) {
+    private void appendLocked(RecordBatch records, long expectedSequence, String producerId, long producerSequence,
+                              AppendListener listener, List<Runnable> after) {
+        if (producerId != null && answeredAsDuplicate(producerId, producerSequence, listener, after)) {
+            return;
+        }
         int count = records.count();
         long next = log.nextSequence();
         if (expectedSequence != Frame.NO_EXPECTED_SEQUENCE && expectedSequence != next) {
             throw new BrokerException(ErrorCode.SEQUENCE_MISMATCH, "stream '" + name + "' is at last sequence "
                     + (next - 1) + "; expected sequence " + expectedSequence + " is not " + next);
         }
-        long first = log.append(records);
+        long first = producerId == null ? log.append(records) : log.append(records, producerId, producerSequence);
         long last = first + count - 1;
         if (committer != null) {
             // registered under the lock, so this stream's callbacks run in sequence order
@@ -230,7 +294,7 @@ public final class Stream {
             heldNanosTotal += System.nanoTime() - h.heldAtNanos;
             heldBytes -= h.records.sizeInBytes();
             try {
-                appendLocked(h.records, h.expectedSequence, h.listener, after);
+                appendLocked(h.records, h.expectedSequence, h.producerId, h.producerSequence, h.listener, after);
             } catch (BrokerException e) {
                 after.add(() -> h.listener.appended(0, 0, e));
             } catch (RuntimeException e) {

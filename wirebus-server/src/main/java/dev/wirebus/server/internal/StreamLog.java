@@ -13,6 +13,16 @@ public interface StreamLog {
     /** Appends the records at {@link #nextSequence()} and returns the sequence of the first. */
     long append(RecordBatch records);
 
+    /**
+     * Appends a producer's batch like {@link #append(RecordBatch)}, stored with the producer's id
+     * and sequence, and records it in {@link #producers()}. A durable log keeps the stamp with the
+     * records, so the table is rebuilt after a restart.
+     */
+    long append(RecordBatch records, String producerId, long producerSequence);
+
+    /** The stream's idempotent producers, as of the last append (rebuilt from storage on first use). */
+    ProducerTable producers();
+
     /** Sequence of the oldest retained record ({@link #nextSequence()} when empty). */
     long firstSequence();
 

@@ -20,12 +20,15 @@ import java.nio.file.Path;
 final class Segment {
     static final String LOG_SUFFIX = ".log";
     static final String INDEX_SUFFIX = ".idx";
+    static final String PRODUCERS_SUFFIX = ".producers";
     private static final int NAME_DIGITS = 20;
     private static final Logger LOG = LoggerFactory.getLogger(Segment.class);
 
     final long baseSequence;
     final Path logPath;
     final Path indexPath;
+    /** Snapshot of the producer table as it was before this segment's first entry (may be absent). */
+    final Path producersPath;
     /** Bytes of valid entries: where the next entry goes. */
     long size;
     /** Sequence after the last entry. */
@@ -44,6 +47,7 @@ final class Segment {
         String stem = String.format("%0" + NAME_DIGITS + "d", baseSequence);
         this.logPath = directory.resolve(stem + LOG_SUFFIX);
         this.indexPath = directory.resolve(stem + INDEX_SUFFIX);
+        this.producersPath = directory.resolve(stem + PRODUCERS_SUFFIX);
         this.nextSequence = baseSequence;
     }
 

@@ -1,6 +1,7 @@
 package dev.wirebus.server.internal.storage;
 
 import dev.wirebus.protocol.RecordBatch;
+import dev.wirebus.server.internal.ProducerTable;
 import dev.wirebus.server.internal.SliceCollector;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -66,6 +67,8 @@ public final class SegmentedFileLog implements DurableStreamLog {
     /** Base sequence of the entry {@link #locate} found last. */
     private long locatedBase;
     private boolean closed;
+    /** The stream's idempotent producers; null until first asked for, then rebuilt from snapshot and stamps. */
+    private ProducerTable producers;
 
     /** Held for the whole of a sync; guards the three fields below. */
     private final ReentrantLock syncLock = new ReentrantLock();
@@ -181,12 +184,20 @@ public final class SegmentedFileLog implements DurableStreamLog {
 
     @Override
     public long append(RecordBatch records) {
+        return append(records, null, 0);
+    }
+
+    @Override
+    public long append(RecordBatch records, String producerId, long producerSequence) {
+        ProducerTable table = producerId == null ? null : producers();
         checkWritable();
         int count = records.count();
         if (count == 0) {
             return nextSequence;
         }
-        long entryBytes = EntryFormat.HEADER_BYTES + (long) records.sizeInBytes();
+        byte[] id = producerId == null ? null : producerId.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        int stampLength = id == null ? 0 : EntryFormat.stampLength(id.length);
+        long entryBytes = EntryFormat.HEADER_BYTES + (long) stampLength + records.sizeInBytes();
         long now = clock.millis();
         Segment active = active();
         if (!active.isEmpty() && (active.size + entryBytes > config.segmentBytes() || agedOut(active, now))) {
@@ -194,7 +205,7 @@ public final class SegmentedFileLog implements DurableStreamLog {
             active = active();
         }
         long first = nextSequence;
-        ByteBuffer entry = encode(records, first, now);
+        ByteBuffer entry = encode(records, first, now, id, producerSequence);
         long position = active.size;
         try {
             OffsetIndex.writeFully(active.channel, entry, position);
@@ -209,8 +220,113 @@ public final class SegmentedFileLog implements DurableStreamLog {
         writtenBytes += entryBytes;
         writtenSequence = nextSequence - 1;
         cache.add(first, records);
+        if (table != null) {
+            table.record(producerId, producerSequence, first, count);
+        }
         enforceRetention();
         return first;
+    }
+
+    // ---------------------------------------------------------------- producers
+
+    private static final int SNAPSHOT_MAGIC = 0x57425053; // "WBPS"
+
+    @Override
+    public ProducerTable producers() {
+        if (producers == null) {
+            checkOpen();
+            ProducerTable table = new ProducerTable();
+            try {
+                rebuildProducers(table);
+            } catch (IOException e) {
+                throw new StorageException("cannot rebuild the producer table of " + config.directory() + ": " + e, e);
+            }
+            producers = table;
+        }
+        return producers;
+    }
+
+    /** Loads the newest sound snapshot, then replays the stamps of the entries after it. */
+    private void rebuildProducers(ProducerTable table) throws IOException {
+        int start = 0;
+        for (int i = segments.size() - 1; i >= 0; i--) {
+            if (loadSnapshot(segments.get(i), table)) {
+                start = i;
+                break;
+            }
+        }
+        for (int i = start; i < segments.size(); i++) {
+            Segment segment = segments.get(i);
+            openForRead(segment);
+            long position = 0;
+            long expected = segment.baseSequence;
+            while (position < segment.size) {
+                EntryFormat.Header header = readHeader(segment, position, expected, expected);
+                if (header.stampLength() > 0) {
+                    EntryFormat.Stamp stamp = EntryFormat.readStamp(reader.read(segment.channel,
+                            position + EntryFormat.HEADER_BYTES, header.stampLength()), 0, header.stampLength());
+                    if (stamp == null) {
+                        throw corrupt(segment, position, "producer stamp does not fill its bytes");
+                    }
+                    table.record(stamp.producerId(), stamp.producerSequence(), header.baseSequence(), header.count());
+                }
+                position += header.entryBytes();
+                expected = header.nextSequence();
+            }
+        }
+    }
+
+    private boolean loadSnapshot(Segment segment, ProducerTable table) {
+        if (!Files.exists(segment.producersPath)) {
+            return false;
+        }
+        try {
+            byte[] bytes = Files.readAllBytes(segment.producersPath);
+            java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+            crc.update(bytes, 0, Math.max(0, bytes.length - 4));
+            ByteBuffer b = ByteBuffer.wrap(bytes);
+            if (bytes.length < 16 || b.getInt(0) != SNAPSHOT_MAGIC || b.getLong(4) != segment.baseSequence
+                    || b.getInt(bytes.length - 4) != (int) crc.getValue()) {
+                LOG.warn("Ignoring producer snapshot {}: damaged or not of this segment", segment.producersPath);
+                return false;
+            }
+            table.readFrom(new java.io.DataInputStream(new java.io.ByteArrayInputStream(bytes, 12, bytes.length - 16)));
+            return true;
+        } catch (IOException e) {
+            LOG.warn("Ignoring producer snapshot {}: {}", segment.producersPath, e.toString());
+            table.clear();
+            return false;
+        }
+    }
+
+    /**
+     * At a roll: the table as it is before the new segment's first entry, so a restart replays only
+     * from there. Not synced: a lost or torn snapshot is detected and an older one used. When the
+     * table was never loaded, any snapshot left under that name from an earlier life is removed.
+     */
+    private void writeSnapshot(Segment segment) {
+        try {
+            if (producers == null) {
+                Files.deleteIfExists(segment.producersPath);
+                return;
+            }
+            java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+            java.io.DataOutputStream out = new java.io.DataOutputStream(bytes);
+            out.writeInt(SNAPSHOT_MAGIC);
+            out.writeLong(segment.baseSequence);
+            producers.writeTo(out);
+            out.flush();
+            java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+            crc.update(bytes.toByteArray());
+            out.writeInt((int) crc.getValue());
+            Path tmp = segment.producersPath.resolveSibling(segment.producersPath.getFileName() + ".tmp");
+            Files.write(tmp, bytes.toByteArray());
+            Files.move(tmp, segment.producersPath, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            LOG.warn("Could not write producer snapshot {}: {}; a restart replays more of the log", segment.producersPath,
+                    e.toString());
+        }
     }
 
     private boolean agedOut(Segment segment, long now) {
@@ -219,18 +335,22 @@ public final class SegmentedFileLog implements DurableStreamLog {
     }
 
     /** The entry for {@code records} in the scratch buffer, ready to write. */
-    private ByteBuffer encode(RecordBatch records, long first, long now) {
-        int payload = records.sizeInBytes();
+    private ByteBuffer encode(RecordBatch records, long first, long now, byte[] producerId, long producerSequence) {
+        int stampLength = producerId == null ? 0 : EntryFormat.stampLength(producerId.length);
+        int payload = stampLength + records.sizeInBytes();
         int total = EntryFormat.HEADER_BYTES + payload;
         if (scratch == null || scratch.capacity() < total) {
             int capacity = Math.max(64 << 10, Integer.highestOneBit(Math.max(1, total - 1)) << 1);
             scratch = ByteBuffer.allocateDirect(capacity < 0 ? total : capacity);
             scratchWriter = Unpooled.wrappedBuffer(scratch);
         }
-        scratchWriter.clear().writerIndex(EntryFormat.HEADER_BYTES);
+        scratchWriter.clear().writerIndex(EntryFormat.HEADER_BYTES + stampLength);
         records.writeTo(scratchWriter, 0, records.count());
         scratch.clear();
-        EntryFormat.writeHeader(scratch, 0, first, records.count(), now, payload);
+        if (producerId != null) {
+            EntryFormat.writeStamp(scratch, EntryFormat.HEADER_BYTES, producerId, producerSequence);
+        }
+        EntryFormat.writeHeader(scratch, 0, first, records.count(), now, payload, stampLength);
         return scratch.limit(total);
     }
 
@@ -265,6 +385,7 @@ public final class SegmentedFileLog implements DurableStreamLog {
         old.index.close();
         segments.add(next);
         keepOpen(old);
+        writeSnapshot(next);
     }
 
     // ---------------------------------------------------------------- durability
@@ -369,6 +490,7 @@ public final class SegmentedFileLog implements DurableStreamLog {
         }
         try {
             Files.deleteIfExists(oldest.indexPath);
+            Files.deleteIfExists(oldest.producersPath);
         } catch (IOException e) {
             LOG.warn("Retention could not delete {}: {}", oldest.indexPath, e.toString());
         }
@@ -452,7 +574,7 @@ public final class SegmentedFileLog implements DurableStreamLog {
                 throw corrupt(segment, position, defect);
             }
             RecordBatch batch = RecordBatch.read(
-                    Unpooled.wrappedBuffer(entry.slice(EntryFormat.HEADER_BYTES, header.payloadLength())),
+                    Unpooled.wrappedBuffer(entry.slice(header.recordsOffset(), header.recordsLength())),
                     header.count(), 0);
             lastDiskEntry = new TailCache.Entry(header.baseSequence(), batch);
             hintSegment = segment;

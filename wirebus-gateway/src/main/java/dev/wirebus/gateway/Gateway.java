@@ -1,0 +1,145 @@
+package dev.wirebus.gateway;
+
+import dev.wirebus.client.WirebusClient;
+import dev.wirebus.gateway.internal.GatewayServer;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+
+import java.net.InetSocketAddress;
+import java.util.Objects;
+
+/**
+ * The HTTP, Server-Sent Events and WebSocket gateway to a wirebus broker. It speaks to the broker
+ * only through the {@link WirebusClient} it is given, so it runs inside the broker's process
+ * ({@code wirebus serve} starts one) or as a process of its own.
+ *
+ * <pre>{@code
+ * try (WirebusClient client = WirebusClient.builder().address("tcp://127.0.0.1:7440").connect();
+ *      Gateway gateway = Gateway.builder().client(client).bind("127.0.0.1", 7480).build().start()) {
+ *     System.out.println("http://127.0.0.1:" + gateway.port() + "/");
+ *     ...
+ * }
+ * }</pre>
+ *
+ * <p>Lifecycle: {@link Builder#build()} makes a stopped gateway, {@link #start()} binds its port,
+ * {@link #close()} closes its connections (subscriptions included) and frees its threads. It does
+ * not close the client. Every limit of {@link GatewayLimits} is enforced per connection or per
+ * client IP; a slow SSE or WebSocket client is cut (error {@code SLOW_CONSUMER} with the sequence to
+ * resume from) rather than buffered for without bound. Thread-safe.
+ */
+public final class Gateway implements AutoCloseable {
+    private final GatewayServer server;
+
+    private Gateway(Builder b) {
+        this.server = new GatewayServer(b.client, new InetSocketAddress(b.host, b.port), b.limits, b.registry,
+                b.ioThreads);
+    }
+
+    /** A builder; a client is required, everything else has defaults. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * Binds the port and starts serving.
+     *
+     * @return this gateway
+     * @throws java.io.UncheckedIOException when the port cannot be bound
+     * @throws IllegalStateException when started twice
+     */
+    public Gateway start() {
+        server.start();
+        return this;
+    }
+
+    /** The port bound (useful after binding port 0). */
+    public int port() {
+        return server.address().getPort();
+    }
+
+    /** The address bound. */
+    public InetSocketAddress address() {
+        return server.address();
+    }
+
+    /** Closes every connection and stops the gateway's threads. Idempotent. */
+    @Override
+    public void close() {
+        server.close();
+    }
+
+    /**
+     * Settings of a {@link Gateway}.
+     *
+     * <pre>{@code
+     * Gateway g = Gateway.builder()
+     *     .client(client)
+     *     .bind("0.0.0.0", 7480)
+     *     .limits(GatewayLimits.builder().maxConnections(2000).build())
+     *     .meterRegistry(registry)   // scraped by GET /metrics
+     *     .build();
+     * }</pre>
+     */
+    public static final class Builder {
+        private WirebusClient client;
+        private String host = "127.0.0.1";
+        private int port = 7480;
+        private GatewayLimits limits = GatewayLimits.defaults();
+        private PrometheusMeterRegistry registry;
+        private int ioThreads;
+
+        private Builder() {
+        }
+
+        /** The broker connection the gateway uses (required; not closed by the gateway). */
+        public Builder client(WirebusClient client) {
+            this.client = Objects.requireNonNull(client, "client");
+            return this;
+        }
+
+        /** Address to listen on (default 127.0.0.1:7480); port 0 picks a free port. */
+        public Builder bind(String host, int port) {
+            if (port < 0 || port > 65_535) {
+                throw new IllegalArgumentException("port must be 0 to 65535, was " + port);
+            }
+            this.host = Objects.requireNonNull(host, "host");
+            this.port = port;
+            return this;
+        }
+
+        public Builder limits(GatewayLimits limits) {
+            this.limits = Objects.requireNonNull(limits, "limits");
+            return this;
+        }
+
+        /** Where the gateway's meters go and what {@code GET /metrics} scrapes (default: a registry of its own). */
+        public Builder meterRegistry(PrometheusMeterRegistry registry) {
+            this.registry = Objects.requireNonNull(registry, "registry");
+            return this;
+        }
+
+        /** Event loop threads (default 0: as many as cores, at most 8). */
+        public Builder ioThreads(int threads) {
+            if (threads < 0) {
+                throw new IllegalArgumentException("ioThreads must be at least 0, was " + threads);
+            }
+            this.ioThreads = threads;
+            return this;
+        }
+
+        /**
+         * A gateway with these settings, not yet started.
+         *
+         * @throws IllegalStateException without a client
+         */
+        public Gateway build() {
+            if (client == null) {
+                throw new IllegalStateException("a gateway needs a client: call client(WirebusClient)");
+            }
+            if (registry == null) {
+                registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+            }
+            return new Gateway(this);
+        }
+    }
+}

@@ -1,0 +1,117 @@
+package dev.wirebus.gateway.internal;
+
+import io.netty.buffer.ByteBufUtil;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.QueryStringDecoder;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ScheduledFuture;
+
+/**
+ * One HTTP request on its way through the gateway: the request, its route and path parameters, and
+ * the way to answer it. {@link #respond} may be called from any thread (typically the client's I/O
+ * thread when a broker call completes); the answer is written on the connection's event loop, once:
+ * an answer after a timeout's 504 is dropped.
+ *
+ * <p>The request's buffer is released when the endpoint's {@code handle} returns: endpoints copy
+ * what they need ({@link #body()} does).
+ */
+public final class Exchange {
+    final HttpRequestHandler owner;
+    final ChannelHandlerContext ctx;
+    final FullHttpRequest request;
+    final Route route;
+    final String routeName;
+    final long startNanos = System.nanoTime();
+    final boolean keepAlive;
+    private final Map<String, String> params;
+    private final QueryStringDecoder query;
+    /** Event loop only. */
+    boolean answered;
+    boolean streaming;
+    boolean holdsInFlight;
+    ScheduledFuture<?> timeout;
+
+    Exchange(HttpRequestHandler owner, ChannelHandlerContext ctx, FullHttpRequest request, QueryStringDecoder query,
+             Route route, Map<String, String> params, boolean keepAlive) {
+        this.owner = owner;
+        this.ctx = ctx;
+        this.request = request;
+        this.query = query;
+        this.route = route;
+        this.routeName = route == null ? "unmatched" : route.template();
+        this.params = params;
+        this.keepAlive = keepAlive;
+    }
+
+    /** The shared state of the gateway. */
+    public GatewayContext gateway() {
+        return owner.gateway();
+    }
+
+    public ChannelHandlerContext ctx() {
+        return ctx;
+    }
+
+    /** The request; valid only while the endpoint's {@code handle} runs. */
+    public FullHttpRequest request() {
+        return request;
+    }
+
+    /** A path parameter of the route, e.g. {@code stream}. */
+    public String param(String name) {
+        return params.get(name);
+    }
+
+    /** The first value of a query parameter, or null. */
+    public String query(String name) {
+        List<String> values = query.parameters().get(name);
+        return values == null || values.isEmpty() ? null : values.get(0);
+    }
+
+    /** A request header, or null. */
+    public String header(CharSequence name) {
+        return request.headers().get(name);
+    }
+
+    /** A copy of the request body. */
+    public byte[] body() {
+        return ByteBufUtil.getBytes(request.content());
+    }
+
+    public InetAddress clientAddress() {
+        return ((InetSocketAddress) ctx.channel().remoteAddress()).getAddress();
+    }
+
+    /** Answers the request; from any thread, at most once counts. */
+    public void respond(FullHttpResponse response) {
+        if (ctx.executor().inEventLoop()) {
+            owner.complete(this, response);
+        } else {
+            ctx.executor().execute(() -> owner.complete(this, response));
+        }
+    }
+
+    /** Answers with a typed error. */
+    public void fail(GatewayError error) {
+        respond(Responses.error(error));
+    }
+
+    /** Answers with the error a failed broker call maps to. */
+    public void fail(Throwable failure) {
+        fail(GatewayError.from(failure));
+    }
+
+    /**
+     * The endpoint answered with a stream (SSE) that it writes itself from now on: the request is
+     * counted with {@code status}, its limits end, and the connection belongs to the stream. Event loop.
+     */
+    public void streamStarted(int status) {
+        owner.streamStarted(this, status);
+    }
+}

@@ -1,0 +1,63 @@
+package dev.wirebus.gateway.internal;
+
+import dev.wirebus.client.WirebusClient;
+import dev.wirebus.gateway.GatewayLimits;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+
+/** What every connection of one gateway shares: the client, the limits and their state, the meters, the routes. */
+public final class GatewayContext {
+    private final WirebusClient client;
+    private final GatewayLimits limits;
+    private final PrometheusMeterRegistry registry;
+    private final GatewayMetrics metrics;
+    private final ClientRateLimiter rateLimiter;
+    private final InFlightLimiter inFlight;
+    private final StreamSubscribers subscribers;
+    private Router router;
+
+    public GatewayContext(WirebusClient client, GatewayLimits limits, PrometheusMeterRegistry registry) {
+        this.client = client;
+        this.limits = limits;
+        this.registry = registry;
+        this.inFlight = new InFlightLimiter(limits.maxInFlight());
+        this.metrics = new GatewayMetrics(registry, inFlight);
+        this.rateLimiter = new ClientRateLimiter(limits.ratePermits(), limits.ratePeriod(), limits.rateBurst());
+        this.subscribers = new StreamSubscribers(metrics);
+    }
+
+    void router(Router router) {
+        this.router = router;
+    }
+
+    public WirebusClient client() {
+        return client;
+    }
+
+    public GatewayLimits limits() {
+        return limits;
+    }
+
+    public PrometheusMeterRegistry registry() {
+        return registry;
+    }
+
+    public GatewayMetrics metrics() {
+        return metrics;
+    }
+
+    public ClientRateLimiter rateLimiter() {
+        return rateLimiter;
+    }
+
+    public InFlightLimiter inFlight() {
+        return inFlight;
+    }
+
+    public StreamSubscribers subscribers() {
+        return subscribers;
+    }
+
+    public Router router() {
+        return router;
+    }
+}

@@ -1,0 +1,103 @@
+package dev.wirebus.gateway.internal;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The gateway's meters. In Prometheus terms: {@code wirebus_http_requests_seconds} (a histogram by
+ * route, method and status), {@code wirebus_http_rejections_total} by reason,
+ * {@code wirebus_http_connections_active}, {@code wirebus_http_in_flight},
+ * {@code wirebus_gateway_subscribers} by transport, {@code wirebus_gateway_buffered_bytes} and
+ * {@code wirebus_gateway_messages_sent_total} by transport. Thread-safe.
+ */
+public final class GatewayMetrics {
+    /** Every rejection reason, registered at zero so that dashboards see them before the first. */
+    public enum Rejection {
+        RATE_LIMITED, TOO_MANY_IN_FLIGHT, TOO_MANY_CONNECTIONS, BODY_TOO_LARGE, HEADER_TOO_LARGE, LINE_TOO_LONG,
+        BAD_REQUEST, TIMEOUT, HEADER_TIMEOUT, SLOW_CONSUMER;
+
+        String tag() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
+    private final MeterRegistry registry;
+    private final Map<Rejection, Counter> rejections = new java.util.EnumMap<>(Rejection.class);
+    private final Map<String, Timer> timers = new ConcurrentHashMap<>();
+    private final AtomicInteger activeConnections = new AtomicInteger();
+    private final AtomicInteger sseSubscribers = new AtomicInteger();
+    private final AtomicInteger wsSubscribers = new AtomicInteger();
+    private final AtomicLong bufferedBytes = new AtomicLong();
+    private final Counter sseMessages;
+    private final Counter wsMessages;
+
+    public GatewayMetrics(MeterRegistry registry, InFlightLimiter inFlight) {
+        this.registry = registry;
+        for (Rejection r : Rejection.values()) {
+            rejections.put(r, Counter.builder("wirebus.http.rejections").tag("reason", r.tag())
+                    .description("Requests, connections and subscribers refused or cut by a gateway limit")
+                    .register(registry));
+        }
+        Gauge.builder("wirebus.http.connections.active", activeConnections, AtomicInteger::get)
+                .description("Open HTTP connections, WebSockets and SSE streams included").register(registry);
+        Gauge.builder("wirebus.http.in.flight", inFlight, InFlightLimiter::inFlight)
+                .description("Requests waiting for the broker now").register(registry);
+        Gauge.builder("wirebus.gateway.subscribers", sseSubscribers, AtomicInteger::get).tag("transport", "sse")
+                .description("Open gateway subscriptions").register(registry);
+        Gauge.builder("wirebus.gateway.subscribers", wsSubscribers, AtomicInteger::get).tag("transport", "ws")
+                .description("Open gateway subscriptions").register(registry);
+        Gauge.builder("wirebus.gateway.buffered.bytes", bufferedBytes, AtomicLong::get)
+                .description("Bytes queued in the gateway for SSE and WebSocket clients").baseUnit("bytes")
+                .register(registry);
+        sseMessages = Counter.builder("wirebus.gateway.messages.sent").tag("transport", "sse").register(registry);
+        wsMessages = Counter.builder("wirebus.gateway.messages.sent").tag("transport", "ws").register(registry);
+    }
+
+    public void rejected(Rejection reason) {
+        rejections.get(reason).increment();
+    }
+
+    /** Rejections so far for {@code reason}. */
+    public double rejections(Rejection reason) {
+        return rejections.get(reason).count();
+    }
+
+    /** One answered request. */
+    public void request(String route, String method, int status, long nanos) {
+        String key = route + ' ' + method + ' ' + status;
+        Timer timer = timers.get(key);
+        if (timer == null) {
+            timer = timers.computeIfAbsent(key, k -> Timer.builder("wirebus.http.requests")
+                    .description("HTTP requests by route template, method and status")
+                    .tag("route", route).tag("method", method).tag("status", Integer.toString(status))
+                    .publishPercentileHistogram()
+                    .register(registry));
+        }
+        timer.record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    public AtomicInteger activeConnections() {
+        return activeConnections;
+    }
+
+    /** Subscriptions open now for {@code sse} or {@code ws}. */
+    public AtomicInteger subscribers(boolean webSocket) {
+        return webSocket ? wsSubscribers : sseSubscribers;
+    }
+
+    public AtomicLong bufferedBytes() {
+        return bufferedBytes;
+    }
+
+    public void messageSent(boolean webSocket) {
+        (webSocket ? wsMessages : sseMessages).increment();
+    }
+}

@@ -1,0 +1,134 @@
+package dev.wirebus.gateway.internal;
+
+import dev.wirebus.client.WirebusClient;
+import dev.wirebus.gateway.GatewayLimits;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.concurrent.GlobalEventExecutor;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Binds the gateway's port (epoll when available, NIO otherwise), wires the routes, and closes
+ * every connection on {@link #close()}.
+ */
+public final class GatewayServer {
+    private final InetSocketAddress requested;
+    private final GatewayContext gateway;
+    private final int ioThreads;
+    private EventLoopGroup group;
+    private Channel serverChannel;
+    private ChannelGroup connections;
+    private ScheduledFuture<?> evictor;
+    private boolean started;
+    private boolean closed;
+
+    public GatewayServer(WirebusClient client, InetSocketAddress address, GatewayLimits limits,
+                         PrometheusMeterRegistry registry, int ioThreads) {
+        this.requested = address;
+        this.gateway = new GatewayContext(client, limits, registry);
+        this.ioThreads = ioThreads > 0 ? ioThreads : Math.min(8, Runtime.getRuntime().availableProcessors());
+    }
+
+    private Router routes(DemoTokenProducer demo) {
+        StaticResources files = new StaticResources();
+        return new Router()
+                .add(HttpMethod.POST, "/v1/streams/{stream}/messages", Route.Kind.BROKER, new PublishEndpoint())
+                .add(HttpMethod.GET, "/v1/streams/{stream}/messages", Route.Kind.BROKER, new ReadEndpoint())
+                .add(HttpMethod.POST, "/v1/streams/{stream}/batch", Route.Kind.BROKER, new BatchPublishEndpoint())
+                .add(HttpMethod.GET, "/v1/streams/{stream}/events", Route.Kind.STREAMING, new SseEndpoint())
+                .add(HttpMethod.GET, "/v1/streams/{stream}", Route.Kind.BROKER, new StreamInfoEndpoint())
+                .add(HttpMethod.POST, "/v1/requests/{subject}", Route.Kind.BROKER, new RequestEndpoint())
+                .add(HttpMethod.POST, "/v1/demo/streams/{stream}/tokens", Route.Kind.BROKER, new DemoEndpoint(demo))
+                .add(HttpMethod.GET, "/v1/ws", Route.Kind.STREAMING, new WebSocketEndpoint())
+                .add(HttpMethod.GET, "/healthz", Route.Kind.EXEMPT, HealthEndpoints::health)
+                .add(HttpMethod.GET, "/readyz", Route.Kind.EXEMPT, HealthEndpoints::ready)
+                .add(HttpMethod.GET, "/metrics", Route.Kind.EXEMPT, HealthEndpoints::metrics)
+                .add(HttpMethod.GET, "/openapi.json", Route.Kind.LOCAL, files::openApi)
+                .add(HttpMethod.GET, "/", Route.Kind.LOCAL, files::index)
+                .add(HttpMethod.GET, "/{file}", Route.Kind.LOCAL, files::file);
+    }
+
+    public synchronized void start() {
+        if (started) {
+            throw new IllegalStateException("the gateway was started already");
+        }
+        started = true;
+        boolean epoll = Epoll.isAvailable();
+        IoHandlerFactory factory = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+        group = new MultiThreadIoEventLoopGroup(ioThreads, new DefaultThreadFactory("wirebus-http", true), factory);
+        gateway.router(routes(new DemoTokenProducer(gateway.client(), group)));
+        connections = new DefaultChannelGroup("wirebus-http", GlobalEventExecutor.INSTANCE);
+        Class<? extends ServerChannel> channelType = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+        HttpPipeline pipeline = new HttpPipeline(gateway);
+        ServerBootstrap b = new ServerBootstrap()
+                .group(group)
+                .channel(channelType)
+                .option(ChannelOption.SO_BACKLOG, 1024)
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childHandler(new io.netty.channel.ChannelInitializer<io.netty.channel.socket.SocketChannel>() {
+                    @Override
+                    protected void initChannel(io.netty.channel.socket.SocketChannel ch) {
+                        connections.add(ch);
+                        ch.pipeline().addLast(pipeline);
+                    }
+                });
+        try {
+            serverChannel = b.bind(requested).syncUninterruptibly().channel();
+        } catch (Exception e) {
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+            String why = e.getMessage() == null ? e.toString() : e.getMessage();
+            throw new UncheckedIOException("cannot listen for HTTP on " + requested.getHostString() + ":"
+                    + requested.getPort() + ": " + why, e instanceof IOException ? (IOException) e : new IOException(e));
+        }
+        evictor = group.next().scheduleAtFixedRate(gateway.rateLimiter()::evictIdle, 1, 1, TimeUnit.MINUTES);
+    }
+
+    public synchronized InetSocketAddress address() {
+        if (serverChannel == null) {
+            throw new IllegalStateException("the gateway is not started");
+        }
+        return (InetSocketAddress) serverChannel.localAddress();
+    }
+
+    /** The shared state, for tests. */
+    public GatewayContext context() {
+        return gateway;
+    }
+
+    public synchronized void close() {
+        if (closed || !started) {
+            closed = true;
+            return;
+        }
+        closed = true;
+        if (evictor != null) {
+            evictor.cancel(false);
+        }
+        if (serverChannel != null) {
+            serverChannel.close().syncUninterruptibly();
+        }
+        connections.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+        group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+    }
+}

@@ -1,0 +1,32 @@
+package dev.wirebus.gateway.internal;
+
+import dev.wirebus.client.ConnectionState;
+import io.netty.handler.codec.http.HttpResponseStatus;
+
+/** {@code /healthz} (the gateway runs), {@code /readyz} (its broker connection is up) and {@code /metrics}. */
+public final class HealthEndpoints {
+    private HealthEndpoints() {
+    }
+
+    /** 200 {@code ok} while the process serves HTTP. */
+    public static void health(Exchange ex) {
+        ex.respond(Responses.text(HttpResponseStatus.OK, "ok\n", "text/plain; charset=utf-8"));
+    }
+
+    /** 200 {@code ready} when the client is connected to the broker, else 503 with its state. */
+    public static void ready(Exchange ex) {
+        ConnectionState state = ex.gateway().client().state();
+        if (state == ConnectionState.CONNECTED) {
+            ex.respond(Responses.text(HttpResponseStatus.OK, "ready\n", "text/plain; charset=utf-8"));
+        } else {
+            ex.fail(GatewayError.of(HttpResponseStatus.SERVICE_UNAVAILABLE, GatewayError.BROKER_UNAVAILABLE,
+                    "broker connection is " + state.name().toLowerCase(java.util.Locale.ROOT)).retryAfter(1000));
+        }
+    }
+
+    /** The registry in the Prometheus text format. */
+    public static void metrics(Exchange ex) {
+        ex.respond(Responses.text(HttpResponseStatus.OK, ex.gateway().registry().scrape(),
+                "text/plain; version=0.0.4; charset=utf-8"));
+    }
+}

@@ -1,0 +1,47 @@
+package dev.wirebus.gateway.internal;
+
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.timeout.IdleStateHandler;
+
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Builds the pipeline of a gateway connection, in this order: the connection limit, the header-read
+ * timeout, the idle timeout, the HTTP codec (request line and headers bounded by the header limit),
+ * the request observer of the header timeout, the body aggregator (body limit) and the request
+ * handler. A WebSocket upgrade later swaps the HTTP handlers for the WebSocket ones.
+ */
+public final class HttpPipeline extends ChannelInitializer<SocketChannel> {
+    static final String HEADER_TIMEOUT = "header-timeout";
+    static final String REQUEST_OBSERVER = "request-observer";
+    static final String HTTP = "http";
+
+    private final GatewayContext gateway;
+    private final ConnectionLimitHandler connectionLimit;
+
+    public HttpPipeline(GatewayContext gateway) {
+        this.gateway = gateway;
+        this.connectionLimit = new ConnectionLimitHandler(gateway.limits().maxConnections(), gateway.metrics());
+    }
+
+    @Override
+    protected void initChannel(SocketChannel ch) {
+        var limits = gateway.limits();
+        HeaderReadTimeoutHandler headerTimeout = new HeaderReadTimeoutHandler(limits.headerTimeout(), gateway.metrics());
+        ChannelPipeline p = ch.pipeline();
+        p.addLast("connections", connectionLimit);
+        p.addLast(HEADER_TIMEOUT, headerTimeout);
+        p.addLast("idle", new IdleStateHandler(0, 0, limits.idleTimeout().toMillis(), TimeUnit.MILLISECONDS));
+        p.addLast("codec", new HttpServerCodec(new HttpDecoderConfig()
+                .setMaxInitialLineLength(Math.min(8192, limits.maxHeaderBytes()))
+                .setMaxHeaderSize(limits.maxHeaderBytes())
+                .setMaxChunkSize(64 * 1024)));
+        p.addLast(REQUEST_OBSERVER, headerTimeout.requestObserver());
+        p.addLast("aggregator", new BodyLimitAggregator(limits.maxBodyBytes(), gateway.metrics()));
+        p.addLast(HTTP, new HttpRequestHandler(gateway));
+    }
+}

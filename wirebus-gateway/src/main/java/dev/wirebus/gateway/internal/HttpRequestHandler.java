@@ -1,0 +1,236 @@
+package dev.wirebus.gateway.internal;
+
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.TooLongFrameException;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import io.netty.handler.codec.http.TooLongHttpHeaderException;
+import io.netty.handler.codec.http.TooLongHttpLineException;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.util.ReferenceCountUtil;
+
+import java.util.ArrayDeque;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The last handler of an HTTP connection: refuses requests the codec could not decode (431 for
+ * headers too large), applies the rate limit, the in-flight limit and the request timeout, routes
+ * each request to its endpoint and writes the answers in request order (pipelined requests wait
+ * their turn; the socket is not read meanwhile). Closes an idle connection. Event loop only, except
+ * that answers arrive through {@link Exchange#respond} from any thread.
+ */
+public final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
+    private final GatewayContext gateway;
+    private final ArrayDeque<FullHttpRequest> waiting = new ArrayDeque<>(2);
+    private Exchange current;
+
+    public HttpRequestHandler(GatewayContext gateway) {
+        this.gateway = gateway;
+    }
+
+    GatewayContext gateway() {
+        return gateway;
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (!(msg instanceof FullHttpRequest)) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        FullHttpRequest request = (FullHttpRequest) msg;
+        if (current != null) {
+            if (current.streaming) {
+                request.release(); // the connection belongs to an event stream now
+            } else {
+                waiting.add(request);
+            }
+            return;
+        }
+        process(ctx, request);
+    }
+
+    private void process(ChannelHandlerContext ctx, FullHttpRequest request) {
+        if (!request.decoderResult().isSuccess()) {
+            refuseUndecodable(ctx, request);
+            return;
+        }
+        QueryStringDecoder query = new QueryStringDecoder(request.uri());
+        Router.Match match = gateway.router().match(request.method(), query.path());
+        Route route = match == null ? null : match.route();
+        Exchange ex = new Exchange(this, ctx, request, query, route, match == null ? java.util.Map.of() : match.params(),
+                HttpUtil.isKeepAlive(request));
+        current = ex;
+        ctx.channel().config().setAutoRead(false);
+        try {
+            if (route == null) {
+                ex.fail(match == null
+                        ? GatewayError.of(HttpResponseStatus.NOT_FOUND, GatewayError.NOT_FOUND, "no such path: " + query.path())
+                        : GatewayError.of(HttpResponseStatus.METHOD_NOT_ALLOWED, GatewayError.METHOD_NOT_ALLOWED,
+                                request.method() + " is not allowed on " + query.path()));
+                return;
+            }
+            if (route.kind() != Route.Kind.EXEMPT) {
+                long waitNanos = gateway.rateLimiter().tryAcquire(ex.clientAddress());
+                if (waitNanos > 0) {
+                    gateway.metrics().rejected(GatewayMetrics.Rejection.RATE_LIMITED);
+                    ex.fail(GatewayError.of(HttpResponseStatus.TOO_MANY_REQUESTS, GatewayError.RATE_LIMITED,
+                            "rate limit of " + gateway.limits().ratePermits() + " requests per "
+                                    + gateway.limits().ratePeriod().toMillis() + " ms for " + ex.clientAddress().getHostAddress()
+                                    + " exceeded").retryAfter(TimeUnit.NANOSECONDS.toMillis(waitNanos) + 1));
+                    return;
+                }
+            }
+            if (route.kind() == Route.Kind.BROKER) {
+                if (!gateway.inFlight().tryAcquire()) {
+                    gateway.metrics().rejected(GatewayMetrics.Rejection.TOO_MANY_IN_FLIGHT);
+                    ex.fail(GatewayError.of(HttpResponseStatus.SERVICE_UNAVAILABLE, GatewayError.TOO_MANY_IN_FLIGHT,
+                            gateway.limits().maxInFlight() + " requests already wait for the broker").retryAfter(1000));
+                    return;
+                }
+                ex.holdsInFlight = true;
+                ex.timeout = ctx.executor().schedule(() -> timedOut(ex),
+                        gateway.limits().requestTimeout().toNanos(), TimeUnit.NANOSECONDS);
+            }
+            route.endpoint().handle(ex);
+        } catch (IllegalArgumentException e) {
+            ex.fail(GatewayError.badRequest(e.getMessage()));
+        } catch (Exception e) {
+            ex.fail(e);
+        } finally {
+            request.release();
+        }
+    }
+
+    /** 431 when the headers or 414 when the request line were too long, 400 otherwise; then close. */
+    private void refuseUndecodable(ChannelHandlerContext ctx, FullHttpRequest request) {
+        Throwable cause = request.decoderResult().cause();
+        request.release();
+        GatewayError e;
+        if (cause instanceof TooLongHttpHeaderException) {
+            gateway.metrics().rejected(GatewayMetrics.Rejection.HEADER_TOO_LARGE);
+            e = GatewayError.of(HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, GatewayError.HEADER_TOO_LARGE,
+                    "request headers larger than " + gateway.limits().maxHeaderBytes() + " bytes");
+        } else if (cause instanceof TooLongHttpLineException || cause instanceof TooLongFrameException) {
+            gateway.metrics().rejected(GatewayMetrics.Rejection.LINE_TOO_LONG);
+            e = GatewayError.of(HttpResponseStatus.REQUEST_URI_TOO_LONG, GatewayError.BAD_REQUEST,
+                    "request line too long: " + cause.getMessage());
+        } else {
+            gateway.metrics().rejected(GatewayMetrics.Rejection.BAD_REQUEST);
+            e = GatewayError.badRequest("not a valid HTTP request: " + cause);
+        }
+        FullHttpResponse r = Responses.error(e);
+        r.headers().set(HttpHeaderNames.CONNECTION, "close");
+        ctx.writeAndFlush(r).addListener(ChannelFutureListener.CLOSE);
+        current = new Exchange(this, ctx, null, null, null, java.util.Map.of(), false);
+        current.answered = true;
+        current.streaming = true; // whatever else arrives is dropped: the connection is closing
+    }
+
+    private void timedOut(Exchange ex) {
+        if (ex.answered) {
+            return;
+        }
+        ex.timeout = null;
+        gateway.metrics().rejected(GatewayMetrics.Rejection.TIMEOUT);
+        complete(ex, Responses.error(GatewayError.of(HttpResponseStatus.GATEWAY_TIMEOUT, "TIMEOUT",
+                "no answer from the broker within " + gateway.limits().requestTimeout().toMillis() + " ms")));
+    }
+
+    /** Writes the answer of {@code ex} unless it was answered already, then serves the next request. Event loop. */
+    void complete(Exchange ex, FullHttpResponse response) {
+        if (ex.answered) {
+            response.release();
+            return;
+        }
+        finish(ex, response.status().code());
+        boolean keepAlive = ex.keepAlive && ctx(ex).channel().isActive();
+        HttpUtil.setKeepAlive(response, keepAlive);
+        ChannelFuture written = ex.ctx.writeAndFlush(response);
+        if (!keepAlive) {
+            written.addListener(ChannelFutureListener.CLOSE);
+            return; // current stays set: nothing more is served on this connection
+        }
+        current = null;
+        FullHttpRequest next = waiting.poll();
+        if (next != null) {
+            process(ex.ctx, next);
+        } else {
+            ex.ctx.channel().config().setAutoRead(true);
+        }
+    }
+
+    void streamStarted(Exchange ex, int status) {
+        finish(ex, status);
+        ex.streaming = true;
+        ex.ctx.channel().config().setAutoRead(true); // to notice the client going away
+        for (FullHttpRequest r : waiting) {
+            r.release();
+        }
+        waiting.clear();
+    }
+
+    private void finish(Exchange ex, int status) {
+        ex.answered = true;
+        if (ex.timeout != null) {
+            ex.timeout.cancel(false);
+            ex.timeout = null;
+        }
+        if (ex.holdsInFlight) {
+            ex.holdsInFlight = false;
+            gateway.inFlight().release();
+        }
+        gateway.metrics().request(ex.routeName, ex.request == null ? "?" : methodName(ex), status,
+                System.nanoTime() - ex.startNanos);
+    }
+
+    private static String methodName(Exchange ex) {
+        return ex.route == null ? "other" : ex.route.method().name();
+    }
+
+    private static ChannelHandlerContext ctx(Exchange ex) {
+        return ex.ctx;
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof IdleStateEvent) {
+            ctx.close();
+            return;
+        }
+        ctx.fireUserEventTriggered(evt);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        Exchange ex = current;
+        if (ex != null && !ex.answered) {
+            // the client left before its answer: free the slot now rather than at the broker's answer
+            ex.answered = true;
+            if (ex.timeout != null) {
+                ex.timeout.cancel(false);
+            }
+            if (ex.holdsInFlight) {
+                ex.holdsInFlight = false;
+                gateway.inFlight().release();
+            }
+        }
+        for (FullHttpRequest r : waiting) {
+            r.release();
+        }
+        waiting.clear();
+        ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        ctx.close();
+    }
+}

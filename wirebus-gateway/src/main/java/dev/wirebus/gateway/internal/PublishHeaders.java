@@ -1,0 +1,99 @@
+package dev.wirebus.gateway.internal;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.wirebus.client.WirebusClient;
+
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The conditions of a publish: an expected sequence ({@code Wirebus-Expected-Sequence},
+ * {@code expected_seq}) and an idempotent producer ({@code Wirebus-Producer-Id} +
+ * {@code Wirebus-Producer-Sequence}, {@code producer_id} + {@code producer_seq}), and the client
+ * call they make.
+ */
+final class PublishHeaders {
+    /** Where a single publish landed. */
+    record Ack(long sequence, boolean duplicate) {
+    }
+
+    /** Where a batch landed. */
+    record BatchAck(long firstSequence, int count, boolean duplicate) {
+        long lastSequence() {
+            return firstSequence + count - 1;
+        }
+    }
+
+    static final String EXPECTED_SEQUENCE = "Wirebus-Expected-Sequence";
+    static final String PRODUCER_ID = "Wirebus-Producer-Id";
+    static final String PRODUCER_SEQUENCE = "Wirebus-Producer-Sequence";
+
+    private final Long expectedSequence;
+    private final String producerId;
+    private final Long producerSequence;
+
+    private PublishHeaders(Long expectedSequence, String producerId, Long producerSequence) {
+        if ((producerId == null) != (producerSequence == null)) {
+            throw new IllegalArgumentException("a producer id and a producer sequence go together");
+        }
+        if (expectedSequence != null && expectedSequence < 1) {
+            throw new IllegalArgumentException("the expected sequence must be at least 1, was " + expectedSequence);
+        }
+        if (producerSequence != null && producerSequence < 0) {
+            throw new IllegalArgumentException("the producer sequence must be at least 0, was " + producerSequence);
+        }
+        this.expectedSequence = expectedSequence;
+        this.producerId = producerId == null || producerId.isEmpty() ? null : producerId;
+        this.producerSequence = producerSequence;
+    }
+
+    static PublishHeaders of(Exchange ex) {
+        return new PublishHeaders(number(EXPECTED_SEQUENCE, ex.header(EXPECTED_SEQUENCE)), ex.header(PRODUCER_ID),
+                number(PRODUCER_SEQUENCE, ex.header(PRODUCER_SEQUENCE)));
+    }
+
+    static PublishHeaders of(JsonNode op) {
+        return new PublishHeaders(jsonNumber(op, "expected_seq"), op.hasNonNull("producer_id")
+                ? op.get("producer_id").asText() : null, jsonNumber(op, "producer_seq"));
+    }
+
+    CompletableFuture<Ack> publish(WirebusClient client, String stream, byte[] payload) {
+        if (producerId != null) {
+            throw new IllegalArgumentException("idempotent producers are not supported by this broker client yet");
+        }
+        CompletableFuture<Long> f = expectedSequence == null ? client.publish(stream, payload)
+                : client.publish(stream, payload, expectedSequence);
+        return f.thenApply(seq -> new Ack(seq, false));
+    }
+
+    CompletableFuture<BatchAck> publishBatch(WirebusClient client, String stream, List<byte[]> payloads) {
+        if (producerId != null) {
+            throw new IllegalArgumentException("idempotent producers are not supported by this broker client yet");
+        }
+        return (expectedSequence == null ? client.publishBatch(stream, payloads)
+                : client.publishBatch(stream, payloads, expectedSequence))
+                .thenApply(a -> new BatchAck(a.firstSequence(), a.count(), false));
+    }
+
+    private static Long number(String name, String text) {
+        if (text == null || text.isBlank()) {
+            return null;
+        }
+        try {
+            return Long.parseLong(text.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(name + " '" + text + "' is not a whole number");
+        }
+    }
+
+    private static Long jsonNumber(JsonNode op, String field) {
+        JsonNode n = op.get(field);
+        if (n == null || n.isNull()) {
+            return null;
+        }
+        if (!n.isIntegralNumber()) {
+            throw new IllegalArgumentException("\"" + field + "\" must be a whole number");
+        }
+        return n.asLong();
+    }
+}

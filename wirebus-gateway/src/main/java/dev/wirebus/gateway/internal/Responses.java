@@ -1,0 +1,72 @@
+package dev.wirebus.gateway.internal;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+
+import java.nio.charset.StandardCharsets;
+
+/** Builds the gateway's HTTP responses: JSON bodies, typed errors, plain text, raw bytes. */
+public final class Responses {
+    public static final String JSON = "application/json";
+
+    private Responses() {
+    }
+
+    public static FullHttpResponse json(HttpResponseStatus status, Object body) {
+        return bytes(status, Json.bytes(body), JSON);
+    }
+
+    public static FullHttpResponse text(HttpResponseStatus status, String body, String contentType) {
+        return bytes(status, body.getBytes(StandardCharsets.UTF_8), contentType);
+    }
+
+    public static FullHttpResponse bytes(HttpResponseStatus status, byte[] body, String contentType) {
+        FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, Unpooled.wrappedBuffer(body));
+        r.headers().set(HttpHeaderNames.CONTENT_TYPE, contentType);
+        r.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
+        return r;
+    }
+
+    /** {@code {"error":{"code":...,"message":...}}} with the error's status and, if it has one, Retry-After. */
+    public static FullHttpResponse error(GatewayError error) {
+        ObjectNode body = Json.object();
+        body.set("error", Json.error(error));
+        FullHttpResponse r = json(error.status(), body);
+        if (error.retryAfterMillis() > 0) {
+            r.headers().set(HttpHeaderNames.RETRY_AFTER, retryAfterSeconds(error.retryAfterMillis()));
+        }
+        return r;
+    }
+
+    /** Retry-After is in whole seconds: round up, at least 1. */
+    static long retryAfterSeconds(long millis) {
+        return Math.max(1, (millis + 999) / 1000);
+    }
+
+    /**
+     * A complete HTTP/1.1 error response as bytes, with {@code Connection: close}, for handlers that
+     * sit before the HTTP codec (connection limit, header timeout).
+     */
+    public static ByteBuf raw(GatewayError error) {
+        ObjectNode body = Json.object();
+        body.set("error", Json.error(error));
+        byte[] json = Json.bytes(body);
+        StringBuilder head = new StringBuilder(160)
+                .append("HTTP/1.1 ").append(error.status().code()).append(' ').append(error.status().reasonPhrase())
+                .append("\r\nContent-Type: ").append(JSON)
+                .append("\r\nContent-Length: ").append(json.length)
+                .append("\r\nConnection: ").append(HttpHeaderValues.CLOSE);
+        if (error.retryAfterMillis() > 0) {
+            head.append("\r\nRetry-After: ").append(retryAfterSeconds(error.retryAfterMillis()));
+        }
+        head.append("\r\n\r\n");
+        return Unpooled.wrappedBuffer(head.toString().getBytes(StandardCharsets.US_ASCII), json);
+    }
+}

@@ -1,0 +1,80 @@
+package dev.wirebus.gateway.internal;
+
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.QueryStringDecoder;
+
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * A method and a path template such as {@code /v1/streams/{stream}/messages}, the endpoint that
+ * serves it and which limits apply to it.
+ */
+public final class Route {
+    /** Which limits apply to a route. */
+    public enum Kind {
+        /** Waits for the broker: rate limit, in-flight limit, request timeout. */
+        BROKER,
+        /** Takes the connection over (SSE, WebSocket): rate limit only. */
+        STREAMING,
+        /** Answered by the gateway itself: rate limit only. */
+        LOCAL,
+        /** Health checks and metrics: no limit, so a flood cannot blind the load balancer. */
+        EXEMPT
+    }
+
+    private final HttpMethod method;
+    private final String template;
+    private final String[] segments;
+    private final Kind kind;
+    private final Endpoint endpoint;
+
+    public Route(HttpMethod method, String template, Kind kind, Endpoint endpoint) {
+        this.method = method;
+        this.template = template;
+        this.segments = template.split("/", -1);
+        this.kind = kind;
+        this.endpoint = endpoint;
+    }
+
+    /** The path parameters when {@code path} matches the template, else null. */
+    Map<String, String> match(String[] pathSegments) {
+        if (pathSegments.length != segments.length) {
+            return null;
+        }
+        Map<String, String> params = null;
+        for (int i = 0; i < segments.length; i++) {
+            String s = segments[i];
+            if (s.startsWith("{") && s.endsWith("}")) {
+                String value = QueryStringDecoder.decodeComponent(pathSegments[i]);
+                if (value.isEmpty()) {
+                    return null;
+                }
+                if (params == null) {
+                    params = new HashMap<>(4);
+                }
+                params.put(s.substring(1, s.length() - 1), value);
+            } else if (!s.equals(pathSegments[i])) {
+                return null;
+            }
+        }
+        return params == null ? Map.of() : params;
+    }
+
+    public HttpMethod method() {
+        return method;
+    }
+
+    /** The template, used as the {@code route} tag of the request metrics. */
+    public String template() {
+        return template;
+    }
+
+    public Kind kind() {
+        return kind;
+    }
+
+    public Endpoint endpoint() {
+        return endpoint;
+    }
+}

@@ -1,0 +1,189 @@
+package dev.wirebus.gateway.internal;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.wirebus.client.Message;
+import dev.wirebus.client.StartPosition;
+import dev.wirebus.client.Subscription;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One Server-Sent Events response following one subscription. The response head goes out once the
+ * broker confirmed the subscription (a refusal such as {@code SEQUENCE_NOT_RETAINED} is answered as
+ * a plain JSON error instead), then {@code retry: 1000}, then one event per message with
+ * {@code id: <seq>}, and a {@code : keepalive} comment whenever the keepalive interval passes.
+ * Messages go through a {@link SubscriberOutbox}; when it overflows, or the broker ends the
+ * subscription, a {@code wirebus-error} event with {@code resume_from} ends the response and the
+ * connection.
+ */
+final class SseSession {
+    private static final byte[] KEEPALIVE = ": keepalive\n\n".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] RETRY = "retry: 1000\n\n".getBytes(StandardCharsets.US_ASCII);
+
+    private final Exchange exchange;
+    private final GatewayContext gateway;
+    private final Channel channel;
+    private final String stream;
+    private final StartPosition start;
+    private final Payloads encoding;
+    private final SubscriberOutbox outbox;
+    private final SubscriberOutbox.Cursor cursor;
+    private volatile Subscription subscription;
+    /** Event loop only. */
+    private boolean streaming;
+    private boolean ended;
+    private ScheduledFuture<?> keepalive;
+
+    SseSession(Exchange exchange, String stream, StartPosition start, Payloads encoding) {
+        this.exchange = exchange;
+        this.gateway = exchange.gateway();
+        this.channel = exchange.ctx().channel();
+        this.stream = stream;
+        this.start = start;
+        this.encoding = encoding;
+        this.cursor = new SubscriberOutbox.Cursor(stream, start.sequence());
+        this.outbox = new SubscriberOutbox(channel, gateway.limits().subscriberBufferBytes(),
+                bytes -> new DefaultHttpContent(Unpooled.wrappedBuffer(bytes)), gateway.metrics(), false,
+                this::overflowed);
+    }
+
+    /** Subscribes; answers once the broker confirms or refuses. Event loop. */
+    void open() {
+        Subscription sub = gateway.client().subscribe(stream, start, this::onMessage);
+        subscription = sub;
+        channel.closeFuture().addListener(f -> closed());
+        sub.started().whenCompleteAsync((first, failure) -> {
+            if (failure != null) {
+                if (!ended) {
+                    ended = true;
+                    sub.close();
+                    outbox.close();
+                    exchange.fail(failure);
+                }
+                return;
+            }
+            begin(first);
+        }, channel.eventLoop());
+        sub.closed().whenCompleteAsync((ok, failure) -> {
+            if (failure != null && streaming) {
+                GatewayError e = GatewayError.from(failure);
+                if (!e.fields().containsKey("resume_from")) {
+                    e = e.with("resume_from", cursor.next());
+                }
+                end(e);
+            }
+        }, channel.eventLoop());
+    }
+
+    private void begin(long first) {
+        if (ended || !channel.isActive()) {
+            subscription.close();
+            return;
+        }
+        cursor.next(Math.max(cursor.next(), first));
+        HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.OK);
+        head.headers()
+                .set(HttpHeaderNames.CONTENT_TYPE, "text/event-stream; charset=utf-8")
+                .set(HttpHeaderNames.CACHE_CONTROL, "no-cache")
+                .set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED)
+                .set("X-Accel-Buffering", "no");
+        channel.write(head);
+        channel.write(new DefaultHttpContent(Unpooled.wrappedBuffer(RETRY)));
+        channel.flush();
+        exchange.streamStarted(200);
+        streaming = true;
+        gateway.subscribers().added(stream, false);
+        channel.pipeline().addLast("sse-writability", new ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+                outbox.writabilityChanged();
+                ctx.fireChannelWritabilityChanged();
+            }
+        });
+        long every = gateway.limits().keepAliveInterval().toNanos();
+        keepalive = channel.eventLoop().scheduleAtFixedRate(() -> outbox.offer(KEEPALIVE), every, every,
+                TimeUnit.NANOSECONDS);
+        outbox.start();
+    }
+
+    /** Client dispatch thread. */
+    private void onMessage(Message m) {
+        outbox.offer(cursor, m.sequence(), event(m));
+    }
+
+    private byte[] event(Message m) {
+        StringBuilder sb = new StringBuilder(m.payload().length + 24).append("id: ").append(m.sequence()).append('\n');
+        String data = encoding.encode(m.payload());
+        int from = 0;
+        int n = data.length();
+        for (int i = 0; i < n; i++) {
+            char c = data.charAt(i);
+            if (c == '\n' || c == '\r') {
+                sb.append("data: ").append(data, from, i).append('\n');
+                if (c == '\r' && i + 1 < n && data.charAt(i + 1) == '\n') {
+                    i++;
+                }
+                from = i + 1;
+            }
+        }
+        sb.append("data: ").append(data, from, n).append("\n\n");
+        return sb.toString().getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** The outbox passed its limit. Event loop. */
+    private void overflowed() {
+        gateway.metrics().rejected(GatewayMetrics.Rejection.SLOW_CONSUMER);
+        end(GatewayError.of(HttpResponseStatus.OK, GatewayError.SLOW_CONSUMER, "the client read too slowly: more than "
+                + gateway.limits().subscriberBufferBytes() + " bytes waited for it").with("resume_from", cursor.next()));
+    }
+
+    /** Ends the response with a wirebus-error event and closes the connection. Event loop. */
+    private void end(GatewayError error) {
+        if (ended) {
+            return;
+        }
+        ended = true;
+        subscription.close();
+        outbox.close();
+        ObjectNode data = Json.error(error);
+        data.put("stream", stream);
+        byte[] event = ("event: wirebus-error\ndata: " + new String(Json.bytes(data), StandardCharsets.UTF_8) + "\n\n")
+                .getBytes(StandardCharsets.UTF_8);
+        channel.write(new DefaultHttpContent(Unpooled.wrappedBuffer(event)));
+        channel.writeAndFlush(new DefaultLastHttpContent()).addListener(ChannelFutureListener.CLOSE);
+        // a client that reads nothing never lets that write complete: close anyway
+        channel.eventLoop().schedule(() -> channel.close(), 5, TimeUnit.SECONDS);
+    }
+
+    /** The connection closed. Event loop. */
+    private void closed() {
+        ended = true;
+        Subscription sub = subscription;
+        if (sub != null) {
+            sub.close();
+        }
+        outbox.close();
+        if (keepalive != null) {
+            keepalive.cancel(false);
+        }
+        if (streaming) {
+            streaming = false;
+            gateway.subscribers().removed(stream, false);
+        }
+    }
+}

@@ -1,0 +1,387 @@
+package dev.wirebus.gateway.internal;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.wirebus.client.Message;
+import dev.wirebus.client.StartPosition;
+import dev.wirebus.client.Subscription;
+import dev.wirebus.protocol.ErrorCode;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.PingWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.PongWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.WebSocketFrame;
+import io.netty.handler.codec.http.websocketx.WebSocketServerHandshaker;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.util.ReferenceCountUtil;
+
+import java.net.InetAddress;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One WebSocket connection speaking the gateway's JSON protocol (docs/gateway.md): subscribe,
+ * unsubscribe, publish, request and ping, each answered by a typed frame or a typed error frame
+ * that leaves the connection open. Every client message takes a token of its IP's rate limit;
+ * publish and request take an in-flight slot. All frames to the client go through one
+ * {@link SubscriberOutbox}; when it overflows, each subscription gets a {@code SLOW_CONSUMER} error
+ * with the sequence to resume from and the connection is closed with code 4008.
+ *
+ * <p>Subscription state is confined to the event loop; message handlers run on the client's
+ * dispatch threads and only touch the outbox and their subscription's volatile fields.
+ */
+final class WebSocketSession extends ChannelInboundHandlerAdapter {
+    /** Close code after SLOW_CONSUMER. */
+    static final int SLOW_CONSUMER_CLOSE = 4008;
+
+    /** One subscription of this connection. */
+    private static final class WsSubscription {
+        final String stream;
+        final Payloads encoding;
+        final SubscriberOutbox.Cursor cursor;
+        final String id;
+        volatile Subscription subscription;
+        volatile boolean announced;
+        volatile boolean ended;
+
+        WsSubscription(String stream, Payloads encoding, String id) {
+            this.stream = stream;
+            this.encoding = encoding;
+            this.id = id;
+            this.cursor = new SubscriberOutbox.Cursor(stream, 0);
+        }
+    }
+
+    private final GatewayContext gateway;
+    private final WebSocketServerHandshaker handshaker;
+    private final Channel channel;
+    private final InetAddress clientAddress;
+    private final SubscriberOutbox outbox;
+    private final Map<String, WsSubscription> subscriptions = new HashMap<>();
+    private ScheduledFuture<?> keepalive;
+
+    WebSocketSession(GatewayContext gateway, WebSocketServerHandshaker handshaker, Channel channel,
+                     InetAddress clientAddress) {
+        this.gateway = gateway;
+        this.handshaker = handshaker;
+        this.channel = channel;
+        this.clientAddress = clientAddress;
+        this.outbox = new SubscriberOutbox(channel, gateway.limits().subscriberBufferBytes(),
+                bytes -> new TextWebSocketFrame(Unpooled.wrappedBuffer(bytes)), gateway.metrics(), true,
+                this::overflowed);
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        outbox.start();
+        long every = gateway.limits().keepAliveInterval().toNanos();
+        keepalive = ctx.executor().scheduleAtFixedRate(() -> {
+            if (channel.isWritable()) {
+                channel.writeAndFlush(new PingWebSocketFrame(), channel.voidPromise());
+            }
+        }, every, every, TimeUnit.NANOSECONDS);
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        try {
+            if (msg instanceof TextWebSocketFrame) {
+                onText(((TextWebSocketFrame) msg).content());
+            } else if (msg instanceof PingWebSocketFrame) {
+                ctx.writeAndFlush(new PongWebSocketFrame(((WebSocketFrame) msg).content().retain()));
+            } else if (msg instanceof CloseWebSocketFrame) {
+                handshaker.close(channel, ((CloseWebSocketFrame) msg).retain());
+            } else if (msg instanceof WebSocketFrame && !(msg instanceof PongWebSocketFrame)) {
+                send(error(null, GatewayError.badRequest("binary frames are not understood: send JSON text frames")));
+            }
+        } finally {
+            ReferenceCountUtil.release(msg);
+        }
+    }
+
+    private void onText(ByteBuf content) {
+        String id = null;
+        try {
+            JsonNode op;
+            if (content.hasArray()) {
+                op = Json.parse(content.array(), content.arrayOffset() + content.readerIndex(), content.readableBytes());
+            } else {
+                byte[] bytes = io.netty.buffer.ByteBufUtil.getBytes(content);
+                op = Json.parse(bytes, 0, bytes.length);
+            }
+            if (!op.isObject()) {
+                throw new IllegalArgumentException("a message is a JSON object with \"op\"");
+            }
+            id = op.hasNonNull("id") ? op.get("id").asText() : null;
+            long waitNanos = gateway.rateLimiter().tryAcquire(clientAddress);
+            if (waitNanos > 0) {
+                gateway.metrics().rejected(GatewayMetrics.Rejection.RATE_LIMITED);
+                send(error(id, GatewayError.of(HttpResponseStatus.TOO_MANY_REQUESTS, GatewayError.RATE_LIMITED,
+                        "rate limit of " + gateway.limits().ratePermits() + " messages per "
+                                + gateway.limits().ratePeriod().toMillis() + " ms exceeded")
+                        .retryAfter(TimeUnit.NANOSECONDS.toMillis(waitNanos) + 1)));
+                return;
+            }
+            String name = op.path("op").asText("");
+            switch (name) {
+                case "subscribe":
+                    subscribe(op, id);
+                    break;
+                case "unsubscribe":
+                    unsubscribe(op, id);
+                    break;
+                case "publish":
+                    publish(op, id);
+                    break;
+                case "request":
+                    request(op, id);
+                    break;
+                case "ping":
+                    send(Json.object().put("type", "pong").put("id", id));
+                    break;
+                default:
+                    throw new IllegalArgumentException("unknown op '" + name
+                            + "': subscribe, unsubscribe, publish, request or ping");
+            }
+        } catch (IllegalArgumentException e) {
+            gateway.metrics().rejected(GatewayMetrics.Rejection.BAD_REQUEST);
+            send(error(id, GatewayError.badRequest(e.getMessage())));
+        }
+    }
+
+    private void subscribe(JsonNode op, String id) {
+        String stream = required(op, "stream");
+        Payloads encoding = Payloads.parse(op.hasNonNull("encoding") ? op.get("encoding").asText() : null);
+        StartPosition start = StartPositions.parse(op.get("from"));
+        if (subscriptions.containsKey(stream)) {
+            send(error(id, GatewayError.of(HttpResponseStatus.CONFLICT, ErrorCode.DUPLICATE_SUBSCRIPTION.name(),
+                    "this connection already subscribes to '" + stream + "'")));
+            return;
+        }
+        WsSubscription s = new WsSubscription(stream, encoding, id);
+        subscriptions.put(stream, s);
+        gateway.subscribers().added(stream, true);
+        Subscription sub = gateway.client().subscribe(stream, start, m -> onMessage(s, m));
+        s.subscription = sub;
+        sub.started().whenComplete((first, failure) -> {
+            if (failure == null) {
+                announce(s, first);
+            } else {
+                channel.eventLoop().execute(() -> ended(s, failure, id));
+            }
+        });
+        sub.closed().whenComplete((ok, failure) -> {
+            if (failure != null && s.announced) {
+                channel.eventLoop().execute(() -> ended(s, failure, null));
+            }
+        });
+    }
+
+    /** Tells the client the subscription started, before its first message. Any thread. */
+    private void announce(WsSubscription s, long from) {
+        synchronized (s) {
+            if (s.announced) {
+                return;
+            }
+            s.cursor.next(from);
+            send(Json.object().put("type", "subscribed").put("id", s.id).put("stream", s.stream).put("from", from));
+            s.announced = true;
+        }
+    }
+
+    /** Client dispatch thread. */
+    private void onMessage(WsSubscription s, Message m) {
+        if (s.ended) {
+            return;
+        }
+        if (!s.announced) {
+            announce(s, m.sequence()); // the first message's sequence is where it started
+        }
+        ObjectNode frame = Json.object().put("type", "message").put("stream", s.stream).put("seq", m.sequence());
+        frame.put(s.encoding.field(), s.encoding.encode(m.payload()));
+        outbox.offer(s.cursor, m.sequence(), Json.bytes(frame));
+    }
+
+    /** The broker refused or ended a subscription. Event loop. */
+    private void ended(WsSubscription s, Throwable failure, String id) {
+        if (s.ended || subscriptions.get(s.stream) != s) {
+            return;
+        }
+        s.ended = true;
+        subscriptions.remove(s.stream);
+        gateway.subscribers().removed(s.stream, true);
+        s.subscription.close();
+        GatewayError e = GatewayError.from(failure);
+        if (!e.fields().containsKey("resume_from") && s.announced) {
+            e = e.with("resume_from", s.cursor.next());
+        }
+        ObjectNode frame = error(id, e);
+        frame.put("stream", s.stream);
+        send(frame);
+    }
+
+    private void unsubscribe(JsonNode op, String id) {
+        String stream = required(op, "stream");
+        WsSubscription s = subscriptions.remove(stream);
+        if (s == null) {
+            send(error(id, GatewayError.of(HttpResponseStatus.NOT_FOUND, ErrorCode.UNKNOWN_SUBSCRIPTION.name(),
+                    "this connection does not subscribe to '" + stream + "'")));
+            return;
+        }
+        s.ended = true;
+        s.subscription.close();
+        gateway.subscribers().removed(stream, true);
+        send(Json.object().put("type", "unsubscribed").put("id", id).put("stream", stream));
+    }
+
+    private void publish(JsonNode op, String id) {
+        String stream = required(op, "stream");
+        byte[] payload = Payloads.fromJson(op);
+        PublishHeaders conditions = PublishHeaders.of(op);
+        if (!takeInFlight(id)) {
+            return;
+        }
+        CompletableFuture<PublishHeaders.Ack> f;
+        try {
+            f = conditions.publish(gateway.client(), stream, payload);
+        } catch (RuntimeException e) {
+            gateway.inFlight().release();
+            throw e;
+        }
+        f.whenComplete((ack, failure) -> {
+            gateway.inFlight().release();
+            if (failure != null) {
+                send(error(id, GatewayError.from(failure)));
+                return;
+            }
+            ObjectNode frame = Json.object().put("type", "ack").put("id", id).put("stream", stream)
+                    .put("seq", ack.sequence());
+            if (ack.duplicate()) {
+                frame.put("duplicate", true);
+            }
+            send(frame);
+        });
+    }
+
+    private void request(JsonNode op, String id) {
+        String subject = required(op, "subject");
+        byte[] payload = Payloads.fromJson(op);
+        Payloads encoding = Payloads.parse(op.hasNonNull("encoding") ? op.get("encoding").asText() : null);
+        Duration max = gateway.limits().requestTimeout();
+        Duration timeout = max;
+        if (op.hasNonNull("timeout_ms")) {
+            long ms = op.get("timeout_ms").asLong();
+            if (ms < 1) {
+                throw new IllegalArgumentException("timeout_ms must be at least 1");
+            }
+            timeout = Duration.ofMillis(Math.min(ms, max.toMillis()));
+        }
+        if (!takeInFlight(id)) {
+            return;
+        }
+        gateway.client().request(subject, payload, timeout).whenComplete((reply, failure) -> {
+            gateway.inFlight().release();
+            if (failure != null) {
+                send(error(id, GatewayError.from(failure)));
+                return;
+            }
+            send(Json.object().put("type", "reply").put("id", id).put(encoding.field(), encoding.encode(reply)));
+        });
+    }
+
+    private boolean takeInFlight(String id) {
+        if (gateway.inFlight().tryAcquire()) {
+            return true;
+        }
+        gateway.metrics().rejected(GatewayMetrics.Rejection.TOO_MANY_IN_FLIGHT);
+        send(error(id, GatewayError.of(HttpResponseStatus.SERVICE_UNAVAILABLE, GatewayError.TOO_MANY_IN_FLIGHT,
+                gateway.limits().maxInFlight() + " calls already wait for the broker").retryAfter(1000)));
+        return false;
+    }
+
+    private static String required(JsonNode op, String field) {
+        JsonNode n = op.get(field);
+        if (n == null || !n.isTextual() || n.asText().isEmpty()) {
+            throw new IllegalArgumentException("\"" + field + "\" is required");
+        }
+        return n.asText();
+    }
+
+    private static ObjectNode error(String id, GatewayError e) {
+        ObjectNode frame = Json.object().put("type", "error");
+        if (id != null) {
+            frame.put("id", id);
+        }
+        frame.setAll(Json.error(e));
+        return frame;
+    }
+
+    private void send(ObjectNode frame) {
+        outbox.offer(Json.bytes(frame));
+    }
+
+    /** The outbox passed its limit: SLOW_CONSUMER for each subscription, then close 4008. Event loop. */
+    private void overflowed() {
+        gateway.metrics().rejected(GatewayMetrics.Rejection.SLOW_CONSUMER);
+        String message = "the client read too slowly: more than " + gateway.limits().subscriberBufferBytes()
+                + " bytes waited for it";
+        for (WsSubscription s : subscriptions.values()) {
+            s.ended = true;
+            s.subscription.close();
+            gateway.subscribers().removed(s.stream, true);
+            ObjectNode frame = error(null, GatewayError.of(HttpResponseStatus.OK, GatewayError.SLOW_CONSUMER, message));
+            frame.put("stream", s.stream).put("resume_from", s.cursor.next());
+            channel.write(new TextWebSocketFrame(Unpooled.wrappedBuffer(Json.bytes(frame))));
+        }
+        subscriptions.clear();
+        channel.writeAndFlush(new CloseWebSocketFrame(SLOW_CONSUMER_CLOSE, "slow consumer"))
+                .addListener(ChannelFutureListener.CLOSE);
+        channel.eventLoop().schedule(() -> channel.close(), 5, TimeUnit.SECONDS);
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        outbox.writabilityChanged();
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof IdleStateEvent) {
+            ctx.close();
+            return;
+        }
+        ctx.fireUserEventTriggered(evt);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        if (keepalive != null) {
+            keepalive.cancel(false);
+        }
+        outbox.close();
+        for (WsSubscription s : subscriptions.values()) {
+            s.ended = true;
+            s.subscription.close();
+            gateway.subscribers().removed(s.stream, true);
+        }
+        subscriptions.clear();
+        ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        ctx.close();
+    }
+}

@@ -1,0 +1,91 @@
+package dev.wirebus.gateway;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.wirebus.client.WirebusClient;
+import dev.wirebus.server.BrokerConfig;
+import dev.wirebus.testing.EmbeddedBroker;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.function.Consumer;
+
+/** A real broker, a client connected to it over its Unix socket, and a gateway on a free port of 127.0.0.1. */
+final class GatewayFixture implements AutoCloseable {
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    final EmbeddedBroker broker;
+    final WirebusClient client;
+    final Gateway gateway;
+    final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    private GatewayFixture(EmbeddedBroker broker, WirebusClient client, Gateway gateway) {
+        this.broker = broker;
+        this.client = client;
+        this.gateway = gateway;
+    }
+
+    static GatewayFixture start() {
+        return start(l -> { }, b -> { });
+    }
+
+    static GatewayFixture start(Consumer<GatewayLimits.Builder> limits) {
+        return start(limits, b -> { });
+    }
+
+    static GatewayFixture start(Consumer<GatewayLimits.Builder> limits, Consumer<BrokerConfig.Builder> broker) {
+        EmbeddedBroker b = EmbeddedBroker.start(broker);
+        WirebusClient c = b.client(EmbeddedBroker.Transport.UNIX).name("gateway").connect();
+        GatewayLimits.Builder lb = GatewayLimits.builder();
+        limits.accept(lb);
+        Gateway g = Gateway.builder().client(c).bind("127.0.0.1", 0).limits(lb.build()).build().start();
+        return new GatewayFixture(b, c, g);
+    }
+
+    URI uri(String path) {
+        return URI.create("http://127.0.0.1:" + gateway.port() + path);
+    }
+
+    HttpResponse<String> get(String path) {
+        return send(HttpRequest.newBuilder(uri(path)).GET().build());
+    }
+
+    HttpResponse<String> post(String path, String body, String... headers) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(uri(path)).POST(HttpRequest.BodyPublishers.ofString(body));
+        if (headers.length > 0) {
+            b.headers(headers);
+        }
+        return send(b.build());
+    }
+
+    HttpResponse<String> send(HttpRequest request) {
+        try {
+            return http.send(request, HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static JsonNode json(HttpResponse<String> r) {
+        try {
+            return JSON.readTree(r.body());
+        } catch (IOException e) {
+            throw new UncheckedIOException("not JSON: " + r.body(), e);
+        }
+    }
+
+    @Override
+    public void close() {
+        gateway.close();
+        client.close();
+        broker.close();
+    }
+}

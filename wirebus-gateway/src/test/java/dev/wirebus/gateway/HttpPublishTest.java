@@ -1,0 +1,126 @@
+package dev.wirebus.gateway;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class HttpPublishTest {
+    private GatewayFixture f;
+
+    @BeforeEach
+    void start() {
+        f = GatewayFixture.start();
+    }
+
+    @AfterEach
+    void stop() {
+        f.close();
+    }
+
+    @Test
+    void publishAnswersTheSequenceAndTheMessageIsInTheStream() {
+        HttpResponse<String> first = f.post("/v1/streams/chat/messages", "hello");
+        HttpResponse<String> second = f.post("/v1/streams/chat/messages", "world");
+
+        assertThat(first.statusCode()).isEqualTo(200);
+        assertThat(GatewayFixture.json(first).get("seq").asLong()).isEqualTo(1);
+        assertThat(GatewayFixture.json(first).get("stream").asText()).isEqualTo("chat");
+        assertThat(GatewayFixture.json(second).get("seq").asLong()).isEqualTo(2);
+        List<String> got = new ArrayList<>();
+        java.util.concurrent.CountDownLatch two = new java.util.concurrent.CountDownLatch(2);
+        try (var sub = f.client.subscribe("chat", dev.wirebus.client.StartPosition.sequence(1), m -> {
+            got.add(m.payloadAsString());
+            two.countDown();
+        })) {
+            org.awaitility.Awaitility.await().until(() -> two.getCount() == 0);
+        }
+        assertThat(got).containsExactly("hello", "world");
+    }
+
+    @Test
+    void batchLandsAtConsecutiveSequences() {
+        f.post("/v1/streams/tx/messages", "first");
+        HttpResponse<String> r = f.post("/v1/streams/tx/batch",
+                "{\"messages\":[\"a\",{\"base64\":\"" + java.util.Base64.getEncoder()
+                        .encodeToString("b".getBytes(StandardCharsets.UTF_8)) + "\"},\"c\"]}");
+
+        assertThat(r.statusCode()).isEqualTo(200);
+        JsonNode body = GatewayFixture.json(r);
+        assertThat(body.get("first_seq").asLong()).isEqualTo(2);
+        assertThat(body.get("last_seq").asLong()).isEqualTo(4);
+        assertThat(body.get("count").asInt()).isEqualTo(3);
+    }
+
+    @Test
+    void expectedSequenceMismatchIs409WithTheLastSequence() {
+        f.post("/v1/streams/blocks/messages", "b1");
+        f.post("/v1/streams/blocks/messages", "b2");
+
+        HttpResponse<String> ok = f.post("/v1/streams/blocks/messages", "b3", "Wirebus-Expected-Sequence", "3");
+        HttpResponse<String> stale = f.post("/v1/streams/blocks/messages", "b3 again", "Wirebus-Expected-Sequence", "3");
+
+        assertThat(ok.statusCode()).isEqualTo(200);
+        assertThat(GatewayFixture.json(ok).get("seq").asLong()).isEqualTo(3);
+        assertThat(stale.statusCode()).isEqualTo(409);
+        JsonNode error = GatewayFixture.json(stale).get("error");
+        assertThat(error.get("code").asText()).isEqualTo("SEQUENCE_MISMATCH");
+        assertThat(error.get("last_seq").asLong()).isEqualTo(3);
+    }
+
+    @Test
+    void badBatchBodyIs400WithATypedError() {
+        HttpResponse<String> r = f.post("/v1/streams/tx/batch", "{\"messages\": 5}");
+
+        assertThat(r.statusCode()).isEqualTo(400);
+        assertThat(GatewayFixture.json(r).get("error").get("code").asText()).isEqualTo("BAD_REQUEST");
+    }
+
+    @Test
+    void unknownPathIs404AndWrongMethodIs405() {
+        assertThat(f.get("/v2/nothing/here/at/all").statusCode()).isEqualTo(404);
+        assertThat(GatewayFixture.json(f.get("/v2/nothing/here/at/all")).get("error").get("code").asText())
+                .isEqualTo("NOT_FOUND");
+        assertThat(f.post("/healthz", "").statusCode()).isEqualTo(405);
+    }
+
+    @Test
+    void streamInfoReportsTheLastSequence() {
+        f.post("/v1/streams/info/messages", "x");
+        f.post("/v1/streams/info/messages", "y");
+
+        HttpResponse<String> r = f.get("/v1/streams/info");
+
+        assertThat(r.statusCode()).isEqualTo(200);
+        JsonNode body = GatewayFixture.json(r);
+        assertThat(body.get("last_seq").asLong()).isEqualTo(2);
+        assertThat(body.get("subscribers").asInt()).isZero();
+        assertThat(body.get("consumers").isArray()).isTrue();
+    }
+
+    @Test
+    void requestIsAnsweredWithTheRespondersReply() {
+        f.client.respond("quote", req -> ("re:" + req.payloadAsString()).getBytes(StandardCharsets.UTF_8)).join();
+
+        HttpResponse<String> r = f.post("/v1/requests/quote", "ACME");
+
+        assertThat(r.statusCode()).isEqualTo(200);
+        assertThat(r.body()).isEqualTo("re:ACME");
+    }
+
+    @Test
+    void requestWithoutResponderIs503NoResponders() {
+        HttpResponse<String> r = f.post("/v1/requests/nobody", "x");
+
+        assertThat(r.statusCode()).isEqualTo(503);
+        assertThat(GatewayFixture.json(r).get("error").get("code").asText()).isEqualTo("NO_RESPONDERS");
+        assertThat(r.headers().firstValue("Retry-After")).isPresent();
+    }
+}
