@@ -217,3 +217,34 @@ test('unsubscribing stops delivery and tells the gateway', async () => {
   assert.deepEqual(got, [1]);
   ws.close();
 });
+
+test('a subscription the gateway ends with a retryable error is subscribed again from the next sequence', async () => {
+  const { ws, conn } = connect();
+  const errors = [];
+  ws.subscribe('chat', { from: 1, onMessage() {}, onError: (e) => errors.push(e.code) });
+  conn().open();
+  conn().receive({ type: 'subscribed', id: conn().last('subscribe').id, stream: 'chat', from: 1 });
+  conn().receive({ type: 'message', stream: 'chat', seq: 1, data: 'a' });
+  conn().receive({ type: 'error', code: 'BROKER_UNAVAILABLE', stream: 'chat', resume_from: 2, retry_after_ms: 10, message: 'down' });
+  assert.deepEqual(errors, ['BROKER_UNAVAILABLE']);
+  await until(() => conn().sent.filter((f) => f.op === 'subscribe').length === 2, 'a new subscribe');
+  assert.equal(conn().last('subscribe').from, 2);
+  ws.close();
+});
+
+test('a subscription the gateway ends for good stops and says why', async () => {
+  const { ws, conn } = connect();
+  const errors = [];
+  ws.subscribe('old', { from: 1, onMessage() {}, onError: (e) => errors.push([e.code, e.resumeFrom]) });
+  conn().open();
+  const id = conn().last('subscribe').id;
+  conn().receive({ type: 'error', id, code: 'SEQUENCE_NOT_RETAINED', stream: 'old', resume_from: 50, message: 'gone' });
+  assert.deepEqual(errors, [['SEQUENCE_NOT_RETAINED', 50]]);
+  conn().serverClose();
+  await until(() => FakeWebSocket.all.length === 2, 'a reconnect');
+  conn().open();
+  assert.equal(conn().last('subscribe'), undefined);
+  ws.subscribe('old', { from: 50 }); // the stream can be subscribed again
+  assert.equal(conn().last('subscribe').from, 50);
+  ws.close();
+});

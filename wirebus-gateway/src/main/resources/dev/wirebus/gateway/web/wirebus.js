@@ -30,6 +30,12 @@
  *   sub.close();                                 // unsubscribe
  *   ws.close();                                  // for good: no more reconnects
  *
+ * When the gateway ends a subscription (an error frame naming its stream), onError hears it: an
+ * error with retryAfterMs (e.g. the broker is unreachable) is followed by a new subscribe from the
+ * next sequence; any other (e.g. SEQUENCE_NOT_RETAINED, err.resumeFrom = the oldest one retained)
+ * ends the subscription. SLOW_CONSUMER (the gateway's buffer for this socket overflowed) reconnects
+ * at once and resumes.
+ *
  * Data: a string is sent as text (`data`); a Uint8Array or ArrayBuffer as `base64`. A
  * subscription with `encoding: 'base64'` delivers `m.data` as a Uint8Array, otherwise as a string.
  *
@@ -298,13 +304,14 @@ export class WirebusSocket extends EventTarget {
       }
       for (const sub of this._subs.values()) {
         if (sub._requestId === m.id) {
-          sub._subscribeFailed(err);
+          sub._ended(err);
           return;
         }
       }
     }
+    // Without an id, an error naming a stream means the gateway ended that subscription.
     const sub = m.stream !== undefined ? this._subs.get(m.stream) : undefined;
-    if (sub) sub._error(err);
+    if (sub) sub._ended(err);
     else this._emitError(err);
   }
 
@@ -477,12 +484,20 @@ class Subscription {
     this._call(this._onSubscribed, { stream: this.stream, from: m.from });
   }
 
-  _subscribeFailed(err) {
-    if (err.code === 'RATE_LIMITED' || err.code === 'TOO_MANY_IN_FLIGHT') {
-      // try again after the gateway's hint, on the same connection
+  /** The gateway refused or ended this subscription. */
+  _ended(err) {
+    const retryable = err.retryAfterMs !== undefined || err.code === 'RATE_LIMITED' || err.code === 'TOO_MANY_IN_FLIGHT';
+    if (retryable) {
+      // subscribe again after the gateway's hint, from the first sequence not yet delivered
+      if (typeof err.resumeFrom === 'number' && this._next === null) this._next = err.resumeFrom;
       const socket = this._socket;
+      const ws = socket._ws;
+      this._requestId = null;
       setTimeout(() => {
-        if (this._active && socket._subs.get(this.stream) === this && socket.state === 'open') socket._sendSubscribe(this);
+        // on a new connection, _onOpen has resubscribed already
+        if (this._active && socket._subs.get(this.stream) === this && socket.state === 'open' && socket._ws === ws) {
+          socket._sendSubscribe(this);
+        }
       }, err.retryAfterMs ?? 500);
       this._error(err);
       return;
