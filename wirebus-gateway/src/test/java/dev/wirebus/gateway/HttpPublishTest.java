@@ -123,4 +123,53 @@ class HttpPublishTest {
         assertThat(GatewayFixture.json(r).get("error").get("code").asText()).isEqualTo("NO_RESPONDERS");
         assertThat(r.headers().firstValue("Retry-After")).isPresent();
     }
+
+    @Test
+    void producerRetryAnswersTheOriginalSequenceAsDuplicate() {
+        f.post("/v1/streams/orders/messages", "other");
+        HttpResponse<String> first = f.post("/v1/streams/orders/messages", "order 42",
+                "Wirebus-Producer-Id", "p1", "Wirebus-Producer-Sequence", "42");
+        HttpResponse<String> retry = f.post("/v1/streams/orders/messages", "order 42",
+                "Wirebus-Producer-Id", "p1", "Wirebus-Producer-Sequence", "42");
+
+        assertThat(GatewayFixture.json(first).get("seq").asLong()).isEqualTo(2);
+        assertThat(GatewayFixture.json(first).has("duplicate")).isFalse();
+        assertThat(retry.statusCode()).isEqualTo(200);
+        assertThat(GatewayFixture.json(retry).get("seq").asLong()).isEqualTo(2);
+        assertThat(GatewayFixture.json(retry).get("duplicate").asBoolean()).isTrue();
+        assertThat(GatewayFixture.json(f.get("/v1/streams/orders")).get("last_seq").asLong()).isEqualTo(2);
+    }
+
+    @Test
+    void readReturnsAPageWithTheNextSequence() {
+        for (int i = 1; i <= 5; i++) {
+            f.post("/v1/streams/log/messages", "m" + i);
+        }
+
+        HttpResponse<String> r = f.get("/v1/streams/log/messages?from=2&limit=3");
+
+        assertThat(r.statusCode()).isEqualTo(200);
+        JsonNode body = GatewayFixture.json(r);
+        assertThat(body.get("messages")).hasSize(3);
+        assertThat(body.get("messages").get(0).get("seq").asLong()).isEqualTo(2);
+        assertThat(body.get("messages").get(0).get("data").asText()).isEqualTo("m2");
+        assertThat(body.get("messages").get(2).get("data").asText()).isEqualTo("m4");
+        assertThat(body.get("next").asLong()).isEqualTo(5);
+        assertThat(body.get("last_seq").asLong()).isEqualTo(5);
+    }
+
+    @Test
+    void readInBase64CarriesTheBytes() {
+        f.post("/v1/streams/bin/messages", "\u00ff");
+
+        JsonNode m = GatewayFixture.json(f.get("/v1/streams/bin/messages?encoding=base64")).get("messages").get(0);
+
+        assertThat(java.util.Base64.getDecoder().decode(m.get("base64").asText()))
+                .isEqualTo("\u00ff".getBytes(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void readLimitAboveTheMaximumIs400() {
+        assertThat(f.get("/v1/streams/log/messages?limit=1001").statusCode()).isEqualTo(400);
+    }
 }

@@ -1,6 +1,8 @@
 package dev.wirebus.gateway.internal;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.wirebus.client.PublishAck;
+import dev.wirebus.client.PublishOptions;
 import dev.wirebus.client.WirebusClient;
 
 import java.util.List;
@@ -15,13 +17,6 @@ import java.util.concurrent.CompletableFuture;
 final class PublishHeaders {
     /** Where a single publish landed. */
     record Ack(long sequence, boolean duplicate) {
-    }
-
-    /** Where a batch landed. */
-    record BatchAck(long firstSequence, int count, boolean duplicate) {
-        long lastSequence() {
-            return firstSequence + count - 1;
-        }
     }
 
     static final String EXPECTED_SEQUENCE = "Wirebus-Expected-Sequence";
@@ -39,8 +34,8 @@ final class PublishHeaders {
         if (expectedSequence != null && expectedSequence < 1) {
             throw new IllegalArgumentException("the expected sequence must be at least 1, was " + expectedSequence);
         }
-        if (producerSequence != null && producerSequence < 0) {
-            throw new IllegalArgumentException("the producer sequence must be at least 0, was " + producerSequence);
+        if (producerSequence != null && producerSequence < 1) {
+            throw new IllegalArgumentException("the producer sequence must be at least 1, was " + producerSequence);
         }
         this.expectedSequence = expectedSequence;
         this.producerId = producerId == null || producerId.isEmpty() ? null : producerId;
@@ -57,22 +52,24 @@ final class PublishHeaders {
                 ? op.get("producer_id").asText() : null, jsonNumber(op, "producer_seq"));
     }
 
-    CompletableFuture<Ack> publish(WirebusClient client, String stream, byte[] payload) {
-        if (producerId != null) {
-            throw new IllegalArgumentException("idempotent producers are not supported by this broker client yet");
+    /** The client's options for these conditions. */
+    PublishOptions options() {
+        PublishOptions.Builder b = PublishOptions.builder();
+        if (expectedSequence != null) {
+            b.expectedSequence(expectedSequence);
         }
-        CompletableFuture<Long> f = expectedSequence == null ? client.publish(stream, payload)
-                : client.publish(stream, payload, expectedSequence);
-        return f.thenApply(seq -> new Ack(seq, false));
+        if (producerId != null) {
+            b.producer(producerId, producerSequence);
+        }
+        return b.build();
     }
 
-    CompletableFuture<BatchAck> publishBatch(WirebusClient client, String stream, List<byte[]> payloads) {
-        if (producerId != null) {
-            throw new IllegalArgumentException("idempotent producers are not supported by this broker client yet");
-        }
-        return (expectedSequence == null ? client.publishBatch(stream, payloads)
-                : client.publishBatch(stream, payloads, expectedSequence))
-                .thenApply(a -> new BatchAck(a.firstSequence(), a.count(), false));
+    CompletableFuture<Ack> publish(WirebusClient client, String stream, byte[] payload) {
+        return client.publish(stream, payload, options()).thenApply(a -> new Ack(a.firstSequence(), a.duplicate()));
+    }
+
+    CompletableFuture<PublishAck> publishBatch(WirebusClient client, String stream, List<byte[]> payloads) {
+        return client.publishBatch(stream, payloads, options());
     }
 
     private static Long number(String name, String text) {
