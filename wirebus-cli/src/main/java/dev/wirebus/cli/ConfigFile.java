@@ -20,8 +20,8 @@ import java.util.stream.Collectors;
 
 /**
  * The TOML config file of {@code wirebus serve} ({@code --config FILE}), read into a
- * {@link Layer}. Top-level keys and tables {@code [storage]}, {@code [retention]} and
- * {@code [limits]}; anything else is refused. Every problem is one line naming the file as given
+ * {@link Layer}. Top-level keys and tables {@code [storage]}, {@code [retention]},
+ * {@code [limits]} and {@code [http]}; anything else is refused. Every problem is one line naming the file as given
  * and the key, e.g. {@code wirebus.toml: [retention] age: '10 parsecs' is not a duration ...}.
  *
  * <pre>{@code

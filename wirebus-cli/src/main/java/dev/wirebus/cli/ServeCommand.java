@@ -169,9 +169,57 @@ final class ServeCommand implements Callable<Integer> {
             description = "The name the broker gives clients when they connect (default: wirebus).")
     String serverName;
 
+    @Option(names = "--http", paramLabel = "HOST:PORT|off",
+            description = "Address of the HTTP, SSE and WebSocket gateway, the demo page at / (default: 127.0.0.1:"
+                    + HttpSettings.DEFAULT_PORT + "); off = no gateway. See docs/gateway.md.")
+    String http;
+
+    @Option(names = "--http-rate-limit", paramLabel = "RATE",
+            description = "Requests (and WebSocket messages) per client IP, e.g. 50/s, 6000/min; a token bucket "
+                    + "as large as one period's requests; beyond it 429 (default: 2000/s).")
+    String httpRateLimit;
+
+    @Option(names = "--http-max-body", paramLabel = "SIZE",
+            description = "Largest request body and WebSocket message; beyond it 413 (default: 1MiB).")
+    String httpMaxBody;
+
+    @Option(names = "--http-max-header-size", paramLabel = "SIZE",
+            description = "Largest request line plus headers; beyond it 431 and close (default: 16KiB).")
+    String httpMaxHeaderSize;
+
+    @Option(names = "--http-request-timeout", paramLabel = "DURATION",
+            description = "Longest an HTTP request waits for the broker; then 504 (default: 10s).")
+    String httpRequestTimeout;
+
+    @Option(names = "--http-max-in-flight", paramLabel = "N",
+            description = "Most requests waiting for the broker at once, all clients together; beyond it 503 "
+                    + "(default: 1024).")
+    String httpMaxInFlight;
+
+    @Option(names = "--http-max-connections", paramLabel = "N",
+            description = "Most open HTTP connections; one more gets 503 and is closed (default: 10000).")
+    String httpMaxConnections;
+
+    @Option(names = "--http-idle-timeout", paramLabel = "DURATION",
+            description = "A connection silent this long is closed; longer than a load balancer's own idle timeout "
+                    + "(default: 620s).")
+    String httpIdleTimeout;
+
+    @Option(names = "--http-header-timeout", paramLabel = "DURATION",
+            description = "A request whose headers are not complete this long after its first byte is closed "
+                    + "(slow-loris) (default: 10s).")
+    String httpHeaderTimeout;
+
+    @Option(names = "--http-subscriber-buffer", paramLabel = "SIZE",
+            description = "Bytes queued for a slow SSE or WebSocket client before it is cut with SLOW_CONSUMER "
+                    + "and where to resume (default: 4MiB).")
+    String httpSubscriberBuffer;
+
     @Override
     public Integer call() {
-        BrokerConfig config = config();
+        ServeSettings settings = settings();
+        BrokerConfig config = settings.toBrokerConfig();
+        HttpSettings httpSettings = settings.toHttpSettings();
         PrintWriter out = spec.commandLine().getOut();
         if (configFile != null) {
             out.println("wirebus config: " + configFile.toAbsolutePath().normalize());
@@ -183,8 +231,16 @@ final class ServeCommand implements Callable<Integer> {
         } catch (IOException e) {
             throw new CliFailure(e.getMessage());
         }
+        HttpGateway gateway;
+        try {
+            gateway = HttpGateway.start(broker, httpSettings);
+        } catch (RuntimeException e) {
+            broker.close();
+            throw new CliFailure(e.getMessage());
+        }
         // from here on, SIGINT/SIGTERM close the broker; the hook ends the process with 0 once it is closed
         Thread hook = new Thread(() -> {
+            gateway.close();
             broker.close();
             out.println("wirebus stopped");
             out.flush();
@@ -201,6 +257,7 @@ final class ServeCommand implements Callable<Integer> {
         out.println("wirebus storage: " + broker.storageDescription());
         out.println("wirebus retention: " + describeRetention(config));
         out.println("wirebus transport: " + broker.transportName());
+        gateway.describe(out);
         out.println("ready");
         out.flush();
 
@@ -219,6 +276,7 @@ final class ServeCommand implements Callable<Integer> {
             joinQuietly(hook);
             return 0;
         }
+        gateway.close();
         broker.close();
         out.println("wirebus stopped");
         out.flush();
@@ -228,13 +286,13 @@ final class ServeCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** The broker's settings: defaults, then the config file, the environment, the flags. */
-    private BrokerConfig config() {
+    /** The settings: defaults, then the config file, the environment, the flags. */
+    private ServeSettings settings() {
         try {
             Layer flags = flags();
             Layer file = configFile == null ? new Layer() : ConfigFile.read(configFile);
             Layer env = ServeSettings.environment(environment.get());
-            return ServeSettings.resolve(List.of(ServeSettings.defaults(), file, env, flags)).toBrokerConfig();
+            return ServeSettings.resolve(List.of(ServeSettings.defaults(), file, env, flags));
         } catch (SettingsException e) {
             if (e.onCommandLine()) {
                 throw usage(e.getMessage());
@@ -278,6 +336,16 @@ final class ServeCommand implements Callable<Integer> {
         flag(layer, Setting.SHUTDOWN_GRACE, shutdownGrace);
         flag(layer, Setting.IO_THREADS, ioThreads);
         flag(layer, Setting.SERVER_NAME, serverName);
+        flag(layer, Setting.HTTP, http);
+        flag(layer, Setting.HTTP_RATE_LIMIT, httpRateLimit);
+        flag(layer, Setting.HTTP_MAX_BODY, httpMaxBody);
+        flag(layer, Setting.HTTP_MAX_HEADER_SIZE, httpMaxHeaderSize);
+        flag(layer, Setting.HTTP_REQUEST_TIMEOUT, httpRequestTimeout);
+        flag(layer, Setting.HTTP_MAX_IN_FLIGHT, httpMaxInFlight);
+        flag(layer, Setting.HTTP_MAX_CONNECTIONS, httpMaxConnections);
+        flag(layer, Setting.HTTP_IDLE_TIMEOUT, httpIdleTimeout);
+        flag(layer, Setting.HTTP_HEADER_TIMEOUT, httpHeaderTimeout);
+        flag(layer, Setting.HTTP_SUBSCRIBER_BUFFER, httpSubscriberBuffer);
         return layer;
     }
 

@@ -1,5 +1,6 @@
 package dev.wirebus.cli;
 
+import dev.wirebus.gateway.GatewayLimits;
 import dev.wirebus.protocol.Defaults;
 import dev.wirebus.protocol.FrameCodec;
 import dev.wirebus.server.BrokerConfig;
@@ -54,7 +55,7 @@ final class ServeSettings {
     }
 
     /** Table names of the config file, in the order they are documented. */
-    static final List<String> TABLES = List.of("storage", "retention", "limits");
+    static final List<String> TABLES = List.of("storage", "retention", "limits", "http");
 
     /** One setting of the broker, with its names and how to read, check and apply a value. */
     enum Setting {
@@ -103,7 +104,34 @@ final class ServeSettings {
         HANDSHAKE_TIMEOUT("limits", "handshake-timeout", "--handshake-timeout", DurationConverter::parse,
                 (b, v) -> b.handshakeTimeout((Duration) v), BrokerConfig::handshakeTimeout),
         PUBLISH_WAIT("limits", "publish-wait", "--publish-wait", DurationConverter::parse,
-                (b, v) -> b.publishWait((Duration) v), BrokerConfig::publishWait);
+                (b, v) -> b.publishWait((Duration) v), BrokerConfig::publishWait),
+
+        // the HTTP gateway: checked by GatewayLimits' own rules as they are read; the broker ignores them
+        HTTP("http", "listen", "--http", ServeSettings::httpListener, ServeSettings::notTheBrokers,
+                c -> new HostPort("127.0.0.1", HttpSettings.DEFAULT_PORT)),
+        HTTP_RATE_LIMIT("http", "rate-limit", "--http-rate-limit", HttpRate::parse, ServeSettings::notTheBrokers,
+                c -> HttpRate.of(GATEWAY_DEFAULTS)),
+        HTTP_MAX_BODY("http", "max-body", "--http-max-body",
+                t -> gateway(intSize(t), (g, n) -> g.maxBodyBytes(n)), ServeSettings::notTheBrokers,
+                c -> GATEWAY_DEFAULTS.maxBodyBytes()),
+        HTTP_MAX_HEADER_SIZE("http", "max-header-size", "--http-max-header-size",
+                t -> gateway(intSize(t), (g, n) -> g.maxHeaderBytes(n)), ServeSettings::notTheBrokers,
+                c -> GATEWAY_DEFAULTS.maxHeaderBytes()),
+        HTTP_REQUEST_TIMEOUT("http", "request-timeout", "--http-request-timeout", DurationConverter::parse,
+                ServeSettings::notTheBrokers, c -> GATEWAY_DEFAULTS.requestTimeout()),
+        HTTP_MAX_IN_FLIGHT("http", "max-in-flight", "--http-max-in-flight",
+                t -> gateway(intCount(t), (g, n) -> g.maxInFlight(n)), ServeSettings::notTheBrokers,
+                c -> GATEWAY_DEFAULTS.maxInFlight()),
+        HTTP_MAX_CONNECTIONS("http", "max-connections", "--http-max-connections",
+                t -> gateway(intCount(t), (g, n) -> g.maxConnections(n)), ServeSettings::notTheBrokers,
+                c -> GATEWAY_DEFAULTS.maxConnections()),
+        HTTP_IDLE_TIMEOUT("http", "idle-timeout", "--http-idle-timeout", DurationConverter::parse,
+                ServeSettings::notTheBrokers, c -> GATEWAY_DEFAULTS.idleTimeout()),
+        HTTP_HEADER_TIMEOUT("http", "header-timeout", "--http-header-timeout", DurationConverter::parse,
+                ServeSettings::notTheBrokers, c -> GATEWAY_DEFAULTS.headerTimeout()),
+        HTTP_SUBSCRIBER_BUFFER("http", "subscriber-buffer", "--http-subscriber-buffer",
+                t -> gateway(intSize(t), (g, n) -> g.subscriberBufferBytes(n)), ServeSettings::notTheBrokers,
+                c -> GATEWAY_DEFAULTS.subscriberBufferBytes());
 
         private final String table;
         private final String key;
@@ -324,6 +352,24 @@ final class ServeSettings {
         return Collections.unmodifiableMap(values);
     }
 
+    /** The HTTP gateway's address (null when off) and limits. */
+    HttpSettings toHttpSettings() {
+        Object listen = values.get(Setting.HTTP);
+        HttpRate rate = (HttpRate) values.get(Setting.HTTP_RATE_LIMIT);
+        GatewayLimits limits = GatewayLimits.builder()
+                .rateLimit(rate.permits(), rate.period())
+                .maxBodyBytes((Integer) values.get(Setting.HTTP_MAX_BODY))
+                .maxHeaderBytes((Integer) values.get(Setting.HTTP_MAX_HEADER_SIZE))
+                .requestTimeout((Duration) values.get(Setting.HTTP_REQUEST_TIMEOUT))
+                .maxInFlight((Integer) values.get(Setting.HTTP_MAX_IN_FLIGHT))
+                .maxConnections((Integer) values.get(Setting.HTTP_MAX_CONNECTIONS))
+                .idleTimeout((Duration) values.get(Setting.HTTP_IDLE_TIMEOUT))
+                .headerTimeout((Duration) values.get(Setting.HTTP_HEADER_TIMEOUT))
+                .subscriberBufferBytes((Integer) values.get(Setting.HTTP_SUBSCRIBER_BUFFER))
+                .build();
+        return new HttpSettings(listen == Listener.OFF ? null : (HostPort) listen, limits);
+    }
+
     /** The broker configuration of these settings. */
     BrokerConfig toBrokerConfig() {
         BrokerConfig.Builder b = BrokerConfig.builder();
@@ -333,6 +379,36 @@ final class ServeSettings {
     }
 
     // ---------------------------------------------------------------- values from text
+
+    private static final GatewayLimits GATEWAY_DEFAULTS = GatewayLimits.defaults();
+
+    /** Settings of the gateway leave the broker's configuration alone. */
+    private static void notTheBrokers(BrokerConfig.Builder b, Object value) {
+    }
+
+    /** {@code value} once the gateway's builder accepts it, or its complaint without the builder's field name. */
+    private static <T> T gateway(T value, BiConsumer<GatewayLimits.Builder, T> check) {
+        try {
+            check.accept(GatewayLimits.builder(), value);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(e.getMessage().replaceFirst("^[a-z]+[A-Z][a-zA-Z]* ", ""));
+        }
+        return value;
+    }
+
+    private static Object httpListener(String text) {
+        return switch (text.strip()) {
+            case "true", "on" -> new HostPort("127.0.0.1", HttpSettings.DEFAULT_PORT);
+            case "false", "off" -> Listener.OFF;
+            default -> {
+                HostPort hp = HostPort.parse(text);
+                if (hp.toSocketAddress().isUnresolved()) {
+                    throw new IllegalArgumentException("'" + hp + "': cannot resolve host '" + hp.host() + "'");
+                }
+                yield hp;
+            }
+        };
+    }
 
     private static Object unixSocket(String text) {
         return switch (text.strip()) {

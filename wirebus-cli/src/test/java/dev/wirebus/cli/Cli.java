@@ -16,7 +16,9 @@ import java.util.concurrent.TimeUnit;
 /**
  * Runs the real {@code wirebus} command line in-process, as {@link WirebusCommand#main} does, with
  * stdin given and stdout/stderr captured. Every run has a deadline. The environment {@code serve}
- * reads its {@code WIREBUS_*} settings from is empty unless given, whatever the real one holds.
+ * reads its {@code WIREBUS_*} settings from is empty unless given, whatever the real one holds,
+ * except that {@code WIREBUS_HTTP} is {@code off} unless given: a test that wants the HTTP gateway
+ * asks for it (on port 0), so tests never contend for the default port.
  */
 final class Cli {
     static final Duration DEADLINE = Duration.ofSeconds(30);
@@ -65,7 +67,9 @@ final class Cli {
         private final Thread thread;
 
         Running(InputStream stdin, Map<String, String> environment, String[] args) {
-            Map<String, String> env = Map.copyOf(environment);
+            Map<String, String> withHttp = new java.util.HashMap<>(environment);
+            withHttp.putIfAbsent("WIREBUS_HTTP", "off");
+            Map<String, String> env = Map.copyOf(withHttp);
             CommandLine cl = WirebusCommand.newCommandLine(stdin, () -> env);
             cl.setOut(new PrintWriter(out, true));
             cl.setErr(new PrintWriter(err, true));

@@ -42,7 +42,7 @@ class LauncherIT {
         Path sock = dir.resolve("w.sock");
         Path serveErr = dir.resolve("serve.err");
         Process serve = new ProcessBuilder(LAUNCHER.toString(), "serve", "--uds", sock.toString(), "--tcp", "127.0.0.1:0",
-                "--data", dir.resolve("data").toString())
+                "--data", dir.resolve("data").toString(), "--http", "127.0.0.1:0")
                 .directory(ROOT.toFile())
                 .redirectError(serveErr.toFile())
                 .start();
@@ -54,6 +54,7 @@ class LauncherIT {
                     .orElseThrow(() -> new AssertionError("no TCP listener line in " + startup));
             String port = tcpLine.substring(tcpLine.lastIndexOf(':') + 1);
             assertThat(Integer.parseInt(port)).isPositive();
+            assertThat(startup).anySatisfy(l -> assertThat(l).matches("wirebus http on http://127\\.0\\.0\\.1:[1-9]\\d*/"));
 
             Run pub = run(ROOT, "./wirebus", "pub", "--uds", sock.toString(), "demo", "hello", "world");
             assertThat(pub.exitCode()).as(pub.err()).isZero();

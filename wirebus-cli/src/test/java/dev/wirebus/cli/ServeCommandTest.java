@@ -21,18 +21,27 @@ class ServeCommandTest extends BrokerFixture {
         Path sock = dir.resolve("serve.sock");
         Path data = dir.resolve("data");
         try (Cli.Running serve = Cli.start("serve", "--uds", sock.toString(), "--tcp", "127.0.0.1:0",
-                "--data", data.toString())) {
+                "--data", data.toString(), "--http", "127.0.0.1:0")) {
             await().atMost(Duration.ofSeconds(10)).until(() -> serve.out().contains("ready\n"));
 
             List<String> lines = serve.out().lines().toList();
-            assertThat(lines).hasSize(6);
+            assertThat(lines).hasSize(8);
             assertThat(lines.get(0)).isEqualTo("wirebus listening on unix://" + sock.toAbsolutePath());
             assertThat(lines.get(1)).matches("wirebus listening on tcp://127\\.0\\.0\\.1:[1-9]\\d*");
             assertThat(lines.get(2)).isEqualTo("wirebus storage: disk " + data.toAbsolutePath()
                     + " (durability always)");
             assertThat(lines.get(3)).isEqualTo("wirebus retention: 1000000 messages, 1GiB per stream");
             assertThat(lines.get(4)).matches("wirebus transport: (epoll|nio)");
-            assertThat(lines.get(5)).isEqualTo("ready");
+            assertThat(lines.get(5)).matches("wirebus http on http://127\\.0\\.0\\.1:[1-9]\\d*/");
+            assertThat(lines.get(6)).isEqualTo("wirebus http limits: 2000/s per client IP, body 1MiB, headers 16KiB, "
+                    + "request timeout 10s, in flight 1024, connections 10000, idle 620s, header timeout 10s, "
+                    + "subscriber buffer 4MiB");
+            assertThat(lines.get(7)).isEqualTo("ready");
+            String page = lines.get(5).substring("wirebus http on ".length());
+            java.net.http.HttpResponse<String> health = java.net.http.HttpClient.newHttpClient().send(
+                    java.net.http.HttpRequest.newBuilder(java.net.URI.create(page + "readyz")).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertThat(health.statusCode()).as("the gateway reaches the broker").isEqualTo(200);
             String port = lines.get(1).substring(lines.get(1).lastIndexOf(':') + 1);
             assertThat(Cli.run("pub", "s", "hi", "--tcp", "127.0.0.1:" + port).out()).isEqualTo("1\n");
             assertThat(Cli.run("sub", "s", "--count", "1", "--uds", sock.toString()).out()).isEqualTo("1\thi\n");
@@ -141,12 +150,13 @@ class ServeCommandTest extends BrokerFixture {
 
         List<String> lines = serveUntilReady(Map.of(), "serve", "--config", file.toString());
 
-        assertThat(lines).hasSize(6);
+        assertThat(lines).hasSize(7);
         assertThat(lines.get(0)).isEqualTo("wirebus config: " + file.toAbsolutePath());
         assertThat(lines.get(1)).isEqualTo("wirebus listening on unix://" + sock);
         assertThat(lines.get(2)).isEqualTo("wirebus storage: disk " + data + " (durability always)");
         assertThat(lines.get(3)).isEqualTo("wirebus retention: 1000 messages, 64MiB, 168h per stream");
-        assertThat(lines.get(5)).isEqualTo("ready");
+        assertThat(lines.get(5)).isEqualTo("wirebus http: off");
+        assertThat(lines.get(6)).isEqualTo("ready");
         assertThat(data).isDirectory();
     }
 

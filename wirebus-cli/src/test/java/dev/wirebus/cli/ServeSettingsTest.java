@@ -136,8 +136,8 @@ class ServeSettingsTest {
         "durability = 'always'|durability: unknown key here; it belongs in [storage]",
         "retention-age = '1h'|retention-age: unknown key; write it as [retention] age",
         "colour = 'blue'|colour: unknown key (top-level keys: uds, tcp, socket-mode, server-name, io-threads, "
-                + "shutdown-grace; tables: [storage], [retention], [limits])",
-        "[store]\\nkind = 'disk'|[store]: unknown table (tables: [storage], [retention], [limits])",
+                + "shutdown-grace; tables: [storage], [retention], [limits], [http])",
+        "[store]\\nkind = 'disk'|[store]: unknown table (tables: [storage], [retention], [limits], [http])",
         "[limits]\\nuds = 'x'|[limits] uds: unknown key here; it belongs at the top level, before any table",
         "storage = 'disk'|storage: must be a table, [storage], not a value",
         "[retention]\\nmessages = [1, 2]|[retention] messages: must be a single value, not an array",
@@ -221,5 +221,45 @@ class ServeSettingsTest {
 
     private Path write(String toml) throws Exception {
         return Files.writeString(dir.resolve("w.toml"), toml);
+    }
+
+    @Test
+    void httpSettingsComeFromTheFileTheEnvironmentAndFlagsIntoTheGatewayLimits() throws Exception {
+        Layer file = ConfigFile.read(write("""
+                [http]
+                listen = "0.0.0.0:8080"
+                rate-limit = "6000/min"
+                max-body = "64KiB"
+                idle-timeout = "5m"
+                """));
+        Layer env = ServeSettings.environment(Map.of("WIREBUS_HTTP_MAX_BODY", "128KiB",
+                "WIREBUS_HTTP_MAX_CONNECTIONS", "50"));
+        Layer flags = new Layer().parse(Setting.HTTP_MAX_CONNECTIONS, "60",
+                new ServeSettings.Origin("--http-max-connections", true));
+
+        HttpSettings http = ServeSettings.resolve(List.of(ServeSettings.defaults(), file, env, flags)).toHttpSettings();
+
+        assertThat(http.listen()).isEqualTo(new HostPort("0.0.0.0", 8080));
+        assertThat(http.limits().ratePermits()).isEqualTo(6000);
+        assertThat(http.limits().ratePeriod()).isEqualTo(Duration.ofMinutes(1));
+        assertThat(http.limits().maxBodyBytes()).isEqualTo(128 * 1024);
+        assertThat(http.limits().maxConnections()).isEqualTo(60);
+        assertThat(http.limits().idleTimeout()).isEqualTo(Duration.ofMinutes(5));
+        assertThat(http.limits().headerTimeout()).isEqualTo(Duration.ofSeconds(10));
+    }
+
+    @Test
+    void httpOffRunsNoGatewayAndBadHttpValuesNameTheirSource() throws Exception {
+        Layer off = ServeSettings.environment(Map.of("WIREBUS_HTTP", "off"));
+        assertThat(ServeSettings.resolve(List.of(ServeSettings.defaults(), off)).toHttpSettings().listen()).isNull();
+
+        assertThatThrownBy(() -> ServeSettings.environment(Map.of("WIREBUS_HTTP_RATE_LIMIT", "fast")))
+                .isInstanceOf(SettingsException.class)
+                .hasMessage("WIREBUS_HTTP_RATE_LIMIT: 'fast' is not a rate like 50/s, 6000/min or 100000/h");
+        assertThatThrownBy(() -> ConfigFile.read(write("""
+                [http]
+                max-header-size = 100
+                """))).isInstanceOf(SettingsException.class)
+                .hasMessageEndingWith("[http] max-header-size: must be at least 1024, was 100");
     }
 }

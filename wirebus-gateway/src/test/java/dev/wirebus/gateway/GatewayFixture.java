@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.wirebus.client.WirebusClient;
 import dev.wirebus.server.BrokerConfig;
 import dev.wirebus.testing.EmbeddedBroker;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -22,12 +24,15 @@ final class GatewayFixture implements AutoCloseable {
     final EmbeddedBroker broker;
     final WirebusClient client;
     final Gateway gateway;
+    final PrometheusMeterRegistry registry;
     final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
-    private GatewayFixture(EmbeddedBroker broker, WirebusClient client, Gateway gateway) {
+    private GatewayFixture(EmbeddedBroker broker, WirebusClient client, Gateway gateway,
+                           PrometheusMeterRegistry registry) {
         this.broker = broker;
         this.client = client;
         this.gateway = gateway;
+        this.registry = registry;
     }
 
     static GatewayFixture start() {
@@ -43,8 +48,10 @@ final class GatewayFixture implements AutoCloseable {
         WirebusClient c = b.client(EmbeddedBroker.Transport.UNIX).name("gateway").connect();
         GatewayLimits.Builder lb = GatewayLimits.builder();
         limits.accept(lb);
-        Gateway g = Gateway.builder().client(c).bind("127.0.0.1", 0).limits(lb.build()).build().start();
-        return new GatewayFixture(b, c, g);
+        PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        Gateway g = Gateway.builder().client(c).bind("127.0.0.1", 0).limits(lb.build()).meterRegistry(registry)
+                .build().start();
+        return new GatewayFixture(b, c, g, registry);
     }
 
     URI uri(String path) {
@@ -72,6 +79,11 @@ final class GatewayFixture implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
         }
+    }
+
+    /** The count of {@code wirebus_http_rejections_total{reason=...}}. */
+    double rejections(String reason) {
+        return registry.get("wirebus.http.rejections").tag("reason", reason).counter().count();
     }
 
     static JsonNode json(HttpResponse<String> r) {

@@ -8,8 +8,8 @@ import java.time.Duration;
 /**
  * {@code POST /v1/requests/{subject}}: sends the body as a request to one responder of the subject
  * and answers 200 with the reply's bytes; 504 when no reply comes within {@code Wirebus-Timeout}
- * ({@code 2s}, {@code 500ms} or milliseconds; at most the gateway's request timeout), 503 when
- * nobody responds on the subject.
+ * ({@code 2s}, {@code 500ms} or milliseconds; default the gateway's request timeout, which answers
+ * 504 itself when it passes first), 503 when nobody responds on the subject.
  */
 public final class RequestEndpoint implements Endpoint {
     static final String TIMEOUT_HEADER = "Wirebus-Timeout";
@@ -19,9 +19,6 @@ public final class RequestEndpoint implements Endpoint {
         String subject = ex.param("subject");
         Duration max = ex.gateway().limits().requestTimeout();
         Duration timeout = Durations.parseOr(ex.header(TIMEOUT_HEADER), max, TIMEOUT_HEADER);
-        if (timeout.compareTo(max) > 0) {
-            timeout = max;
-        }
         String contentType = ex.header(HttpHeaderNames.CONTENT_TYPE);
         ex.gateway().client().request(subject, ex.body(), timeout).whenComplete((reply, failure) -> {
             if (failure != null) {

@@ -1,0 +1,82 @@
+package dev.wirebus.cli;
+
+import dev.wirebus.client.WirebusClient;
+import dev.wirebus.gateway.Gateway;
+import dev.wirebus.gateway.GatewayLimits;
+import dev.wirebus.server.Broker;
+
+import java.io.PrintWriter;
+import java.time.Duration;
+
+/**
+ * The HTTP gateway {@code wirebus serve} runs beside its broker: a client connected to the broker
+ * (over its Unix socket, else TCP) and a {@link Gateway} on that client. Absent with {@code --http off}.
+ *
+ * <pre>{@code
+ * HttpGateway gw = HttpGateway.start(broker, settings.toHttpSettings());
+ * gw.describe(out);
+ * gw.close();
+ * }</pre>
+ */
+final class HttpGateway implements AutoCloseable {
+    private final WirebusClient client;
+    private final Gateway gateway;
+    private final GatewayLimits limits;
+
+    private HttpGateway(WirebusClient client, Gateway gateway, GatewayLimits limits) {
+        this.client = client;
+        this.gateway = gateway;
+        this.limits = limits;
+    }
+
+    /** Starts the gateway, or nothing when {@code settings} say off. */
+    static HttpGateway start(Broker broker, HttpSettings settings) {
+        if (settings.listen() == null) {
+            return new HttpGateway(null, null, settings.limits());
+        }
+        String address = broker.unixSocket() != null ? "unix://" + broker.unixSocket()
+                : "tcp://" + HostPort.of(broker.tcpAddress());
+        WirebusClient client = WirebusClient.builder().address(address).name("wirebus-http").connect();
+        try {
+            Gateway gateway = Gateway.builder().client(client)
+                    .bind(settings.listen().host(), settings.listen().port())
+                    .limits(settings.limits())
+                    .build().start();
+            return new HttpGateway(client, gateway, settings.limits());
+        } catch (RuntimeException e) {
+            client.close();
+            throw e;
+        }
+    }
+
+    /** Prints where the gateway listens and its limits, or that it is off. */
+    void describe(PrintWriter out) {
+        if (gateway == null) {
+            out.println("wirebus http: off");
+            return;
+        }
+        HostPort at = HostPort.of(gateway.address());
+        out.println("wirebus http on http://" + at + "/");
+        out.println("wirebus http limits: " + new HttpRate(limits.ratePermits(), limits.ratePeriod())
+                + " per client IP, body " + Sizes.format(limits.maxBodyBytes())
+                + ", headers " + Sizes.format(limits.maxHeaderBytes())
+                + ", request timeout " + format(limits.requestTimeout())
+                + ", in flight " + limits.maxInFlight()
+                + ", connections " + limits.maxConnections()
+                + ", idle " + format(limits.idleTimeout())
+                + ", header timeout " + format(limits.headerTimeout())
+                + ", subscriber buffer " + Sizes.format(limits.subscriberBufferBytes()));
+    }
+
+    private static String format(Duration d) {
+        return DurationConverter.format(d);
+    }
+
+    @Override
+    public void close() {
+        if (gateway != null) {
+            gateway.close();
+            client.close();
+        }
+    }
+}

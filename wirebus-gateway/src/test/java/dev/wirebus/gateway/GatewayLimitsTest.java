@@ -1,0 +1,236 @@
+package dev.wirebus.gateway;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+@Timeout(60)
+class GatewayLimitsTest {
+    private GatewayFixture f;
+    private final CountDownLatch release = new CountDownLatch(1);
+
+    @AfterEach
+    void stop() {
+        release.countDown();
+        if (f != null) {
+            f.close();
+        }
+    }
+
+    @Test
+    void floodFromOneAddressGets429WhileAnotherAddressIsServed() {
+        f = GatewayFixture.start(l -> l.rateLimit(20, Duration.ofSeconds(10)));
+        List<Integer> statuses = new ArrayList<>();
+        HttpResponse<String> limited = null;
+        for (int i = 0; i < 60; i++) {
+            HttpResponse<String> r = f.get("/openapi.json");
+            statuses.add(r.statusCode());
+            if (r.statusCode() == 429) {
+                limited = r;
+            }
+        }
+
+        assertThat(statuses).filteredOn(s -> s == 200).hasSize(20);
+        assertThat(statuses).filteredOn(s -> s == 429).hasSize(40);
+        assertThat(limited.headers().firstValue("Retry-After")).hasValueSatisfying(v ->
+                assertThat(Long.parseLong(v)).isPositive());
+        assertThat(GatewayFixture.json(limited).get("error").get("code").asText()).isEqualTo("RATE_LIMITED");
+        try (RawHttp other = RawHttp.connect(f.gateway.port(), "127.0.0.2", 0)) {
+            assertThat(other.get("/openapi.json").status()).isEqualTo(200);
+        }
+        // a limited client keeps its connection: two refusals on one socket
+        try (RawHttp same = RawHttp.connect(f.gateway.port())) {
+            assertThat(same.get("/openapi.json").status()).isEqualTo(429);
+            assertThat(same.get("/openapi.json").status()).isEqualTo(429);
+        }
+        assertThat(f.rejections("rate_limited")).isEqualTo(42);
+        assertThat(f.get("/healthz").statusCode()).as("health checks are exempt").isEqualTo(200);
+    }
+
+    @Test
+    void bodyOverTheLimitIs413() {
+        f = GatewayFixture.start(l -> l.maxBodyBytes(1024));
+
+        HttpResponse<String> r = f.post("/v1/streams/big/messages", "x".repeat(4096));
+
+        assertThat(r.statusCode()).isEqualTo(413);
+        assertThat(GatewayFixture.json(r).get("error").get("code").asText()).isEqualTo("BODY_TOO_LARGE");
+        assertThat(f.post("/v1/streams/big/messages", "x".repeat(1000)).statusCode()).isEqualTo(200);
+        assertThat(f.rejections("body_too_large")).isEqualTo(1);
+    }
+
+    @Test
+    void headersOverTheLimitAre431AndTheConnectionCloses() {
+        f = GatewayFixture.start(l -> l.maxHeaderBytes(1024));
+        try (RawHttp raw = RawHttp.connect(f.gateway.port())) {
+            raw.write("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + "y".repeat(4000) + "\r\n\r\n");
+
+            RawHttp.Response r = raw.readResponse();
+
+            assertThat(r.status()).isEqualTo(431);
+            assertThat(r.body()).contains("HEADER_TOO_LARGE");
+            assertThat(raw.closedByPeer()).isTrue();
+        }
+        assertThat(f.rejections("header_too_large")).isEqualTo(1);
+    }
+
+    @Test
+    void requestTheBrokerDoesNotAnswerInTimeIs504() {
+        f = GatewayFixture.start(l -> l.requestTimeout(Duration.ofMillis(300)));
+        f.client.respond("slow", req -> {
+            release.await();
+            return new byte[0];
+        }).join();
+
+        HttpResponse<String> r = f.post("/v1/requests/slow", "x", "Wirebus-Timeout", "30s");
+
+        assertThat(r.statusCode()).isEqualTo(504);
+        assertThat(GatewayFixture.json(r).get("error").get("code").asText()).isEqualTo("TIMEOUT");
+        assertThat(f.rejections("timeout")).isEqualTo(1);
+        assertThat(f.get("/healthz").statusCode()).as("the connection goes on").isEqualTo(200);
+    }
+
+    @Test
+    void requestsBeyondTheInFlightLimitAre503WithRetryAfter() {
+        f = GatewayFixture.start(l -> l.maxInFlight(2));
+        f.client.respond("slow", req -> {
+            release.await();
+            return "done".getBytes();
+        }).join();
+        List<CompletableFuture<HttpResponse<String>>> waiting = new ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            waiting.add(f.http.sendAsync(HttpRequest.newBuilder(f.uri("/v1/requests/slow"))
+                    .POST(HttpRequest.BodyPublishers.ofString("x")).build(), HttpResponse.BodyHandlers.ofString()));
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> f.registry.get("wirebus.http.in.flight").gauge().value() == 2);
+
+        HttpResponse<String> refused = f.post("/v1/requests/slow", "x");
+
+        assertThat(refused.statusCode()).isEqualTo(503);
+        assertThat(refused.headers().firstValue("Retry-After")).contains("1");
+        assertThat(GatewayFixture.json(refused).get("error").get("code").asText()).isEqualTo("TOO_MANY_IN_FLIGHT");
+        release.countDown();
+        for (CompletableFuture<HttpResponse<String>> w : waiting) {
+            assertThat(w.join().body()).isEqualTo("done");
+        }
+        assertThat(f.rejections("too_many_in_flight")).isEqualTo(1);
+    }
+
+    @Test
+    void slowLorisIsClosedByTheHeaderTimeout() {
+        f = GatewayFixture.start(l -> l.headerTimeout(Duration.ofMillis(300)));
+        try (RawHttp raw = RawHttp.connect(f.gateway.port())) {
+            raw.write("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: 1");
+
+            RawHttp.Response r = raw.readResponse();
+
+            assertThat(r.status()).isEqualTo(408);
+            assertThat(raw.closedByPeer()).isTrue();
+        }
+        assertThat(f.rejections("header_timeout")).isEqualTo(1);
+    }
+
+    @Test
+    void keptAliveConnectionIsNotCutByTheHeaderTimeoutOfItsFirstRequest() {
+        f = GatewayFixture.start(l -> l.headerTimeout(Duration.ofMillis(300)));
+        try (RawHttp raw = RawHttp.connect(f.gateway.port())) {
+            assertThat(raw.get("/healthz").status()).isEqualTo(200);
+            // waits out the header timeout (proving an absence, not synchronising): the clock of the first
+            // request stopped with its headers, so the kept-alive connection is still served
+            await().pollDelay(Duration.ofMillis(600)).atMost(Duration.ofSeconds(5)).until(() -> true);
+            assertThat(raw.get("/healthz").status()).isEqualTo(200);
+        }
+        assertThat(f.rejections("header_timeout")).isZero();
+    }
+
+    @Test
+    void connectionsBeyondTheMaximumAre503AndClosed() {
+        f = GatewayFixture.start(l -> l.maxConnections(2));
+        try (RawHttp a = RawHttp.connect(f.gateway.port()); RawHttp b = RawHttp.connect(f.gateway.port())) {
+            assertThat(a.get("/healthz").status()).isEqualTo(200);
+            assertThat(b.get("/healthz").status()).isEqualTo(200);
+            try (RawHttp c = RawHttp.connect(f.gateway.port())) {
+                RawHttp.Response r = c.readResponse();
+                assertThat(r.status()).isEqualTo(503);
+                assertThat(r.body()).contains("TOO_MANY_CONNECTIONS");
+                assertThat(c.closedByPeer()).isTrue();
+            }
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> f.get("/healthz").statusCode() == 200);
+        assertThat(f.rejections("too_many_connections")).isEqualTo(1);
+    }
+
+    @Test
+    void slowSseReaderIsCutWithTheSequenceToResumeFromAndNothingStaysBuffered() {
+        int limit = 64 * 1024;
+        f = GatewayFixture.start(l -> l.subscriberBufferBytes(limit));
+        try (RawHttp reader = RawHttp.connect(f.gateway.port(), "127.0.0.1", 4096)) {
+            reader.write("GET /v1/streams/big/events?from=beginning HTTP/1.1\r\nHost: x\r\n\r\n");
+            assertThat(reader.readLine()).startsWith("HTTP/1.1 200");
+            reader.readHeaders();
+            // the reader stops reading; the stream grows by far more than the socket buffers and the limit hold
+            byte[] payload = "x".repeat(16 * 1024).getBytes();
+            List<byte[]> batch = new ArrayList<>();
+            for (int i = 0; i < 64; i++) {
+                batch.add(payload);
+            }
+            await().atMost(Duration.ofSeconds(30)).until(() -> {
+                f.client.publishBatch("big", batch).join();
+                return f.rejections("slow_consumer") == 1;
+            });
+            assertThat(f.registry.get("wirebus.gateway.buffered.bytes").gauge().value()).isZero();
+
+            String body = reader.readChunkedToEnd();
+
+            List<SseEvents.Event> events = parse(body);
+            SseEvents.Event last = events.get(events.size() - 1);
+            assertThat(last.event()).isEqualTo("wirebus-error");
+            JsonNode error = GatewayFixture.JSON.readTree(last.data());
+            assertThat(error.get("code").asText()).isEqualTo("SLOW_CONSUMER");
+            List<SseEvents.Event> messages = events.subList(0, events.size() - 1);
+            for (int i = 0; i < messages.size(); i++) {
+                assertThat(messages.get(i).id()).isEqualTo(Long.toString(i + 1));
+            }
+            assertThat(error.get("resume_from").asLong()).isEqualTo(messages.size() + 1L);
+            assertThat(reader.closedByPeer()).isTrue();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() ->
+                f.registry.get("wirebus.gateway.subscribers").tag("transport", "sse").gauge().value() == 0);
+    }
+
+    private static List<SseEvents.Event> parse(String body) {
+        List<SseEvents.Event> events = new ArrayList<>();
+        for (String block : body.split("\n\n")) {
+            String id = null;
+            String type = null;
+            StringBuilder data = null;
+            for (String line : block.split("\n")) {
+                if (line.startsWith("id: ")) {
+                    id = line.substring(4);
+                } else if (line.startsWith("event: ")) {
+                    type = line.substring(7);
+                } else if (line.startsWith("data: ")) {
+                    data = data == null ? new StringBuilder(line.substring(6)) : data.append('\n').append(line.substring(6));
+                }
+            }
+            if (data != null) {
+                events.add(new SseEvents.Event(id, type, data.toString()));
+            }
+        }
+        return events;
+    }
+}
