@@ -133,7 +133,9 @@ async function run() {
   // Let the page's one-second poll show the stream's last seq, and let stray duplicates arrive (they must not show).
   await waitForDemo((n) => window.wirebusDemo.lastSeq !== null && window.wirebusDemo.lastSeq >= n, CHUNKS,
     'the page shows the last seq', 5_000).catch((e) => step(`note: ${e.message}`));
-  await page.waitForTimeout(300);
+  // and let the page settle (rate back to 0, "Idle") so the screenshot shows the end state
+  await waitForDemo(() => document.getElementById('output-hint').textContent.startsWith('Idle'), null,
+    'the page shows the stream as idle', 5_000).catch((e) => step(`note: ${e.message}`));
 
   const demo = await page.evaluate(() => ({
     received: [...window.wirebusDemo.received], text: window.wirebusDemo.text,
