@@ -132,6 +132,8 @@ public final class Bench implements Runnable {
                     case "publisher" -> "BatchingPublisher, " + l.producers + " producer(s), " + l.workers
                             + " worker(s), batches <= " + l.batch + ", " + l.inFlight + " in flight";
                     case "batch" -> "WirebusClient.publishBatch of " + l.batch + ", window of " + l.inFlight;
+                    case "idempotent" -> "publishBatch as idempotent producer, batches of " + l.batch + ", window of "
+                            + l.inFlight;
                     default -> "internal publishRecords, one pre-built batch of " + l.batch + ", window of " + l.inFlight;
                 };
                 jobs.add(new Job(PublishThroughput.NAME + "/" + v, "publish-throughput/" + v + ": " + what,

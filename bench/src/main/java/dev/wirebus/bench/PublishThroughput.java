@@ -23,6 +23,8 @@ import java.util.concurrent.atomic.AtomicLong;
  *   blocking when its queue is full); its workers batch and pipeline;</li>
  *   <li>{@code batch}: {@link WirebusClient#publishBatch} of {@code --batch} messages, with
  *   {@code --in-flight} batches outstanding;</li>
+ *   <li>{@code idempotent}: the {@code batch} window as an idempotent producer (a producer
+ *   sequence per batch), to show what the duplicate check costs;</li>
  *   <li>{@code records}: the same window, sending one pre-built {@link RecordBatch} through the
  *   client's internal {@code publishRecords}: no per-message copy in the client, an upper bound of
  *   what the connection and broker take.</li>
@@ -37,7 +39,7 @@ final class PublishThroughput {
     static Workload open(String variant, BenchOptions o, LoadOptions l, String address) {
         return switch (variant) {
             case "publisher" -> new Publisher(o, l, address);
-            case "batch", "records" -> new Window(o, l, address, variant.equals("records"));
+            case "batch", "records", "idempotent" -> new Window(o, l, address, variant);
             default -> throw new IllegalArgumentException("unknown variant " + variant);
         };
     }
@@ -113,7 +115,10 @@ final class PublishThroughput {
         private final Load load = new Load();
         private final AtomicLong acked = new AtomicLong();
 
-        Window(BenchOptions o, LoadOptions l, String address, boolean prebuilt) {
+        Window(BenchOptions o, LoadOptions l, String address, String variant) {
+            boolean prebuilt = variant.equals("records");
+            boolean idempotent = variant.equals("idempotent");
+            long[] producerSequence = {0};
             this.o = o;
             this.client = WirebusClient.builder().address(address).name("bench-window")
                     .maxInFlight(Math.max(l.inFlight, 1)).requestTimeout(o.timeout).connect();
@@ -132,6 +137,9 @@ final class PublishThroughput {
                     CompletableFuture<PublishAck> f = prebuilt
                             ? ((DefaultWirebusClient) client).publishRecords("bench.throughput", records,
                                     Frame.NO_EXPECTED_SEQUENCE)
+                            : idempotent
+                            ? client.publishBatch("bench.throughput", payloads, dev.wirebus.client.PublishOptions.builder()
+                                    .producer("bench-producer", ++producerSequence[0]).build())
                             : client.publishBatch("bench.throughput", payloads);
                     f.whenComplete((ack, t) -> {
                         window.release();

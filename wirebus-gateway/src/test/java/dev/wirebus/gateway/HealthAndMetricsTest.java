@@ -68,6 +68,10 @@ class HealthAndMetricsTest {
         assertThat(api.statusCode()).isEqualTo(200);
         assertThat(api.body()).isEqualTo(Files.readString(Path.of("../docs/openapi.json")));
         assertThat(GatewayFixture.json(api).get("openapi").asText()).startsWith("3.1");
+        assertThat(GatewayFixture.json(api).get("paths").fieldNames()).toIterable().contains(
+                "/v1/streams/{stream}/messages", "/v1/streams/{stream}/batch", "/v1/streams/{stream}/events",
+                "/v1/streams/{stream}", "/v1/requests/{subject}", "/v1/demo/streams/{stream}/tokens", "/v1/ws",
+                "/healthz", "/readyz", "/metrics", "/openapi.json", "/");
         assertThat(page.statusCode()).isEqualTo(200);
         assertThat(page.headers().firstValue("content-type")).hasValueSatisfying(ct -> assertThat(ct).startsWith("text/html"));
         assertThat(f.get("/no-such-file.js").statusCode()).isEqualTo(404);
