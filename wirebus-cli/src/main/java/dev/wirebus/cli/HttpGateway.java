@@ -13,7 +13,7 @@ import java.time.Duration;
  * (over its Unix socket, else TCP) and a {@link Gateway} on that client. Absent with {@code --http off}.
  *
  * <pre>{@code
- * HttpGateway gw = HttpGateway.start(broker, settings.toHttpSettings());
+ * HttpGateway gw = HttpGateway.start(broker, settings.toHttpSettings(), registry);
  * gw.describe(out);
  * gw.close();
  * }</pre>
@@ -30,7 +30,8 @@ final class HttpGateway implements AutoCloseable {
     }
 
     /** Starts the gateway, or nothing when {@code settings} say off. */
-    static HttpGateway start(Broker broker, HttpSettings settings) {
+    static HttpGateway start(Broker broker, HttpSettings settings,
+                             io.micrometer.prometheusmetrics.PrometheusMeterRegistry registry) {
         if (settings.listen() == null) {
             return new HttpGateway(null, null, settings.limits());
         }
@@ -41,6 +42,7 @@ final class HttpGateway implements AutoCloseable {
             Gateway gateway = Gateway.builder().client(client)
                     .bind(settings.listen().host(), settings.listen().port())
                     .limits(settings.limits())
+                    .meterRegistry(registry)
                     .build().start();
             return new HttpGateway(client, gateway, settings.limits());
         } catch (RuntimeException e) {

@@ -218,8 +218,12 @@ final class ServeCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         ServeSettings settings = settings();
-        BrokerConfig config = settings.toBrokerConfig();
         HttpSettings httpSettings = settings.toHttpSettings();
+        // one registry for the broker's and the gateway's meters, scraped at GET /metrics
+        io.micrometer.prometheusmetrics.PrometheusMeterRegistry registry = httpSettings.listen() == null ? null
+                : new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(
+                        io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT);
+        BrokerConfig config = settings.toBrokerConfig(registry);
         PrintWriter out = spec.commandLine().getOut();
         if (configFile != null) {
             out.println("wirebus config: " + configFile.toAbsolutePath().normalize());
@@ -233,7 +237,7 @@ final class ServeCommand implements Callable<Integer> {
         }
         HttpGateway gateway;
         try {
-            gateway = HttpGateway.start(broker, httpSettings);
+            gateway = HttpGateway.start(broker, httpSettings, registry);
         } catch (RuntimeException e) {
             broker.close();
             throw new CliFailure(e.getMessage());

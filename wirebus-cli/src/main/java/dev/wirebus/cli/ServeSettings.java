@@ -372,7 +372,15 @@ final class ServeSettings {
 
     /** The broker configuration of these settings. */
     BrokerConfig toBrokerConfig() {
+        return toBrokerConfig(null);
+    }
+
+    /** The broker's configuration, its meters registered in {@code registry} when not null. */
+    BrokerConfig toBrokerConfig(io.micrometer.core.instrument.MeterRegistry registry) {
         BrokerConfig.Builder b = BrokerConfig.builder();
+        if (registry != null) {
+            b.meterRegistry(registry);
+        }
         values.forEach((setting, value) -> setting.applier.accept(b, value));
         streams.forEach(b::stream);
         return b.build();

@@ -45,6 +45,13 @@ class ServeCommandTest extends BrokerFixture {
             String port = lines.get(1).substring(lines.get(1).lastIndexOf(':') + 1);
             assertThat(Cli.run("pub", "s", "hi", "--tcp", "127.0.0.1:" + port).out()).isEqualTo("1\n");
             assertThat(Cli.run("sub", "s", "--count", "1", "--uds", sock.toString()).out()).isEqualTo("1\thi\n");
+            String metrics = java.net.http.HttpClient.newHttpClient().send(
+                    java.net.http.HttpRequest.newBuilder(java.net.URI.create(page + "metrics")).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+            assertThat(metrics).as("one scrape has the broker's and the gateway's meters")
+                    .contains("wirebus_messages_published_total{kind=\"plain\"} 1.0",
+                            "wirebus_stream_last_sequence{stream=\"s\"} 1.0",
+                            "wirebus_http_requests_seconds_count{method=\"GET\",route=\"/readyz\",status=\"200\"} 1");
 
             serve.interrupt();
             Cli.Result r = serve.awaitExit(Cli.DEADLINE);
