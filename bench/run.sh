@@ -15,7 +15,7 @@ JAR="$BENCH_DIR/target/wirebus-bench.jar"
 
 stale() {
   [ ! -f "$JAR" ] && return 0
-  [ -n "$(find "$ROOT/pom.xml" "$ROOT/bench" "$ROOT/wirebus-protocol" "$ROOT/wirebus-client" "$ROOT/wirebus-server" \
+  [ -n "$(find "$ROOT/pom.xml" "$ROOT/bench" "$ROOT/wirebus-protocol" "$ROOT/wirebus-client" "$ROOT/wirebus-server" "$ROOT/wirebus-gateway" \
       -path '*/target' -prune -o \( -name '*.java' -o -name '*.xml' \) -newer "$JAR" -print 2>/dev/null | head -n 1)" ]
 }
 if stale; then

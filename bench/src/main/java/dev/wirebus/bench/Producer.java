@@ -8,7 +8,9 @@ import java.util.function.LongSupplier;
 
 /**
  * The publishing side of end-to-end and fan-out: one thread feeding a {@link BatchingPublisher},
- * each payload starting with a big-endian {@code System.nanoTime()} stamp. Unpaced it goes as fast
+ * each payload starting with a {@code System.nanoTime()} stamp: 8 bytes big-endian, or, for
+ * subscribers that see payloads as text (the gateway's SSE and WebSocket), {@link #TEXT_DIGITS}
+ * decimal digits followed by {@code x} padding. Unpaced it goes as fast
  * as the publisher takes messages; paced ({@code rate > 0}) each message is stamped with the time
  * it was due, so a producer held up still charges the delay to the latency (no coordinated
  * omission). Either way it waits while more than {@code maxLag} messages are published but not yet
@@ -24,12 +26,24 @@ final class Producer implements Runnable {
     private final LongSupplier slowestDelivered;
     private final Load load;
     private final Duration timeout;
+    private final boolean text;
+
+    /** Digits of a text stamp: a non-negative long, zero-padded. */
+    static final int TEXT_DIGITS = 19;
 
     Producer(BatchingPublisher pub, String stream, int size, long rate, long maxLag, LongSupplier slowestDelivered,
              Load load, Duration timeout) {
-        if (size < 8) {
-            throw new IllegalArgumentException("--size must be at least 8 here: the payload carries a timestamp");
+        this(pub, stream, size, rate, maxLag, slowestDelivered, load, timeout, false);
+    }
+
+    /** With {@code text}, the stamp is {@link #TEXT_DIGITS} ASCII digits and the rest of the payload 'x'. */
+    Producer(BatchingPublisher pub, String stream, int size, long rate, long maxLag, LongSupplier slowestDelivered,
+             Load load, Duration timeout, boolean text) {
+        int min = text ? TEXT_DIGITS : 8;
+        if (size < min) {
+            throw new IllegalArgumentException("--size must be at least " + min + " here: the payload carries a timestamp");
         }
+        this.text = text;
         this.pub = pub;
         this.stream = stream;
         this.size = size;
@@ -72,7 +86,11 @@ final class Producer implements Runnable {
                 }
             }
             byte[] payload = new byte[size];
-            putLong(payload, stamp);
+            if (text) {
+                putText(payload, stamp);
+            } else {
+                putLong(payload, stamp);
+            }
             if (!pub.send(stream, payload) && load.running) {
                 throw new BenchException("BatchingPublisher did not take a message within " + timeout.toMillis() + " ms");
             }
@@ -102,6 +120,18 @@ final class Producer implements Runnable {
             b[i] = (byte) v;
             v >>>= 8;
         }
+    }
+
+    /** {@code v} (not negative) as {@link #TEXT_DIGITS} zero-padded digits, then 'x' to the end of {@code b}. */
+    static void putText(byte[] b, long v) {
+        if (v < 0) {
+            throw new BenchException("System.nanoTime() is negative on this JVM; a text stamp cannot carry it");
+        }
+        for (int i = TEXT_DIGITS - 1; i >= 0; i--) {
+            b[i] = (byte) ('0' + v % 10);
+            v /= 10;
+        }
+        java.util.Arrays.fill(b, TEXT_DIGITS, b.length, (byte) 'x');
     }
 
     static long getLong(byte[] b) {

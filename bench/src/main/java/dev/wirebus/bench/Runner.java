@@ -122,7 +122,7 @@ final class Runner {
         long from = FsyncCounter.epochNanos();
         Sample s = w.measure(window);
         long to = FsyncCounter.epochNanos();
-        s.note = m.describe();
+        s.note = s.note.isEmpty() ? m.describe() : m.describe() + "; " + s.note; // the workload's own context after
         long fsyncs = broker.fsyncs(from, to);
         if (fsyncs >= 0) {
             s.put(Sample.FSYNCS, fsyncs / ((to - from) / 1e9));
