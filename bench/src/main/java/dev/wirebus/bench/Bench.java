@@ -24,6 +24,7 @@ import java.util.concurrent.Callable;
  * java -jar bench/target/wirebus-bench.jar end-to-end --broker unix:///run/wirebus.sock --rate 200000
  * java -jar bench/target/wirebus-bench.jar publish-throughput --store disk --durability always
  * java -jar bench/target/wirebus-bench.jar durable --runs 5   # always / batch / never on disk, memory beside
+ * java -jar bench/target/wirebus-bench.jar gateway-fanout --protocol sse --rate 1000   # 1000 SSE subscribers
  * }</pre>
  *
  * Every wait has a deadline ({@code --timeout}) and a watchdog ends the program past its budget.
@@ -31,7 +32,8 @@ import java.util.concurrent.Callable;
 @Command(name = "wirebus-bench", mixinStandardHelpOptions = true, version = "wirebus-bench 0.1",
         description = "End-to-end benchmarks of wirebus (UDS and TCP, HdrHistogram percentiles).",
         subcommands = {Bench.PublishLatencyCmd.class, Bench.PublishThroughputCmd.class, Bench.EndToEndCmd.class,
-                Bench.RequestReplyCmd.class, Bench.FanoutCmd.class, Bench.DurableCmd.class, Bench.AllCmd.class})
+                Bench.RequestReplyCmd.class, Bench.FanoutCmd.class, Bench.DurableCmd.class, Bench.GatewayFanoutCmd.class,
+                Bench.AllCmd.class})
 public final class Bench implements Runnable {
 
     public static void main(String[] args) {
@@ -85,6 +87,11 @@ public final class Bench implements Runnable {
 
         /** The durable benchmark's transports: UDS alone unless --transport was given (the disk is the subject). */
         List<Transport> durableTransports() {
+            return udsUnlessGiven();
+        }
+
+        /** UDS alone unless --transport was given: for benchmarks whose subject is not the broker's socket. */
+        List<Transport> udsUnlessGiven() {
             return spec.commandLine().getParseResult().hasMatchedOption("--transport") ? o.transports()
                     : List.of(Transport.UDS);
         }
@@ -239,6 +246,39 @@ public final class Bench implements Runnable {
         @Override
         void summary(Runner runner) {
             Durable.print(System.out, runner, Floor.read(o.floorFile), d, durableTransports());
+        }
+    }
+
+    @Command(name = "gateway-fanout", mixinStandardHelpOptions = true,
+            description = {"Fan-out through the HTTP gateway: one stream, N Server-Sent Events or WebSocket subscribers"
+                    + " (default 1000, one HTTP connection each, one client event-loop thread), messages published at"
+                    + " each --rate through a BatchingPublisher: delivered msg/s over all subscribers and publish ->"
+                    + " delivery latency, with the cores each thread role used; then a table against the targets"
+                    + " (>= 1M delivered msg/s, p99 <= 10 ms).",
+                    "Broker, gateway and subscribers in this JVM; the gateway reaches the broker over UDS unless"
+                            + " --transport is given, as `wirebus serve` does."})
+    static final class GatewayFanoutCmd extends BenchCommand {
+        @Mixin
+        GatewayFanout.Options g;
+
+        @Override
+        void validate() {
+            g.validate();
+        }
+
+        @Override
+        List<Job> jobs() {
+            return GatewayFanout.jobs(o, g, udsUnlessGiven());
+        }
+
+        @Override
+        void header(Runner runner, String name) {
+            runner.printHeader(name, udsUnlessGiven(), o.store().label());
+        }
+
+        @Override
+        void summary(Runner runner) {
+            GatewayFanout.print(System.out, runner, g, udsUnlessGiven());
         }
     }
 

@@ -1,0 +1,399 @@
+package dev.wirebus.bench;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.WebSocketClientProtocolConfig;
+import io.netty.handler.codec.http.websocketx.WebSocketClientProtocolHandler;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import org.HdrHistogram.Recorder;
+
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * {@code n} subscribers of one stream through the gateway, each on its own HTTP connection: Server-Sent
+ * Events ({@code GET /v1/streams/S/events?from=end}, Netty's HTTP client codec, events parsed from
+ * the chunks as they come) or WebSocket ({@code GET /v1/ws}, Netty's client handshaker, then
+ * {@code {"op":"subscribe",...}}). All connections share one event-loop thread
+ * ({@code bench-subscribers}), so the subscribers take at most one core.
+ *
+ * <p>Each message's payload starts with a text {@code nanoTime} stamp ({@link Producer#putText});
+ * per read, the latency of every message in it is recorded against one {@code nanoTime()} taken when
+ * the read began. Sequences are checked: a gap, a {@code wirebus-error} event or error frame, or a
+ * connection that ends fails the load.
+ */
+final class GatewaySubscribers implements AutoCloseable {
+    enum Protocol {
+        SSE, WS;
+
+        static Protocol parse(String s) {
+            return switch (s.trim().toLowerCase(Locale.ROOT)) {
+                case "sse" -> SSE;
+                case "ws", "websocket" -> WS;
+                default -> throw new IllegalArgumentException("--protocol takes sse, ws or both; got " + s);
+            };
+        }
+
+        String label() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+    }
+
+    private static final byte[] DATA = "data: ".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] ID = "id: ".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] ERROR_EVENT = "event: wirebus-error".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] WS_MESSAGE = "{\"type\":\"message\"".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] WS_SEQ = "\"seq\":".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] WS_DATA = "\"data\":\"".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] WS_SUBSCRIBED = "{\"type\":\"subscribed\"".getBytes(StandardCharsets.US_ASCII);
+
+    private final Protocol protocol;
+    private final String stream;
+    private final Load load;
+    private final Recorder latency;
+    private final EventLoopGroup group;
+    private final List<Channel> channels = new ArrayList<>();
+    private final Sub[] subs;
+    private volatile boolean closing;
+
+    /**
+     * Connects {@code n} subscribers to the gateway at {@code host:port} and waits until every one is
+     * subscribed (SSE: the response head, sent once the broker confirmed; WS: the "subscribed" frame).
+     */
+    GatewaySubscribers(Protocol protocol, String host, int port, String stream, int n, Duration timeout, Load load,
+                       Recorder latency) {
+        this.protocol = protocol;
+        this.stream = stream;
+        this.load = load;
+        this.latency = latency;
+        boolean epoll = Epoll.isAvailable();
+        IoHandlerFactory factory = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+        this.group = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("bench-subscribers", true), factory);
+        this.subs = new Sub[n];
+        try {
+            Bootstrap b = new Bootstrap().group(group)
+                    .channel(epoll ? EpollSocketChannel.class : NioSocketChannel.class)
+                    .option(ChannelOption.TCP_NODELAY, true)
+                    .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, timeout.toMillis()));
+            URI wsUri = URI.create("ws://" + host + ":" + port + "/v1/ws");
+            for (int i = 0; i < n; i++) {
+                Sub s = subs[i] = new Sub(i, host + ":" + port);
+                b.handler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        ch.pipeline().addLast(new HttpClientCodec());
+                        if (protocol == Protocol.WS) {
+                            ch.pipeline().addLast(new HttpObjectAggregator(64 * 1024));
+                            ch.pipeline().addLast(new WebSocketClientProtocolHandler(WebSocketClientProtocolConfig
+                                    .newBuilder().webSocketUri(wsUri).maxFramePayloadLength(1 << 20)
+                                    .handshakeTimeoutMillis(timeout.toMillis()).build()));
+                        }
+                        ch.pipeline().addLast(s);
+                    }
+                });
+                // one at a time: a burst of 1000 SYNs could overflow the gateway's accept backlog
+                ChannelFuture f = b.connect(host, port);
+                if (!f.awaitUninterruptibly(timeout.toMillis()) || !f.isSuccess()) {
+                    throw new BenchException("subscriber " + i + " could not connect to the gateway at " + host + ":"
+                            + port + ": " + (f.cause() == null ? "timed out" : f.cause()), f.cause());
+                }
+                channels.add(f.channel());
+            }
+            long deadline = System.nanoTime() + timeout.toNanos();
+            for (Sub s : subs) {
+                Waits.await(s.started, Duration.ofNanos(Math.max(0, deadline - System.nanoTime())),
+                        "subscriber " + s.index + " subscribed through the gateway (" + protocol.label() + ")");
+            }
+        } catch (RuntimeException e) {
+            close();
+            throw e;
+        }
+    }
+
+    /** Messages each subscriber received so far. */
+    long[] snapshot() {
+        long[] out = new long[subs.length];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = subs[i].received;
+        }
+        return out;
+    }
+
+    /** Messages the slowest subscriber received. */
+    long slowest() {
+        long min = Long.MAX_VALUE;
+        for (Sub s : subs) {
+            min = Math.min(min, s.received);
+        }
+        return min;
+    }
+
+    @Override
+    public void close() {
+        closing = true;
+        for (Channel c : channels) {
+            c.close();
+        }
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+    }
+
+    /** One subscriber: its connection's last handler, confined to the event loop but for {@link #received}. */
+    private final class Sub extends ChannelInboundHandlerAdapter {
+        final int index;
+        final String hostPort;
+        final CompletableFuture<Void> started = new CompletableFuture<>();
+        /** Written by the event loop only, read by the measuring thread. */
+        volatile long received;
+        private long lastSeq = -1;
+        /** SSE: the line being read (only its start matters: a sequence, a stamp, an error's first bytes). */
+        private final byte[] line = new byte[256];
+        private int lineLength;
+        private boolean errorEvent;
+        private long readNanos;
+
+        Sub(int index, String hostPort) {
+            this.index = index;
+            this.hostPort = hostPort;
+        }
+
+        @Override
+        public void channelActive(ChannelHandlerContext ctx) {
+            if (protocol == Protocol.SSE) {
+                DefaultFullHttpRequest req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, HttpMethod.GET,
+                        "/v1/streams/" + stream + "/events?from=end", Unpooled.EMPTY_BUFFER);
+                req.headers().set(HttpHeaderNames.HOST, hostPort).set(HttpHeaderNames.ACCEPT, "text/event-stream");
+                ctx.writeAndFlush(req);
+            }
+            ctx.fireChannelActive();
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+            if (evt == WebSocketClientProtocolHandler.ClientHandshakeStateEvent.HANDSHAKE_COMPLETE) {
+                ctx.writeAndFlush(new TextWebSocketFrame("{\"op\":\"subscribe\",\"id\":\"s" + index + "\",\"stream\":\""
+                        + stream + "\",\"from\":\"end\"}"));
+            } else if (evt == WebSocketClientProtocolHandler.ClientHandshakeStateEvent.HANDSHAKE_TIMEOUT) {
+                fail("the WebSocket handshake timed out");
+            }
+            ctx.fireUserEventTriggered(evt);
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            try {
+                readNanos = System.nanoTime();
+                if (msg instanceof TextWebSocketFrame frame) {
+                    onFrame(frame.content());
+                    return;
+                }
+                if (msg instanceof HttpResponse r) {
+                    if (!r.status().equals(HttpResponseStatus.OK)) {
+                        fail("the gateway answered " + r.status() + " to the SSE request");
+                    } else {
+                        started.complete(null);
+                    }
+                }
+                if (msg instanceof HttpContent c) {
+                    onChunk(c.content());
+                    if (msg instanceof LastHttpContent && started.isDone() && !closing) {
+                        fail("the gateway ended the SSE response");
+                    }
+                }
+            } finally {
+                ReferenceCountUtil.release(msg);
+            }
+        }
+
+        /** SSE: bytes of the event stream; events may span chunks, so lines are assembled here. */
+        private void onChunk(ByteBuf buf) {
+            for (int i = buf.readerIndex(), end = buf.writerIndex(); i < end; i++) {
+                byte b = buf.getByte(i);
+                if (b == '\n') {
+                    onLine();
+                    lineLength = 0;
+                } else if (lineLength < line.length) {
+                    line[lineLength++] = b;
+                }
+            }
+        }
+
+        private void onLine() {
+            if (startsWith(line, lineLength, DATA)) {
+                if (errorEvent) {
+                    fail("wirebus-error event: " + new String(line, DATA.length, lineLength - DATA.length,
+                            StandardCharsets.UTF_8));
+                    return;
+                }
+                if (lineLength < DATA.length + Producer.TEXT_DIGITS) {
+                    fail("an event's data is shorter than the stamp: " + new String(line, 0, lineLength,
+                            StandardCharsets.UTF_8));
+                    return;
+                }
+                delivered(digits(line, DATA.length, Producer.TEXT_DIGITS));
+            } else if (startsWith(line, lineLength, ID)) {
+                sequence(digits(line, ID.length, lineLength - ID.length));
+            } else if (startsWith(line, lineLength, ERROR_EVENT)) {
+                errorEvent = true;
+            }
+        }
+
+        /** WS: one whole frame. */
+        private void onFrame(ByteBuf buf) {
+            int from = buf.readerIndex();
+            int end = buf.writerIndex();
+            if (startsWith(buf, from, end, WS_MESSAGE)) {
+                int s = indexOf(buf, from, end, WS_SEQ);
+                int d = s < 0 ? -1 : indexOf(buf, s, end, WS_DATA);
+                if (d < 0 || d + WS_DATA.length + Producer.TEXT_DIGITS > end) {
+                    fail("unexpected message frame: " + buf.toString(StandardCharsets.UTF_8));
+                    return;
+                }
+                int seqAt = s + WS_SEQ.length;
+                int seqEnd = seqAt;
+                while (seqEnd < end && Character.isDigit(buf.getByte(seqEnd))) {
+                    seqEnd++;
+                }
+                sequence(digits(buf, seqAt, seqEnd - seqAt));
+                delivered(digits(buf, d + WS_DATA.length, Producer.TEXT_DIGITS));
+            } else if (startsWith(buf, from, end, WS_SUBSCRIBED)) {
+                started.complete(null);
+            } else {
+                String text = buf.toString(StandardCharsets.UTF_8);
+                if (text.contains("\"type\":\"error\"")) {
+                    fail("error frame: " + text);
+                }
+            }
+        }
+
+        private void sequence(long seq) {
+            if (lastSeq >= 0 && seq != lastSeq + 1) {
+                fail("sequence " + seq + " after " + lastSeq + " (a gap or a repeat)");
+            }
+            lastSeq = seq;
+        }
+
+        private void delivered(long stamp) {
+            latency.recordValue(Math.max(0, Math.min(readNanos - stamp, Sample.HIGHEST_NANOS)));
+            received++; // one writer: the event loop
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            if (!closing) {
+                fail("the gateway closed the connection");
+            }
+            ctx.fireChannelInactive();
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            if (!closing) {
+                fail("connection failed: " + cause);
+            }
+            ctx.close();
+        }
+
+        private void fail(String why) {
+            BenchException e = new BenchException(protocol.label() + " subscriber " + index + ": " + why);
+            started.completeExceptionally(e);
+            if (!closing) {
+                load.fail(e);
+            }
+        }
+    }
+
+    private static boolean startsWith(byte[] b, int length, byte[] prefix) {
+        if (length < prefix.length) {
+            return false;
+        }
+        for (int i = 0; i < prefix.length; i++) {
+            if (b[i] != prefix[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean startsWith(ByteBuf b, int from, int end, byte[] prefix) {
+        if (end - from < prefix.length) {
+            return false;
+        }
+        for (int i = 0; i < prefix.length; i++) {
+            if (b.getByte(from + i) != prefix[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static int indexOf(ByteBuf b, int from, int end, byte[] needle) {
+        outer:
+        for (int i = from; i <= end - needle.length; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (b.getByte(i + j) != needle[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        return -1;
+    }
+
+    private static long digits(byte[] b, int from, int n) {
+        long v = 0;
+        for (int i = from; i < from + n; i++) {
+            int d = b[i] - '0';
+            if (d < 0 || d > 9) {
+                throw new BenchException("not a digit in '" + new String(b, from, n, StandardCharsets.UTF_8) + "'");
+            }
+            v = v * 10 + d;
+        }
+        return v;
+    }
+
+    private static long digits(ByteBuf b, int from, int n) {
+        long v = 0;
+        for (int i = from; i < from + n; i++) {
+            int d = b.getByte(i) - '0';
+            if (d < 0 || d > 9) {
+                throw new BenchException("not a digit in '" + b.toString(from, n, StandardCharsets.UTF_8) + "'");
+            }
+            v = v * 10 + d;
+        }
+        return v;
+    }
+}
