@@ -4,7 +4,7 @@ import dev.wirebus.client.WirebusClient;
 import dev.wirebus.gateway.GatewayLimits;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
-/** What every connection of one gateway shares: the client, the limits and their state, the meters, the routes. */
+/** What every connection of one gateway shares: the client, its stream feeds, the limits and their state, the meters, the routes. */
 public final class GatewayContext {
     private final WirebusClient client;
     private final GatewayLimits limits;
@@ -13,6 +13,7 @@ public final class GatewayContext {
     private final ClientRateLimiter rateLimiter;
     private final InFlightLimiter inFlight;
     private final StreamSubscribers subscribers;
+    private final StreamFeeds feeds;
     private Router router;
 
     public GatewayContext(WirebusClient client, GatewayLimits limits, PrometheusMeterRegistry registry) {
@@ -23,6 +24,7 @@ public final class GatewayContext {
         this.metrics = new GatewayMetrics(registry, inFlight);
         this.rateLimiter = new ClientRateLimiter(limits.ratePermits(), limits.ratePeriod(), limits.rateBurst());
         this.subscribers = new StreamSubscribers(metrics);
+        this.feeds = new StreamFeeds(client);
     }
 
     void router(Router router) {
@@ -55,6 +57,11 @@ public final class GatewayContext {
 
     public StreamSubscribers subscribers() {
         return subscribers;
+    }
+
+    /** The shared live feeds SSE and WebSocket subscriptions go through (one broker subscription per stream). */
+    public StreamFeeds feeds() {
+        return feeds;
     }
 
     public Router router() {

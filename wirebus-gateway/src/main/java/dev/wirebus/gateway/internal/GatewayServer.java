@@ -77,6 +77,7 @@ public final class GatewayServer {
         IoHandlerFactory factory = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
         group = new MultiThreadIoEventLoopGroup(ioThreads, new DefaultThreadFactory("wirebus-http", true), factory);
         gateway.router(routes(new DemoTokenProducer(gateway.client(), group)));
+        gateway.feeds().scheduler(group);
         connections = new DefaultChannelGroup("wirebus-http", GlobalEventExecutor.INSTANCE);
         Class<? extends ServerChannel> channelType = epoll ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
         ServerBootstrap b = new ServerBootstrap()
@@ -122,6 +123,7 @@ public final class GatewayServer {
             serverChannel.close().syncUninterruptibly();
         }
         connections.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+        gateway.feeds().close();
         group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
     }
 }

@@ -64,7 +64,7 @@ final class SseSession {
 
     /** Subscribes; answers once the broker confirms or refuses. Event loop. */
     void open() {
-        Subscription sub = gateway.client().subscribe(stream, start, this::onMessage);
+        Subscription sub = gateway.feeds().subscribe(stream, start, this::onMessage);
         subscription = sub;
         channel.closeFuture().addListener(f -> closed());
         sub.started().whenCompleteAsync((first, failure) -> {

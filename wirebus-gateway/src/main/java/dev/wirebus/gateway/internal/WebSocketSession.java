@@ -172,7 +172,7 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
         WsSubscription s = new WsSubscription(stream, encoding, id);
         subscriptions.put(stream, s);
         gateway.subscribers().added(stream, true);
-        Subscription sub = gateway.client().subscribe(stream, start, m -> onMessage(s, m));
+        Subscription sub = gateway.feeds().subscribe(stream, start, m -> onMessage(s, m));
         s.subscription = sub;
         sub.started().whenComplete((first, failure) -> {
             if (failure == null) {
