@@ -114,7 +114,8 @@ final class GatewayFanout implements Workload {
     GatewayFanout(BenchOptions o, Options g, Protocol protocol, long rate, String address) {
         this.o = o;
         // the gateway as `wirebus serve` runs it: its own client of the broker, default settings but the limits
-        this.gatewayClient = WirebusClient.builder().address(address).name("bench-gateway").connect();
+        this.gatewayClient = WirebusClient.builder().address(address).name("bench-gateway")
+                .dispatchExecutor(Gateway.clientDispatchExecutor()).connect();
         Gateway gw = null;
         GatewaySubscribers subs = null;
         BatchingPublisher p = null;

@@ -37,7 +37,8 @@ final class HttpGateway implements AutoCloseable {
         }
         String address = broker.unixSocket() != null ? "unix://" + broker.unixSocket()
                 : "tcp://" + HostPort.of(broker.tcpAddress());
-        WirebusClient client = WirebusClient.builder().address(address).name("wirebus-http").connect();
+        WirebusClient client = WirebusClient.builder().address(address).name("wirebus-http")
+                .dispatchExecutor(Gateway.clientDispatchExecutor()).connect();
         try {
             Gateway gateway = Gateway.builder().client(client)
                     .bind(settings.listen().host(), settings.listen().port())

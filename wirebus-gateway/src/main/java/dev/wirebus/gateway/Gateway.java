@@ -7,6 +7,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 
 import java.net.InetSocketAddress;
 import java.util.Objects;
+import java.util.concurrent.Executor;
 
 /**
  * The HTTP, Server-Sent Events and WebSocket gateway to a wirebus broker. It speaks to the broker
@@ -14,7 +15,8 @@ import java.util.Objects;
  * ({@code wirebus serve} starts one) or as a process of its own.
  *
  * <pre>{@code
- * try (WirebusClient client = WirebusClient.builder().address("tcp://127.0.0.1:7440").connect();
+ * try (WirebusClient client = WirebusClient.builder().address("tcp://127.0.0.1:7440")
+ *         .dispatchExecutor(Gateway.clientDispatchExecutor()).connect();
  *      Gateway gateway = Gateway.builder().client(client).bind("127.0.0.1", 7480).build().start()) {
  *     System.out.println("http://127.0.0.1:" + gateway.port() + "/");
  *     ...
@@ -34,6 +36,20 @@ public final class Gateway implements AutoCloseable {
         this.server = new GatewayServer(b.client, new InetSocketAddress(b.host, b.port), b.limits, b.registry,
                 b.ioThreads);
     }
+
+    /**
+     * The dispatch executor for a {@link WirebusClient} the gateway has to itself
+     * ({@link WirebusClient.Builder#dispatchExecutor}): it runs message handlers directly on the
+     * client's I/O thread. The gateway's handlers never block (they hand each message to a bounded
+     * per-connection outbox and return), and its subscriptions share one feed per stream, so one
+     * thread does all the fan-out in order: no thread per subscription, no unbounded pool, no
+     * hand-off between threads per message. Do not use it for a client whose other handlers block.
+     */
+    public static Executor clientDispatchExecutor() {
+        return DIRECT;
+    }
+
+    private static final Executor DIRECT = Runnable::run;
 
     /** A builder; a client is required, everything else has defaults. */
     public static Builder builder() {

@@ -45,7 +45,8 @@ final class GatewayFixture implements AutoCloseable {
 
     static GatewayFixture start(Consumer<GatewayLimits.Builder> limits, Consumer<BrokerConfig.Builder> broker) {
         EmbeddedBroker b = EmbeddedBroker.start(broker);
-        WirebusClient c = b.client(EmbeddedBroker.Transport.UNIX).name("gateway").connect();
+        WirebusClient c = b.client(EmbeddedBroker.Transport.UNIX).name("gateway").dispatchExecutor(Gateway.clientDispatchExecutor())
+                .connect();
         GatewayLimits.Builder lb = GatewayLimits.builder();
         limits.accept(lb);
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);

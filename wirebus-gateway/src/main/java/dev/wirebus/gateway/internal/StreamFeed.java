@@ -43,6 +43,9 @@ final class StreamFeed {
     /** Guarded by this. */
     private MessageRing ring;
     private boolean terminated;
+    /** Set when the feed's client subscription ended by itself (not closed by the feed); with its cause, or null. */
+    private boolean endedBySource;
+    private Throwable endCause;
     private Subscription subscription;
     private FeedSubscription[] live = NONE;
     private final List<FeedSubscription> pending = new ArrayList<>();
@@ -84,12 +87,26 @@ final class StreamFeed {
     }
 
     /**
-     * Adds a subscriber; false when the feed already ended (the caller makes a new feed).
+     * Adds a subscriber; false when the feed was closed for lack of subscribers (the caller makes a
+     * new feed). When the feed's client subscription had ended by itself, the subscriber ends the
+     * same way at once (true): retrying could spin, for example on a closed client.
      */
     boolean add(FeedSubscription fs) {
         List<FeedSubscription> dedicated = new ArrayList<>(1);
         synchronized (this) {
             if (terminated) {
+                if (!endedBySource) {
+                    return false;
+                }
+                fs.mode = FeedSubscription.Mode.ENDED;
+            }
+        }
+        if (fs.mode == FeedSubscription.Mode.ENDED) {
+            fs.end(unwrap(endCauseSnapshot()));
+            return true;
+        }
+        synchronized (this) {
+            if (terminated) { // closed for lack of subscribers in between
                 return false;
             }
             cancelLingerLocked();
@@ -345,6 +362,8 @@ final class StreamFeed {
                 return;
             }
             terminated = true;
+            endedBySource = true;
+            endCause = failure;
             cancelLingerLocked();
             members = new ArrayList<>(membersLocked());
             members.addAll(Arrays.asList(live));
@@ -358,11 +377,19 @@ final class StreamFeed {
             catchingUp.clear();
         }
         owner.removed(this);
-        Throwable cause = failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
-                ? failure.getCause() : failure;
+        Throwable cause = unwrap(failure);
         for (FeedSubscription fs : members) {
             fs.end(cause);
         }
+    }
+
+    private synchronized Throwable endCauseSnapshot() {
+        return endCause;
+    }
+
+    private static Throwable unwrap(Throwable failure) {
+        return failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
+                ? failure.getCause() : failure;
     }
 
     /** Closes the feed and ends its subscribers normally (the gateway is stopping). */
