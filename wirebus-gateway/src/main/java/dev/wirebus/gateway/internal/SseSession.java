@@ -123,7 +123,7 @@ final class SseSession {
 
     /** Client dispatch thread. */
     private void onMessage(Message m) {
-        outbox.offer(cursor, m.sequence(), event(m));
+        outbox.offer(cursor, m.sequence(), SharedEncodings.sse(m, encoding, this::event));
     }
 
     private byte[] event(Message m) {

@@ -208,9 +208,14 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
         if (!s.announced) {
             announce(s, m.sequence()); // the first message's sequence is where it started
         }
-        ObjectNode frame = Json.object().put("type", "message").put("stream", s.stream).put("seq", m.sequence());
-        frame.put(s.encoding.field(), s.encoding.encode(m.payload()));
-        outbox.offer(s.cursor, m.sequence(), Json.bytes(frame));
+        outbox.offer(s.cursor, m.sequence(), SharedEncodings.ws(m, s.encoding, msg -> messageFrame(msg, s.encoding)));
+    }
+
+    /** The {@code message} frame of {@code m}: the same bytes for every subscriber of its stream and encoding. */
+    private static byte[] messageFrame(Message m, Payloads encoding) {
+        ObjectNode frame = Json.object().put("type", "message").put("stream", m.stream()).put("seq", m.sequence());
+        frame.put(encoding.field(), encoding.encode(m.payload()));
+        return Json.bytes(frame);
     }
 
     /** The broker refused or ended a subscription. Event loop. */
