@@ -24,7 +24,10 @@ public final class GatewayContext {
         this.metrics = new GatewayMetrics(registry, inFlight);
         this.rateLimiter = new ClientRateLimiter(limits.ratePermits(), limits.ratePeriod(), limits.rateBurst());
         this.subscribers = new StreamSubscribers(metrics);
-        this.feeds = new StreamFeeds(client);
+        // a replay of the whole ring must fit in a fresh subscriber's buffer (base64 adds a third), or a
+        // subscriber joining at the ring's start would be cut as slow before its first write
+        this.feeds = new StreamFeeds(client, StreamFeeds.RING_MESSAGES,
+                Math.max(1, Math.min(StreamFeeds.RING_BYTES, limits.subscriberBufferBytes() / 2)), StreamFeeds.LINGER);
     }
 
     void router(Router router) {
