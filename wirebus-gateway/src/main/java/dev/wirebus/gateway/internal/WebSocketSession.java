@@ -191,7 +191,7 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
     /** Tells the client the subscription started, before its first message. Any thread. */
     private void announce(WsSubscription s, long from) {
         synchronized (s) {
-            if (s.announced) {
+            if (s.announced || s.ended) {
                 return;
             }
             s.cursor.next(from);
@@ -200,17 +200,41 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
         }
     }
 
-    /** Client dispatch thread. */
+    /**
+     * Client dispatch thread. The message frame carries the subscribe's {@code id}, so that a client
+     * can tell a late message of an earlier subscription of the stream from its current one's. The
+     * check of {@code ended} and the offer happen under the subscription's lock, the same one
+     * {@link #stop} takes, so nothing is offered once a subscription stopped.
+     */
     private void onMessage(WsSubscription s, Message m) {
-        if (s.ended) {
-            return;
+        ObjectNode frame = Json.object().put("type", "message");
+        if (s.id != null) {
+            frame.put("id", s.id);
         }
-        if (!s.announced) {
-            announce(s, m.sequence()); // the first message's sequence is where it started
-        }
-        ObjectNode frame = Json.object().put("type", "message").put("stream", s.stream).put("seq", m.sequence());
+        frame.put("stream", s.stream).put("seq", m.sequence());
         frame.put(s.encoding.field(), s.encoding.encode(m.payload()));
-        outbox.offer(s.cursor, m.sequence(), Json.bytes(frame));
+        byte[] bytes = Json.bytes(frame);
+        synchronized (s) {
+            if (s.ended) {
+                return;
+            }
+            if (!s.announced) {
+                announce(s, m.sequence()); // the first message's sequence is where it started
+            }
+            outbox.offer(s.cursor, m.sequence(), bytes);
+        }
+    }
+
+    /**
+     * Stops delivery of {@code s} at once: no message is offered after this, the queued ones are
+     * dropped, and its cursor stays at the first sequence not written to the socket. Event loop.
+     */
+    private void stop(WsSubscription s) {
+        synchronized (s) {
+            s.ended = true;
+        }
+        outbox.cancel(s.cursor);
+        s.subscription.close();
     }
 
     /** The broker refused or ended a subscription. Event loop. */
@@ -218,10 +242,9 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
         if (s.ended || subscriptions.get(s.stream) != s) {
             return;
         }
-        s.ended = true;
+        stop(s);
         subscriptions.remove(s.stream);
         gateway.subscribers().removed(s.stream, true);
-        s.subscription.close();
         GatewayError e = GatewayError.from(failure);
         if (!e.fields().containsKey("resume_from") && s.announced) {
             e = e.with("resume_from", s.cursor.next());
@@ -239,8 +262,7 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
                     "this connection does not subscribe to '" + stream + "'")));
             return;
         }
-        s.ended = true;
-        s.subscription.close();
+        stop(s);
         gateway.subscribers().removed(stream, true);
         send(Json.object().put("type", "unsubscribed").put("id", id).put("stream", stream));
     }
@@ -337,8 +359,7 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
         String message = "the client read too slowly: more than " + gateway.limits().subscriberBufferBytes()
                 + " bytes waited for it";
         for (WsSubscription s : subscriptions.values()) {
-            s.ended = true;
-            s.subscription.close();
+            stop(s);
             gateway.subscribers().removed(s.stream, true);
             ObjectNode frame = error(null, GatewayError.of(HttpResponseStatus.OK, GatewayError.SLOW_CONSUMER, message));
             frame.put("stream", s.stream).put("resume_from", s.cursor.next());
@@ -372,8 +393,7 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
         }
         outbox.close();
         for (WsSubscription s : subscriptions.values()) {
-            s.ended = true;
-            s.subscription.close();
+            stop(s);
             gateway.subscribers().removed(s.stream, true);
         }
         subscriptions.clear();

@@ -257,8 +257,11 @@ export class WirebusSocket extends EventTarget {
     }
     switch (m.type) {
       case 'message': {
+        // A message frame carries the id of the subscribe it belongs to: after a close and a new
+        // subscribe of the same stream, messages of the old subscription may still be on the wire,
+        // and must neither reach the new one nor make it drop its own as duplicates.
         const sub = this._subs.get(m.stream);
-        if (sub) sub._deliver(m);
+        if (sub && sub._confirmed && m.id !== undefined && m.id === sub._requestId) sub._deliver(m);
         return;
       }
       case 'subscribed': {
@@ -318,6 +321,7 @@ export class WirebusSocket extends EventTarget {
   _sendSubscribe(sub) {
     const id = this._id();
     sub._requestId = id;
+    sub._confirmed = false;
     const frame = { op: 'subscribe', id, stream: sub.stream, from: sub._resumeFrom() };
     if (sub.encoding === 'base64') frame.encoding = 'base64';
     this._send(frame);
@@ -462,7 +466,8 @@ class Subscription {
     this._onError = opts.onError || (() => {});
     this._onSubscribed = opts.onSubscribed || (() => {});
     this._next = null; // the next sequence to deliver, once known
-    this._requestId = null;
+    this._requestId = null; // the id of the current subscribe: its answer and its messages carry it
+    this._confirmed = false; // 'subscribed' came for _requestId: its messages may be delivered
     this._active = true;
     this.lastSeq = null;
     this.gaps = 0;
@@ -480,6 +485,7 @@ class Subscription {
   }
 
   _subscribed(m) {
+    this._confirmed = true;
     if (this._next === null && typeof m.from === 'number') this._next = m.from;
     this._call(this._onSubscribed, { stream: this.stream, from: m.from });
   }
@@ -493,6 +499,7 @@ class Subscription {
       const socket = this._socket;
       const ws = socket._ws;
       this._requestId = null;
+      this._confirmed = false;
       setTimeout(() => {
         // on a new connection, _onOpen has resubscribed already
         if (this._active && socket._subs.get(this.stream) === this && socket.state === 'open' && socket._ws === ws) {
