@@ -25,7 +25,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * One Server-Sent Events response following one subscription. The response head goes out once the
  * broker confirmed the subscription (a refusal such as {@code SEQUENCE_NOT_RETAINED} is answered as
- * a plain JSON error instead), then {@code retry: 1000}, then one event per message with
+ * a plain JSON error instead), then {@code retry: 1000} with {@code id: <first - 1>} (so that a
+ * reconnect before the first event resumes where this response started), then one event per message with
  * {@code id: <seq>}, and a {@code : keepalive} comment whenever the keepalive interval passes.
  * Messages go through a {@link SubscriberOutbox}; when it overflows, or the broker ends the
  * subscription, a {@code wirebus-error} event with {@code resume_from} ends the response and the
@@ -33,7 +34,6 @@ import java.util.concurrent.TimeUnit;
  */
 final class SseSession {
     private static final byte[] KEEPALIVE = ": keepalive\n\n".getBytes(StandardCharsets.US_ASCII);
-    private static final byte[] RETRY = "retry: 1000\n\n".getBytes(StandardCharsets.US_ASCII);
 
     private final Exchange exchange;
     private final GatewayContext gateway;
@@ -103,7 +103,10 @@ final class SseSession {
                 .set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED)
                 .set("X-Accel-Buffering", "no");
         channel.write(head);
-        channel.write(new DefaultHttpContent(Unpooled.wrappedBuffer(RETRY)));
+        // an id-only block sets the browser's last event ID without firing an event: a reconnect before
+        // the first message then sends Last-Event-ID and resumes where this response started
+        byte[] preamble = ("retry: 1000\nid: " + (cursor.next() - 1) + "\n\n").getBytes(StandardCharsets.US_ASCII);
+        channel.write(new DefaultHttpContent(Unpooled.wrappedBuffer(preamble)));
         channel.flush();
         exchange.streamStarted(200);
         streaming = true;
