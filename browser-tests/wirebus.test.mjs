@@ -288,3 +288,19 @@ test('a message before its subscription is confirmed is not delivered', async ()
   assert.deepEqual(got, [1]);
   ws.close();
 });
+
+test('SLOW_CONSUMER with resume_from below 1 resubscribes from where the subscription asked to start', async () => {
+  const { ws, conn } = connect({ minBackoffMs: 1000, maxBackoffMs: 1000 });
+  const errors = [];
+  ws.subscribe('other', { from: 'end', onMessage() {}, onError: (e) => errors.push(e.code) });
+  ws.subscribe('numbered', { from: 5, onMessage() {} });
+  conn().open();
+  // the gateway cut the socket before it confirmed either subscription
+  conn().receive({ type: 'error', code: 'SLOW_CONSUMER', stream: 'other', resume_from: 0, message: 'slow' });
+  assert.deepEqual(errors, ['SLOW_CONSUMER']);
+  await until(() => FakeWebSocket.all.length === 2, 'an immediate reconnect', 500);
+  conn().open();
+  const froms = Object.fromEntries(conn().sent.filter((f) => f.op === 'subscribe').map((f) => [f.stream, f.from]));
+  assert.deepEqual(froms, { other: 'end', numbered: 5 });
+  ws.close();
+});

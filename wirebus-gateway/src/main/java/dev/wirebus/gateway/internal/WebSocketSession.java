@@ -51,14 +51,16 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
         final Payloads encoding;
         final SubscriberOutbox.Cursor cursor;
         final String id;
+        final StartPosition start;
         volatile Subscription subscription;
         volatile boolean announced;
         volatile boolean ended;
 
-        WsSubscription(String stream, Payloads encoding, String id) {
+        WsSubscription(String stream, Payloads encoding, String id, StartPosition start) {
             this.stream = stream;
             this.encoding = encoding;
             this.id = id;
+            this.start = start;
             this.cursor = new SubscriberOutbox.Cursor(stream, 0);
         }
     }
@@ -169,7 +171,7 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
                     "this connection already subscribes to '" + stream + "'")));
             return;
         }
-        WsSubscription s = new WsSubscription(stream, encoding, id);
+        WsSubscription s = new WsSubscription(stream, encoding, id, start);
         subscriptions.put(stream, s);
         gateway.subscribers().added(stream, true);
         Subscription sub = gateway.client().subscribe(stream, start, m -> onMessage(s, m));
@@ -353,6 +355,18 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
         outbox.offer(Json.bytes(frame));
     }
 
+    /**
+     * Where a subscription cut short resumes: once the broker confirmed it, the first sequence not
+     * written to the socket; before that, the sequence it asked for, or 0 (no {@code resume_from}:
+     * subscribe again as before) when it asked for {@code beginning} or {@code end}.
+     */
+    static long resumeFrom(boolean confirmed, long firstNotWritten, StartPosition requested) {
+        if (confirmed) {
+            return firstNotWritten;
+        }
+        return requested.kind() == StartPosition.Kind.SEQUENCE ? requested.sequence() : 0;
+    }
+
     /** The outbox passed its limit: SLOW_CONSUMER for each subscription, then close 4008. Event loop. */
     private void overflowed() {
         gateway.metrics().rejected(GatewayMetrics.Rejection.SLOW_CONSUMER);
@@ -362,7 +376,11 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
             stop(s);
             gateway.subscribers().removed(s.stream, true);
             ObjectNode frame = error(null, GatewayError.of(HttpResponseStatus.OK, GatewayError.SLOW_CONSUMER, message));
-            frame.put("stream", s.stream).put("resume_from", s.cursor.next());
+            frame.put("stream", s.stream);
+            long resumeFrom = resumeFrom(s.announced, s.cursor.next(), s.start);
+            if (resumeFrom > 0) {
+                frame.put("resume_from", resumeFrom);
+            }
             channel.write(new TextWebSocketFrame(Unpooled.wrappedBuffer(Json.bytes(frame))));
         }
         subscriptions.clear();

@@ -292,7 +292,9 @@ export class WirebusSocket extends EventTarget {
       // The gateway stops sending to us and closes (4008); resume where it says, never past
       // what we have not delivered.
       const sub = this._subs.get(m.stream);
-      if (sub && typeof m.resume_from === 'number') {
+      // resume_from below 1 is no position (an old gateway said 0 for a subscription not yet
+      // confirmed): then the subscription starts again where it was asked to
+      if (sub && typeof m.resume_from === 'number' && m.resume_from >= 1) {
         sub._next = sub._next === null ? m.resume_from : Math.min(sub._next, m.resume_from);
       }
       if (sub) sub._error(err);
@@ -495,7 +497,7 @@ class Subscription {
     const retryable = err.retryAfterMs !== undefined || err.code === 'RATE_LIMITED' || err.code === 'TOO_MANY_IN_FLIGHT';
     if (retryable) {
       // subscribe again after the gateway's hint, from the first sequence not yet delivered
-      if (typeof err.resumeFrom === 'number' && this._next === null) this._next = err.resumeFrom;
+      if (typeof err.resumeFrom === 'number' && err.resumeFrom >= 1 && this._next === null) this._next = err.resumeFrom;
       const socket = this._socket;
       const ws = socket._ws;
       this._requestId = null;
