@@ -1,8 +1,10 @@
 package dev.wirebus.gateway.internal;
 
+import dev.wirebus.client.ConnectionState;
 import dev.wirebus.client.WirebusClient;
 import dev.wirebus.gateway.GatewayLimits;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.netty.handler.codec.http.HttpResponseStatus;
 
 /** What every connection of one gateway shares: the client, the limits and their state, the meters, the routes. */
 public final class GatewayContext {
@@ -59,5 +61,26 @@ public final class GatewayContext {
 
     public Router router() {
         return router;
+    }
+
+    /**
+     * {@code 503 BROKER_UNAVAILABLE} (retry after 1 s, counted) when the client is not connected to
+     * the broker now, else null: a call made then would only wait for its deadline.
+     */
+    public GatewayError brokerUnavailable() {
+        ConnectionState state = client.state();
+        if (state == ConnectionState.CONNECTED) {
+            return null;
+        }
+        metrics.rejected(GatewayMetrics.Rejection.BROKER_UNAVAILABLE);
+        return GatewayError.of(HttpResponseStatus.SERVICE_UNAVAILABLE, GatewayError.BROKER_UNAVAILABLE,
+                "the gateway is not connected to the broker now (" + state.name().toLowerCase(java.util.Locale.ROOT)
+                        + ")").retryAfter(1000);
+    }
+
+    /** {@code 504 TIMEOUT}: the broker did not answer within the request timeout. */
+    public GatewayError timeout(String what) {
+        return GatewayError.of(HttpResponseStatus.GATEWAY_TIMEOUT, GatewayError.TIMEOUT,
+                "no answer from the broker to " + what + " within " + limits.requestTimeout().toMillis() + " ms");
     }
 }

@@ -31,6 +31,7 @@ public final class GatewayError {
     public static final String BODY_TOO_LARGE = "BODY_TOO_LARGE";
     public static final String HEADER_TOO_LARGE = "HEADER_TOO_LARGE";
     public static final String BROKER_UNAVAILABLE = "BROKER_UNAVAILABLE";
+    public static final String TIMEOUT = "TIMEOUT";
 
     private static final Pattern RETAINED_FROM = Pattern.compile("retains sequences from (\\d+)");
 

@@ -89,6 +89,11 @@ public final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
                 }
             }
             if (route.kind() == Route.Kind.BROKER) {
+                GatewayError down = gateway.brokerUnavailable();
+                if (down != null) {
+                    ex.fail(down);
+                    return;
+                }
                 if (!gateway.inFlight().tryAcquire()) {
                     gateway.metrics().rejected(GatewayMetrics.Rejection.TOO_MANY_IN_FLIGHT);
                     ex.fail(GatewayError.of(HttpResponseStatus.SERVICE_UNAVAILABLE, GatewayError.TOO_MANY_IN_FLIGHT,
@@ -140,8 +145,7 @@ public final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
         }
         ex.timeout = null;
         gateway.metrics().rejected(GatewayMetrics.Rejection.TIMEOUT);
-        complete(ex, Responses.error(GatewayError.of(HttpResponseStatus.GATEWAY_TIMEOUT, "TIMEOUT",
-                "no answer from the broker within " + gateway.limits().requestTimeout().toMillis() + " ms")));
+        complete(ex, Responses.error(gateway.timeout(ex.route.method() + " " + ex.route.template())));
     }
 
     /** Writes the answer of {@code ex} unless it was answered already, then serves the next request. Event loop. */

@@ -62,12 +62,25 @@ final class SseSession {
                 this::overflowed);
     }
 
-    /** Subscribes; answers once the broker confirms or refuses. Event loop. */
+    /**
+     * Subscribes; answers once the broker confirms or refuses, or {@code 504 TIMEOUT} when it does
+     * neither within the request timeout. Event loop.
+     */
     void open() {
         Subscription sub = gateway.client().subscribe(stream, start, this::onMessage);
         subscription = sub;
         channel.closeFuture().addListener(f -> closed());
+        ScheduledFuture<?> deadline = channel.eventLoop().schedule(() -> {
+            if (!ended && !streaming) {
+                ended = true;
+                sub.close();
+                outbox.close();
+                gateway.metrics().rejected(GatewayMetrics.Rejection.TIMEOUT);
+                exchange.fail(gateway.timeout("the subscription to '" + stream + "'"));
+            }
+        }, gateway.limits().requestTimeout().toNanos(), TimeUnit.NANOSECONDS);
         sub.started().whenCompleteAsync((first, failure) -> {
+            deadline.cancel(false);
             if (failure != null) {
                 if (!ended) {
                     ended = true;

@@ -171,21 +171,34 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
                     "this connection already subscribes to '" + stream + "'")));
             return;
         }
+        GatewayError down = gateway.brokerUnavailable();
+        if (down != null) {
+            send(error(id, down).put("stream", stream));
+            return;
+        }
         WsSubscription s = new WsSubscription(stream, encoding, id, start);
         subscriptions.put(stream, s);
         gateway.subscribers().added(stream, true);
         Subscription sub = gateway.client().subscribe(stream, start, m -> onMessage(s, m));
         s.subscription = sub;
+        // a broker that never answers must not leave the subscribe unanswered
+        ScheduledFuture<?> deadline = channel.eventLoop().schedule(() -> {
+            if (!s.announced) {
+                gateway.metrics().rejected(GatewayMetrics.Rejection.TIMEOUT);
+                ended(s, null, gateway.timeout("the subscription to '" + stream + "'").retryAfter(1000), id);
+            }
+        }, gateway.limits().requestTimeout().toNanos(), TimeUnit.NANOSECONDS);
         sub.started().whenComplete((first, failure) -> {
+            deadline.cancel(false);
             if (failure == null) {
                 announce(s, first);
             } else {
-                channel.eventLoop().execute(() -> ended(s, failure, id));
+                channel.eventLoop().execute(() -> ended(s, failure, null, id));
             }
         });
         sub.closed().whenComplete((ok, failure) -> {
             if (failure != null && s.announced) {
-                channel.eventLoop().execute(() -> ended(s, failure, null));
+                channel.eventLoop().execute(() -> ended(s, failure, null, null));
             }
         });
     }
@@ -239,15 +252,15 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
         s.subscription.close();
     }
 
-    /** The broker refused or ended a subscription. Event loop. */
-    private void ended(WsSubscription s, Throwable failure, String id) {
+    /** The broker refused or ended a subscription ({@code failure}), or the gateway gave up ({@code error}). Event loop. */
+    private void ended(WsSubscription s, Throwable failure, GatewayError error, String id) {
         if (s.ended || subscriptions.get(s.stream) != s) {
             return;
         }
         stop(s);
         subscriptions.remove(s.stream);
         gateway.subscribers().removed(s.stream, true);
-        GatewayError e = GatewayError.from(failure);
+        GatewayError e = error != null ? error : GatewayError.from(failure);
         if (!e.fields().containsKey("resume_from") && s.announced) {
             e = e.with("resume_from", s.cursor.next());
         }
@@ -325,6 +338,11 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
     }
 
     private boolean takeInFlight(String id) {
+        GatewayError down = gateway.brokerUnavailable();
+        if (down != null) {
+            send(error(id, down));
+            return false;
+        }
         if (gateway.inFlight().tryAcquire()) {
             return true;
         }
