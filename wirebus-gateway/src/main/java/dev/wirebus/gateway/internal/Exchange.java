@@ -28,7 +28,8 @@ public final class Exchange {
     final Route route;
     final String routeName;
     final long startNanos = System.nanoTime();
-    final boolean keepAlive;
+    /** Event loop only: false once the connection is to close after this answer. */
+    boolean keepAlive;
     private final Map<String, String> params;
     private final QueryStringDecoder query;
     /** Event loop only. */
@@ -95,6 +96,12 @@ public final class Exchange {
         } else {
             ctx.executor().execute(() -> owner.complete(this, response));
         }
+    }
+
+    /** Answers and closes the connection after the answer (nothing more can be read on it). Event loop. */
+    public void respondAndClose(FullHttpResponse response) {
+        keepAlive = false;
+        respond(response);
     }
 
     /** Answers with a typed error. */
