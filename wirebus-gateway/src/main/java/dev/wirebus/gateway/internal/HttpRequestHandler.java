@@ -62,19 +62,40 @@ public final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
             refuseUndecodable(ctx, request);
             return;
         }
+        try {
+            serve(ctx, request);
+        } finally {
+            request.release(); // whatever happened: endpoints copy what they keep
+        }
+    }
+
+    private void serve(ChannelHandlerContext ctx, FullHttpRequest request) {
         QueryStringDecoder query = new QueryStringDecoder(request.uri());
-        Router.Match match = gateway.router().match(request.method(), query.path());
+        String path = query.rawPath();
+        Router.Match match;
+        GatewayError malformed = null;
+        try {
+            match = gateway.router().match(request.method(), path); // decodes each path segment once
+        } catch (IllegalArgumentException e) {
+            match = null;
+            malformed = GatewayError.badRequest("malformed path " + path + ": " + e.getMessage());
+        }
         Route route = match == null ? null : match.route();
         Exchange ex = new Exchange(this, ctx, request, query, route, match == null ? java.util.Map.of() : match.params(),
                 HttpUtil.isKeepAlive(request));
         current = ex;
         ctx.channel().config().setAutoRead(false);
         try {
+            if (malformed != null) {
+                gateway.metrics().rejected(GatewayMetrics.Rejection.BAD_REQUEST);
+                ex.fail(malformed);
+                return;
+            }
             if (route == null) {
                 ex.fail(match == null
-                        ? GatewayError.of(HttpResponseStatus.NOT_FOUND, GatewayError.NOT_FOUND, "no such path: " + query.path())
+                        ? GatewayError.of(HttpResponseStatus.NOT_FOUND, GatewayError.NOT_FOUND, "no such path: " + path)
                         : GatewayError.of(HttpResponseStatus.METHOD_NOT_ALLOWED, GatewayError.METHOD_NOT_ALLOWED,
-                                request.method() + " is not allowed on " + query.path()));
+                                request.method() + " is not allowed on " + path));
                 return;
             }
             if (route.kind() != Route.Kind.EXEMPT) {
@@ -109,8 +130,6 @@ public final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
             ex.fail(GatewayError.badRequest(e.getMessage()));
         } catch (Exception e) {
             ex.fail(e);
-        } finally {
-            request.release();
         }
     }
 
