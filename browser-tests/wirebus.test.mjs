@@ -304,3 +304,22 @@ test('SLOW_CONSUMER with resume_from below 1 resubscribes from where the subscri
   assert.deepEqual(froms, { other: 'end', numbered: 5 });
   ws.close();
 });
+
+test('STREAM_RESET ends the subscription with that error and never resubscribes, even with a retry hint', async () => {
+  const { ws, conn } = connect();
+  const errors = [];
+  ws.subscribe('chat', { from: 1, onMessage() {}, onError: (e) => errors.push([e.code, e.resumeFrom]) });
+  conn().open();
+  const id = conn().last('subscribe').id;
+  conn().receive({ type: 'subscribed', id, stream: 'chat', from: 1 });
+  conn().receive({ type: 'message', id, stream: 'chat', seq: 1, data: 'a' });
+  conn().receive({ type: 'error', code: 'STREAM_RESET', stream: 'chat', retry_after_ms: 1, message: 'history lost' });
+  assert.deepEqual(errors, [['STREAM_RESET', undefined]]);
+  await tick(20);
+  assert.equal(conn().sent.filter((f) => f.op === 'subscribe').length, 1);
+  conn().serverClose();
+  await until(() => FakeWebSocket.all.length === 2, 'a reconnect');
+  conn().open();
+  assert.equal(conn().last('subscribe'), undefined);
+  ws.close();
+});

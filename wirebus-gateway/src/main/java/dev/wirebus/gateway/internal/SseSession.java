@@ -95,7 +95,7 @@ final class SseSession {
         sub.closed().whenCompleteAsync((ok, failure) -> {
             if (failure != null && streaming) {
                 GatewayError e = GatewayError.from(failure);
-                if (!e.fields().containsKey("resume_from")) {
+                if (!e.fields().containsKey("resume_from") && e.resumable()) {
                     e = e.with("resume_from", cursor.next());
                 }
                 end(e);

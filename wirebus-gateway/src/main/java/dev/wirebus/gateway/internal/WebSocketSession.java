@@ -261,7 +261,7 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
         subscriptions.remove(s.stream);
         gateway.subscribers().removed(s.stream, true);
         GatewayError e = error != null ? error : GatewayError.from(failure);
-        if (!e.fields().containsKey("resume_from") && s.announced) {
+        if (!e.fields().containsKey("resume_from") && s.announced && e.resumable()) {
             e = e.with("resume_from", s.cursor.next());
         }
         ObjectNode frame = error(id, e);

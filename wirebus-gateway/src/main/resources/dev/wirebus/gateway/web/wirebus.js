@@ -33,7 +33,8 @@
  * When the gateway ends a subscription (an error frame naming its stream), onError hears it: an
  * error with retryAfterMs (e.g. the broker is unreachable) is followed by a new subscribe from the
  * next sequence; any other (e.g. SEQUENCE_NOT_RETAINED, err.resumeFrom = the oldest one retained)
- * ends the subscription. SLOW_CONSUMER (the gateway's buffer for this socket overflowed) reconnects
+ * ends the subscription; so does STREAM_RESET (the broker came back without the stream's history:
+ * the sequences started over, and only the page can decide to subscribe again). SLOW_CONSUMER (the gateway's buffer for this socket overflowed) reconnects
  * at once and resumes.
  *
  * Data: a string is sent as text (`data`); a Uint8Array or ArrayBuffer as `base64`. A
@@ -494,7 +495,9 @@ class Subscription {
 
   /** The gateway refused or ended this subscription. */
   _ended(err) {
-    const retryable = err.retryAfterMs !== undefined || err.code === 'RATE_LIMITED' || err.code === 'TOO_MANY_IN_FLIGHT';
+    // STREAM_RESET: the broker lost the stream's history; resuming would silently skip, so never retry
+    const retryable = err.code !== 'STREAM_RESET'
+      && (err.retryAfterMs !== undefined || err.code === 'RATE_LIMITED' || err.code === 'TOO_MANY_IN_FLIGHT');
     if (retryable) {
       // subscribe again after the gateway's hint, from the first sequence not yet delivered
       if (typeof err.resumeFrom === 'number' && err.resumeFrom >= 1 && this._next === null) this._next = err.resumeFrom;
