@@ -71,7 +71,7 @@ class BrokerUnavailableTest {
 
     @Test
     void aSubscribeTheBrokerNeverAnswersGets504OverSseAndATimeoutFrameOverWebSocket() {
-        f = GatewayFixture.startWithClient(l -> l.requestTimeout(Duration.ofSeconds(1)), b -> {
+        f = GatewayFixture.startWithClient(l -> l.requestTimeout(Duration.ofSeconds(1)), b -> { }, b -> {
             proxy = new StallingProxy(b.broker().tcpAddress());
             return WirebusClient.builder().address(proxy.address()).name("gateway").connect();
         });

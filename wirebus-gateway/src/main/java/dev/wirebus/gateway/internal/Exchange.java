@@ -111,7 +111,11 @@ public final class Exchange {
 
     /** Answers with the error a failed broker call maps to. */
     public void fail(Throwable failure) {
-        fail(GatewayError.from(failure));
+        GatewayError e = GatewayError.from(failure);
+        if (GatewayError.TIMEOUT.equals(e.code())) {
+            gateway().metrics().rejected(GatewayMetrics.Rejection.TIMEOUT); // the client's own deadline passed
+        }
+        fail(e);
     }
 
     /**

@@ -14,6 +14,7 @@ public final class GatewayContext {
     private final GatewayMetrics metrics;
     private final ClientRateLimiter rateLimiter;
     private final InFlightLimiter inFlight;
+    private final ClientCounter inFlightPerClient;
     private final StreamSubscribers subscribers;
     private Router router;
 
@@ -22,6 +23,7 @@ public final class GatewayContext {
         this.limits = limits;
         this.registry = registry;
         this.inFlight = new InFlightLimiter(limits.maxInFlight());
+        this.inFlightPerClient = new ClientCounter(limits.maxInFlightPerClient());
         this.metrics = new GatewayMetrics(registry, inFlight);
         this.rateLimiter = new ClientRateLimiter(limits.ratePermits(), limits.ratePeriod(), limits.rateBurst());
         this.subscribers = new StreamSubscribers(metrics);
@@ -53,6 +55,33 @@ public final class GatewayContext {
 
     public InFlightLimiter inFlight() {
         return inFlight;
+    }
+
+    /**
+     * Takes an in-flight slot for a call of {@code client}: null when granted (release it with
+     * {@link #releaseInFlight}), else the {@code 503 TOO_MANY_IN_FLIGHT} to answer (counted), when
+     * the client holds its own maximum or all clients together hold the gateway's.
+     */
+    public GatewayError acquireInFlight(java.net.InetAddress client) {
+        if (!inFlightPerClient.tryAcquire(client)) {
+            metrics.rejected(GatewayMetrics.Rejection.TOO_MANY_IN_FLIGHT_PER_CLIENT);
+            return GatewayError.of(HttpResponseStatus.SERVICE_UNAVAILABLE, GatewayError.TOO_MANY_IN_FLIGHT,
+                    limits.maxInFlightPerClient() + " calls of " + client.getHostAddress()
+                            + " already wait for the broker").retryAfter(1000);
+        }
+        if (!inFlight.tryAcquire()) {
+            inFlightPerClient.release(client);
+            metrics.rejected(GatewayMetrics.Rejection.TOO_MANY_IN_FLIGHT);
+            return GatewayError.of(HttpResponseStatus.SERVICE_UNAVAILABLE, GatewayError.TOO_MANY_IN_FLIGHT,
+                    limits.maxInFlight() + " calls already wait for the broker").retryAfter(1000);
+        }
+        return null;
+    }
+
+    /** Gives back a slot of {@link #acquireInFlight}. */
+    public void releaseInFlight(java.net.InetAddress client) {
+        inFlight.release();
+        inFlightPerClient.release(client);
     }
 
     public StreamSubscribers subscribers() {

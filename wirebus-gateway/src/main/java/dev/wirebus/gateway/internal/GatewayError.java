@@ -33,6 +33,8 @@ public final class GatewayError {
     public static final String HEADER_TOO_LARGE = "HEADER_TOO_LARGE";
     public static final String BROKER_UNAVAILABLE = "BROKER_UNAVAILABLE";
     public static final String TIMEOUT = "TIMEOUT";
+    public static final String TOO_MANY_SUBSCRIPTIONS = "TOO_MANY_SUBSCRIPTIONS";
+    public static final String BODY_TIMEOUT = "BODY_TIMEOUT";
     /** The broker came back without the streams' history: a subscription cannot resume, and is not retried. */
     public static final String STREAM_RESET = "STREAM_RESET";
 

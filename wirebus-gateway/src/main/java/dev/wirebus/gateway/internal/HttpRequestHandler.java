@@ -115,10 +115,9 @@ public final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
                     ex.fail(down);
                     return;
                 }
-                if (!gateway.inFlight().tryAcquire()) {
-                    gateway.metrics().rejected(GatewayMetrics.Rejection.TOO_MANY_IN_FLIGHT);
-                    ex.fail(GatewayError.of(HttpResponseStatus.SERVICE_UNAVAILABLE, GatewayError.TOO_MANY_IN_FLIGHT,
-                            gateway.limits().maxInFlight() + " requests already wait for the broker").retryAfter(1000));
+                GatewayError busy = gateway.acquireInFlight(ex.clientAddress());
+                if (busy != null) {
+                    ex.fail(busy);
                     return;
                 }
                 ex.holdsInFlight = true;
@@ -208,7 +207,7 @@ public final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
         }
         if (ex.holdsInFlight) {
             ex.holdsInFlight = false;
-            gateway.inFlight().release();
+            gateway.releaseInFlight(ex.clientAddress());
         }
         gateway.metrics().request(ex.routeName, ex.request == null ? "?" : methodName(ex), status,
                 System.nanoTime() - ex.startNanos);
@@ -238,7 +237,7 @@ public final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
             }
             if (ex.holdsInFlight) {
                 ex.holdsInFlight = false;
-                gateway.inFlight().release();
+                gateway.releaseInFlight(ex.clientAddress());
             }
         }
         for (FullHttpRequest r : waiting) {

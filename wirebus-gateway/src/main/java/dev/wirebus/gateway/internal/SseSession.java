@@ -168,7 +168,10 @@ final class SseSession {
                 + gateway.limits().subscriberBufferBytes() + " bytes waited for it").with("resume_from", cursor.next()));
     }
 
-    /** Ends the response with a wirebus-error event and closes the connection. Event loop. */
+    /**
+     * Ends the response with a wirebus-error event and closes the connection; before the response
+     * head went out, answers a plain JSON error instead ({@code 503} for {@code SLOW_CONSUMER}). Event loop.
+     */
     private void end(GatewayError error) {
         if (ended) {
             return;
@@ -176,6 +179,15 @@ final class SseSession {
         ended = true;
         subscription.close();
         outbox.close();
+        if (!streaming) {
+            GatewayError plain = error;
+            if (GatewayError.SLOW_CONSUMER.equals(error.code())) {
+                plain = GatewayError.of(HttpResponseStatus.SERVICE_UNAVAILABLE, error.code(), error.message())
+                        .retryAfter(1000);
+            }
+            exchange.fail(plain);
+            return;
+        }
         ObjectNode data = Json.error(error);
         data.put("stream", stream);
         byte[] event = ("event: wirebus-error\ndata: " + new String(Json.bytes(data), StandardCharsets.UTF_8) + "\n\n")

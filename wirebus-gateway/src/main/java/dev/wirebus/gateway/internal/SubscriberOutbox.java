@@ -13,7 +13,8 @@ import java.util.function.Function;
  * at once, so the client grants credits and never buffers beyond its window; the connection's event
  * loop writes them while the channel is writable and stops when it is not (Netty's write
  * watermarks), so a slow reader leaves them here. When the queued bytes would pass the limit the
- * outbox overflows: it refuses everything from then on and runs the overflow action on the event
+ * outbox overflows (unless the queue was empty: one item is always taken, however large): it
+ * refuses everything from then on and runs the overflow action on the event
  * loop, which tells the client where to resume and closes. Memory per connection is thus bounded
  * by the limit plus Netty's high watermark.
  *
@@ -123,7 +124,9 @@ public final class SubscriberOutbox {
             return false;
         }
         long n = queuedBytes.addAndGet(item.bytes.length);
-        if (n > limitBytes) {
+        // an item offered to an empty queue is always taken, however large: a single message
+        // bigger than the buffer would otherwise be refused on every resume, for ever
+        if (n > limitBytes && n != item.bytes.length) {
             queuedBytes.addAndGet(-item.bytes.length);
             if (refusing.compareAndSet(false, true)) {
                 channel.eventLoop().execute(() -> {

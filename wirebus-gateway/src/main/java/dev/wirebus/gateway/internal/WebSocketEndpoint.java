@@ -11,6 +11,9 @@ import io.netty.handler.codec.http.websocketx.WebSocketFrameAggregator;
 import io.netty.handler.codec.http.websocketx.WebSocketHandshakeException;
 import io.netty.handler.codec.http.websocketx.WebSocketServerHandshaker;
 import io.netty.handler.codec.http.websocketx.WebSocketServerHandshakerFactory;
+import io.netty.handler.timeout.IdleStateHandler;
+
+import java.util.concurrent.TimeUnit;
 
 /**
  * {@code GET /v1/ws}: upgrades the connection to a WebSocket and hands it to a
@@ -19,7 +22,8 @@ import io.netty.handler.codec.http.websocketx.WebSocketServerHandshakerFactory;
  * {@code 400} ({@code 426} with {@code Sec-WebSocket-Version: 13} for another version) and the
  * connection closed, with the HTTP pipeline untouched. Only once the handshake response is made do
  * the HTTP handlers leave the pipeline and the WebSocket codec (frames up to the body limit) and
- * the session join it.
+ * the session join it, with a reader-idle timeout of three keepalive intervals that closes a peer
+ * answering no ping.
  */
 public final class WebSocketEndpoint implements Endpoint {
     @Override
@@ -74,6 +78,9 @@ public final class WebSocketEndpoint implements Endpoint {
         p.remove(HttpPipeline.HEADER_TIMEOUT);
         p.remove(HttpPipeline.REQUEST_OBSERVER);
         p.remove(HttpPipeline.HTTP);
+        // a peer that answers none of the pings (every keepalive interval) for three intervals is gone
+        long readerIdle = ex.gateway().limits().keepAliveInterval().toNanos() * 3;
+        p.addLast("ws-reader-idle", new IdleStateHandler(readerIdle, 0, 0, TimeUnit.NANOSECONDS));
         p.addLast("ws-aggregator", new WebSocketFrameAggregator(maxFrame));
         p.addLast("ws", new WebSocketSession(ex.gateway(), handshaker, ex.ctx().channel(), ex.clientAddress()));
     }

@@ -171,6 +171,13 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
                     "this connection already subscribes to '" + stream + "'")));
             return;
         }
+        if (subscriptions.size() >= gateway.limits().maxSubscriptionsPerConnection()) {
+            gateway.metrics().rejected(GatewayMetrics.Rejection.TOO_MANY_SUBSCRIPTIONS);
+            send(error(id, GatewayError.of(HttpResponseStatus.TOO_MANY_REQUESTS, GatewayError.TOO_MANY_SUBSCRIPTIONS,
+                    "this connection holds " + subscriptions.size() + " subscriptions, its maximum"))
+                    .put("stream", stream));
+            return;
+        }
         GatewayError down = gateway.brokerUnavailable();
         if (down != null) {
             send(error(id, down).put("stream", stream));
@@ -293,11 +300,11 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
         try {
             f = conditions.publish(gateway.client(), stream, payload);
         } catch (RuntimeException e) {
-            gateway.inFlight().release();
+            gateway.releaseInFlight(clientAddress);
             throw e;
         }
         f.whenComplete((ack, failure) -> {
-            gateway.inFlight().release();
+            gateway.releaseInFlight(clientAddress);
             if (failure != null) {
                 send(error(id, GatewayError.from(failure)));
                 return;
@@ -328,7 +335,7 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
             return;
         }
         gateway.client().request(subject, payload, timeout).whenComplete((reply, failure) -> {
-            gateway.inFlight().release();
+            gateway.releaseInFlight(clientAddress);
             if (failure != null) {
                 send(error(id, GatewayError.from(failure)));
                 return;
@@ -343,12 +350,11 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
             send(error(id, down));
             return false;
         }
-        if (gateway.inFlight().tryAcquire()) {
+        GatewayError busy = gateway.acquireInFlight(clientAddress);
+        if (busy == null) {
             return true;
         }
-        gateway.metrics().rejected(GatewayMetrics.Rejection.TOO_MANY_IN_FLIGHT);
-        send(error(id, GatewayError.of(HttpResponseStatus.SERVICE_UNAVAILABLE, GatewayError.TOO_MANY_IN_FLIGHT,
-                gateway.limits().maxInFlight() + " calls already wait for the broker").retryAfter(1000)));
+        send(error(id, busy));
         return false;
     }
 
