@@ -56,21 +56,21 @@ test('resubscribes after a drop at the sequence after the last delivered one, an
   const sub1 = conn().last('subscribe');
   assert.deepEqual({ stream: sub1.stream, from: sub1.from }, { stream: 'chat', from: 1 });
   conn().receive({ type: 'subscribed', id: sub1.id, stream: 'chat', from: 1 });
-  for (const seq of [1, 2, 3]) conn().receive({ type: 'message', stream: 'chat', seq, data: `t${seq} ` });
+  for (const seq of [1, 2, 3]) conn().receive({ type: 'message', id: sub1.id, stream: 'chat', seq, data: `t${seq} ` });
 
   const first = conn();
   ws.dropConnection();
   assert.equal(first.closed.code, 4000);
-  first.receive({ type: 'message', stream: 'chat', seq: 4, data: 'lost in flight' }); // ignored: socket dropped
+  first.receive({ type: 'message', id: sub1.id, stream: 'chat', seq: 4, data: 'lost in flight' }); // ignored: socket dropped
   assert.equal(ws.state, 'reconnecting');
   await until(() => FakeWebSocket.all.length === 2, 'a reconnect');
   conn().open();
   const sub2 = conn().last('subscribe');
   assert.equal(sub2.from, 4);
   conn().receive({ type: 'subscribed', id: sub2.id, stream: 'chat', from: 4 });
-  conn().receive({ type: 'message', stream: 'chat', seq: 3, data: 'dup' });
-  conn().receive({ type: 'message', stream: 'chat', seq: 4, data: 't4 ' });
-  conn().receive({ type: 'message', stream: 'chat', seq: 4, data: 'dup' });
+  conn().receive({ type: 'message', id: sub2.id, stream: 'chat', seq: 3, data: 'dup' });
+  conn().receive({ type: 'message', id: sub2.id, stream: 'chat', seq: 4, data: 't4 ' });
+  conn().receive({ type: 'message', id: sub2.id, stream: 'chat', seq: 4, data: 'dup' });
   assert.deepEqual(got, [[1, 't1 '], [2, 't2 '], [3, 't3 '], [4, 't4 ']]);
   ws.close();
 });
@@ -167,7 +167,7 @@ test('SLOW_CONSUMER reconnects at once and resumes from resume_from', async () =
   ws.subscribe('chat', { from: 1, onMessage: (m) => got.push(m.seq), onError: (e) => errors.push(e.code) });
   conn().open();
   conn().receive({ type: 'subscribed', id: conn().last('subscribe').id, stream: 'chat', from: 1 });
-  conn().receive({ type: 'message', stream: 'chat', seq: 1, data: 'a' });
+  conn().receive({ type: 'message', id: conn().last('subscribe').id, stream: 'chat', seq: 1, data: 'a' });
   conn().receive({ type: 'error', code: 'SLOW_CONSUMER', stream: 'chat', resume_from: 2, message: 'too slow' });
   assert.deepEqual(errors, ['SLOW_CONSUMER']);
   await until(() => FakeWebSocket.all.length === 2, 'an immediate reconnect', 500);
@@ -198,8 +198,8 @@ test('a sequence gap is reported, not hidden', async () => {
   ws.subscribe('chat', { from: 1, onMessage: (m) => got.push(m.seq), onError: (e) => errors.push(e.code) });
   conn().open();
   conn().receive({ type: 'subscribed', id: conn().last('subscribe').id, stream: 'chat', from: 1 });
-  conn().receive({ type: 'message', stream: 'chat', seq: 1, data: 'a' });
-  conn().receive({ type: 'message', stream: 'chat', seq: 3, data: 'c' });
+  conn().receive({ type: 'message', id: conn().last('subscribe').id, stream: 'chat', seq: 1, data: 'a' });
+  conn().receive({ type: 'message', id: conn().last('subscribe').id, stream: 'chat', seq: 3, data: 'c' });
   assert.deepEqual(got, [1, 3]);
   assert.deepEqual(errors, ['SEQUENCE_GAP']);
   ws.close();
@@ -210,10 +210,12 @@ test('unsubscribing stops delivery and tells the gateway', async () => {
   const got = [];
   const sub = ws.subscribe('chat', { from: 1, onMessage: (m) => got.push(m.seq) });
   conn().open();
-  conn().receive({ type: 'message', stream: 'chat', seq: 1, data: 'a' });
+  const id = conn().last('subscribe').id;
+  conn().receive({ type: 'subscribed', id, stream: 'chat', from: 1 });
+  conn().receive({ type: 'message', id, stream: 'chat', seq: 1, data: 'a' });
   sub.close();
   assert.equal(conn().last('unsubscribe').stream, 'chat');
-  conn().receive({ type: 'message', stream: 'chat', seq: 2, data: 'b' });
+  conn().receive({ type: 'message', id, stream: 'chat', seq: 2, data: 'b' });
   assert.deepEqual(got, [1]);
   ws.close();
 });
@@ -224,7 +226,7 @@ test('a subscription the gateway ends with a retryable error is subscribed again
   ws.subscribe('chat', { from: 1, onMessage() {}, onError: (e) => errors.push(e.code) });
   conn().open();
   conn().receive({ type: 'subscribed', id: conn().last('subscribe').id, stream: 'chat', from: 1 });
-  conn().receive({ type: 'message', stream: 'chat', seq: 1, data: 'a' });
+  conn().receive({ type: 'message', id: conn().last('subscribe').id, stream: 'chat', seq: 1, data: 'a' });
   conn().receive({ type: 'error', code: 'BROKER_UNAVAILABLE', stream: 'chat', resume_from: 2, retry_after_ms: 10, message: 'down' });
   assert.deepEqual(errors, ['BROKER_UNAVAILABLE']);
   await until(() => conn().sent.filter((f) => f.op === 'subscribe').length === 2, 'a new subscribe');
@@ -246,5 +248,78 @@ test('a subscription the gateway ends for good stops and says why', async () => 
   assert.equal(conn().last('subscribe'), undefined);
   ws.subscribe('old', { from: 50 }); // the stream can be subscribed again
   assert.equal(conn().last('subscribe').from, 50);
+  ws.close();
+});
+
+test('after close and a new subscribe of the same stream, stray messages of the old subscription are dropped and none of the new one is lost', async () => {
+  const { ws, conn } = connect();
+  const oldGot = [];
+  const newGot = [];
+  const errors = [];
+  const a = ws.subscribe('chat', { from: 'end', onMessage: (m) => oldGot.push(m.seq) });
+  conn().open();
+  const oldId = conn().last('subscribe').id;
+  conn().receive({ type: 'subscribed', id: oldId, stream: 'chat', from: 900 });
+  conn().receive({ type: 'message', id: oldId, stream: 'chat', seq: 900, data: 'x' });
+  a.close();
+  ws.subscribe('chat', { from: 1, onMessage: (m) => newGot.push(m.seq), onError: (e) => errors.push(e.code) });
+  const newId = conn().last('subscribe').id;
+  assert.notEqual(newId, oldId);
+  // 901 of the old subscription was on the wire before the gateway saw the unsubscribe
+  conn().receive({ type: 'message', id: oldId, stream: 'chat', seq: 901, data: 'x' });
+  conn().receive({ type: 'unsubscribed', id: conn().last('unsubscribe').id, stream: 'chat' });
+  conn().receive({ type: 'subscribed', id: newId, stream: 'chat', from: 1 });
+  for (let seq = 1; seq <= 5; seq++) conn().receive({ type: 'message', id: newId, stream: 'chat', seq, data: 'x' });
+  assert.deepEqual(oldGot, [900]);
+  assert.deepEqual(newGot, [1, 2, 3, 4, 5]);
+  assert.deepEqual(errors, []);
+  ws.close();
+});
+
+test('a message before its subscription is confirmed is not delivered', async () => {
+  const { ws, conn } = connect();
+  const got = [];
+  ws.subscribe('chat', { from: 1, onMessage: (m) => got.push(m.seq) });
+  conn().open();
+  const id = conn().last('subscribe').id;
+  conn().receive({ type: 'message', id, stream: 'chat', seq: 7, data: 'early' });
+  conn().receive({ type: 'subscribed', id, stream: 'chat', from: 1 });
+  conn().receive({ type: 'message', id, stream: 'chat', seq: 1, data: 'a' });
+  assert.deepEqual(got, [1]);
+  ws.close();
+});
+
+test('SLOW_CONSUMER with resume_from below 1 resubscribes from where the subscription asked to start', async () => {
+  const { ws, conn } = connect({ minBackoffMs: 1000, maxBackoffMs: 1000 });
+  const errors = [];
+  ws.subscribe('other', { from: 'end', onMessage() {}, onError: (e) => errors.push(e.code) });
+  ws.subscribe('numbered', { from: 5, onMessage() {} });
+  conn().open();
+  // the gateway cut the socket before it confirmed either subscription
+  conn().receive({ type: 'error', code: 'SLOW_CONSUMER', stream: 'other', resume_from: 0, message: 'slow' });
+  assert.deepEqual(errors, ['SLOW_CONSUMER']);
+  await until(() => FakeWebSocket.all.length === 2, 'an immediate reconnect', 500);
+  conn().open();
+  const froms = Object.fromEntries(conn().sent.filter((f) => f.op === 'subscribe').map((f) => [f.stream, f.from]));
+  assert.deepEqual(froms, { other: 'end', numbered: 5 });
+  ws.close();
+});
+
+test('STREAM_RESET ends the subscription with that error and never resubscribes, even with a retry hint', async () => {
+  const { ws, conn } = connect();
+  const errors = [];
+  ws.subscribe('chat', { from: 1, onMessage() {}, onError: (e) => errors.push([e.code, e.resumeFrom]) });
+  conn().open();
+  const id = conn().last('subscribe').id;
+  conn().receive({ type: 'subscribed', id, stream: 'chat', from: 1 });
+  conn().receive({ type: 'message', id, stream: 'chat', seq: 1, data: 'a' });
+  conn().receive({ type: 'error', code: 'STREAM_RESET', stream: 'chat', retry_after_ms: 1, message: 'history lost' });
+  assert.deepEqual(errors, [['STREAM_RESET', undefined]]);
+  await tick(20);
+  assert.equal(conn().sent.filter((f) => f.op === 'subscribe').length, 1);
+  conn().serverClose();
+  await until(() => FakeWebSocket.all.length === 2, 'a reconnect');
+  conn().open();
+  assert.equal(conn().last('subscribe'), undefined);
   ws.close();
 });

@@ -64,8 +64,8 @@ final class HttpGateway implements AutoCloseable {
                 + " per client IP, body " + Sizes.format(limits.maxBodyBytes())
                 + ", headers " + Sizes.format(limits.maxHeaderBytes())
                 + ", request timeout " + format(limits.requestTimeout())
-                + ", in flight " + limits.maxInFlight()
-                + ", connections " + limits.maxConnections()
+                + ", in flight " + limits.maxInFlight() + " (" + limits.maxInFlightPerClient() + " per client IP)"
+                + ", connections " + limits.maxConnections() + " (" + limits.maxConnectionsPerClient() + " per client IP)"
                 + ", idle " + format(limits.idleTimeout())
                 + ", header timeout " + format(limits.headerTimeout())
                 + ", subscriber buffer " + Sizes.format(limits.subscriberBufferBytes()));

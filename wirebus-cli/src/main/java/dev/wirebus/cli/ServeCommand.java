@@ -196,6 +196,16 @@ final class ServeCommand implements Callable<Integer> {
                     + "(default: 1024).")
     String httpMaxInFlight;
 
+    @Option(names = "--http-max-in-flight-per-client", paramLabel = "N",
+            description = "Most requests of one client IP waiting for the broker at once; beyond it 503 "
+                    + "(default: 256).")
+    String httpMaxInFlightPerClient;
+
+    @Option(names = "--http-max-connections-per-client", paramLabel = "N",
+            description = "Most open HTTP connections from one client IP; one more gets 503 and is closed "
+                    + "(default: 1000).")
+    String httpMaxConnectionsPerClient;
+
     @Option(names = "--http-max-connections", paramLabel = "N",
             description = "Most open HTTP connections; one more gets 503 and is closed (default: 10000).")
     String httpMaxConnections;
@@ -347,6 +357,8 @@ final class ServeCommand implements Callable<Integer> {
         flag(layer, Setting.HTTP_REQUEST_TIMEOUT, httpRequestTimeout);
         flag(layer, Setting.HTTP_MAX_IN_FLIGHT, httpMaxInFlight);
         flag(layer, Setting.HTTP_MAX_CONNECTIONS, httpMaxConnections);
+        flag(layer, Setting.HTTP_MAX_IN_FLIGHT_PER_CLIENT, httpMaxInFlightPerClient);
+        flag(layer, Setting.HTTP_MAX_CONNECTIONS_PER_CLIENT, httpMaxConnectionsPerClient);
         flag(layer, Setting.HTTP_IDLE_TIMEOUT, httpIdleTimeout);
         flag(layer, Setting.HTTP_HEADER_TIMEOUT, httpHeaderTimeout);
         flag(layer, Setting.HTTP_SUBSCRIBER_BUFFER, httpSubscriberBuffer);

@@ -122,9 +122,15 @@ final class ServeSettings {
         HTTP_MAX_IN_FLIGHT("http", "max-in-flight", "--http-max-in-flight",
                 t -> gateway(intCount(t), (g, n) -> g.maxInFlight(n)), ServeSettings::notTheBrokers,
                 c -> GATEWAY_DEFAULTS.maxInFlight()),
+        HTTP_MAX_IN_FLIGHT_PER_CLIENT("http", "max-in-flight-per-client", "--http-max-in-flight-per-client",
+                t -> gateway(intCount(t), (g, n) -> g.maxInFlightPerClient(n)), ServeSettings::notTheBrokers,
+                c -> GATEWAY_DEFAULTS.maxInFlightPerClient()),
         HTTP_MAX_CONNECTIONS("http", "max-connections", "--http-max-connections",
                 t -> gateway(intCount(t), (g, n) -> g.maxConnections(n)), ServeSettings::notTheBrokers,
                 c -> GATEWAY_DEFAULTS.maxConnections()),
+        HTTP_MAX_CONNECTIONS_PER_CLIENT("http", "max-connections-per-client", "--http-max-connections-per-client",
+                t -> gateway(intCount(t), (g, n) -> g.maxConnectionsPerClient(n)), ServeSettings::notTheBrokers,
+                c -> GATEWAY_DEFAULTS.maxConnectionsPerClient()),
         HTTP_IDLE_TIMEOUT("http", "idle-timeout", "--http-idle-timeout", DurationConverter::parse,
                 ServeSettings::notTheBrokers, c -> GATEWAY_DEFAULTS.idleTimeout()),
         HTTP_HEADER_TIMEOUT("http", "header-timeout", "--http-header-timeout", DurationConverter::parse,
@@ -362,7 +368,9 @@ final class ServeSettings {
                 .maxHeaderBytes((Integer) values.get(Setting.HTTP_MAX_HEADER_SIZE))
                 .requestTimeout((Duration) values.get(Setting.HTTP_REQUEST_TIMEOUT))
                 .maxInFlight((Integer) values.get(Setting.HTTP_MAX_IN_FLIGHT))
+                .maxInFlightPerClient((Integer) values.get(Setting.HTTP_MAX_IN_FLIGHT_PER_CLIENT))
                 .maxConnections((Integer) values.get(Setting.HTTP_MAX_CONNECTIONS))
+                .maxConnectionsPerClient((Integer) values.get(Setting.HTTP_MAX_CONNECTIONS_PER_CLIENT))
                 .idleTimeout((Duration) values.get(Setting.HTTP_IDLE_TIMEOUT))
                 .headerTimeout((Duration) values.get(Setting.HTTP_HEADER_TIMEOUT))
                 .subscriberBufferBytes((Integer) values.get(Setting.HTTP_SUBSCRIBER_BUFFER))

@@ -34,7 +34,7 @@ class ServeCommandTest extends BrokerFixture {
             assertThat(lines.get(4)).matches("wirebus transport: (epoll|nio)");
             assertThat(lines.get(5)).matches("wirebus http on http://127\\.0\\.0\\.1:[1-9]\\d*/");
             assertThat(lines.get(6)).isEqualTo("wirebus http limits: 2000/s per client IP, body 1MiB, headers 16KiB, "
-                    + "request timeout 10s, in flight 1024, connections 10000, idle 620s, header timeout 10s, "
+                    + "request timeout 10s, in flight 1024 (256 per client IP), connections 10000 (1000 per client IP), idle 620s, header timeout 10s, "
                     + "subscriber buffer 4MiB");
             assertThat(lines.get(7)).isEqualTo("ready");
             String page = lines.get(5).substring("wirebus http on ".length());

@@ -233,9 +233,11 @@ class ServeSettingsTest {
                 idle-timeout = "5m"
                 """));
         Layer env = ServeSettings.environment(Map.of("WIREBUS_HTTP_MAX_BODY", "128KiB",
-                "WIREBUS_HTTP_MAX_CONNECTIONS", "50"));
+                "WIREBUS_HTTP_MAX_CONNECTIONS", "50", "WIREBUS_HTTP_MAX_IN_FLIGHT_PER_CLIENT", "32"));
         Layer flags = new Layer().parse(Setting.HTTP_MAX_CONNECTIONS, "60",
-                new ServeSettings.Origin("--http-max-connections", true));
+                new ServeSettings.Origin("--http-max-connections", true))
+                .parse(Setting.HTTP_MAX_CONNECTIONS_PER_CLIENT, "7",
+                        new ServeSettings.Origin("--http-max-connections-per-client", true));
 
         HttpSettings http = ServeSettings.resolve(List.of(ServeSettings.defaults(), file, env, flags)).toHttpSettings();
 
@@ -244,6 +246,8 @@ class ServeSettingsTest {
         assertThat(http.limits().ratePeriod()).isEqualTo(Duration.ofMinutes(1));
         assertThat(http.limits().maxBodyBytes()).isEqualTo(128 * 1024);
         assertThat(http.limits().maxConnections()).isEqualTo(60);
+        assertThat(http.limits().maxInFlightPerClient()).isEqualTo(32);
+        assertThat(http.limits().maxConnectionsPerClient()).isEqualTo(7);
         assertThat(http.limits().idleTimeout()).isEqualTo(Duration.ofMinutes(5));
         assertThat(http.limits().headerTimeout()).isEqualTo(Duration.ofSeconds(10));
     }

@@ -29,6 +29,9 @@ public final class GatewayLimits {
     private final Duration idleTimeout;
     private final Duration headerTimeout;
     private final int maxConnections;
+    private final int maxConnectionsPerClient;
+    private final int maxInFlightPerClient;
+    private final int maxSubscriptionsPerConnection;
     private final int subscriberBufferBytes;
     private final Duration keepAliveInterval;
 
@@ -43,6 +46,9 @@ public final class GatewayLimits {
         this.idleTimeout = b.idleTimeout;
         this.headerTimeout = b.headerTimeout;
         this.maxConnections = b.maxConnections;
+        this.maxConnectionsPerClient = b.maxConnectionsPerClient;
+        this.maxInFlightPerClient = b.maxInFlightPerClient;
+        this.maxSubscriptionsPerConnection = b.maxSubscriptionsPerConnection;
         this.subscriberBufferBytes = b.subscriberBufferBytes;
         this.keepAliveInterval = b.keepAliveInterval;
     }
@@ -97,7 +103,10 @@ public final class GatewayLimits {
         return idleTimeout;
     }
 
-    /** A connection that has not sent complete request headers this long after it began is closed. */
+    /**
+     * A connection that has not sent complete request headers this long after it began is closed;
+     * so is one whose request body is not complete this long after its headers.
+     */
     public Duration headerTimeout() {
         return headerTimeout;
     }
@@ -105,6 +114,21 @@ public final class GatewayLimits {
     /** Most open connections; one more is answered 503 and closed. */
     public int maxConnections() {
         return maxConnections;
+    }
+
+    /** Most open connections from one client IP; one more is answered 503 and closed. */
+    public int maxConnectionsPerClient() {
+        return maxConnectionsPerClient;
+    }
+
+    /** Most HTTP requests and WebSocket calls of one client IP waiting for the broker at once. */
+    public int maxInFlightPerClient() {
+        return maxInFlightPerClient;
+    }
+
+    /** Most subscriptions one WebSocket connection may hold. */
+    public int maxSubscriptionsPerConnection() {
+        return maxSubscriptionsPerConnection;
     }
 
     /** Bytes an SSE or WebSocket connection may have queued for a slow client before it is cut. */
@@ -123,7 +147,9 @@ public final class GatewayLimits {
                 + ", in-flight " + maxInFlight + ", request timeout " + requestTimeout.toMillis() + "ms"
                 + ", body " + maxBodyBytes + " B, header " + maxHeaderBytes + " B"
                 + ", idle " + idleTimeout.toSeconds() + "s, header timeout " + headerTimeout.toMillis() + "ms"
-                + ", connections " + maxConnections + ", subscriber buffer " + subscriberBufferBytes + " B";
+                + ", connections " + maxConnections + " (" + maxConnectionsPerClient + " per client)"
+                + ", in-flight per client " + maxInFlightPerClient
+                + ", subscriptions per WebSocket " + maxSubscriptionsPerConnection + ", subscriber buffer " + subscriberBufferBytes + " B";
     }
 
     /**
@@ -144,6 +170,9 @@ public final class GatewayLimits {
         private Duration idleTimeout = Duration.ofSeconds(620);
         private Duration headerTimeout = Duration.ofSeconds(10);
         private int maxConnections = 10_000;
+        private int maxConnectionsPerClient = 1000;
+        private int maxInFlightPerClient = 256;
+        private int maxSubscriptionsPerConnection = 100;
         private int subscriberBufferBytes = 4 << 20;
         private Duration keepAliveInterval = Duration.ofSeconds(15);
 
@@ -202,6 +231,24 @@ public final class GatewayLimits {
         /** Default 10000. */
         public Builder maxConnections(int connections) {
             this.maxConnections = (int) atLeast("maxConnections", connections, 1);
+            return this;
+        }
+
+        /** Default 1000: one client IP cannot take every connection. */
+        public Builder maxConnectionsPerClient(int connections) {
+            this.maxConnectionsPerClient = (int) atLeast("maxConnectionsPerClient", connections, 1);
+            return this;
+        }
+
+        /** Default 256: one client IP cannot take every in-flight slot. */
+        public Builder maxInFlightPerClient(int requests) {
+            this.maxInFlightPerClient = (int) atLeast("maxInFlightPerClient", requests, 1);
+            return this;
+        }
+
+        /** Default 100. */
+        public Builder maxSubscriptionsPerConnection(int subscriptions) {
+            this.maxSubscriptionsPerConnection = (int) atLeast("maxSubscriptionsPerConnection", subscriptions, 1);
             return this;
         }
 

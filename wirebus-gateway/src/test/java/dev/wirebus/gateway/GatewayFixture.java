@@ -44,9 +44,14 @@ final class GatewayFixture implements AutoCloseable {
     }
 
     static GatewayFixture start(Consumer<GatewayLimits.Builder> limits, Consumer<BrokerConfig.Builder> broker) {
+        return startWithClient(limits, broker, b -> b.client(EmbeddedBroker.Transport.UNIX).name("gateway").connect());
+    }
+
+    /** A gateway whose client {@code connect} makes, e.g. through a proxy. */
+    static GatewayFixture startWithClient(Consumer<GatewayLimits.Builder> limits, Consumer<BrokerConfig.Builder> broker,
+                                          java.util.function.Function<EmbeddedBroker, WirebusClient> connect) {
         EmbeddedBroker b = EmbeddedBroker.start(broker);
-        WirebusClient c = b.client(EmbeddedBroker.Transport.UNIX).name("gateway").dispatchExecutor(Gateway.clientDispatchExecutor())
-                .connect();
+        WirebusClient c = connect.apply(b);
         GatewayLimits.Builder lb = GatewayLimits.builder();
         limits.accept(lb);
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);

@@ -12,6 +12,7 @@ import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+@org.junit.jupiter.api.Timeout(value = 60, threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD)
 class HttpPublishTest {
     private GatewayFixture f;
 
@@ -171,5 +172,29 @@ class HttpPublishTest {
     @Test
     void readLimitAboveTheMaximumIs400() {
         assertThat(f.get("/v1/streams/log/messages?limit=1001").statusCode()).isEqualTo(400);
+    }
+
+    @Test
+    void badPercentEncodingInThePathIs400AndTheConnectionServesTheNextRequest() {
+        String body = "y".repeat(200_000);
+        try (RawHttp c = RawHttp.connect(f.gateway.port())) {
+            c.write("POST /v1/streams/%zz/messages HTTP/1.1\r\nHost: x\r\nContent-Length: " + body.length()
+                    + "\r\n\r\n" + body);
+            RawHttp.Response r = c.readResponse();
+            assertThat(r.status()).isEqualTo(400);
+            assertThat(r.body()).contains("\"code\":\"BAD_REQUEST\"");
+            assertThat(c.get("/healthz").status()).isEqualTo(200);
+        }
+        assertThat(f.rejections("bad_request")).isEqualTo(1);
+    }
+
+    @Test
+    void eachPathSegmentIsDecodedExactlyOnce() {
+        // '%41' is no valid stream name; the broker's refusal names what the gateway asked for
+        HttpResponse<String> r = f.post("/v1/streams/%2541/messages", "x");
+        assertThat(r.statusCode()).as("not published to stream 'A'").isEqualTo(400);
+        assertThat(GatewayFixture.json(r).at("/error/message").asText()).contains("'%41'");
+        HttpResponse<String> ok = f.post("/v1/streams/a%2Db/messages", "x");
+        assertThat(GatewayFixture.json(ok).get("stream").asText()).isEqualTo("a-b");
     }
 }

@@ -114,4 +114,41 @@ class ServerSentEventsTest {
         await().atMost(Duration.ofSeconds(10)).until(() ->
                 GatewayFixture.json(f.get("/v1/streams/watched")).get("subscribers").asInt() == 0);
     }
+
+    @Test
+    @Timeout(value = 15, threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // a missing id blocks the read
+    void fromEndSetsTheLastEventIdBeforeAnyEventSoAReconnectMissesNothing() {
+        f = GatewayFixture.start();
+        for (int i = 1; i <= 5; i++) {
+            f.post("/v1/streams/chat/messages", "m" + i);
+        }
+        String lastEventId;
+        try (SseEvents sse = SseEvents.open(f.http, f.uri("/v1/streams/chat/events"))) {
+            lastEventId = sse.awaitLastEventId();
+            assertThat(sse.retry).isEqualTo("1000");
+        }
+        assertThat(lastEventId).isEqualTo("5");
+        // the connection dropped before any event; messages published meanwhile are not lost
+        f.post("/v1/streams/chat/messages", "m6");
+        f.post("/v1/streams/chat/messages", "m7");
+        try (SseEvents sse = SseEvents.open(f.http, f.uri("/v1/streams/chat/events"), "Last-Event-ID", lastEventId)) {
+            assertThat(sse.next()).isEqualTo(new SseEvents.Event("6", null, "m6"));
+            assertThat(sse.next()).isEqualTo(new SseEvents.Event("7", null, "m7"));
+        }
+    }
+
+    @Test
+    @Timeout(value = 15, threadMode = Timeout.ThreadMode.SEPARATE_THREAD) // a missing id blocks the read
+    void fromEndOfAnEmptyStreamSetsLastEventIdZeroWhichResumesAtTheFirstMessage() {
+        f = GatewayFixture.start();
+        String lastEventId;
+        try (SseEvents sse = SseEvents.open(f.http, f.uri("/v1/streams/fresh/events"))) {
+            lastEventId = sse.awaitLastEventId();
+        }
+        assertThat(lastEventId).isEqualTo("0");
+        f.post("/v1/streams/fresh/messages", "first");
+        try (SseEvents sse = SseEvents.open(f.http, f.uri("/v1/streams/fresh/events"), "Last-Event-ID", lastEventId)) {
+            assertThat(sse.next()).isEqualTo(new SseEvents.Event("1", null, "first"));
+        }
+    }
 }

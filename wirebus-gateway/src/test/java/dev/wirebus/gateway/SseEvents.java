@@ -21,6 +21,8 @@ final class SseEvents implements AutoCloseable {
     private final Iterator<String> lines;
     final List<String> comments = new ArrayList<>();
     String retry;
+    /** The last event ID as a browser's EventSource keeps it: set by every {@code id:} field, with or without data. */
+    String lastEventId;
 
     private SseEvents(HttpResponse<Stream<String>> response) {
         this.response = response;
@@ -67,11 +69,31 @@ final class SseEvents implements AutoCloseable {
                 value = value.substring(1);
             }
             switch (field) {
-                case "id" -> id = value;
+                case "id" -> {
+                    id = value;
+                    lastEventId = value;
+                }
                 case "event" -> type = value;
                 case "retry" -> retry = value;
                 case "data" -> data = data == null ? new StringBuilder(value) : data.append('\n').append(value);
                 default -> { }
+            }
+        }
+        return null;
+    }
+
+    /** Reads to the end of the first block that set the last event ID (an event or an id-only block); null at the end. */
+    String awaitLastEventId() {
+        while (lines.hasNext()) {
+            String line = lines.next();
+            if (line.isEmpty() && lastEventId != null) {
+                return lastEventId;
+            }
+            if (line.startsWith("id:")) {
+                String value = line.substring(3);
+                lastEventId = value.startsWith(" ") ? value.substring(1) : value;
+            } else if (line.startsWith("retry:")) {
+                retry = line.substring(6).trim();
             }
         }
         return null;

@@ -35,6 +35,7 @@ class WebSocketProtocolTest {
             assertThat(subscribed.get("from").asLong()).isEqualTo(1);
             JsonNode first = ws.next();
             assertThat(first.get("type").asText()).isEqualTo("message");
+            assertThat(first.get("id").asText()).as("a message names its subscribe").isEqualTo("c1");
             assertThat(first.get("seq").asLong()).isEqualTo(1);
             assertThat(first.get("data").asText()).isEqualTo("before");
 
@@ -154,5 +155,46 @@ class WebSocketProtocolTest {
                     .containsExactly(0, (byte) 0xff, 7);
             assertThat(m.has("data")).isFalse();
         }
+    }
+
+    @Test
+    void unsubscribeDropsTheSubscriptionsQueuedMessagesAndNoneFollowsItsAnswer() throws Exception {
+        f = GatewayFixture.start(l -> l.subscriberBufferBytes(256 << 20));
+        byte[] payload = new byte[32 * 1024];
+        java.util.Arrays.fill(payload, (byte) 'x');
+        List<java.util.concurrent.CompletableFuture<Long>> acks = new ArrayList<>();
+        for (int i = 0; i < 1500; i++) { // ~48 MiB: more than the socket buffers hold
+            acks.add(f.client.publish("big", payload));
+        }
+        acks.forEach(java.util.concurrent.CompletableFuture::join);
+        java.util.concurrent.CountDownLatch reading = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.BlockingQueue<JsonNode> frames = new java.util.concurrent.LinkedBlockingQueue<>();
+        try (WsClient ws = WsClient.connect(f, frame -> {
+            frames.add(frame);
+            try {
+                reading.await(); // the reader stalls, so the gateway queues for it
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        })) {
+            ws.send("{\"op\":\"subscribe\",\"id\":\"s1\",\"stream\":\"big\",\"from\":1}");
+            await().atMost(Duration.ofSeconds(20)).until(() -> bufferedBytes() > 1 << 20);
+            ws.send("{\"op\":\"unsubscribe\",\"id\":\"u1\",\"stream\":\"big\"}");
+            await().atMost(Duration.ofSeconds(5)).untilAsserted(() ->
+                    assertThat(bufferedBytes()).as("queued messages of the subscription dropped, the answer queued").isLessThan(1024));
+            reading.countDown();
+            JsonNode frame;
+            do {
+                frame = frames.poll(20, java.util.concurrent.TimeUnit.SECONDS);
+                assertThat(frame).as("the unsubscribe is answered").isNotNull();
+            } while (!frame.get("type").asText().equals("unsubscribed"));
+            ws.send("{\"op\":\"ping\",\"id\":\"p\"}");
+            JsonNode next = frames.poll(10, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(next.get("type").asText()).as("nothing of the subscription after its end").isEqualTo("pong");
+        }
+    }
+
+    private double bufferedBytes() {
+        return f.registry.get("wirebus.gateway.buffered.bytes").gauge().value();
     }
 }

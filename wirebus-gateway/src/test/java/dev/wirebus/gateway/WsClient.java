@@ -58,6 +58,10 @@ final class WsClient implements AutoCloseable {
         return new WsClient(f.http, URI.create("ws://127.0.0.1:" + f.gateway.port() + "/v1/ws"), null);
     }
 
+    static WsClient connect(int port) {
+        return new WsClient(java.net.http.HttpClient.newHttpClient(), URI.create("ws://127.0.0.1:" + port + "/v1/ws"), null);
+    }
+
     /** Frames go to {@code onFrame} (on the client's thread) instead of the queue. */
     static WsClient connect(GatewayFixture f, Consumer<JsonNode> onFrame) {
         return new WsClient(f.http, URI.create("ws://127.0.0.1:" + f.gateway.port() + "/v1/ws"), onFrame);

@@ -259,7 +259,7 @@ public final class DefaultWirebusClient implements WirebusClient {
         if (storeId != 0 && w.storeId() != storeId) {
             // the broker came back with other streams (an in-memory broker restarted): resuming by
             // sequence would silently skip or repeat, so the subscriptions end, visibly
-            WirebusException lost = new ConnectionException("broker " + target + " came back with a different store (id "
+            WirebusException lost = new dev.wirebus.client.StoreChangedException("broker " + target + " came back with a different store (id "
                     + storeId + " before, " + w.storeId() + " now): the streams' history was lost, so subscriptions "
                     + "cannot resume without a gap; subscribe again explicitly");
             for (ClientSubscription s : subscriptions.values()) {

@@ -7,23 +7,43 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.HttpResponseStatus;
 
 /**
- * Counts open connections (the {@code wirebus_http_connections_active} gauge) and answers one
- * beyond the maximum with 503 and closes it before it reaches the HTTP codec. Shared by every
+ * Counts open connections (the {@code wirebus_http_connections_active} gauge), in all and per
+ * client IP, and answers one beyond either maximum with 503 and closes it before it reaches the
+ * HTTP codec. Shared by every
  * connection.
  */
 @ChannelHandler.Sharable
 public final class ConnectionLimitHandler extends ChannelInboundHandlerAdapter {
+    private static final io.netty.util.AttributeKey<Boolean> OVER_CLIENT_LIMIT =
+            io.netty.util.AttributeKey.valueOf(ConnectionLimitHandler.class, "overClientLimit");
     private final int maxConnections;
+    private final ClientCounter perClient;
     private final GatewayMetrics metrics;
 
-    public ConnectionLimitHandler(int maxConnections, GatewayMetrics metrics) {
+    public ConnectionLimitHandler(int maxConnections, int maxConnectionsPerClient, GatewayMetrics metrics) {
         this.maxConnections = maxConnections;
+        this.perClient = new ClientCounter(maxConnectionsPerClient);
         this.metrics = metrics;
+    }
+
+    private static java.net.InetAddress client(ChannelHandlerContext ctx) {
+        return ((java.net.InetSocketAddress) ctx.channel().remoteAddress()).getAddress();
     }
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         int open = metrics.activeConnections().incrementAndGet();
+        java.net.InetAddress client = client(ctx);
+        if (!perClient.tryAcquire(client)) {
+            ctx.channel().attr(OVER_CLIENT_LIMIT).set(Boolean.TRUE);
+            metrics.rejected(GatewayMetrics.Rejection.TOO_MANY_CONNECTIONS_PER_CLIENT);
+            ctx.channel().config().setAutoRead(false);
+            GatewayError e = GatewayError.of(HttpResponseStatus.SERVICE_UNAVAILABLE, GatewayError.TOO_MANY_CONNECTIONS,
+                    client.getHostAddress() + " has " + perClient.max() + " connections open, its maximum")
+                    .retryAfter(1000);
+            ctx.writeAndFlush(Responses.raw(e)).addListener(ChannelFutureListener.CLOSE);
+            return;
+        }
         if (open > maxConnections) {
             metrics.rejected(GatewayMetrics.Rejection.TOO_MANY_CONNECTIONS);
             ctx.channel().config().setAutoRead(false);
@@ -38,6 +58,9 @@ public final class ConnectionLimitHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         metrics.activeConnections().decrementAndGet();
+        if (ctx.channel().attr(OVER_CLIENT_LIMIT).get() == null) {
+            perClient.release(client(ctx));
+        }
         ctx.fireChannelInactive();
     }
 }

@@ -28,7 +28,8 @@ public final class Exchange {
     final Route route;
     final String routeName;
     final long startNanos = System.nanoTime();
-    final boolean keepAlive;
+    /** Event loop only: false once the connection is to close after this answer. */
+    boolean keepAlive;
     private final Map<String, String> params;
     private final QueryStringDecoder query;
     /** Event loop only. */
@@ -97,6 +98,12 @@ public final class Exchange {
         }
     }
 
+    /** Answers and closes the connection after the answer (nothing more can be read on it). Event loop. */
+    public void respondAndClose(FullHttpResponse response) {
+        keepAlive = false;
+        respond(response);
+    }
+
     /** Answers with a typed error. */
     public void fail(GatewayError error) {
         respond(Responses.error(error));
@@ -104,7 +111,11 @@ public final class Exchange {
 
     /** Answers with the error a failed broker call maps to. */
     public void fail(Throwable failure) {
-        fail(GatewayError.from(failure));
+        GatewayError e = GatewayError.from(failure);
+        if (GatewayError.TIMEOUT.equals(e.code())) {
+            gateway().metrics().rejected(GatewayMetrics.Rejection.TIMEOUT); // the client's own deadline passed
+        }
+        fail(e);
     }
 
     /**

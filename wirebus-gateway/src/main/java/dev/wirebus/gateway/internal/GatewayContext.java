@@ -1,8 +1,10 @@
 package dev.wirebus.gateway.internal;
 
+import dev.wirebus.client.ConnectionState;
 import dev.wirebus.client.WirebusClient;
 import dev.wirebus.gateway.GatewayLimits;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.netty.handler.codec.http.HttpResponseStatus;
 
 /** What every connection of one gateway shares: the client, its stream feeds, the limits and their state, the meters, the routes. */
 public final class GatewayContext {
@@ -12,6 +14,7 @@ public final class GatewayContext {
     private final GatewayMetrics metrics;
     private final ClientRateLimiter rateLimiter;
     private final InFlightLimiter inFlight;
+    private final ClientCounter inFlightPerClient;
     private final StreamSubscribers subscribers;
     private final StreamFeeds feeds;
     private Router router;
@@ -21,6 +24,7 @@ public final class GatewayContext {
         this.limits = limits;
         this.registry = registry;
         this.inFlight = new InFlightLimiter(limits.maxInFlight());
+        this.inFlightPerClient = new ClientCounter(limits.maxInFlightPerClient());
         this.metrics = new GatewayMetrics(registry, inFlight);
         this.rateLimiter = new ClientRateLimiter(limits.ratePermits(), limits.ratePeriod(), limits.rateBurst());
         this.subscribers = new StreamSubscribers(metrics);
@@ -58,6 +62,33 @@ public final class GatewayContext {
         return inFlight;
     }
 
+    /**
+     * Takes an in-flight slot for a call of {@code client}: null when granted (release it with
+     * {@link #releaseInFlight}), else the {@code 503 TOO_MANY_IN_FLIGHT} to answer (counted), when
+     * the client holds its own maximum or all clients together hold the gateway's.
+     */
+    public GatewayError acquireInFlight(java.net.InetAddress client) {
+        if (!inFlightPerClient.tryAcquire(client)) {
+            metrics.rejected(GatewayMetrics.Rejection.TOO_MANY_IN_FLIGHT_PER_CLIENT);
+            return GatewayError.of(HttpResponseStatus.SERVICE_UNAVAILABLE, GatewayError.TOO_MANY_IN_FLIGHT,
+                    limits.maxInFlightPerClient() + " calls of " + client.getHostAddress()
+                            + " already wait for the broker").retryAfter(1000);
+        }
+        if (!inFlight.tryAcquire()) {
+            inFlightPerClient.release(client);
+            metrics.rejected(GatewayMetrics.Rejection.TOO_MANY_IN_FLIGHT);
+            return GatewayError.of(HttpResponseStatus.SERVICE_UNAVAILABLE, GatewayError.TOO_MANY_IN_FLIGHT,
+                    limits.maxInFlight() + " calls already wait for the broker").retryAfter(1000);
+        }
+        return null;
+    }
+
+    /** Gives back a slot of {@link #acquireInFlight}. */
+    public void releaseInFlight(java.net.InetAddress client) {
+        inFlight.release();
+        inFlightPerClient.release(client);
+    }
+
     public StreamSubscribers subscribers() {
         return subscribers;
     }
@@ -69,5 +100,26 @@ public final class GatewayContext {
 
     public Router router() {
         return router;
+    }
+
+    /**
+     * {@code 503 BROKER_UNAVAILABLE} (retry after 1 s, counted) when the client is not connected to
+     * the broker now, else null: a call made then would only wait for its deadline.
+     */
+    public GatewayError brokerUnavailable() {
+        ConnectionState state = client.state();
+        if (state == ConnectionState.CONNECTED) {
+            return null;
+        }
+        metrics.rejected(GatewayMetrics.Rejection.BROKER_UNAVAILABLE);
+        return GatewayError.of(HttpResponseStatus.SERVICE_UNAVAILABLE, GatewayError.BROKER_UNAVAILABLE,
+                "the gateway is not connected to the broker now (" + state.name().toLowerCase(java.util.Locale.ROOT)
+                        + ")").retryAfter(1000);
+    }
+
+    /** {@code 504 TIMEOUT}: the broker did not answer within the request timeout. */
+    public GatewayError timeout(String what) {
+        return GatewayError.of(HttpResponseStatus.GATEWAY_TIMEOUT, GatewayError.TIMEOUT,
+                "no answer from the broker to " + what + " within " + limits.requestTimeout().toMillis() + " ms");
     }
 }

@@ -3,6 +3,7 @@ package dev.wirebus.gateway.internal;
 import dev.wirebus.client.BackpressureException;
 import dev.wirebus.client.ConnectionException;
 import dev.wirebus.client.SequenceMismatchException;
+import dev.wirebus.client.StoreChangedException;
 import dev.wirebus.client.WirebusException;
 import dev.wirebus.protocol.ErrorCode;
 import io.netty.handler.codec.http.HttpResponseStatus;
@@ -31,6 +32,11 @@ public final class GatewayError {
     public static final String BODY_TOO_LARGE = "BODY_TOO_LARGE";
     public static final String HEADER_TOO_LARGE = "HEADER_TOO_LARGE";
     public static final String BROKER_UNAVAILABLE = "BROKER_UNAVAILABLE";
+    public static final String TIMEOUT = "TIMEOUT";
+    public static final String TOO_MANY_SUBSCRIPTIONS = "TOO_MANY_SUBSCRIPTIONS";
+    public static final String BODY_TIMEOUT = "BODY_TIMEOUT";
+    /** The broker came back without the streams' history: a subscription cannot resume, and is not retried. */
+    public static final String STREAM_RESET = "STREAM_RESET";
 
     private static final Pattern RETAINED_FROM = Pattern.compile("retains sequences from (\\d+)");
 
@@ -80,6 +86,9 @@ public final class GatewayError {
         if (t instanceof BackpressureException) {
             return of(HttpResponseStatus.SERVICE_UNAVAILABLE, ErrorCode.BACKPRESSURE.name(), t.getMessage())
                     .retryAfter(1000);
+        }
+        if (t instanceof StoreChangedException) {
+            return of(HttpResponseStatus.GONE, STREAM_RESET, t.getMessage());
         }
         if (t instanceof ConnectionException) {
             return of(HttpResponseStatus.SERVICE_UNAVAILABLE, BROKER_UNAVAILABLE, t.getMessage()).retryAfter(1000);
@@ -136,6 +145,11 @@ public final class GatewayError {
             t = t.getCause();
         }
         return t;
+    }
+
+    /** False when resuming the subscription at a sequence makes no sense ({@code STREAM_RESET}): no {@code resume_from}. */
+    public boolean resumable() {
+        return !STREAM_RESET.equals(code);
     }
 
     public HttpResponseStatus status() {

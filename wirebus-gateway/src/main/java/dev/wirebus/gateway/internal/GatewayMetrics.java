@@ -22,7 +22,8 @@ public final class GatewayMetrics {
     /** Every rejection reason, registered at zero so that dashboards see them before the first. */
     public enum Rejection {
         RATE_LIMITED, TOO_MANY_IN_FLIGHT, TOO_MANY_CONNECTIONS, BODY_TOO_LARGE, HEADER_TOO_LARGE, LINE_TOO_LONG,
-        BAD_REQUEST, TIMEOUT, HEADER_TIMEOUT, SLOW_CONSUMER;
+        BAD_REQUEST, TIMEOUT, HEADER_TIMEOUT, SLOW_CONSUMER, BROKER_UNAVAILABLE, TOO_MANY_IN_FLIGHT_PER_CLIENT,
+        TOO_MANY_CONNECTIONS_PER_CLIENT, BODY_TIMEOUT, TOO_MANY_SUBSCRIPTIONS;
 
         String tag() {
             return name().toLowerCase(java.util.Locale.ROOT);

@@ -16,7 +16,9 @@ import java.util.concurrent.TimeUnit;
  * Closes a connection whose request headers do not arrive in full within the header timeout
  * (slow-loris): the clock starts when the connection opens, and again with the first byte of each
  * later request on a kept-alive connection; it stops when the HTTP codec has decoded the headers.
- * A kept-alive connection waiting for its next request is left to the idle timeout.
+ * A request body must then be complete within the same time after its headers, or the connection
+ * gets 408 {@code BODY_TIMEOUT} and is closed. A kept-alive connection waiting for its next request
+ * is left to the idle timeout.
  *
  * <p>It sits before the codec and sees raw bytes; {@link #requestObserver()} sits after the codec
  * and tells it when headers and requests are complete. Event loop only.
@@ -43,8 +45,14 @@ public final class HeaderReadTimeoutHandler extends ChannelInboundHandlerAdapter
                 if (msg instanceof HttpRequest) {
                     cancel();
                     state = State.READING_BODY;
+                    if (!(msg instanceof LastHttpContent)) {
+                        // the body has as long as the headers had, in total: a dribbled body is cut too
+                        timer = ctx.executor().schedule(HeaderReadTimeoutHandler.this::expired, timeoutNanos,
+                                TimeUnit.NANOSECONDS);
+                    }
                 }
                 if (msg instanceof LastHttpContent) {
+                    cancel();
                     state = State.BETWEEN_REQUESTS;
                 }
                 c.fireChannelRead(msg);
@@ -97,12 +105,20 @@ public final class HeaderReadTimeoutHandler extends ChannelInboundHandlerAdapter
 
     private void expired() {
         timer = null;
-        if (state != State.READING_HEADERS || !ctx.channel().isActive()) {
+        if (state == State.BETWEEN_REQUESTS || !ctx.channel().isActive()) {
             return;
         }
-        metrics.rejected(GatewayMetrics.Rejection.HEADER_TIMEOUT);
-        GatewayError e = GatewayError.of(HttpResponseStatus.REQUEST_TIMEOUT, "HEADER_TIMEOUT",
-                "request headers not complete within " + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms");
+        GatewayError e;
+        if (state == State.READING_HEADERS) {
+            metrics.rejected(GatewayMetrics.Rejection.HEADER_TIMEOUT);
+            e = GatewayError.of(HttpResponseStatus.REQUEST_TIMEOUT, "HEADER_TIMEOUT",
+                    "request headers not complete within " + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms");
+        } else {
+            metrics.rejected(GatewayMetrics.Rejection.BODY_TIMEOUT);
+            e = GatewayError.of(HttpResponseStatus.REQUEST_TIMEOUT, GatewayError.BODY_TIMEOUT,
+                    "request body not complete within " + TimeUnit.NANOSECONDS.toMillis(timeoutNanos)
+                            + " ms of its headers");
+        }
         ctx.writeAndFlush(Responses.raw(e)).addListener(ChannelFutureListener.CLOSE);
     }
 }

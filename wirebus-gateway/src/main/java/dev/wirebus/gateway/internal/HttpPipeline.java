@@ -29,7 +29,8 @@ public final class HttpPipeline extends ChannelInitializer<SocketChannel> {
     public HttpPipeline(GatewayContext gateway, ChannelGroup connections) {
         this.gateway = gateway;
         this.connections = connections;
-        this.connectionLimit = new ConnectionLimitHandler(gateway.limits().maxConnections(), gateway.metrics());
+        this.connectionLimit = new ConnectionLimitHandler(gateway.limits().maxConnections(),
+                gateway.limits().maxConnectionsPerClient(), gateway.metrics());
     }
 
     @Override

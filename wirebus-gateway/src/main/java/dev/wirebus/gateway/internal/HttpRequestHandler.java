@@ -62,19 +62,40 @@ public final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
             refuseUndecodable(ctx, request);
             return;
         }
+        try {
+            serve(ctx, request);
+        } finally {
+            request.release(); // whatever happened: endpoints copy what they keep
+        }
+    }
+
+    private void serve(ChannelHandlerContext ctx, FullHttpRequest request) {
         QueryStringDecoder query = new QueryStringDecoder(request.uri());
-        Router.Match match = gateway.router().match(request.method(), query.path());
+        String path = query.rawPath();
+        Router.Match match;
+        GatewayError malformed = null;
+        try {
+            match = gateway.router().match(request.method(), path); // decodes each path segment once
+        } catch (IllegalArgumentException e) {
+            match = null;
+            malformed = GatewayError.badRequest("malformed path " + path + ": " + e.getMessage());
+        }
         Route route = match == null ? null : match.route();
         Exchange ex = new Exchange(this, ctx, request, query, route, match == null ? java.util.Map.of() : match.params(),
                 HttpUtil.isKeepAlive(request));
         current = ex;
         ctx.channel().config().setAutoRead(false);
         try {
+            if (malformed != null) {
+                gateway.metrics().rejected(GatewayMetrics.Rejection.BAD_REQUEST);
+                ex.fail(malformed);
+                return;
+            }
             if (route == null) {
                 ex.fail(match == null
-                        ? GatewayError.of(HttpResponseStatus.NOT_FOUND, GatewayError.NOT_FOUND, "no such path: " + query.path())
+                        ? GatewayError.of(HttpResponseStatus.NOT_FOUND, GatewayError.NOT_FOUND, "no such path: " + path)
                         : GatewayError.of(HttpResponseStatus.METHOD_NOT_ALLOWED, GatewayError.METHOD_NOT_ALLOWED,
-                                request.method() + " is not allowed on " + query.path()));
+                                request.method() + " is not allowed on " + path));
                 return;
             }
             if (route.kind() != Route.Kind.EXEMPT) {
@@ -89,10 +110,14 @@ public final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
                 }
             }
             if (route.kind() == Route.Kind.BROKER) {
-                if (!gateway.inFlight().tryAcquire()) {
-                    gateway.metrics().rejected(GatewayMetrics.Rejection.TOO_MANY_IN_FLIGHT);
-                    ex.fail(GatewayError.of(HttpResponseStatus.SERVICE_UNAVAILABLE, GatewayError.TOO_MANY_IN_FLIGHT,
-                            gateway.limits().maxInFlight() + " requests already wait for the broker").retryAfter(1000));
+                GatewayError down = gateway.brokerUnavailable();
+                if (down != null) {
+                    ex.fail(down);
+                    return;
+                }
+                GatewayError busy = gateway.acquireInFlight(ex.clientAddress());
+                if (busy != null) {
+                    ex.fail(busy);
                     return;
                 }
                 ex.holdsInFlight = true;
@@ -104,8 +129,6 @@ public final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
             ex.fail(GatewayError.badRequest(e.getMessage()));
         } catch (Exception e) {
             ex.fail(e);
-        } finally {
-            request.release();
         }
     }
 
@@ -140,8 +163,7 @@ public final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
         }
         ex.timeout = null;
         gateway.metrics().rejected(GatewayMetrics.Rejection.TIMEOUT);
-        complete(ex, Responses.error(GatewayError.of(HttpResponseStatus.GATEWAY_TIMEOUT, "TIMEOUT",
-                "no answer from the broker within " + gateway.limits().requestTimeout().toMillis() + " ms")));
+        complete(ex, Responses.error(gateway.timeout(ex.route.method() + " " + ex.route.template())));
     }
 
     /** Writes the answer of {@code ex} unless it was answered already, then serves the next request. Event loop. */
@@ -185,7 +207,7 @@ public final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
         }
         if (ex.holdsInFlight) {
             ex.holdsInFlight = false;
-            gateway.inFlight().release();
+            gateway.releaseInFlight(ex.clientAddress());
         }
         gateway.metrics().request(ex.routeName, ex.request == null ? "?" : methodName(ex), status,
                 System.nanoTime() - ex.startNanos);
@@ -215,7 +237,7 @@ public final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
             }
             if (ex.holdsInFlight) {
                 ex.holdsInFlight = false;
-                gateway.inFlight().release();
+                gateway.releaseInFlight(ex.clientAddress());
             }
         }
         for (FullHttpRequest r : waiting) {

@@ -1,6 +1,5 @@
 package dev.wirebus.gateway.internal;
 
-import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpResponseStatus;
 
 import java.time.Duration;
@@ -19,14 +18,13 @@ public final class RequestEndpoint implements Endpoint {
         String subject = ex.param("subject");
         Duration max = ex.gateway().limits().requestTimeout();
         Duration timeout = Durations.parseOr(ex.header(TIMEOUT_HEADER), max, TIMEOUT_HEADER);
-        String contentType = ex.header(HttpHeaderNames.CONTENT_TYPE);
         ex.gateway().client().request(subject, ex.body(), timeout).whenComplete((reply, failure) -> {
             if (failure != null) {
                 ex.fail(failure);
                 return;
             }
-            ex.respond(Responses.bytes(HttpResponseStatus.OK, reply,
-                    contentType == null ? "application/octet-stream" : contentType));
+            // the reply's type is unknown: it is the responder's bytes, not an echo of the request's type
+            ex.respond(Responses.bytes(HttpResponseStatus.OK, reply, "application/octet-stream"));
         });
     }
 }

@@ -1,7 +1,6 @@
 package dev.wirebus.gateway.internal;
 
 import io.netty.handler.codec.http.HttpMethod;
-import io.netty.handler.codec.http.QueryStringDecoder;
 
 import java.util.HashMap;
 import java.util.Map;
@@ -37,7 +36,12 @@ public final class Route {
         this.endpoint = endpoint;
     }
 
-    /** The path parameters when {@code path} matches the template, else null. */
+    /**
+     * The path parameters when the raw (still percent-encoded) {@code pathSegments} match the
+     * template, else null. Each parameter is decoded exactly once.
+     *
+     * @throws IllegalArgumentException when a parameter is not valid percent-encoding
+     */
     Map<String, String> match(String[] pathSegments) {
         if (pathSegments.length != segments.length) {
             return null;
@@ -46,7 +50,7 @@ public final class Route {
         for (int i = 0; i < segments.length; i++) {
             String s = segments[i];
             if (s.startsWith("{") && s.endsWith("}")) {
-                String value = QueryStringDecoder.decodeComponent(pathSegments[i]);
+                String value = decodeSegment(pathSegments[i]);
                 if (value.isEmpty()) {
                     return null;
                 }
@@ -59,6 +63,36 @@ public final class Route {
             }
         }
         return params == null ? Map.of() : params;
+    }
+
+    /**
+     * Percent-decodes one path segment as UTF-8, once ({@code %2541} is {@code %41}); {@code +} stays
+     * {@code +} in a path.
+     *
+     * @throws IllegalArgumentException on a {@code %} not followed by two hex digits
+     */
+    static String decodeSegment(String raw) {
+        if (raw.indexOf('%') < 0) {
+            return raw;
+        }
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream(raw.length());
+        for (int i = 0; i < raw.length(); i++) {
+            char c = raw.charAt(i);
+            if (c == '%') {
+                int hi = i + 2 < raw.length() ? Character.digit(raw.charAt(i + 1), 16) : -1;
+                int lo = hi < 0 ? -1 : Character.digit(raw.charAt(i + 2), 16);
+                if (lo < 0) {
+                    throw new IllegalArgumentException("bad percent-encoding at '" + raw.substring(i,
+                            Math.min(raw.length(), i + 3)) + "'");
+                }
+                bytes.write(hi << 4 | lo);
+                i += 2;
+            } else {
+                byte[] b = String.valueOf(c).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                bytes.write(b, 0, b.length);
+            }
+        }
+        return bytes.toString(java.nio.charset.StandardCharsets.UTF_8);
     }
 
     public HttpMethod method() {

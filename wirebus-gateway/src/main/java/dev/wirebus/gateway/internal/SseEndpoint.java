@@ -16,6 +16,11 @@ public final class SseEndpoint implements Endpoint {
         if (start == null) {
             start = StartPositions.parse(ex.query("from"));
         }
+        GatewayError down = ex.gateway().brokerUnavailable();
+        if (down != null) {
+            ex.fail(down);
+            return;
+        }
         new SseSession(ex, stream, start, encoding).open();
     }
 }

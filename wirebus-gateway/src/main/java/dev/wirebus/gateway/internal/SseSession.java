@@ -25,7 +25,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * One Server-Sent Events response following one subscription. The response head goes out once the
  * broker confirmed the subscription (a refusal such as {@code SEQUENCE_NOT_RETAINED} is answered as
- * a plain JSON error instead), then {@code retry: 1000}, then one event per message with
+ * a plain JSON error instead), then {@code retry: 1000} with {@code id: <first - 1>} (so that a
+ * reconnect before the first event resumes where this response started), then one event per message with
  * {@code id: <seq>}, and a {@code : keepalive} comment whenever the keepalive interval passes.
  * Messages go through a {@link SubscriberOutbox}; when it overflows, or the broker ends the
  * subscription, a {@code wirebus-error} event with {@code resume_from} ends the response and the
@@ -33,7 +34,6 @@ import java.util.concurrent.TimeUnit;
  */
 final class SseSession {
     private static final byte[] KEEPALIVE = ": keepalive\n\n".getBytes(StandardCharsets.US_ASCII);
-    private static final byte[] RETRY = "retry: 1000\n\n".getBytes(StandardCharsets.US_ASCII);
 
     private final Exchange exchange;
     private final GatewayContext gateway;
@@ -62,12 +62,25 @@ final class SseSession {
                 this::overflowed);
     }
 
-    /** Subscribes; answers once the broker confirms or refuses. Event loop. */
+    /**
+     * Subscribes; answers once the broker confirms or refuses, or {@code 504 TIMEOUT} when it does
+     * neither within the request timeout. Event loop.
+     */
     void open() {
         Subscription sub = gateway.feeds().subscribe(stream, start, this::onMessage);
         subscription = sub;
         channel.closeFuture().addListener(f -> closed());
+        ScheduledFuture<?> deadline = channel.eventLoop().schedule(() -> {
+            if (!ended && !streaming) {
+                ended = true;
+                sub.close();
+                outbox.close();
+                gateway.metrics().rejected(GatewayMetrics.Rejection.TIMEOUT);
+                exchange.fail(gateway.timeout("the subscription to '" + stream + "'"));
+            }
+        }, gateway.limits().requestTimeout().toNanos(), TimeUnit.NANOSECONDS);
         sub.started().whenCompleteAsync((first, failure) -> {
+            deadline.cancel(false);
             if (failure != null) {
                 if (!ended) {
                     ended = true;
@@ -82,7 +95,7 @@ final class SseSession {
         sub.closed().whenCompleteAsync((ok, failure) -> {
             if (failure != null && streaming) {
                 GatewayError e = GatewayError.from(failure);
-                if (!e.fields().containsKey("resume_from")) {
+                if (!e.fields().containsKey("resume_from") && e.resumable()) {
                     e = e.with("resume_from", cursor.next());
                 }
                 end(e);
@@ -103,7 +116,10 @@ final class SseSession {
                 .set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED)
                 .set("X-Accel-Buffering", "no");
         channel.write(head);
-        channel.write(new DefaultHttpContent(Unpooled.wrappedBuffer(RETRY)));
+        // an id-only block sets the browser's last event ID without firing an event: a reconnect before
+        // the first message then sends Last-Event-ID and resumes where this response started
+        byte[] preamble = ("retry: 1000\nid: " + (cursor.next() - 1) + "\n\n").getBytes(StandardCharsets.US_ASCII);
+        channel.write(new DefaultHttpContent(Unpooled.wrappedBuffer(preamble)));
         channel.flush();
         exchange.streamStarted(200);
         streaming = true;
@@ -152,7 +168,10 @@ final class SseSession {
                 + gateway.limits().subscriberBufferBytes() + " bytes waited for it").with("resume_from", cursor.next()));
     }
 
-    /** Ends the response with a wirebus-error event and closes the connection. Event loop. */
+    /**
+     * Ends the response with a wirebus-error event and closes the connection; before the response
+     * head went out, answers a plain JSON error instead ({@code 503} for {@code SLOW_CONSUMER}). Event loop.
+     */
     private void end(GatewayError error) {
         if (ended) {
             return;
@@ -160,6 +179,15 @@ final class SseSession {
         ended = true;
         subscription.close();
         outbox.close();
+        if (!streaming) {
+            GatewayError plain = error;
+            if (GatewayError.SLOW_CONSUMER.equals(error.code())) {
+                plain = GatewayError.of(HttpResponseStatus.SERVICE_UNAVAILABLE, error.code(), error.message())
+                        .retryAfter(1000);
+            }
+            exchange.fail(plain);
+            return;
+        }
         ObjectNode data = Json.error(error);
         data.put("stream", stream);
         byte[] event = ("event: wirebus-error\ndata: " + new String(Json.bytes(data), StandardCharsets.UTF_8) + "\n\n")

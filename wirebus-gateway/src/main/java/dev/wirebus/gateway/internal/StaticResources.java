@@ -15,12 +15,14 @@ import java.util.regex.Pattern;
 /**
  * Files from the classpath: the demo page and its scripts under {@code dev/wirebus/gateway/web/}
  * ({@code /} is {@code index.html}), and {@code /openapi.json}, a copy of {@code docs/openapi.json}.
- * Read once and kept. Only plain file names are served: no directories, no {@code ..}.
+ * A file found is read once and kept; a name not found is not remembered, so the cache holds at
+ * most the files that exist and cannot be grown by requests for made-up names. Only plain file
+ * names are served: no directories, no {@code ..}.
  */
 public final class StaticResources {
     private static final String WEB = "dev/wirebus/gateway/web/";
     private static final Pattern SAFE_NAME = Pattern.compile("[A-Za-z0-9_-][A-Za-z0-9._-]*");
-    private final ConcurrentHashMap<String, Optional<byte[]>> cache = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<String, byte[]> cache = new ConcurrentHashMap<>();
 
     /** {@code GET /}. */
     public void index(Exchange ex) {
@@ -43,7 +45,7 @@ public final class StaticResources {
     }
 
     private void serve(Exchange ex, String resource, String name) {
-        Optional<byte[]> bytes = cache.computeIfAbsent(resource, StaticResources::load);
+        Optional<byte[]> bytes = resource(resource);
         if (bytes.isEmpty()) {
             notFound(ex);
             return;
@@ -51,6 +53,22 @@ public final class StaticResources {
         FullHttpResponse r = Responses.bytes(HttpResponseStatus.OK, bytes.get(), contentType(name));
         r.headers().set(HttpHeaderNames.CACHE_CONTROL, "no-cache");
         ex.respond(r);
+    }
+
+    /** The bytes of a classpath resource, kept once found; a miss is not cached. */
+    Optional<byte[]> resource(String resource) {
+        byte[] cached = cache.get(resource);
+        if (cached != null) {
+            return Optional.of(cached);
+        }
+        Optional<byte[]> loaded = load(resource);
+        loaded.ifPresent(b -> cache.putIfAbsent(resource, b));
+        return loaded;
+    }
+
+    /** Resources kept now. */
+    int cachedResources() {
+        return cache.size();
     }
 
     private static void notFound(Exchange ex) {

@@ -13,7 +13,8 @@ import java.util.function.Function;
  * at once, so the client grants credits and never buffers beyond its window; the connection's event
  * loop writes them while the channel is writable and stops when it is not (Netty's write
  * watermarks), so a slow reader leaves them here. When the queued bytes would pass the limit the
- * outbox overflows: it refuses everything from then on and runs the overflow action on the event
+ * outbox overflows (unless the queue was empty: one item is always taken, however large): it
+ * refuses everything from then on and runs the overflow action on the event
  * loop, which tells the client where to resume and closes. Memory per connection is thus bounded
  * by the limit plus Netty's high watermark.
  *
@@ -24,6 +25,8 @@ public final class SubscriberOutbox {
     public static final class Cursor {
         private final String stream;
         private volatile long next;
+        /** Set on the event loop by {@link SubscriberOutbox#cancel}: nothing of this cursor is written after. */
+        private volatile boolean cancelled;
 
         public Cursor(String stream, long next) {
             this.stream = stream;
@@ -41,6 +44,11 @@ public final class SubscriberOutbox {
 
         public void next(long sequence) {
             this.next = sequence;
+        }
+
+        /** True once its subscription's messages are no longer written (unsubscribed or ended). */
+        public boolean cancelled() {
+            return cancelled;
         }
     }
 
@@ -93,12 +101,32 @@ public final class SubscriberOutbox {
         return add(new Item(null, 0, bytes));
     }
 
+    /**
+     * Stops writing {@code cursor}'s messages at once: the queued ones are dropped and later offers
+     * are refused, so after this nothing of that subscription reaches the socket and
+     * {@link Cursor#next()} stays the first sequence not written. Event loop.
+     */
+    public void cancel(Cursor cursor) {
+        assert channel.eventLoop().inEventLoop();
+        cursor.cancelled = true;
+        for (java.util.Iterator<Item> it = queue.iterator(); it.hasNext(); ) {
+            Item item = it.next();
+            if (item.cursor == cursor) {
+                it.remove();
+                queuedBytes.addAndGet(-item.bytes.length);
+                metrics.bufferedBytes().addAndGet(-item.bytes.length);
+            }
+        }
+    }
+
     private boolean add(Item item) {
-        if (refusing.get()) {
+        if (refusing.get() || item.cursor != null && item.cursor.cancelled) {
             return false;
         }
         long n = queuedBytes.addAndGet(item.bytes.length);
-        if (n > limitBytes) {
+        // an item offered to an empty queue is always taken, however large: a single message
+        // bigger than the buffer would otherwise be refused on every resume, for ever
+        if (n > limitBytes && n != item.bytes.length) {
             queuedBytes.addAndGet(-item.bytes.length);
             if (refusing.compareAndSet(false, true)) {
                 channel.eventLoop().execute(() -> {
@@ -161,6 +189,9 @@ public final class SubscriberOutbox {
             int n = item.bytes.length;
             queuedBytes.addAndGet(-n);
             metrics.bufferedBytes().addAndGet(-n);
+            if (item.cursor != null && item.cursor.cancelled) {
+                continue; // offered while it was being cancelled
+            }
             channel.write(framer.apply(item.bytes), channel.voidPromise());
             if (item.cursor != null) {
                 item.cursor.next(item.sequence + 1);

@@ -51,14 +51,16 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
         final Payloads encoding;
         final SubscriberOutbox.Cursor cursor;
         final String id;
+        final StartPosition start;
         volatile Subscription subscription;
         volatile boolean announced;
         volatile boolean ended;
 
-        WsSubscription(String stream, Payloads encoding, String id) {
+        WsSubscription(String stream, Payloads encoding, String id, StartPosition start) {
             this.stream = stream;
             this.encoding = encoding;
             this.id = id;
+            this.start = start;
             this.cursor = new SubscriberOutbox.Cursor(stream, 0);
         }
     }
@@ -169,21 +171,41 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
                     "this connection already subscribes to '" + stream + "'")));
             return;
         }
-        WsSubscription s = new WsSubscription(stream, encoding, id);
+        if (subscriptions.size() >= gateway.limits().maxSubscriptionsPerConnection()) {
+            gateway.metrics().rejected(GatewayMetrics.Rejection.TOO_MANY_SUBSCRIPTIONS);
+            send(error(id, GatewayError.of(HttpResponseStatus.TOO_MANY_REQUESTS, GatewayError.TOO_MANY_SUBSCRIPTIONS,
+                    "this connection holds " + subscriptions.size() + " subscriptions, its maximum"))
+                    .put("stream", stream));
+            return;
+        }
+        GatewayError down = gateway.brokerUnavailable();
+        if (down != null) {
+            send(error(id, down).put("stream", stream));
+            return;
+        }
+        WsSubscription s = new WsSubscription(stream, encoding, id, start);
         subscriptions.put(stream, s);
         gateway.subscribers().added(stream, true);
         Subscription sub = gateway.feeds().subscribe(stream, start, m -> onMessage(s, m));
         s.subscription = sub;
+        // a broker that never answers must not leave the subscribe unanswered
+        ScheduledFuture<?> deadline = channel.eventLoop().schedule(() -> {
+            if (!s.announced) {
+                gateway.metrics().rejected(GatewayMetrics.Rejection.TIMEOUT);
+                ended(s, null, gateway.timeout("the subscription to '" + stream + "'").retryAfter(1000), id);
+            }
+        }, gateway.limits().requestTimeout().toNanos(), TimeUnit.NANOSECONDS);
         sub.started().whenComplete((first, failure) -> {
+            deadline.cancel(false);
             if (failure == null) {
                 announce(s, first);
             } else {
-                channel.eventLoop().execute(() -> ended(s, failure, id));
+                channel.eventLoop().execute(() -> ended(s, failure, null, id));
             }
         });
         sub.closed().whenComplete((ok, failure) -> {
             if (failure != null && s.announced) {
-                channel.eventLoop().execute(() -> ended(s, failure, null));
+                channel.eventLoop().execute(() -> ended(s, failure, null, null));
             }
         });
     }
@@ -191,7 +213,7 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
     /** Tells the client the subscription started, before its first message. Any thread. */
     private void announce(WsSubscription s, long from) {
         synchronized (s) {
-            if (s.announced) {
+            if (s.announced || s.ended) {
                 return;
             }
             s.cursor.next(from);
@@ -200,35 +222,53 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
         }
     }
 
-    /** Client dispatch thread. */
+    /**
+     * Client dispatch thread. The message frame carries the subscribe's {@code id}, so that a client
+     * can tell a late message of an earlier subscription of the stream from its current one's. The
+     * check of {@code ended} and the offer happen under the subscription's lock, the same one
+     * {@link #stop} takes, so nothing is offered once a subscription stopped.
+     */
     private void onMessage(WsSubscription s, Message m) {
-        if (s.ended) {
-            return;
+        ObjectNode frame = Json.object().put("type", "message");
+        if (s.id != null) {
+            frame.put("id", s.id);
         }
-        if (!s.announced) {
-            announce(s, m.sequence()); // the first message's sequence is where it started
+        frame.put("stream", s.stream).put("seq", m.sequence());
+        frame.put(s.encoding.field(), s.encoding.encode(m.payload()));
+        byte[] bytes = Json.bytes(frame);
+        synchronized (s) {
+            if (s.ended) {
+                return;
+            }
+            if (!s.announced) {
+                announce(s, m.sequence()); // the first message's sequence is where it started
+            }
+            outbox.offer(s.cursor, m.sequence(), bytes);
         }
-        outbox.offer(s.cursor, m.sequence(), SharedEncodings.ws(m, s.encoding, msg -> messageFrame(msg, s.encoding)));
     }
 
-    /** The {@code message} frame of {@code m}: the same bytes for every subscriber of its stream and encoding. */
-    private static byte[] messageFrame(Message m, Payloads encoding) {
-        ObjectNode frame = Json.object().put("type", "message").put("stream", m.stream()).put("seq", m.sequence());
-        frame.put(encoding.field(), encoding.encode(m.payload()));
-        return Json.bytes(frame);
+    /**
+     * Stops delivery of {@code s} at once: no message is offered after this, the queued ones are
+     * dropped, and its cursor stays at the first sequence not written to the socket. Event loop.
+     */
+    private void stop(WsSubscription s) {
+        synchronized (s) {
+            s.ended = true;
+        }
+        outbox.cancel(s.cursor);
+        s.subscription.close();
     }
 
-    /** The broker refused or ended a subscription. Event loop. */
-    private void ended(WsSubscription s, Throwable failure, String id) {
+    /** The broker refused or ended a subscription ({@code failure}), or the gateway gave up ({@code error}). Event loop. */
+    private void ended(WsSubscription s, Throwable failure, GatewayError error, String id) {
         if (s.ended || subscriptions.get(s.stream) != s) {
             return;
         }
-        s.ended = true;
+        stop(s);
         subscriptions.remove(s.stream);
         gateway.subscribers().removed(s.stream, true);
-        s.subscription.close();
-        GatewayError e = GatewayError.from(failure);
-        if (!e.fields().containsKey("resume_from") && s.announced) {
+        GatewayError e = error != null ? error : GatewayError.from(failure);
+        if (!e.fields().containsKey("resume_from") && s.announced && e.resumable()) {
             e = e.with("resume_from", s.cursor.next());
         }
         ObjectNode frame = error(id, e);
@@ -244,8 +284,7 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
                     "this connection does not subscribe to '" + stream + "'")));
             return;
         }
-        s.ended = true;
-        s.subscription.close();
+        stop(s);
         gateway.subscribers().removed(stream, true);
         send(Json.object().put("type", "unsubscribed").put("id", id).put("stream", stream));
     }
@@ -261,11 +300,11 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
         try {
             f = conditions.publish(gateway.client(), stream, payload);
         } catch (RuntimeException e) {
-            gateway.inFlight().release();
+            gateway.releaseInFlight(clientAddress);
             throw e;
         }
         f.whenComplete((ack, failure) -> {
-            gateway.inFlight().release();
+            gateway.releaseInFlight(clientAddress);
             if (failure != null) {
                 send(error(id, GatewayError.from(failure)));
                 return;
@@ -296,7 +335,7 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
             return;
         }
         gateway.client().request(subject, payload, timeout).whenComplete((reply, failure) -> {
-            gateway.inFlight().release();
+            gateway.releaseInFlight(clientAddress);
             if (failure != null) {
                 send(error(id, GatewayError.from(failure)));
                 return;
@@ -306,12 +345,16 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
     }
 
     private boolean takeInFlight(String id) {
-        if (gateway.inFlight().tryAcquire()) {
+        GatewayError down = gateway.brokerUnavailable();
+        if (down != null) {
+            send(error(id, down));
+            return false;
+        }
+        GatewayError busy = gateway.acquireInFlight(clientAddress);
+        if (busy == null) {
             return true;
         }
-        gateway.metrics().rejected(GatewayMetrics.Rejection.TOO_MANY_IN_FLIGHT);
-        send(error(id, GatewayError.of(HttpResponseStatus.SERVICE_UNAVAILABLE, GatewayError.TOO_MANY_IN_FLIGHT,
-                gateway.limits().maxInFlight() + " calls already wait for the broker").retryAfter(1000)));
+        send(error(id, busy));
         return false;
     }
 
@@ -336,17 +379,32 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
         outbox.offer(Json.bytes(frame));
     }
 
+    /**
+     * Where a subscription cut short resumes: once the broker confirmed it, the first sequence not
+     * written to the socket; before that, the sequence it asked for, or 0 (no {@code resume_from}:
+     * subscribe again as before) when it asked for {@code beginning} or {@code end}.
+     */
+    static long resumeFrom(boolean confirmed, long firstNotWritten, StartPosition requested) {
+        if (confirmed) {
+            return firstNotWritten;
+        }
+        return requested.kind() == StartPosition.Kind.SEQUENCE ? requested.sequence() : 0;
+    }
+
     /** The outbox passed its limit: SLOW_CONSUMER for each subscription, then close 4008. Event loop. */
     private void overflowed() {
         gateway.metrics().rejected(GatewayMetrics.Rejection.SLOW_CONSUMER);
         String message = "the client read too slowly: more than " + gateway.limits().subscriberBufferBytes()
                 + " bytes waited for it";
         for (WsSubscription s : subscriptions.values()) {
-            s.ended = true;
-            s.subscription.close();
+            stop(s);
             gateway.subscribers().removed(s.stream, true);
             ObjectNode frame = error(null, GatewayError.of(HttpResponseStatus.OK, GatewayError.SLOW_CONSUMER, message));
-            frame.put("stream", s.stream).put("resume_from", s.cursor.next());
+            frame.put("stream", s.stream);
+            long resumeFrom = resumeFrom(s.announced, s.cursor.next(), s.start);
+            if (resumeFrom > 0) {
+                frame.put("resume_from", resumeFrom);
+            }
             channel.write(new TextWebSocketFrame(Unpooled.wrappedBuffer(Json.bytes(frame))));
         }
         subscriptions.clear();
@@ -377,8 +435,7 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
         }
         outbox.close();
         for (WsSubscription s : subscriptions.values()) {
-            s.ended = true;
-            s.subscription.close();
+            stop(s);
             gateway.subscribers().removed(s.stream, true);
         }
         subscriptions.clear();

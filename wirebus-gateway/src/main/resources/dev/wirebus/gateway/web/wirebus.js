@@ -33,7 +33,8 @@
  * When the gateway ends a subscription (an error frame naming its stream), onError hears it: an
  * error with retryAfterMs (e.g. the broker is unreachable) is followed by a new subscribe from the
  * next sequence; any other (e.g. SEQUENCE_NOT_RETAINED, err.resumeFrom = the oldest one retained)
- * ends the subscription. SLOW_CONSUMER (the gateway's buffer for this socket overflowed) reconnects
+ * ends the subscription; so does STREAM_RESET (the broker came back without the stream's history:
+ * the sequences started over, and only the page can decide to subscribe again). SLOW_CONSUMER (the gateway's buffer for this socket overflowed) reconnects
  * at once and resumes.
  *
  * Data: a string is sent as text (`data`); a Uint8Array or ArrayBuffer as `base64`. A
@@ -257,8 +258,11 @@ export class WirebusSocket extends EventTarget {
     }
     switch (m.type) {
       case 'message': {
+        // A message frame carries the id of the subscribe it belongs to: after a close and a new
+        // subscribe of the same stream, messages of the old subscription may still be on the wire,
+        // and must neither reach the new one nor make it drop its own as duplicates.
         const sub = this._subs.get(m.stream);
-        if (sub) sub._deliver(m);
+        if (sub && sub._confirmed && m.id !== undefined && m.id === sub._requestId) sub._deliver(m);
         return;
       }
       case 'subscribed': {
@@ -289,7 +293,9 @@ export class WirebusSocket extends EventTarget {
       // The gateway stops sending to us and closes (4008); resume where it says, never past
       // what we have not delivered.
       const sub = this._subs.get(m.stream);
-      if (sub && typeof m.resume_from === 'number') {
+      // resume_from below 1 is no position (an old gateway said 0 for a subscription not yet
+      // confirmed): then the subscription starts again where it was asked to
+      if (sub && typeof m.resume_from === 'number' && m.resume_from >= 1) {
         sub._next = sub._next === null ? m.resume_from : Math.min(sub._next, m.resume_from);
       }
       if (sub) sub._error(err);
@@ -318,6 +324,7 @@ export class WirebusSocket extends EventTarget {
   _sendSubscribe(sub) {
     const id = this._id();
     sub._requestId = id;
+    sub._confirmed = false;
     const frame = { op: 'subscribe', id, stream: sub.stream, from: sub._resumeFrom() };
     if (sub.encoding === 'base64') frame.encoding = 'base64';
     this._send(frame);
@@ -462,7 +469,8 @@ class Subscription {
     this._onError = opts.onError || (() => {});
     this._onSubscribed = opts.onSubscribed || (() => {});
     this._next = null; // the next sequence to deliver, once known
-    this._requestId = null;
+    this._requestId = null; // the id of the current subscribe: its answer and its messages carry it
+    this._confirmed = false; // 'subscribed' came for _requestId: its messages may be delivered
     this._active = true;
     this.lastSeq = null;
     this.gaps = 0;
@@ -480,19 +488,23 @@ class Subscription {
   }
 
   _subscribed(m) {
+    this._confirmed = true;
     if (this._next === null && typeof m.from === 'number') this._next = m.from;
     this._call(this._onSubscribed, { stream: this.stream, from: m.from });
   }
 
   /** The gateway refused or ended this subscription. */
   _ended(err) {
-    const retryable = err.retryAfterMs !== undefined || err.code === 'RATE_LIMITED' || err.code === 'TOO_MANY_IN_FLIGHT';
+    // STREAM_RESET: the broker lost the stream's history; resuming would silently skip, so never retry
+    const retryable = err.code !== 'STREAM_RESET'
+      && (err.retryAfterMs !== undefined || err.code === 'RATE_LIMITED' || err.code === 'TOO_MANY_IN_FLIGHT');
     if (retryable) {
       // subscribe again after the gateway's hint, from the first sequence not yet delivered
-      if (typeof err.resumeFrom === 'number' && this._next === null) this._next = err.resumeFrom;
+      if (typeof err.resumeFrom === 'number' && err.resumeFrom >= 1 && this._next === null) this._next = err.resumeFrom;
       const socket = this._socket;
       const ws = socket._ws;
       this._requestId = null;
+      this._confirmed = false;
       setTimeout(() => {
         // on a new connection, _onOpen has resubscribed already
         if (this._active && socket._subs.get(this.stream) === this && socket.state === 'open' && socket._ws === ws) {
