@@ -120,6 +120,27 @@ class IdempotentProducerTest {
     }
 
     @Test
+    void twoCopiesOfABatchHeldByAGateAreAppendedOnceWhenReleased() throws Exception {
+        try (Broker broker = Broker.start(BrokerConfig.builder().unixSocket(dir.resolve("w.sock"))
+                .publishWait(Duration.ofSeconds(30)).build());
+             WirebusClient c = WirebusClient.builder().address("unix://" + broker.unixSocket()).connect()) {
+            java.util.concurrent.atomic.AtomicReference<dev.wirebus.client.Subscription> sub =
+                    new java.util.concurrent.atomic.AtomicReference<>();
+            sub.set(c.subscribe("gated", dev.wirebus.client.SubscribeOptions.builder().consumer("executor")
+                    .ackMode(dev.wirebus.client.SubscribeOptions.AckMode.EXPLICIT).maxLag(1).build(), m -> { }));
+            sub.get().started().get(10, TimeUnit.SECONDS);
+            c.publish("gated", utf8("first")).get(10, TimeUnit.SECONDS); // lag 1: the gate is full
+            CompletableFuture<PublishAck> original = c.publish("gated", utf8("x"), producer("p", 1));
+            CompletableFuture<PublishAck> copy = c.publish("gated", utf8("x"), producer("p", 1));
+            await().atMost(Duration.ofSeconds(10)).until(() -> c.consumers("gated").get().heldPublishes() == 2);
+            sub.get().ack(1).get(10, TimeUnit.SECONDS);
+            assertThat(original.get(10, TimeUnit.SECONDS)).isEqualTo(new PublishAck(2, 1, false));
+            assertThat(copy.get(10, TimeUnit.SECONDS)).isEqualTo(new PublishAck(2, 1, true));
+            assertThat(broker.lastSequence("gated")).isEqualTo(2);
+        }
+    }
+
+    @Test
     void retriesAfterABrokerRestartAreNotAppendedTwiceWithOrWithoutSnapshots() throws Exception {
         int perProducer = 400;
         List<String> producers = List.of("alpha", "beta", "gamma");

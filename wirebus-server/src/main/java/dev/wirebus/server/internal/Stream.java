@@ -212,12 +212,12 @@ public final class Stream {
         return true;
     }
 
-    /** Under the lock: appends and arranges the listener call and wake-ups in {@code after}. */
+    /**
+     * Under the lock: appends and arranges the listener call and wake-ups in {@code after}. An
+     * idempotent producer's batch must have been judged new by {@link #answeredAsDuplicate} first.
+     */
     private void appendLocked(RecordBatch records, long expectedSequence, String producerId, long producerSequence,
                               AppendListener listener, List<Runnable> after) {
-        if (producerId != null && answeredAsDuplicate(producerId, producerSequence, listener, after)) {
-            return;
-        }
         int count = records.count();
         long next = log.nextSequence();
         if (expectedSequence != Frame.NO_EXPECTED_SEQUENCE && expectedSequence != next) {
@@ -292,11 +292,28 @@ public final class Stream {
 
     /** Under the lock: appends the held publishes that fit now, in order. */
     private void releaseHeld(List<Runnable> after) {
-        while (!held.isEmpty() && gateAllows(held.peek().records.count())) {
-            HeldPublish h = held.poll();
+        while (!held.isEmpty()) {
+            HeldPublish h = held.peek();
+            // an idempotent batch is judged again now (a copy held ahead of it may have been appended
+            // meanwhile); a duplicate or an out-of-order one is answered without waiting for the gate
+            boolean settled;
+            try {
+                settled = h.producerId != null
+                        && answeredAsDuplicate(h.producerId, h.producerSequence, h.listener, after);
+            } catch (BrokerException e) {
+                after.add(() -> h.listener.appended(0, 0, e));
+                settled = true;
+            }
+            if (!settled && !gateAllows(h.records.count())) {
+                return;
+            }
+            held.poll();
             h.timer.cancel(false);
             heldNanosTotal += System.nanoTime() - h.heldAtNanos;
             heldBytes -= h.records.sizeInBytes();
+            if (settled) {
+                continue;
+            }
             try {
                 appendLocked(h.records, h.expectedSequence, h.producerId, h.producerSequence, h.listener, after);
             } catch (BrokerException e) {
