@@ -107,6 +107,27 @@ class WebSocketProtocolTest {
     }
 
     @Test
+    void subscribeToAStreamNameTheBrokerRefusesLeavesNoSubscriptionBehind() {
+        f = GatewayFixture.start();
+        try (WsClient ws = WsClient.connect(f)) {
+            String tooLong = "x".repeat(70_000); // over the protocol's 65,535 bytes for a name
+            ws.send("{\"op\":\"subscribe\",\"id\":\"a\",\"stream\":\"" + tooLong + "\"}");
+            JsonNode refused = ws.next();
+            assertThat(refused.get("code").asText()).isEqualTo("BAD_REQUEST");
+            assertThat(refused.get("message").asText()).contains("name must be 1 to 65535");
+            // nothing was left half-made: the same name is refused again the same way, not as a duplicate
+            ws.send("{\"op\":\"subscribe\",\"id\":\"b\",\"stream\":\"" + tooLong + "\"}");
+            assertThat(ws.next().get("code").asText()).isEqualTo("BAD_REQUEST");
+            ws.send("{\"op\":\"subscribe\",\"id\":\"c\",\"stream\":\"fine\"}");
+            assertThat(ws.next().get("type").asText()).isEqualTo("subscribed");
+            assertThat(f.registry.get("wirebus.gateway.subscribers").tag("transport", "ws").gauge().value())
+                    .as("open WebSocket subscriptions").isEqualTo(1);
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() ->
+                f.registry.get("wirebus.gateway.subscribers").tag("transport", "ws").gauge().value() == 0);
+    }
+
+    @Test
     void publishWithAStaleExpectedSequenceGetsSequenceMismatch() {
         f = GatewayFixture.start();
         f.post("/v1/streams/b/messages", "one");

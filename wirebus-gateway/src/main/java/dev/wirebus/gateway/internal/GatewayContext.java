@@ -17,6 +17,8 @@ public final class GatewayContext {
     private final ClientCounter inFlightPerClient;
     private final StreamSubscribers subscribers;
     private final StreamFeeds feeds;
+    private final java.util.concurrent.ConcurrentHashMap<io.netty.channel.EventLoop, OutboxDrains> drains =
+            new java.util.concurrent.ConcurrentHashMap<>();
     private Router router;
 
     public GatewayContext(WirebusClient client, GatewayLimits limits, PrometheusMeterRegistry registry) {
@@ -94,6 +96,11 @@ public final class GatewayContext {
     }
 
     /** The shared live feeds SSE and WebSocket subscriptions go through (one broker subscription per stream). */
+    /** The outbox drains of {@code loop} (one per event loop of the gateway). */
+    public OutboxDrains drains(io.netty.channel.EventLoop loop) {
+        return drains.computeIfAbsent(loop, OutboxDrains::new);
+    }
+
     public StreamFeeds feeds() {
         return feeds;
     }

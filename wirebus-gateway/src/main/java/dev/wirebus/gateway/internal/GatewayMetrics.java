@@ -9,7 +9,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The gateway's meters. In Prometheus terms: {@code wirebus_http_requests_seconds} (a histogram by
@@ -36,7 +36,8 @@ public final class GatewayMetrics {
     private final AtomicInteger activeConnections = new AtomicInteger();
     private final AtomicInteger sseSubscribers = new AtomicInteger();
     private final AtomicInteger wsSubscribers = new AtomicInteger();
-    private final AtomicLong bufferedBytes = new AtomicLong();
+    /** Striped: every subscriber's queue adds and every event loop subtracts. */
+    private final LongAdder bufferedBytes = new LongAdder();
     private final Counter sseMessages;
     private final Counter wsMessages;
 
@@ -55,7 +56,7 @@ public final class GatewayMetrics {
                 .description("Open gateway subscriptions").register(registry);
         Gauge.builder("wirebus.gateway.subscribers", wsSubscribers, AtomicInteger::get).tag("transport", "ws")
                 .description("Open gateway subscriptions").register(registry);
-        Gauge.builder("wirebus.gateway.buffered.bytes", bufferedBytes, AtomicLong::get)
+        Gauge.builder("wirebus.gateway.buffered.bytes", bufferedBytes, LongAdder::sum)
                 .description("Bytes queued in the gateway for SSE and WebSocket clients").baseUnit("bytes")
                 .register(registry);
         sseMessages = Counter.builder("wirebus.gateway.messages.sent").tag("transport", "sse").register(registry);
@@ -94,11 +95,20 @@ public final class GatewayMetrics {
         return webSocket ? wsSubscribers : sseSubscribers;
     }
 
-    public AtomicLong bufferedBytes() {
-        return bufferedBytes;
+    /** Bytes queued for SSE and WebSocket clients grew (or, negative, shrank) by {@code delta}. */
+    public void buffered(long delta) {
+        bufferedBytes.add(delta);
     }
 
-    public void messageSent(boolean webSocket) {
-        (webSocket ? wsMessages : sseMessages).increment();
+    /** Bytes queued for SSE and WebSocket clients now. */
+    public long bufferedBytes() {
+        return bufferedBytes.sum();
+    }
+
+    /** {@code n} subscription messages were handed to sockets. */
+    public void messagesSent(boolean webSocket, int n) {
+        if (n > 0) {
+            (webSocket ? wsMessages : sseMessages).increment(n);
+        }
     }
 }

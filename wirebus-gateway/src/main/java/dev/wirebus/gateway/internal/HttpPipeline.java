@@ -20,6 +20,10 @@ public final class HttpPipeline extends ChannelInitializer<SocketChannel> {
     static final String HEADER_TIMEOUT = "header-timeout";
     static final String REQUEST_OBSERVER = "request-observer";
     static final String HTTP = "http";
+    /** The keep-alive idle timeout: removed when a connection starts streaming (SSE, WebSocket), which has its own liveness. */
+    static final String IDLE = "idle";
+    /** The HTTP codec; a streaming response writes its pre-encoded chunks from its context. */
+    static final String CODEC = "codec";
 
     private final GatewayContext gateway;
     private final ChannelGroup connections;
@@ -41,8 +45,8 @@ public final class HttpPipeline extends ChannelInitializer<SocketChannel> {
         ChannelPipeline p = ch.pipeline();
         p.addLast("connections", connectionLimit);
         p.addLast(HEADER_TIMEOUT, headerTimeout);
-        p.addLast("idle", new IdleStateHandler(0, 0, limits.idleTimeout().toMillis(), TimeUnit.MILLISECONDS));
-        p.addLast("codec", new HttpServerCodec(new HttpDecoderConfig()
+        p.addLast(IDLE, new IdleStateHandler(0, 0, limits.idleTimeout().toMillis(), TimeUnit.MILLISECONDS));
+        p.addLast(CODEC, new HttpServerCodec(new HttpDecoderConfig()
                 .setMaxInitialLineLength(Math.min(8192, limits.maxHeaderBytes()))
                 .setMaxHeaderSize(limits.maxHeaderBytes())
                 .setMaxChunkSize(64 * 1024)));

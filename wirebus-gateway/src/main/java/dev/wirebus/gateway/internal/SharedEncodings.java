@@ -1,50 +1,115 @@
 package dev.wirebus.gateway.internal;
 
 import dev.wirebus.client.Message;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.util.concurrent.FastThreadLocal;
 
 import java.util.function.Function;
 
 /**
- * Encodes a message once for all the subscribers of a {@link StreamFeed}. The feed hands the same
- * {@link Message} to each of its subscribers in turn, on one thread, so a one-entry cache per thread
- * and per form (SSE or WebSocket, text or base64) turns a thousand identical encodings into one:
- * the subscribers then share the bytes (read-only: each write wraps them in a buffer of its own).
- * A message seen once (a replay, a catch-up) is just encoded. Each thread keeps at most one
- * message and its encoding per form.
+ * Encodes a message once for all the subscribers of a {@link StreamFeed}. The feed hands a live
+ * message to each of its subscribers in turn, on one thread, between {@link #begin} and
+ * {@link #end}; inside that scope the first subscriber to ask for a form (SSE or WebSocket, text or
+ * base64) makes its bytes and every subscriber gets a {@code retainedDuplicate} of them: a thousand
+ * subscribers cost one encoding and one buffer, and the buffer is freed when the last of their
+ * writes is done. Outside a scope (a replay, a catch-up: a message seen by one subscriber) the
+ * message is just encoded. Either way the caller owns what it gets (it writes or releases it).
  */
 final class SharedEncodings {
-    /** The forms: SSE or WebSocket, times text or base64. */
     private static final int SSE = 0;
     private static final int WS = 2;
+    private static final int FORMS = 4;
 
-    private static final class Slots {
-        final Message[] messages = new Message[4];
-        final byte[][] bytes = new byte[4][];
+    /** WebSocket headers kept per scope: one per payload length (subscribe ids of different lengths). */
+    private static final int HEADERS = 4;
+
+    private static final class Scope {
+        Message message;
+        final ByteBuf[] frames = new ByteBuf[FORMS];
+        final int[] headerLengths = new int[HEADERS];
+        final ByteBuf[] headers = new ByteBuf[HEADERS];
+
+        void clear() {
+            message = null;
+            release(frames);
+            release(headers);
+        }
+
+        private static void release(ByteBuf[] bufs) {
+            for (int i = 0; i < bufs.length; i++) {
+                if (bufs[i] != null) {
+                    bufs[i].release();
+                    bufs[i] = null;
+                }
+            }
+        }
     }
 
-    private static final ThreadLocal<Slots> SLOTS = ThreadLocal.withInitial(Slots::new);
+    private static final FastThreadLocal<Scope> SCOPE = new FastThreadLocal<>() {
+        @Override
+        protected Scope initialValue() {
+            return new Scope();
+        }
+    };
 
     private SharedEncodings() {
     }
 
-    /** The SSE event of {@code m} in {@code encoding}, made by {@code encoder} unless this thread just made it. */
-    static byte[] sse(Message m, Payloads encoding, Function<Message, byte[]> encoder) {
+    /** Until {@link #end()}, encodings of {@code m} made on this thread are shared. */
+    static void begin(Message m) {
+        Scope s = SCOPE.get();
+        s.clear();
+        s.message = m;
+    }
+
+    /** Ends the scope: the shared encodings are released (the subscribers hold their own references). */
+    static void end() {
+        SCOPE.get().clear();
+    }
+
+    /** The SSE event of {@code m} in {@code encoding}, as an HTTP chunk, made by {@code encoder} once per scope. */
+    static ByteBuf sse(Message m, Payloads encoding, Function<Message, ByteBuf> encoder) {
         return get(SSE + encoding.ordinal(), m, encoder);
     }
 
-    /** The WebSocket message frame of {@code m} in {@code encoding}, likewise. */
-    static byte[] ws(Message m, Payloads encoding, Function<Message, byte[]> encoder) {
+    /** The shared part of the WebSocket message frame of {@code m} in {@code encoding}, likewise. */
+    static ByteBuf ws(Message m, Payloads encoding, Function<Message, ByteBuf> encoder) {
         return get(WS + encoding.ordinal(), m, encoder);
     }
 
-    private static byte[] get(int form, Message m, Function<Message, byte[]> encoder) {
-        Slots s = SLOTS.get();
-        if (s.messages[form] == m) {
-            return s.bytes[form];
+    /**
+     * A WebSocket text frame header for a payload of {@code payloadLength} bytes, shared in the
+     * scope of {@code m} by the frames of that length (subscriptions whose ids have the same length).
+     */
+    static ByteBuf wsHeader(Message m, int payloadLength, ByteBufAllocator alloc) {
+        Scope s = SCOPE.get();
+        if (s.message != m) {
+            return WireFrames.textHeader(alloc, payloadLength);
         }
-        byte[] b = encoder.apply(m);
-        s.messages[form] = m;
-        s.bytes[form] = b;
-        return b;
+        for (int i = 0; i < HEADERS; i++) {
+            ByteBuf h = s.headers[i];
+            if (h == null) {
+                h = s.headers[i] = WireFrames.textHeader(alloc, payloadLength);
+                s.headerLengths[i] = payloadLength;
+                return h.retainedDuplicate();
+            }
+            if (s.headerLengths[i] == payloadLength) {
+                return h.retainedDuplicate();
+            }
+        }
+        return WireFrames.textHeader(alloc, payloadLength);
+    }
+
+    private static ByteBuf get(int form, Message m, Function<Message, ByteBuf> encoder) {
+        Scope s = SCOPE.get();
+        if (s.message != m) {
+            return encoder.apply(m);
+        }
+        ByteBuf b = s.frames[form];
+        if (b == null) {
+            b = s.frames[form] = encoder.apply(m);
+        }
+        return b.retainedDuplicate();
     }
 }

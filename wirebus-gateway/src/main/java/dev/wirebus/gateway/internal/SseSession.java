@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.wirebus.client.Message;
 import dev.wirebus.client.StartPosition;
 import dev.wirebus.client.Subscription;
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
@@ -20,6 +21,7 @@ import io.netty.handler.codec.http.HttpVersion;
 
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.ScheduledFuture;
+import java.util.function.Function;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -33,7 +35,7 @@ import java.util.concurrent.TimeUnit;
  * connection.
  */
 final class SseSession {
-    private static final byte[] KEEPALIVE = ": keepalive\n\n".getBytes(StandardCharsets.US_ASCII);
+    private static final ByteBuf KEEPALIVE = WireFrames.constantChunk(": keepalive\n\n");
 
     private final Exchange exchange;
     private final GatewayContext gateway;
@@ -43,6 +45,7 @@ final class SseSession {
     private final Payloads encoding;
     private final SubscriberOutbox outbox;
     private final SubscriberOutbox.Cursor cursor;
+    private final Function<Message, ByteBuf> eventChunk = this::eventChunk;
     private volatile Subscription subscription;
     /** Event loop only. */
     private boolean streaming;
@@ -57,9 +60,8 @@ final class SseSession {
         this.start = start;
         this.encoding = encoding;
         this.cursor = new SubscriberOutbox.Cursor(stream, start.sequence());
-        this.outbox = new SubscriberOutbox(channel, gateway.limits().subscriberBufferBytes(),
-                bytes -> new DefaultHttpContent(Unpooled.wrappedBuffer(bytes)), gateway.metrics(), false,
-                this::overflowed);
+        this.outbox = new SubscriberOutbox(channel, gateway.drains(channel.eventLoop()),
+                gateway.limits().subscriberBufferBytes(), gateway.metrics(), false, this::overflowed);
     }
 
     /**
@@ -132,14 +134,21 @@ final class SseSession {
             }
         });
         long every = gateway.limits().keepAliveInterval().toNanos();
-        keepalive = channel.eventLoop().scheduleAtFixedRate(() -> outbox.offer(KEEPALIVE), every, every,
+        keepalive = channel.eventLoop().scheduleAtFixedRate(() -> outbox.offer(KEEPALIVE.duplicate()), every, every,
                 TimeUnit.NANOSECONDS);
-        outbox.start();
+        // a streaming response is not idle: its liveness is the keepalive above
+        channel.pipeline().remove(HttpPipeline.IDLE);
+        outbox.start(channel.pipeline().context(HttpPipeline.CODEC));
     }
 
     /** Client dispatch thread. */
     private void onMessage(Message m) {
-        outbox.offer(cursor, m.sequence(), SharedEncodings.sse(m, encoding, this::event));
+        outbox.offer(cursor, m.sequence(), SharedEncodings.sse(m, encoding, eventChunk));
+    }
+
+    /** The event of {@code m} as a chunk of the response body. */
+    private ByteBuf eventChunk(Message m) {
+        return WireFrames.chunk(channel.alloc(), event(m));
     }
 
     private byte[] event(Message m) {

@@ -265,10 +265,15 @@ final class StreamFeed {
             openDedicated(dedicated);
         }
         long seq = m.sequence();
-        for (FeedSubscription fs : targets) {
-            if (seq >= fs.from && fs.mode == FeedSubscription.Mode.LIVE) {
-                fs.deliver(m);
+        SharedEncodings.begin(m); // the subscribers share one encoding of it
+        try {
+            for (FeedSubscription fs : targets) {
+                if (seq >= fs.from && fs.mode == FeedSubscription.Mode.LIVE) {
+                    fs.deliver(m);
+                }
             }
+        } finally {
+            SharedEncodings.end();
         }
     }
 

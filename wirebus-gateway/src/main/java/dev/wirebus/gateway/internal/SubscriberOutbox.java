@@ -1,15 +1,21 @@
 package dev.wirebus.gateway.internal;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
 
-import java.util.concurrent.ConcurrentLinkedQueue;
+import io.netty.util.internal.PlatformDependent;
+
+import java.util.ArrayDeque;
+import java.util.Queue;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Function;
 
 /**
  * The bounded queue between a connection's subscriptions and its socket (SSE and WebSocket).
- * Subscription handlers {@link #offer} encoded frames from the client's dispatch threads and return
+ * Subscription handlers {@link #offer} frames encoded to their final bytes ({@link WireFrames}) from
+ * the client's dispatch threads and return
  * at once, so the client grants credits and never buffers beyond its window; the connection's event
  * loop writes them while the channel is writable and stops when it is not (Netty's write
  * watermarks), so a slow reader leaves them here. When the queued bytes would pass the limit the
@@ -18,7 +24,11 @@ import java.util.function.Function;
  * loop, which tells the client where to resume and closes. Memory per connection is thus bounded
  * by the limit plus Netty's high watermark.
  *
- * <p>Until {@link #start()} nothing is written (the SSE response head goes first).
+ * <p>Frames are written from the context {@link #start(ChannelHandlerContext)} names, that of the
+ * HTTP or WebSocket encoder, so they pass no encoder: a message's bytes are shared by all its
+ * subscribers and each write is one {@code retainedDuplicate} of them. An offered frame belongs to the
+ * outbox, which writes or releases it. Until {@code start} nothing is written (the SSE response head
+ * goes first).
  */
 public final class SubscriberOutbox {
     /** Where one subscription stands: {@link #next()} is the first sequence not yet handed to the socket. */
@@ -55,50 +65,89 @@ public final class SubscriberOutbox {
     private static final class Item {
         final Cursor cursor;
         final long sequence;
-        final byte[] bytes;
+        /** Written first, then {@link #middle} (both may be null), then {@link #body}. */
+        final ByteBuf head;
+        final ByteBuf middle;
+        final ByteBuf body;
+        final int bytes;
 
-        Item(Cursor cursor, long sequence, byte[] bytes) {
+        Item(Cursor cursor, long sequence, ByteBuf head, ByteBuf middle, ByteBuf body) {
             this.cursor = cursor;
             this.sequence = sequence;
-            this.bytes = bytes;
+            this.head = head;
+            this.middle = middle;
+            this.body = body;
+            this.bytes = (head == null ? 0 : head.readableBytes()) + (middle == null ? 0 : middle.readableBytes())
+                    + body.readableBytes();
+        }
+
+        void writeTo(ChannelHandlerContext out) {
+            if (head != null) {
+                out.write(head, out.voidPromise());
+            }
+            if (middle != null) {
+                out.write(middle, out.voidPromise());
+            }
+            out.write(body, out.voidPromise());
+        }
+
+        void release() {
+            if (head != null) {
+                head.release();
+            }
+            if (middle != null) {
+                middle.release();
+            }
+            body.release();
         }
     }
 
     private final Channel channel;
+    private final OutboxDrains drains;
     private final long limitBytes;
-    private final Function<byte[], Object> framer;
     private final GatewayMetrics metrics;
     private final boolean webSocket;
     private final Runnable overflowAction;
-    private final ConcurrentLinkedQueue<Item> queue = new ConcurrentLinkedQueue<>();
+    /** Offered and not yet taken by the event loop (many producers, one consumer: the event loop). */
+    private final Queue<Item> inbox = PlatformDependent.newMpscQueue();
+    /** Taken from the inbox but not yet written (by {@link #cancel}, which must look at everything queued). Event loop only. */
+    private final ArrayDeque<Item> taken = new ArrayDeque<>();
     private final AtomicLong queuedBytes = new AtomicLong();
     private final AtomicBoolean drainScheduled = new AtomicBoolean();
     private final AtomicBoolean refusing = new AtomicBoolean();
-    private final Runnable drainTask = this::drain;
-    private volatile boolean started;
+    /** Where frames are written from; set by {@link #start}. */
+    private volatile ChannelHandlerContext writer;
 
-    /**
-     * @param framer turns encoded bytes into what the pipeline writes (an HTTP chunk, a WebSocket frame)
-     * @param overflowAction runs once, on the event loop, when the limit is passed
-     */
-    public SubscriberOutbox(Channel channel, long limitBytes, Function<byte[], Object> framer, GatewayMetrics metrics,
+    /** @param overflowAction runs once, on the event loop, when the limit is passed */
+    public SubscriberOutbox(Channel channel, OutboxDrains drains, long limitBytes, GatewayMetrics metrics,
                             boolean webSocket, Runnable overflowAction) {
+        if (drains.loop() != channel.eventLoop()) {
+            throw new IllegalArgumentException("the drains of another event loop than the channel's");
+        }
         this.channel = channel;
+        this.drains = drains;
         this.limitBytes = limitBytes;
-        this.framer = framer;
         this.metrics = metrics;
         this.webSocket = webSocket;
         this.overflowAction = overflowAction;
     }
 
-    /** Queues a message of {@code cursor}'s subscription; false once the outbox overflowed or closed. Any thread. */
-    public boolean offer(Cursor cursor, long sequence, byte[] bytes) {
-        return add(new Item(cursor, sequence, bytes));
+    /**
+     * Queues the frame of a message of {@code cursor}'s subscription; false (the frame released) once
+     * the outbox overflowed or closed. Any thread.
+     */
+    public boolean offer(Cursor cursor, long sequence, ByteBuf frame) {
+        return add(new Item(cursor, sequence, null, null, frame));
+    }
+
+    /** Likewise, for a frame in three parts written one after the other (a WebSocket header, a prefix, a body). */
+    public boolean offer(Cursor cursor, long sequence, ByteBuf head, ByteBuf middle, ByteBuf body) {
+        return add(new Item(cursor, sequence, head, middle, body));
     }
 
     /** Queues a frame that is no subscription's message (an ack, a keepalive). Any thread. */
-    public boolean offer(byte[] bytes) {
-        return add(new Item(null, 0, bytes));
+    public boolean offer(ByteBuf frame) {
+        return add(new Item(null, 0, null, null, frame));
     }
 
     /**
@@ -109,25 +158,32 @@ public final class SubscriberOutbox {
     public void cancel(Cursor cursor) {
         assert channel.eventLoop().inEventLoop();
         cursor.cancelled = true;
-        for (java.util.Iterator<Item> it = queue.iterator(); it.hasNext(); ) {
-            Item item = it.next();
-            if (item.cursor == cursor) {
-                it.remove();
-                queuedBytes.addAndGet(-item.bytes.length);
-                metrics.bufferedBytes().addAndGet(-item.bytes.length);
-            }
+        Item item;
+        while ((item = inbox.poll()) != null) {
+            taken.addLast(item); // in order, behind what was taken before
         }
+        taken.removeIf(i -> {
+            if (i.cursor != cursor) {
+                return false;
+            }
+            queuedBytes.addAndGet(-i.bytes);
+            metrics.buffered(-i.bytes);
+            i.release();
+            return true;
+        });
     }
 
     private boolean add(Item item) {
         if (refusing.get() || item.cursor != null && item.cursor.cancelled) {
+            item.release();
             return false;
         }
-        long n = queuedBytes.addAndGet(item.bytes.length);
+        long n = queuedBytes.addAndGet(item.bytes);
         // an item offered to an empty queue is always taken, however large: a single message
         // bigger than the buffer would otherwise be refused on every resume, for ever
-        if (n > limitBytes && n != item.bytes.length) {
-            queuedBytes.addAndGet(-item.bytes.length);
+        if (n > limitBytes && n != item.bytes) {
+            queuedBytes.addAndGet(-item.bytes);
+            item.release();
             if (refusing.compareAndSet(false, true)) {
                 channel.eventLoop().execute(() -> {
                     discard();
@@ -136,19 +192,22 @@ public final class SubscriberOutbox {
             }
             return false;
         }
-        metrics.bufferedBytes().addAndGet(item.bytes.length);
-        queue.add(item);
+        metrics.buffered(item.bytes);
+        inbox.add(item);
         if (refusing.get()) {
-            discard(); // closed meanwhile: nothing stays queued
+            discardLater(); // closed meanwhile: nothing stays queued
             return false;
         }
         scheduleDrain();
         return true;
     }
 
-    /** Starts writing what is queued and what comes. */
-    public void start() {
-        started = true;
+    /**
+     * Starts writing what is queued and what comes, from {@code writer}: the context of the encoder
+     * the frames are already encoded for, so they pass it (and everything after it) untouched.
+     */
+    public void start(ChannelHandlerContext writer) {
+        this.writer = writer;
         scheduleDrain();
     }
 
@@ -163,7 +222,7 @@ public final class SubscriberOutbox {
         if (channel.eventLoop().inEventLoop()) {
             discard();
         } else {
-            channel.eventLoop().execute(this::discard);
+            discardLater();
         }
     }
 
@@ -173,46 +232,64 @@ public final class SubscriberOutbox {
     }
 
     private void scheduleDrain() {
-        if (started && drainScheduled.compareAndSet(false, true)) {
-            channel.eventLoop().execute(drainTask);
+        if (writer != null && drainScheduled.compareAndSet(false, true)) {
+            drains.add(this);
         }
     }
 
-    private void drain() {
+    /** Writes what is queued while the channel is writable. Event loop (through {@link OutboxDrains}). */
+    void drain() {
         drainScheduled.set(false);
         if (refusing.get()) {
             return;
         }
-        boolean wrote = false;
+        ChannelHandlerContext out = writer;
+        int sent = 0;
+        long written = 0;
         Item item;
-        while (channel.isWritable() && (item = queue.poll()) != null) {
-            int n = item.bytes.length;
-            queuedBytes.addAndGet(-n);
-            metrics.bufferedBytes().addAndGet(-n);
+        while (channel.isWritable() && (item = next()) != null) {
+            queuedBytes.addAndGet(-item.bytes);
+            written += item.bytes;
             if (item.cursor != null && item.cursor.cancelled) {
-                continue; // offered while it was being cancelled
+                item.release(); // offered while it was being cancelled
+                continue;
             }
-            channel.write(framer.apply(item.bytes), channel.voidPromise());
+            item.writeTo(out);
             if (item.cursor != null) {
                 item.cursor.next(item.sequence + 1);
-                metrics.messageSent(webSocket);
+                sent++;
             }
-            wrote = true;
         }
-        if (wrote) {
-            channel.flush();
+        if (written > 0) {
+            metrics.buffered(-written);
+            metrics.messagesSent(webSocket, sent);
+            out.flush();
         }
-        if (!queue.isEmpty() && channel.isWritable()) {
+        if ((!taken.isEmpty() || !inbox.isEmpty()) && channel.isWritable()) {
             scheduleDrain();
         }
     }
 
-    /** Drops what is queued. Any thread. */
+    private Item next() {
+        Item item = taken.pollFirst();
+        return item != null ? item : inbox.poll();
+    }
+
+    /** Drops what is queued. Event loop. */
     private void discard() {
         Item item;
-        while ((item = queue.poll()) != null) {
-            queuedBytes.addAndGet(-item.bytes.length);
-            metrics.bufferedBytes().addAndGet(-item.bytes.length);
+        while ((item = next()) != null) {
+            queuedBytes.addAndGet(-item.bytes);
+            metrics.buffered(-item.bytes);
+            item.release();
+        }
+    }
+
+    private void discardLater() {
+        try {
+            channel.eventLoop().execute(this::discard);
+        } catch (RejectedExecutionException e) {
+            // the gateway stopped: its event loops and their memory are gone with it
         }
     }
 }

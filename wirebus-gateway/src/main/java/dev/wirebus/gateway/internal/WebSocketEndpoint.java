@@ -78,6 +78,7 @@ public final class WebSocketEndpoint implements Endpoint {
         p.remove(HttpPipeline.HEADER_TIMEOUT);
         p.remove(HttpPipeline.REQUEST_OBSERVER);
         p.remove(HttpPipeline.HTTP);
+        p.remove(HttpPipeline.IDLE); // a WebSocket's liveness is its pings, below
         // a peer that answers none of the pings (every keepalive interval) for three intervals is gone
         long readerIdle = ex.gateway().limits().keepAliveInterval().toNanos() * 3;
         p.addLast("ws-reader-idle", new IdleStateHandler(readerIdle, 0, 0, TimeUnit.NANOSECONDS));

@@ -6,7 +6,9 @@ import dev.wirebus.client.Message;
 import dev.wirebus.client.StartPosition;
 import dev.wirebus.client.Subscription;
 import dev.wirebus.protocol.ErrorCode;
+import com.fasterxml.jackson.core.io.JsonStringEncoder;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
@@ -18,12 +20,15 @@ import io.netty.handler.codec.http.websocketx.PingWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.PongWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketFrame;
+import io.netty.handler.codec.http.websocketx.WebSocketFrameEncoder;
 import io.netty.handler.codec.http.websocketx.WebSocketServerHandshaker;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 
 import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.function.Function;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -44,6 +49,8 @@ import java.util.concurrent.TimeUnit;
 final class WebSocketSession extends ChannelInboundHandlerAdapter {
     /** Close code after SLOW_CONSUMER. */
     static final int SLOW_CONSUMER_CLOSE = 4008;
+    private static final JsonStringEncoder QUOTER = JsonStringEncoder.getInstance();
+    private static final byte[] STREAM_FIELD = "\"stream\":\"".getBytes(StandardCharsets.US_ASCII);
 
     /** One subscription of this connection. */
     private static final class WsSubscription {
@@ -56,12 +63,25 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
         volatile boolean announced;
         volatile boolean ended;
 
+        /**
+         * The start of each message frame's JSON, up to the part all subscribers share:
+         * {@code {"type":"message","id":"…",}; released when the subscription stops (queued frames hold their own references).
+         */
+        final ByteBuf messagePrefix;
+        /** Makes the part of a message frame all subscribers of the stream share. */
+        final Function<Message, ByteBuf> rest;
+
         WsSubscription(String stream, Payloads encoding, String id, StartPosition start) {
             this.stream = stream;
             this.encoding = encoding;
             this.id = id;
             this.start = start;
             this.cursor = new SubscriberOutbox.Cursor(stream, 0);
+            byte[] prefix = (id == null ? "{\"type\":\"message\","
+                    : "{\"type\":\"message\",\"id\":\"" + new String(QUOTER.quoteAsString(id)) + "\",")
+                    .getBytes(StandardCharsets.UTF_8);
+            this.messagePrefix = ByteBufAllocator.DEFAULT.directBuffer(prefix.length).writeBytes(prefix);
+            this.rest = m -> messageRest(ByteBufAllocator.DEFAULT, stream, encoding, m);
         }
     }
 
@@ -79,14 +99,14 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
         this.handshaker = handshaker;
         this.channel = channel;
         this.clientAddress = clientAddress;
-        this.outbox = new SubscriberOutbox(channel, gateway.limits().subscriberBufferBytes(),
-                bytes -> new TextWebSocketFrame(Unpooled.wrappedBuffer(bytes)), gateway.metrics(), true,
-                this::overflowed);
+        this.outbox = new SubscriberOutbox(channel, gateway.drains(channel.eventLoop()),
+                gateway.limits().subscriberBufferBytes(), gateway.metrics(), true, this::overflowed);
     }
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
-        outbox.start();
+        // the handshake put the frame encoder in: the outbox's frames are encoded already
+        outbox.start(ctx.pipeline().context(WebSocketFrameEncoder.class));
         long every = gateway.limits().keepAliveInterval().toNanos();
         keepalive = ctx.executor().scheduleAtFixedRate(() -> {
             if (channel.isWritable()) {
@@ -184,10 +204,16 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
             return;
         }
         WsSubscription s = new WsSubscription(stream, encoding, id, start);
+        Subscription sub;
+        try {
+            sub = gateway.feeds().subscribe(stream, start, m -> onMessage(s, m));
+        } catch (RuntimeException e) { // a name the client refuses: nothing is left of it
+            s.messagePrefix.release();
+            throw e;
+        }
+        s.subscription = sub;
         subscriptions.put(stream, s);
         gateway.subscribers().added(stream, true);
-        Subscription sub = gateway.feeds().subscribe(stream, start, m -> onMessage(s, m));
-        s.subscription = sub;
         // a broker that never answers must not leave the subscribe unanswered
         ScheduledFuture<?> deadline = channel.eventLoop().schedule(() -> {
             if (!s.announced) {
@@ -229,22 +255,32 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
      * {@link #stop} takes, so nothing is offered once a subscription stopped.
      */
     private void onMessage(WsSubscription s, Message m) {
-        ObjectNode frame = Json.object().put("type", "message");
-        if (s.id != null) {
-            frame.put("id", s.id);
-        }
-        frame.put("stream", s.stream).put("seq", m.sequence());
-        frame.put(s.encoding.field(), s.encoding.encode(m.payload()));
-        byte[] bytes = Json.bytes(frame);
+        ByteBuf rest = SharedEncodings.ws(m, s.encoding, s.rest);
         synchronized (s) {
             if (s.ended) {
+                rest.release();
                 return;
             }
             if (!s.announced) {
                 announce(s, m.sequence()); // the first message's sequence is where it started
             }
-            outbox.offer(s.cursor, m.sequence(), bytes);
+            ByteBuf prefix = s.messagePrefix.retainedDuplicate();
+            ByteBuf header = SharedEncodings.wsHeader(m, prefix.readableBytes() + rest.readableBytes(), channel.alloc());
+            outbox.offer(s.cursor, m.sequence(), header, prefix, rest);
         }
+    }
+
+    /**
+     * The part of a message frame's JSON that every subscriber of the stream shares:
+     * {@code "stream":"…","seq":N,"data":"…"}} (or {@code "base64"}).
+     */
+    private static ByteBuf messageRest(ByteBufAllocator alloc, String stream, Payloads encoding, Message m) {
+        byte[] name = QUOTER.quoteAsUTF8(stream);
+        byte[] data = encoding == Payloads.TEXT ? QUOTER.quoteAsUTF8(encoding.encode(m.payload()))
+                : encoding.encode(m.payload()).getBytes(StandardCharsets.US_ASCII);
+        byte[] seq = ("\",\"seq\":" + m.sequence() + ",\"" + encoding.field() + "\":\"").getBytes(StandardCharsets.US_ASCII);
+        ByteBuf b = alloc.directBuffer(STREAM_FIELD.length + name.length + seq.length + data.length + 2);
+        return b.writeBytes(STREAM_FIELD).writeBytes(name).writeBytes(seq).writeBytes(data).writeByte('"').writeByte('}');
     }
 
     /**
@@ -253,6 +289,9 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
      */
     private void stop(WsSubscription s) {
         synchronized (s) {
+            if (!s.ended) {
+                s.messagePrefix.release();
+            }
             s.ended = true;
         }
         outbox.cancel(s.cursor);
@@ -376,7 +415,7 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
     }
 
     private void send(ObjectNode frame) {
-        outbox.offer(Json.bytes(frame));
+        outbox.offer(WireFrames.text(channel.alloc(), Json.bytes(frame)));
     }
 
     /**
