@@ -45,7 +45,10 @@ public final class HttpPipeline extends ChannelInitializer<SocketChannel> {
         ChannelPipeline p = ch.pipeline();
         p.addLast("connections", connectionLimit);
         p.addLast(HEADER_TIMEOUT, headerTimeout);
-        p.addLast(IDLE, new IdleStateHandler(0, 0, limits.idleTimeout().toMillis(), TimeUnit.MILLISECONDS));
+        // idle = no request read for that long (every answer comes well within it: the request timeout is
+        // shorter); a reader-idle timeout costs nothing per write, where an all-idle one adds a promise
+        // and a listener to every write to watch output
+        p.addLast(IDLE, new IdleStateHandler(limits.idleTimeout().toMillis(), 0, 0, TimeUnit.MILLISECONDS));
         p.addLast(CODEC, new HttpServerCodec(new HttpDecoderConfig()
                 .setMaxInitialLineLength(Math.min(8192, limits.maxHeaderBytes()))
                 .setMaxHeaderSize(limits.maxHeaderBytes())
