@@ -156,6 +156,26 @@ class GatewayLimitsTest {
     }
 
     @Test
+    void keptAliveConnectionThatSendsNothingIsClosedAfterTheIdleTimeoutButAStreamIsNot() {
+        f = GatewayFixture.start(l -> l.idleTimeout(Duration.ofMillis(400)).keepAliveInterval(Duration.ofMillis(100)));
+        try (RawHttp idle = RawHttp.connect(f.gateway.port());
+             SseEvents sse = SseEvents.open(f.http, f.uri("/v1/streams/idle/events"))) {
+            assertThat(idle.get("/healthz").status()).isEqualTo(200);
+            long answered = System.nanoTime();
+
+            assertThat(idle.closedByPeer()).isTrue();
+            assertThat(Duration.ofNanos(System.nanoTime() - answered)).as("not closed before the idle timeout")
+                    .isGreaterThanOrEqualTo(Duration.ofMillis(350));
+            // the stream, open as long as the idle connection lived, outlives it: streaming is not idle
+            for (int i = 0; i < 6; i++) { // six keepalives: 600 ms of a stream that reads no request
+                assertThat(sse.commentArrives()).isTrue();
+            }
+            f.post("/v1/streams/idle/messages", "still here");
+            assertThat(sse.next().data()).isEqualTo("still here");
+        }
+    }
+
+    @Test
     void connectionsBeyondTheMaximumAre503AndClosed() {
         f = GatewayFixture.start(l -> l.maxConnections(2));
         try (RawHttp a = RawHttp.connect(f.gateway.port()); RawHttp b = RawHttp.connect(f.gateway.port())) {
