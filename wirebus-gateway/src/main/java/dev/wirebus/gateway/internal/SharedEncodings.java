@@ -2,7 +2,6 @@ package dev.wirebus.gateway.internal;
 
 import dev.wirebus.client.Message;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufAllocator;
 import io.netty.util.concurrent.FastThreadLocal;
 
 import java.util.function.Function;
@@ -21,26 +20,16 @@ final class SharedEncodings {
     private static final int WS = 2;
     private static final int FORMS = 4;
 
-    /** WebSocket headers kept per scope: one per payload length (subscribe ids of different lengths). */
-    private static final int HEADERS = 4;
-
     private static final class Scope {
         Message message;
         final ByteBuf[] frames = new ByteBuf[FORMS];
-        final int[] headerLengths = new int[HEADERS];
-        final ByteBuf[] headers = new ByteBuf[HEADERS];
 
         void clear() {
             message = null;
-            release(frames);
-            release(headers);
-        }
-
-        private static void release(ByteBuf[] bufs) {
-            for (int i = 0; i < bufs.length; i++) {
-                if (bufs[i] != null) {
-                    bufs[i].release();
-                    bufs[i] = null;
+            for (int i = 0; i < FORMS; i++) {
+                if (frames[i] != null) {
+                    frames[i].release();
+                    frames[i] = null;
                 }
             }
         }
@@ -76,29 +65,6 @@ final class SharedEncodings {
     /** The shared part of the WebSocket message frame of {@code m} in {@code encoding}, likewise. */
     static ByteBuf ws(Message m, Payloads encoding, Function<Message, ByteBuf> encoder) {
         return get(WS + encoding.ordinal(), m, encoder);
-    }
-
-    /**
-     * A WebSocket text frame header for a payload of {@code payloadLength} bytes, shared in the
-     * scope of {@code m} by the frames of that length (subscriptions whose ids have the same length).
-     */
-    static ByteBuf wsHeader(Message m, int payloadLength, ByteBufAllocator alloc) {
-        Scope s = SCOPE.get();
-        if (s.message != m) {
-            return WireFrames.textHeader(alloc, payloadLength);
-        }
-        for (int i = 0; i < HEADERS; i++) {
-            ByteBuf h = s.headers[i];
-            if (h == null) {
-                h = s.headers[i] = WireFrames.textHeader(alloc, payloadLength);
-                s.headerLengths[i] = payloadLength;
-                return h.retainedDuplicate();
-            }
-            if (s.headerLengths[i] == payloadLength) {
-                return h.retainedDuplicate();
-            }
-        }
-        return WireFrames.textHeader(alloc, payloadLength);
     }
 
     private static ByteBuf get(int form, Message m, Function<Message, ByteBuf> encoder) {

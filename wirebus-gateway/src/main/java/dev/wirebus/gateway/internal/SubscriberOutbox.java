@@ -65,39 +65,21 @@ public final class SubscriberOutbox {
     private static final class Item {
         final Cursor cursor;
         final long sequence;
-        /** Written first, then {@link #middle} (both may be null), then {@link #body}. */
-        final ByteBuf head;
-        final ByteBuf middle;
+        /** Non-null for a WebSocket message: the frame is a text frame of these bytes followed by {@link #body}. */
+        final byte[] textPrefix;
         final ByteBuf body;
+        /** What the item counts against the limit (a text frame's header counted at its largest). */
         final int bytes;
 
-        Item(Cursor cursor, long sequence, ByteBuf head, ByteBuf middle, ByteBuf body) {
+        Item(Cursor cursor, long sequence, byte[] textPrefix, ByteBuf body) {
             this.cursor = cursor;
             this.sequence = sequence;
-            this.head = head;
-            this.middle = middle;
+            this.textPrefix = textPrefix;
             this.body = body;
-            this.bytes = (head == null ? 0 : head.readableBytes()) + (middle == null ? 0 : middle.readableBytes())
-                    + body.readableBytes();
-        }
-
-        void writeTo(ChannelHandlerContext out) {
-            if (head != null) {
-                out.write(head, out.voidPromise());
-            }
-            if (middle != null) {
-                out.write(middle, out.voidPromise());
-            }
-            out.write(body, out.voidPromise());
+            this.bytes = (textPrefix == null ? 0 : textPrefix.length + WireFrames.MAX_TEXT_HEADER) + body.readableBytes();
         }
 
         void release() {
-            if (head != null) {
-                head.release();
-            }
-            if (middle != null) {
-                middle.release();
-            }
             body.release();
         }
     }
@@ -115,6 +97,10 @@ public final class SubscriberOutbox {
     private final AtomicLong queuedBytes = new AtomicLong();
     private final AtomicBoolean drainScheduled = new AtomicBoolean();
     private final AtomicBoolean refusing = new AtomicBoolean();
+    /** Room for the frame starts of one drain (allocated when a drain writes WebSocket messages). */
+    private static final int SCRATCH_BYTES = 4096;
+    /** Event loop only: the buffer this drain writes WebSocket frame starts into. */
+    private ByteBuf scratch;
     /** Where frames are written from; set by {@link #start}. */
     private volatile ChannelHandlerContext writer;
 
@@ -137,17 +123,22 @@ public final class SubscriberOutbox {
      * the outbox overflowed or closed. Any thread.
      */
     public boolean offer(Cursor cursor, long sequence, ByteBuf frame) {
-        return add(new Item(cursor, sequence, null, null, frame));
+        return add(new Item(cursor, sequence, null, frame));
     }
 
-    /** Likewise, for a frame in three parts written one after the other (a WebSocket header, a prefix, a body). */
-    public boolean offer(Cursor cursor, long sequence, ByteBuf head, ByteBuf middle, ByteBuf body) {
-        return add(new Item(cursor, sequence, head, middle, body));
+    /**
+     * Likewise, for a WebSocket text frame whose payload is {@code textPrefix} (this subscription's
+     * own start) followed by {@code rest} (shared): the frame header and prefix are written by the
+     * event loop when it writes the frame, into one buffer per drain, so that queued frames hold
+     * nothing of their own but this item.
+     */
+    public boolean offer(Cursor cursor, long sequence, byte[] textPrefix, ByteBuf rest) {
+        return add(new Item(cursor, sequence, textPrefix, rest));
     }
 
     /** Queues a frame that is no subscription's message (an ack, a keepalive). Any thread. */
     public boolean offer(ByteBuf frame) {
-        return add(new Item(null, 0, null, null, frame));
+        return add(new Item(null, 0, null, frame));
     }
 
     /**
@@ -254,11 +245,18 @@ public final class SubscriberOutbox {
                 item.release(); // offered while it was being cancelled
                 continue;
             }
-            item.writeTo(out);
+            if (item.textPrefix != null) {
+                out.write(textFrameStart(item.textPrefix, item.body.readableBytes()), out.voidPromise());
+            }
+            out.write(item.body, out.voidPromise());
             if (item.cursor != null) {
                 item.cursor.next(item.sequence + 1);
                 sent++;
             }
+        }
+        if (scratch != null) {
+            scratch.release(); // the frame starts written from it hold their own references
+            scratch = null;
         }
         if (written > 0) {
             metrics.buffered(-written);
@@ -268,6 +266,21 @@ public final class SubscriberOutbox {
         if ((!taken.isEmpty() || !inbox.isEmpty()) && channel.isWritable()) {
             scheduleDrain();
         }
+    }
+
+    /** A text frame's header for {@code prefix} + {@code restLength} bytes, then {@code prefix}: a slice of this drain's scratch buffer. */
+    private ByteBuf textFrameStart(byte[] prefix, int restLength) {
+        int need = prefix.length + WireFrames.MAX_TEXT_HEADER;
+        if (scratch == null || scratch.writableBytes() < need) {
+            if (scratch != null) {
+                scratch.release();
+            }
+            scratch = channel.alloc().directBuffer(Math.max(SCRATCH_BYTES, need));
+        }
+        int at = scratch.writerIndex();
+        WireFrames.writeTextHeader(scratch, (long) prefix.length + restLength);
+        scratch.writeBytes(prefix);
+        return scratch.retainedSlice(at, scratch.writerIndex() - at);
     }
 
     private Item next() {

@@ -63,11 +63,8 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
         volatile boolean announced;
         volatile boolean ended;
 
-        /**
-         * The start of each message frame's JSON, up to the part all subscribers share:
-         * {@code {"type":"message","id":"…",}; released when the subscription stops (queued frames hold their own references).
-         */
-        final ByteBuf messagePrefix;
+        /** The start of each message frame's JSON, up to the part all subscribers share: {@code {"type":"message","id":"…",}. */
+        final byte[] messagePrefix;
         /** Makes the part of a message frame all subscribers of the stream share. */
         final Function<Message, ByteBuf> rest;
 
@@ -77,10 +74,9 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
             this.id = id;
             this.start = start;
             this.cursor = new SubscriberOutbox.Cursor(stream, 0);
-            byte[] prefix = (id == null ? "{\"type\":\"message\","
+            this.messagePrefix = (id == null ? "{\"type\":\"message\","
                     : "{\"type\":\"message\",\"id\":\"" + new String(QUOTER.quoteAsString(id)) + "\",")
                     .getBytes(StandardCharsets.UTF_8);
-            this.messagePrefix = ByteBufAllocator.DEFAULT.directBuffer(prefix.length).writeBytes(prefix);
             this.rest = m -> messageRest(ByteBufAllocator.DEFAULT, stream, encoding, m);
         }
     }
@@ -204,13 +200,8 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
             return;
         }
         WsSubscription s = new WsSubscription(stream, encoding, id, start);
-        Subscription sub;
-        try {
-            sub = gateway.feeds().subscribe(stream, start, m -> onMessage(s, m));
-        } catch (RuntimeException e) { // a name the client refuses: nothing is left of it
-            s.messagePrefix.release();
-            throw e;
-        }
+        // first: a name the client refuses throws here, before anything of the subscription is kept
+        Subscription sub = gateway.feeds().subscribe(stream, start, m -> onMessage(s, m));
         s.subscription = sub;
         subscriptions.put(stream, s);
         gateway.subscribers().added(stream, true);
@@ -264,9 +255,7 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
             if (!s.announced) {
                 announce(s, m.sequence()); // the first message's sequence is where it started
             }
-            ByteBuf prefix = s.messagePrefix.retainedDuplicate();
-            ByteBuf header = SharedEncodings.wsHeader(m, prefix.readableBytes() + rest.readableBytes(), channel.alloc());
-            outbox.offer(s.cursor, m.sequence(), header, prefix, rest);
+            outbox.offer(s.cursor, m.sequence(), s.messagePrefix, rest);
         }
     }
 
@@ -289,9 +278,6 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
      */
     private void stop(WsSubscription s) {
         synchronized (s) {
-            if (!s.ended) {
-                s.messagePrefix.release();
-            }
             s.ended = true;
         }
         outbox.cancel(s.cursor);

@@ -20,6 +20,8 @@ final class WireFrames {
     private static final byte[] CRLF = {'\r', '\n'};
     private static final byte[] HEX = "0123456789abcdef".getBytes(StandardCharsets.US_ASCII);
     private static final int WS_FIN_TEXT = 0x81;
+    /** The longest text frame header a server writes: 2 bytes and a 64-bit length. */
+    static final int MAX_TEXT_HEADER = 10;
 
     private WireFrames() {
     }
@@ -48,15 +50,8 @@ final class WireFrames {
         return b.writeBytes(utf8);
     }
 
-    /** The header of a text frame of {@code payloadLength} bytes (its payload is written after it, in parts). */
-    static ByteBuf textHeader(ByteBufAllocator alloc, int payloadLength) {
-        ByteBuf b = alloc.directBuffer(10);
-        writeTextHeader(b, payloadLength);
-        return b;
-    }
-
-    /** RFC 6455 §5.2: FIN + opcode 1, no mask, the length in the fewest bytes. */
-    private static void writeTextHeader(ByteBuf b, long length) {
+    /** RFC 6455 §5.2: FIN + opcode 1, no mask, the length in the fewest bytes ({@value #MAX_TEXT_HEADER} at most). */
+    static void writeTextHeader(ByteBuf b, long length) {
         b.writeByte(WS_FIN_TEXT);
         if (length < 126) {
             b.writeByte((int) length);
