@@ -47,6 +47,42 @@ class HttpPublishTest {
     }
 
     @Test
+    void pipelinedRequestsAreAnsweredInOrderBeyondTheNumberHeldAtOnce() {
+        int n = 50; // more than the handler holds before it stops reading the socket
+        StringBuilder all = new StringBuilder();
+        for (int i = 1; i <= n; i++) {
+            String body = "p" + i;
+            all.append("POST /v1/streams/piped/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: ")
+                    .append(body.length()).append("\r\n\r\n").append(body);
+            if (i % 10 == 0) {
+                all.append("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+            }
+        }
+        try (RawHttp c = RawHttp.connect(f.gateway.port())) {
+            c.write(all.toString()); // all at once: the requests arrive together
+            for (int i = 1; i <= n; i++) {
+                RawHttp.Response r = c.readResponse();
+                assertThat(r.status()).as("answer %d", i).isEqualTo(200);
+                assertThat(GatewayFixture.JSON.readTree(r.body()).get("seq").asLong()).as("answer %d", i).isEqualTo(i);
+                if (i % 10 == 0) {
+                    RawHttp.Response health = c.readResponse();
+                    assertThat(health.status()).isEqualTo(200);
+                    assertThat(health.body()).as("the health check after publish %d", i).doesNotContain("\"seq\"");
+                }
+            }
+            // and the connection still serves what comes next
+            assertThat(c.get("/v1/streams/piped").status()).isEqualTo(200);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        List<String> got = new ArrayList<>();
+        for (var m : f.client.fetch("piped", 1, n).join().messages()) {
+            got.add(m.payloadAsString());
+        }
+        assertThat(got).containsExactlyElementsOf(java.util.stream.IntStream.rangeClosed(1, n).mapToObj(i -> "p" + i).toList());
+    }
+
+    @Test
     void batchLandsAtConsecutiveSequences() {
         f.post("/v1/streams/tx/messages", "first");
         HttpResponse<String> r = f.post("/v1/streams/tx/batch",

@@ -23,10 +23,16 @@ import java.util.concurrent.TimeUnit;
  * The last handler of an HTTP connection: refuses requests the codec could not decode (431 for
  * headers too large), applies the rate limit, the in-flight limit and the request timeout, routes
  * each request to its endpoint and writes the answers in request order (pipelined requests wait
- * their turn; the socket is not read meanwhile). Closes an idle connection. Event loop only, except
+ * their turn; beyond {@value #MAX_PIPELINED} waiting the socket is not read until they are served).
+ * Closes an idle connection. Event loop only, except
  * that answers arrive through {@link Exchange#respond} from any thread.
  */
 public final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
+    /**
+     * Pipelined requests held while one is served; at this many the socket stops being read (the
+     * reads are not switched off for every request: that is two epoll_ctl calls per request).
+     */
+    static final int MAX_PIPELINED = 16;
     private final GatewayContext gateway;
     private final ArrayDeque<FullHttpRequest> waiting = new ArrayDeque<>(2);
     private Exchange current;
@@ -51,6 +57,9 @@ public final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
                 request.release(); // the connection belongs to an event stream now
             } else {
                 waiting.add(request);
+                if (waiting.size() >= MAX_PIPELINED) {
+                    ctx.channel().config().setAutoRead(false);
+                }
             }
             return;
         }
@@ -84,7 +93,6 @@ public final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
         Exchange ex = new Exchange(this, ctx, request, query, route, match == null ? java.util.Map.of() : match.params(),
                 HttpUtil.isKeepAlive(request));
         current = ex;
-        ctx.channel().config().setAutoRead(false);
         try {
             if (malformed != null) {
                 gateway.metrics().rejected(GatewayMetrics.Rejection.BAD_REQUEST);
@@ -182,10 +190,11 @@ public final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
         }
         current = null;
         FullHttpRequest next = waiting.poll();
+        if (waiting.size() < MAX_PIPELINED && !ex.ctx.channel().config().isAutoRead()) {
+            ex.ctx.channel().config().setAutoRead(true);
+        }
         if (next != null) {
             process(ex.ctx, next);
-        } else {
-            ex.ctx.channel().config().setAutoRead(true);
         }
     }
 
