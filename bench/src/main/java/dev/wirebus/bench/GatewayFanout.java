@@ -20,7 +20,7 @@ import java.util.Map;
  * Fan-out through the HTTP gateway: one stream, {@code --subscribers} Server-Sent Events or
  * WebSocket subscribers (each its own HTTP connection), messages published at a paced rate
  * through a {@link BatchingPublisher} straight to the broker. Broker, gateway (on its own
- * {@link WirebusClient}, as {@code wirebus serve} runs it) and subscribers share this JVM; the
+ * {@link WirebusClient}, on the gateway's event loops, as {@code wirebus serve} runs it) and subscribers share this JVM; the
  * subscribers are one Netty event-loop thread ({@link GatewaySubscribers}).
  *
  * <p>Reports messages delivered per second over all subscribers, the slowest subscriber's rate,
@@ -104,6 +104,7 @@ final class GatewayFanout implements Workload {
     }
 
     private final BenchOptions o;
+    private final io.netty.channel.EventLoopGroup loops;
     private final WirebusClient gatewayClient;
     private final Gateway gateway;
     private final GatewaySubscribers subscribers;
@@ -113,9 +114,11 @@ final class GatewayFanout implements Workload {
 
     GatewayFanout(BenchOptions o, Options g, Protocol protocol, long rate, String address) {
         this.o = o;
-        // the gateway as `wirebus serve` runs it: its own client of the broker, default settings but the limits
+        // the gateway as `wirebus serve` runs it: its own client of the broker on the gateway's event
+        // loops, default settings but the limits
+        this.loops = Gateway.newEventLoopGroup(g.gatewayIoThreads);
         this.gatewayClient = WirebusClient.builder().address(address).name("bench-gateway")
-                .dispatchExecutor(Gateway.clientDispatchExecutor()).connect();
+                .dispatchExecutor(Gateway.clientDispatchExecutor()).eventLoop(loops.next()).connect();
         Gateway gw = null;
         GatewaySubscribers subs = null;
         BatchingPublisher p = null;
@@ -126,7 +129,7 @@ final class GatewayFanout implements Workload {
                     .subscriberBufferBytes(g.subscriberBuffer)
                     .build();
             gw = Gateway.builder().client(gatewayClient).bind("127.0.0.1", 0).limits(limits)
-                    .ioThreads(g.gatewayIoThreads).build().start();
+                    .eventLoopGroup(loops).build().start();
             subs = new GatewaySubscribers(protocol, "127.0.0.1", gw.port(), STREAM, g.subscribers, o.timeout, load,
                     latency);
             p = BatchingPublisher.builder().address(address).name("bench-publisher")
@@ -139,6 +142,7 @@ final class GatewayFanout implements Workload {
                 gw.close();
             }
             gatewayClient.close();
+            loops.shutdownGracefully();
             throw e;
         }
         this.gateway = gw;
@@ -185,6 +189,7 @@ final class GatewayFanout implements Workload {
             subscribers.close();
             gateway.close();
             gatewayClient.close();
+            loops.shutdownGracefully().awaitUninterruptibly(5, java.util.concurrent.TimeUnit.SECONDS);
         }
     }
 

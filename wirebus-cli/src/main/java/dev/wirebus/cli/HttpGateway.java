@@ -4,9 +4,11 @@ import dev.wirebus.client.WirebusClient;
 import dev.wirebus.gateway.Gateway;
 import dev.wirebus.gateway.GatewayLimits;
 import dev.wirebus.server.Broker;
+import io.netty.channel.EventLoopGroup;
 
 import java.io.PrintWriter;
 import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The HTTP gateway {@code wirebus serve} runs beside its broker: a client connected to the broker
@@ -21,11 +23,13 @@ import java.time.Duration;
 final class HttpGateway implements AutoCloseable {
     private final WirebusClient client;
     private final Gateway gateway;
+    private final EventLoopGroup loops;
     private final GatewayLimits limits;
 
-    private HttpGateway(WirebusClient client, Gateway gateway, GatewayLimits limits) {
+    private HttpGateway(WirebusClient client, Gateway gateway, EventLoopGroup loops, GatewayLimits limits) {
         this.client = client;
         this.gateway = gateway;
+        this.loops = loops;
         this.limits = limits;
     }
 
@@ -33,21 +37,29 @@ final class HttpGateway implements AutoCloseable {
     static HttpGateway start(Broker broker, HttpSettings settings,
                              io.micrometer.prometheusmetrics.PrometheusMeterRegistry registry) {
         if (settings.listen() == null) {
-            return new HttpGateway(null, null, settings.limits());
+            return new HttpGateway(null, null, null, settings.limits());
         }
         String address = broker.unixSocket() != null ? "unix://" + broker.unixSocket()
                 : "tcp://" + HostPort.of(broker.tcpAddress());
-        WirebusClient client = WirebusClient.builder().address(address).name("wirebus-http")
-                .dispatchExecutor(Gateway.clientDispatchExecutor()).connect();
+        // one set of event loops for the HTTP connections and the gateway's broker connection: the
+        // broker's answers arrive on a thread that also serves HTTP, a thread hand-off fewer per request
+        EventLoopGroup loops = Gateway.newEventLoopGroup(0);
+        WirebusClient client = null;
         try {
+            client = WirebusClient.builder().address(address).name("wirebus-http")
+                    .dispatchExecutor(Gateway.clientDispatchExecutor()).eventLoop(loops.next()).connect();
             Gateway gateway = Gateway.builder().client(client)
                     .bind(settings.listen().host(), settings.listen().port())
                     .limits(settings.limits())
                     .meterRegistry(registry)
+                    .eventLoopGroup(loops)
                     .build().start();
-            return new HttpGateway(client, gateway, settings.limits());
+            return new HttpGateway(client, gateway, loops, settings.limits());
         } catch (RuntimeException e) {
-            client.close();
+            if (client != null) {
+                client.close();
+            }
+            loops.shutdownGracefully(0, 1, TimeUnit.SECONDS);
             throw e;
         }
     }
@@ -80,6 +92,7 @@ final class HttpGateway implements AutoCloseable {
         if (gateway != null) {
             gateway.close();
             client.close();
+            loops.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
         }
     }
 }

@@ -3,6 +3,7 @@ package dev.wirebus.client;
 import dev.wirebus.client.internal.ClientOptions;
 import dev.wirebus.client.internal.DefaultWirebusClient;
 import dev.wirebus.protocol.Defaults;
+import io.netty.channel.EventLoop;
 
 import java.time.Duration;
 import java.util.List;
@@ -134,6 +135,7 @@ public interface WirebusClient extends AutoCloseable {
         private int maxInFlight = 65_536;
         private int subscriptionWindow = 4096;
         private Executor dispatchExecutor;
+        private EventLoop eventLoop;
 
         private Builder() {
         }
@@ -197,6 +199,20 @@ public interface WirebusClient extends AutoCloseable {
         }
 
         /**
+         * Runs the client's connection on {@code loop}, an event loop of the caller's, instead of on
+         * a thread of its own; {@link WirebusClient#close()} leaves the loop running. For a server
+         * that talks to the broker from its own Netty event loops (the HTTP gateway): answers then
+         * arrive on a loop the server already runs, one thread hand-off fewer per call. The loop must
+         * come from a {@code MultiThreadIoEventLoopGroup} of the transport the client uses: native
+         * epoll where {@code Epoll.isAvailable()}, NIO elsewhere. Handlers run on it when
+         * {@link #dispatchExecutor} runs them directly, so they must never block.
+         */
+        public Builder eventLoop(EventLoop loop) {
+            this.eventLoop = Objects.requireNonNull(loop, "eventLoop");
+            return this;
+        }
+
+        /**
          * Connects and completes the handshake.
          *
          * @throws ConnectionException when the first connection fails, saying why (no socket file,
@@ -204,7 +220,7 @@ public interface WirebusClient extends AutoCloseable {
          */
         public WirebusClient connect() {
             ClientOptions options = new ClientOptions(address, name, connectTimeout, requestTimeout, reconnectPolicy,
-                    listener, maxInFlight, subscriptionWindow, dispatchExecutor);
+                    listener, maxInFlight, subscriptionWindow, dispatchExecutor, eventLoop);
             return DefaultWirebusClient.connect(options);
         }
 

@@ -4,6 +4,7 @@ import dev.wirebus.client.WirebusClient;
 import dev.wirebus.gateway.internal.GatewayServer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.netty.channel.EventLoopGroup;
 
 import java.net.InetSocketAddress;
 import java.util.Objects;
@@ -23,6 +24,15 @@ import java.util.concurrent.Executor;
  * }
  * }</pre>
  *
+ * <p>To spare a thread hand-off per request, run the client on the gateway's event loops (as
+ * {@code wirebus serve} does) and shut them down after both:
+ * <pre>{@code
+ * EventLoopGroup loops = Gateway.newEventLoopGroup(0);
+ * WirebusClient client = WirebusClient.builder().address("unix:///run/wirebus.sock")
+ *         .dispatchExecutor(Gateway.clientDispatchExecutor()).eventLoop(loops.next()).connect();
+ * Gateway gateway = Gateway.builder().client(client).eventLoopGroup(loops).build().start();
+ * }</pre>
+ *
  * <p>Lifecycle: {@link Builder#build()} makes a stopped gateway, {@link #start()} binds its port,
  * {@link #close()} closes its connections (subscriptions included) and frees its threads. It does
  * not close the client. Every limit of {@link GatewayLimits} is enforced per connection or per
@@ -34,7 +44,7 @@ public final class Gateway implements AutoCloseable {
 
     private Gateway(Builder b) {
         this.server = new GatewayServer(b.client, new InetSocketAddress(b.host, b.port), b.limits, b.registry,
-                b.ioThreads);
+                b.ioThreads, b.eventLoopGroup);
     }
 
     /**
@@ -50,6 +60,17 @@ public final class Gateway implements AutoCloseable {
     }
 
     private static final Executor DIRECT = Runnable::run;
+
+    /**
+     * Event loops of the kind the gateway runs on (native epoll where available, NIO otherwise),
+     * {@code threads} of them (0: as many as cores, at most 8), named {@code wirebus-http}: to share
+     * with the gateway's client ({@link WirebusClient.Builder#eventLoop} with {@code group.next()})
+     * and give to {@link Builder#eventLoopGroup}, so that the broker's answers arrive on a thread
+     * that also serves HTTP connections. The caller shuts it down after closing both.
+     */
+    public static EventLoopGroup newEventLoopGroup(int threads) {
+        return GatewayServer.newGroup(threads);
+    }
 
     /** A builder; a client is required, everything else has defaults. */
     public static Builder builder() {
@@ -103,6 +124,7 @@ public final class Gateway implements AutoCloseable {
         private GatewayLimits limits = GatewayLimits.defaults();
         private PrometheusMeterRegistry registry;
         private int ioThreads;
+        private EventLoopGroup eventLoopGroup;
 
         private Builder() {
         }
@@ -140,6 +162,15 @@ public final class Gateway implements AutoCloseable {
                 throw new IllegalArgumentException("ioThreads must be at least 0, was " + threads);
             }
             this.ioThreads = threads;
+            return this;
+        }
+
+        /**
+         * Runs the gateway on {@code group} (see {@link Gateway#newEventLoopGroup}) instead of event
+         * loops of its own; {@link Gateway#close()} leaves it running. Overrides {@link #ioThreads}.
+         */
+        public Builder eventLoopGroup(EventLoopGroup group) {
+            this.eventLoopGroup = Objects.requireNonNull(group, "eventLoopGroup");
             return this;
         }
 

@@ -9,10 +9,12 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Executor;
 
-/** A client's validated settings. */
+import io.netty.channel.EventLoop;
+
+/** A client's validated settings ({@code dispatchExecutor} and {@code eventLoop} may be null: the client makes its own). */
 public record ClientOptions(String address, String name, Duration connectTimeout, Duration requestTimeout,
                             ReconnectPolicy reconnectPolicy, ConnectionListener listener, int maxInFlight,
-                            int subscriptionWindow, Executor dispatchExecutor) {
+                            int subscriptionWindow, Executor dispatchExecutor, EventLoop eventLoop) {
 
     /** A parsed address: a Unix socket path or a TCP host and port. */
     public record Target(Path unixPath, InetSocketAddress tcp) {

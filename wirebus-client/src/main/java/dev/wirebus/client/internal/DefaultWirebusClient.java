@@ -114,8 +114,13 @@ public final class DefaultWirebusClient implements WirebusClient {
     private DefaultWirebusClient(ClientOptions options) {
         this.options = options;
         this.target = ClientOptions.parseAddress(options.address());
-        this.group = ClientTransport.newGroup("wirebus-client-io");
-        this.loop = group.next();
+        if (options.eventLoop() != null) {
+            this.group = null; // the caller's: it outlives this client
+            this.loop = options.eventLoop();
+        } else {
+            this.group = ClientTransport.newGroup("wirebus-client-io");
+            this.loop = group.next();
+        }
         if (options.dispatchExecutor() != null) {
             this.dispatch = options.dispatchExecutor();
             this.ownedDispatch = null;
@@ -948,7 +953,9 @@ public final class DefaultWirebusClient implements WirebusClient {
         if (reason != null) {
             reportError(reason);
         }
-        if (!loop.inEventLoop()) {
+        if (group == null) {
+            // the caller's loop: nothing of ours is left on it (the channel is closed, deadlines swept)
+        } else if (!loop.inEventLoop()) {
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
         } else {
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS);

@@ -35,6 +35,7 @@ public final class GatewayServer {
     private final InetSocketAddress requested;
     private final GatewayContext gateway;
     private final int ioThreads;
+    private final EventLoopGroup external;
     private EventLoopGroup group;
     private Channel serverChannel;
     private ChannelGroup connections;
@@ -42,11 +43,27 @@ public final class GatewayServer {
     private boolean started;
     private boolean closed;
 
+    /** @param external event loops of the caller's (not shut down on close), or null for loops of its own */
     public GatewayServer(WirebusClient client, InetSocketAddress address, GatewayLimits limits,
-                         PrometheusMeterRegistry registry, int ioThreads) {
+                         PrometheusMeterRegistry registry, int ioThreads, EventLoopGroup external) {
         this.requested = address;
         this.gateway = new GatewayContext(client, limits, registry);
-        this.ioThreads = ioThreads > 0 ? ioThreads : Math.min(8, Runtime.getRuntime().availableProcessors());
+        this.ioThreads = ioThreads;
+        this.external = external;
+    }
+
+    /** {@code threads} event loops (0: as many as cores, at most 8) of the transport the gateway binds with. */
+    public static EventLoopGroup newGroup(int threads) {
+        int n = threads > 0 ? threads : Math.min(8, Runtime.getRuntime().availableProcessors());
+        IoHandlerFactory factory = Epoll.isAvailable() ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+        return new MultiThreadIoEventLoopGroup(n, new DefaultThreadFactory("wirebus-http", true), factory);
+    }
+
+    private void shutdownGroup(long quietSeconds, long timeoutSeconds) {
+        if (external == null) {
+            group.shutdownGracefully(quietSeconds, timeoutSeconds, TimeUnit.SECONDS)
+                    .awaitUninterruptibly(timeoutSeconds + 3, TimeUnit.SECONDS);
+        }
     }
 
     private Router routes(DemoTokenProducer demo) {
@@ -74,8 +91,7 @@ public final class GatewayServer {
         }
         started = true;
         boolean epoll = Epoll.isAvailable();
-        IoHandlerFactory factory = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
-        group = new MultiThreadIoEventLoopGroup(ioThreads, new DefaultThreadFactory("wirebus-http", true), factory);
+        group = external != null ? external : newGroup(ioThreads);
         gateway.router(routes(new DemoTokenProducer(gateway.client(), group)));
         gateway.feeds().scheduler(group);
         connections = new DefaultChannelGroup("wirebus-http", GlobalEventExecutor.INSTANCE);
@@ -90,7 +106,7 @@ public final class GatewayServer {
         try {
             serverChannel = b.bind(requested).syncUninterruptibly().channel();
         } catch (Exception e) {
-            group.shutdownGracefully(0, 1, TimeUnit.SECONDS);
+            shutdownGroup(0, 1);
             String why = e.getMessage() == null ? e.toString() : e.getMessage();
             throw new UncheckedIOException("cannot listen for HTTP on " + requested.getHostString() + ":"
                     + requested.getPort() + ": " + why, e instanceof IOException ? (IOException) e : new IOException(e));
@@ -124,6 +140,6 @@ public final class GatewayServer {
         }
         connections.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
         gateway.feeds().close();
-        group.shutdownGracefully(0, 2, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+        shutdownGroup(0, 2);
     }
 }
