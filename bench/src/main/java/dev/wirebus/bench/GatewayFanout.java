@@ -57,7 +57,8 @@ final class GatewayFanout implements Workload {
         long maxLag;
 
         @Option(names = "--gateway-io-threads", defaultValue = "0",
-                description = "The gateway's event-loop threads (0: its default, as many as cores, at most 8) (default: ${DEFAULT-VALUE}).")
+                description = "The gateway's event-loop threads, which also carry its broker connection (0: as wirebus serve,"
+                        + " half the cores, at least 1) (default: ${DEFAULT-VALUE}).")
         int gatewayIoThreads;
 
         @Option(names = "--subscriber-buffer", defaultValue = "4194304",
@@ -116,7 +117,8 @@ final class GatewayFanout implements Workload {
         this.o = o;
         // the gateway as `wirebus serve` runs it: its own client of the broker on the gateway's event
         // loops, default settings but the limits
-        this.loops = Gateway.newEventLoopGroup(g.gatewayIoThreads);
+        this.loops = Gateway.newEventLoopGroup(g.gatewayIoThreads > 0 ? g.gatewayIoThreads
+                : Math.max(1, Runtime.getRuntime().availableProcessors() / 2)); // serve's default
         this.gatewayClient = WirebusClient.builder().address(address).name("bench-gateway")
                 .dispatchExecutor(Gateway.clientDispatchExecutor()).eventLoop(loops.next()).connect();
         Gateway gw = null;

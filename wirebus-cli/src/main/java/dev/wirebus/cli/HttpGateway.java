@@ -43,7 +43,7 @@ final class HttpGateway implements AutoCloseable {
                 : "tcp://" + HostPort.of(broker.tcpAddress());
         // one set of event loops for the HTTP connections and the gateway's broker connection: the
         // broker's answers arrive on a thread that also serves HTTP, a thread hand-off fewer per request
-        EventLoopGroup loops = Gateway.newEventLoopGroup(0);
+        EventLoopGroup loops = Gateway.newEventLoopGroup(settings.effectiveIoThreads());
         WirebusClient client = null;
         try {
             client = WirebusClient.builder().address(address).name("wirebus-http")

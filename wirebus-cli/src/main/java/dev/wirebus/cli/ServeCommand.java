@@ -210,6 +210,11 @@ final class ServeCommand implements Callable<Integer> {
             description = "Most open HTTP connections; one more gets 503 and is closed (default: 10000).")
     String httpMaxConnections;
 
+    @Option(names = "--http-io-threads", paramLabel = "N",
+            description = "Event loop threads of the HTTP gateway, which also carry its broker connection; "
+                    + "0 = half the cores, at least 1 (default: 0).")
+    String httpIoThreads;
+
     @Option(names = "--http-idle-timeout", paramLabel = "DURATION",
             description = "A connection silent this long is closed; longer than a load balancer's own idle timeout "
                     + "(default: 620s).")
@@ -360,6 +365,7 @@ final class ServeCommand implements Callable<Integer> {
         flag(layer, Setting.HTTP_MAX_IN_FLIGHT_PER_CLIENT, httpMaxInFlightPerClient);
         flag(layer, Setting.HTTP_MAX_CONNECTIONS_PER_CLIENT, httpMaxConnectionsPerClient);
         flag(layer, Setting.HTTP_IDLE_TIMEOUT, httpIdleTimeout);
+        flag(layer, Setting.HTTP_IO_THREADS, httpIoThreads);
         flag(layer, Setting.HTTP_HEADER_TIMEOUT, httpHeaderTimeout);
         flag(layer, Setting.HTTP_SUBSCRIBER_BUFFER, httpSubscriberBuffer);
         return layer;

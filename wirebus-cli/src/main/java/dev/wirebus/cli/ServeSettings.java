@@ -137,7 +137,9 @@ final class ServeSettings {
                 ServeSettings::notTheBrokers, c -> GATEWAY_DEFAULTS.headerTimeout()),
         HTTP_SUBSCRIBER_BUFFER("http", "subscriber-buffer", "--http-subscriber-buffer",
                 t -> gateway(intSize(t), (g, n) -> g.subscriberBufferBytes(n)), ServeSettings::notTheBrokers,
-                c -> GATEWAY_DEFAULTS.subscriberBufferBytes());
+                c -> GATEWAY_DEFAULTS.subscriberBufferBytes()),
+        HTTP_IO_THREADS("http", "io-threads", "--http-io-threads", ServeSettings::intCount,
+                ServeSettings::notTheBrokers, c -> 0);
 
         private final String table;
         private final String key;
@@ -375,7 +377,8 @@ final class ServeSettings {
                 .headerTimeout((Duration) values.get(Setting.HTTP_HEADER_TIMEOUT))
                 .subscriberBufferBytes((Integer) values.get(Setting.HTTP_SUBSCRIBER_BUFFER))
                 .build();
-        return new HttpSettings(listen == Listener.OFF ? null : (HostPort) listen, limits);
+        return new HttpSettings(listen == Listener.OFF ? null : (HostPort) listen, limits,
+                (Integer) values.get(Setting.HTTP_IO_THREADS));
     }
 
     /** The broker configuration of these settings. */

@@ -233,7 +233,8 @@ class ServeSettingsTest {
                 idle-timeout = "5m"
                 """));
         Layer env = ServeSettings.environment(Map.of("WIREBUS_HTTP_MAX_BODY", "128KiB",
-                "WIREBUS_HTTP_MAX_CONNECTIONS", "50", "WIREBUS_HTTP_MAX_IN_FLIGHT_PER_CLIENT", "32"));
+                "WIREBUS_HTTP_MAX_CONNECTIONS", "50", "WIREBUS_HTTP_MAX_IN_FLIGHT_PER_CLIENT", "32",
+                "WIREBUS_HTTP_IO_THREADS", "3"));
         Layer flags = new Layer().parse(Setting.HTTP_MAX_CONNECTIONS, "60",
                 new ServeSettings.Origin("--http-max-connections", true))
                 .parse(Setting.HTTP_MAX_CONNECTIONS_PER_CLIENT, "7",
@@ -250,6 +251,9 @@ class ServeSettingsTest {
         assertThat(http.limits().maxConnectionsPerClient()).isEqualTo(7);
         assertThat(http.limits().idleTimeout()).isEqualTo(Duration.ofMinutes(5));
         assertThat(http.limits().headerTimeout()).isEqualTo(Duration.ofSeconds(10));
+        assertThat(http.effectiveIoThreads()).isEqualTo(3);
+        assertThat(ServeSettings.resolve(List.of(ServeSettings.defaults())).toHttpSettings().effectiveIoThreads())
+                .as("half the cores, at least one").isEqualTo(Math.max(1, Runtime.getRuntime().availableProcessors() / 2));
     }
 
     @Test
