@@ -118,7 +118,7 @@ final class GatewayFanout implements Workload {
         // the gateway as `wirebus serve` runs it: its own client of the broker on the gateway's event
         // loops, default settings but the limits
         this.loops = Gateway.newEventLoopGroup(g.gatewayIoThreads > 0 ? g.gatewayIoThreads
-                : Math.max(1, Runtime.getRuntime().availableProcessors() / 2)); // serve's default
+                : Gateway.threadsBesideBroker()); // serve's default
         this.gatewayClient = WirebusClient.builder().address(address).name("bench-gateway")
                 .dispatchExecutor(Gateway.clientDispatchExecutor()).eventLoop(loops.next()).connect();
         Gateway gw = null;

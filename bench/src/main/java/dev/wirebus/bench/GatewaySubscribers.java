@@ -73,7 +73,6 @@ final class GatewaySubscribers implements AutoCloseable {
     private static final byte[] ID = "id: ".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] ERROR_EVENT = "event: wirebus-error".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] WS_MESSAGE = "{\"type\":\"message\"".getBytes(StandardCharsets.US_ASCII);
-    private static final byte[] WS_SEQ = "\"seq\":".getBytes(StandardCharsets.US_ASCII);
     private static final byte[] WS_DATA = "\"data\":\"".getBytes(StandardCharsets.US_ASCII);
     private static final ByteBuf WS_DATA_BUF = Unpooled.unreleasableBuffer(Unpooled.wrappedBuffer(WS_DATA));
     private static final byte[] WS_SUBSCRIBED = "{\"type\":\"subscribed\"".getBytes(StandardCharsets.US_ASCII);
@@ -288,15 +287,8 @@ final class GatewaySubscribers implements AutoCloseable {
 
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            try {
-                readNanos = System.nanoTime();
-                if (msg instanceof TextWebSocketFrame frame) {
-                    onFrame(frame.content());
-                    return;
-                }
-            } finally {
-                ReferenceCountUtil.release(msg);
-            }
+            // SSE and WS bytes are parsed by the decoders in front: nothing else arrives here
+            ReferenceCountUtil.release(msg);
         }
 
         /**
@@ -439,11 +431,6 @@ final class GatewaySubscribers implements AutoCloseable {
             }
         }
 
-        /** WS: one whole frame. */
-        private void onFrame(ByteBuf buf) {
-            onFrame(buf, buf.readerIndex(), buf.writerIndex());
-        }
-
         /** WS: one whole text frame's payload at {@code buf[from, end)}. */
         private void onFrame(ByteBuf buf, int from, int end) {
             int p = messagePrefix.readableBytes();
@@ -461,19 +448,8 @@ final class GatewaySubscribers implements AutoCloseable {
                 return;
             }
             if (startsWith(buf, from, end, WS_MESSAGE)) {
-                int s = indexOf(buf, from, end, WS_SEQ);
-                int d = s < 0 ? -1 : indexOf(buf, s, end, WS_DATA);
-                if (d < 0 || d + WS_DATA.length + Producer.TEXT_DIGITS > end) {
-                    fail("unexpected message frame: " + buf.toString(from, end - from, StandardCharsets.UTF_8));
-                    return;
-                }
-                int seqAt = s + WS_SEQ.length;
-                int seqEnd = seqAt;
-                while (seqEnd < end && Character.isDigit(buf.getByte(seqEnd))) {
-                    seqEnd++;
-                }
-                sequence(digits(buf, seqAt, seqEnd - seqAt));
-                delivered(digits(buf, d + WS_DATA.length, Producer.TEXT_DIGITS));
+                fail("a message frame not laid out as the gateway writes them: "
+                        + buf.toString(from, end - from, StandardCharsets.UTF_8));
             } else if (startsWith(buf, from, end, WS_SUBSCRIBED)) {
                 started.complete(null);
             } else {
@@ -531,19 +507,6 @@ final class GatewaySubscribers implements AutoCloseable {
             }
         }
         return true;
-    }
-
-    private static int indexOf(ByteBuf b, int from, int end, byte[] needle) {
-        outer:
-        for (int i = from; i <= end - needle.length; i++) {
-            for (int j = 0; j < needle.length; j++) {
-                if (b.getByte(i + j) != needle[j]) {
-                    continue outer;
-                }
-            }
-            return i;
-        }
-        return -1;
     }
 
     private static long digits(ByteBuf b, int from, int n) {

@@ -1,5 +1,6 @@
 package dev.wirebus.cli;
 
+import dev.wirebus.gateway.Gateway;
 import dev.wirebus.gateway.GatewayLimits;
 
 /**
@@ -15,12 +16,8 @@ record HttpSettings(HostPort listen, GatewayLimits limits, int ioThreads) {
     /** The gateway's default port. */
     static final int DEFAULT_PORT = 7480;
 
-    /**
-     * The event loop threads to run: as configured, or half the cores (at least one). The gateway
-     * shares the machine with the broker it runs beside, and on a small machine fewer threads mean
-     * fewer thread wake-ups per request, which cost more than the request's own work.
-     */
+    /** The event loop threads to run: as configured, or {@link Gateway#threadsBesideBroker()}. */
     int effectiveIoThreads() {
-        return ioThreads > 0 ? ioThreads : Math.max(1, Runtime.getRuntime().availableProcessors() / 2);
+        return ioThreads > 0 ? ioThreads : Gateway.threadsBesideBroker();
     }
 }

@@ -72,6 +72,15 @@ public final class Gateway implements AutoCloseable {
         return GatewayServer.newGroup(threads);
     }
 
+    /**
+     * How many event loops a gateway beside a broker on the same machine runs by default (as
+     * {@code wirebus serve} does): half the cores, at least one, leaving the rest to the broker. On
+     * a small machine fewer threads also mean fewer thread wake-ups per request.
+     */
+    public static int threadsBesideBroker() {
+        return Math.max(1, Runtime.getRuntime().availableProcessors() / 2);
+    }
+
     /** A builder; a client is required, everything else has defaults. */
     public static Builder builder() {
         return new Builder();
