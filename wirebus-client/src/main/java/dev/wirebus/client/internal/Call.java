@@ -5,6 +5,7 @@ import dev.wirebus.protocol.Frame;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * One request awaiting its answer: the frame to send, its deadline, and how to turn the answer
@@ -19,13 +20,13 @@ final class Call<T> {
     final CompletableFuture<T> future = new CompletableFuture<>();
     final AtomicBoolean done = new AtomicBoolean();
     private final Function<Frame, T> answer;
-    private final String description;
+    private final Supplier<String> description;
     /** Set on the I/O thread once the frame went to a channel. */
     volatile boolean written;
     /** Safe to send again on a new connection (an idempotent publish): resent instead of failed on a lost connection. */
     boolean resendable;
 
-    Call(long id, Frame frame, long createdNanos, long timeoutNanos, boolean countsInFlight, String description,
+    Call(long id, Frame frame, long createdNanos, long timeoutNanos, boolean countsInFlight, Supplier<String> description,
          Function<Frame, T> answer) {
         this.id = id;
         this.frame = frame;
@@ -38,7 +39,7 @@ final class Call<T> {
 
     /** What this call is, for error messages: "PUBLISH on stream 'blocks'". */
     String description() {
-        return description;
+        return description.get();
     }
 
     /** Completes from an answer frame; true if this ended the call. */

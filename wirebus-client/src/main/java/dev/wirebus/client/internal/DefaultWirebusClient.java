@@ -64,6 +64,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * The client: one connection, one I/O thread. Calls from any thread go into an outbound queue that
@@ -280,7 +281,7 @@ public final class DefaultWirebusClient implements WirebusClient {
         }
         for (ResponderRegistration r : responders.values()) {
             Call<Void> call = newCall(new Frame.RespondOn(ids.incrementAndGet(), r.subject), false,
-                    "RESPOND_ON subject '" + r.subject + "'", f -> null);
+                    () -> "RESPOND_ON subject '" + r.subject + "'", f -> null);
             call.future.whenComplete((v, e) -> {
                 if (e != null) {
                     reportError(e);
@@ -460,11 +461,11 @@ public final class DefaultWirebusClient implements WirebusClient {
 
     // ---------------------------------------------------------------- sending
 
-    private <T> Call<T> newCall(Frame frame, boolean counts, String description, Function<Frame, T> answer) {
+    private <T> Call<T> newCall(Frame frame, boolean counts, Supplier<String> description, Function<Frame, T> answer) {
         return newCall(frame, counts, description, answer, requestTimeoutNanos);
     }
 
-    private <T> Call<T> newCall(Frame frame, boolean counts, String description, Function<Frame, T> answer,
+    private <T> Call<T> newCall(Frame frame, boolean counts, Supplier<String> description, Function<Frame, T> answer,
                                 long timeoutNanos) {
         return new Call<>(frame.requestId(), frame, System.nanoTime(), timeoutNanos, counts, description, answer);
     }
@@ -617,7 +618,9 @@ public final class DefaultWirebusClient implements WirebusClient {
 
     private static void checkName(String what, String name) {
         Objects.requireNonNull(name, what);
-        if (name.isEmpty() || name.getBytes(StandardCharsets.UTF_8).length > FrameCodec.MAX_STRING_BYTES) {
+        // UTF-8 takes at most 3 bytes per char (a surrogate pair, 4 for 2): short names need no encoding
+        if (name.isEmpty() || name.length() > FrameCodec.MAX_STRING_BYTES / 3
+                && name.getBytes(StandardCharsets.UTF_8).length > FrameCodec.MAX_STRING_BYTES) {
             throw new IllegalArgumentException(what + " name must be 1 to " + FrameCodec.MAX_STRING_BYTES
                     + " UTF-8 bytes");
         }
@@ -636,7 +639,7 @@ public final class DefaultWirebusClient implements WirebusClient {
             throw new IllegalArgumentException("expectedSequence must be >= 1 (or 0 for none), was " + expectedSequence);
         }
         Frame f = new Frame.Publish(ids.incrementAndGet(), stream, expectedSequence, payload);
-        return send(newCall(f, true, "PUBLISH on stream '" + stream + "'", a -> ((Frame.PublishAck) a).firstSequence()));
+        return send(newCall(f, true, () -> "PUBLISH on stream '" + stream + "'", a -> ((Frame.PublishAck) a).firstSequence()));
     }
 
     @Override
@@ -656,7 +659,7 @@ public final class DefaultWirebusClient implements WirebusClient {
     /** Publishes records already in their wire layout (used by the batching publisher). */
     public CompletableFuture<PublishAck> publishRecords(String stream, RecordBatch records, long expectedSequence) {
         Frame f = new Frame.PublishBatch(ids.incrementAndGet(), stream, expectedSequence, records);
-        return send(newCall(f, true, "PUBLISH_BATCH of " + records.count() + " on stream '" + stream + "'", a -> {
+        return send(newCall(f, true, () -> "PUBLISH_BATCH of " + records.count() + " on stream '" + stream + "'", a -> {
             Frame.PublishAck ack = (Frame.PublishAck) a;
             return new PublishAck(ack.firstSequence(), ack.count());
         }));
@@ -685,7 +688,7 @@ public final class DefaultWirebusClient implements WirebusClient {
         checkName("producer id", options.producerId());
         Frame f = new Frame.PublishIdempotent(ids.incrementAndGet(), stream, options.expectedSequence(),
                 options.producerId(), options.producerSequence(), records);
-        Call<PublishAck> call = newCall(f, true, "PUBLISH of " + records.count() + " on stream '" + stream
+        Call<PublishAck> call = newCall(f, true, () -> "PUBLISH of " + records.count() + " on stream '" + stream
                 + "' by producer '" + options.producerId() + "' #" + options.producerSequence(), a -> {
                     Frame.PublishAck ack = (Frame.PublishAck) a;
                     return new PublishAck(ack.firstSequence(), ack.count(), ack.duplicate());
@@ -704,7 +707,7 @@ public final class DefaultWirebusClient implements WirebusClient {
             throw new IllegalArgumentException("maxMessages must be at least 1, was " + maxMessages);
         }
         Frame f = new Frame.Fetch(ids.incrementAndGet(), stream, fromSequence, maxMessages);
-        return send(newCall(f, false, "FETCH from stream '" + stream + "' at " + fromSequence, a -> {
+        return send(newCall(f, false, () -> "FETCH from stream '" + stream + "' at " + fromSequence, a -> {
             Frame.Fetched page = (Frame.Fetched) a;
             RecordBatch records = page.records();
             List<Message> messages = new java.util.ArrayList<>(records.count());
@@ -755,7 +758,7 @@ public final class DefaultWirebusClient implements WirebusClient {
     /** I/O thread: (re)sends a SUBSCRIBE; the answer confirms it or ends it. */
     private void sendSubscribe(ClientSubscription s) {
         Frame frame = s.subscribeFrame(ids.incrementAndGet());
-        Call<Long> call = newCall(frame, false, "SUBSCRIBE to stream '" + s.stream() + "'", s::onSubscribed);
+        Call<Long> call = newCall(frame, false, () -> "SUBSCRIBE to stream '" + s.stream() + "'", s::onSubscribed);
         call.future.whenComplete((v, e) -> {
             if (e instanceof WirebusException w && !(e instanceof ConnectionException)) {
                 s.onEndedByBroker(w);
@@ -768,14 +771,14 @@ public final class DefaultWirebusClient implements WirebusClient {
 
     CompletableFuture<Void> ack(ClientSubscription s, long sequence) {
         return send(newCall(new Frame.Ack(ids.incrementAndGet(), s.id, sequence), false,
-                "ACK of " + sequence + " on stream '" + s.stream() + "'", f -> null));
+                () -> "ACK of " + sequence + " on stream '" + s.stream() + "'", f -> null));
     }
 
     @Override
     public CompletableFuture<StreamConsumers> consumers(String stream) {
         checkName("stream", stream);
         return send(newCall(new Frame.Consumers(ids.incrementAndGet(), stream), false,
-                "CONSUMERS of stream '" + stream + "'", f -> {
+                () -> "CONSUMERS of stream '" + stream + "'", f -> {
                     Frame.ConsumerList l = (Frame.ConsumerList) f;
                     List<ConsumerInfo> list = new java.util.ArrayList<>();
                     for (Frame.ConsumerInfo c : l.consumers()) {
@@ -804,7 +807,7 @@ public final class DefaultWirebusClient implements WirebusClient {
         subscriptions.remove(s.id, s);
         if (state == ConnectionState.CONNECTED) {
             send(newCall(new Frame.Unsubscribe(ids.incrementAndGet(), s.id), false,
-                    "UNSUBSCRIBE from stream '" + s.stream() + "'", f -> null));
+                    () -> "UNSUBSCRIBE from stream '" + s.stream() + "'", f -> null));
         }
     }
 
@@ -818,7 +821,7 @@ public final class DefaultWirebusClient implements WirebusClient {
         Frame f = new Frame.Request(ids.incrementAndGet(), subject, (int) Math.max(1, timeout.toMillis()), payload);
         // the broker answers TIMEOUT at the deadline; the client's own deadline is a little later
         long clientDeadline = timeout.toNanos() + Math.min(timeout.toNanos(), TimeUnit.SECONDS.toNanos(1));
-        return send(newCall(f, true, "REQUEST on subject '" + subject + "'", a -> ((Frame.Response) a).payload(),
+        return send(newCall(f, true, () -> "REQUEST on subject '" + subject + "'", a -> ((Frame.Response) a).payload(),
                 clientDeadline));
     }
 
@@ -831,7 +834,7 @@ public final class DefaultWirebusClient implements WirebusClient {
             throw new IllegalStateException("this client already responds on subject '" + subject + "'");
         }
         return send(newCall(new Frame.RespondOn(ids.incrementAndGet(), subject), false,
-                "RESPOND_ON subject '" + subject + "'", f -> (Responder) r))
+                () -> "RESPOND_ON subject '" + subject + "'", f -> (Responder) r))
                 .whenComplete((v, e) -> {
                     if (e != null) {
                         responders.remove(subject, r);
@@ -891,7 +894,7 @@ public final class DefaultWirebusClient implements WirebusClient {
         public void close() {
             if (responders.remove(subject, this) && state == ConnectionState.CONNECTED) {
                 send(newCall(new Frame.RespondOff(ids.incrementAndGet(), subject), false,
-                        "RESPOND_OFF subject '" + subject + "'", f -> null));
+                        () -> "RESPOND_OFF subject '" + subject + "'", f -> null));
             }
         }
     }
@@ -899,7 +902,7 @@ public final class DefaultWirebusClient implements WirebusClient {
     @Override
     public CompletableFuture<Duration> ping() {
         long start = System.nanoTime();
-        return send(newCall(new Frame.Ping(ids.incrementAndGet()), false, "PING",
+        return send(newCall(new Frame.Ping(ids.incrementAndGet()), false, () -> "PING",
                 f -> Duration.ofNanos(System.nanoTime() - start)));
     }
 
