@@ -11,35 +11,61 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class ClientCounter {
     private final int max;
+    /** A counter past its last release: it counts nothing more and leaves the map. */
+    private static final int RETIRED = -1;
     private final ConcurrentHashMap<InetAddress, AtomicInteger> counts = new ConcurrentHashMap<>();
 
     public ClientCounter(int max) {
         this.max = max;
     }
 
-    /** Counts one more for {@code client}; false (and nothing counted) when it has {@code max} already. */
+    /**
+     * Counts one more for {@code client}; false (and nothing counted) when it has {@code max} already.
+     * Lock-free: a count is taken with a compare-and-set on the client's counter; a counter that
+     * dropped to zero is retired (set to {@link #RETIRED}) before it leaves the map, and whoever meets
+     * a retired counter tries again with a fresh one, so two counters never count one client.
+     */
     public boolean tryAcquire(InetAddress client) {
-        boolean[] granted = new boolean[1];
-        counts.compute(client, (c, n) -> {
-            AtomicInteger count = n == null ? new AtomicInteger() : n;
-            if (count.get() < max) {
-                count.incrementAndGet();
-                granted[0] = true;
+        for (;;) {
+            AtomicInteger count = counts.get(client);
+            if (count == null) {
+                if (max < 1) {
+                    return false;
+                }
+                if (counts.putIfAbsent(client, new AtomicInteger(1)) == null) {
+                    return true;
+                }
+                continue;
             }
-            return count.get() == 0 ? null : count;
-        });
-        return granted[0];
+            int n = count.get();
+            if (n == RETIRED) {
+                counts.remove(client, count); // its releaser removes it too; whoever comes first
+                continue;
+            }
+            if (n >= max) {
+                return false;
+            }
+            if (count.compareAndSet(n, n + 1)) {
+                return true;
+            }
+        }
     }
 
     /** One fewer for {@code client}. */
     public void release(InetAddress client) {
-        counts.computeIfPresent(client, (c, n) -> n.decrementAndGet() <= 0 ? null : n);
+        AtomicInteger count = counts.get(client);
+        if (count == null) {
+            return;
+        }
+        if (count.decrementAndGet() <= 0 && count.compareAndSet(0, RETIRED)) {
+            counts.remove(client, count);
+        }
     }
 
     /** What {@code client} holds now. */
     public int count(InetAddress client) {
         AtomicInteger n = counts.get(client);
-        return n == null ? 0 : n.get();
+        return n == null ? 0 : Math.max(0, n.get());
     }
 
     public int max() {

@@ -10,7 +10,6 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ScheduledFuture;
 
 /**
  * One HTTP request on its way through the gateway: the request, its route and path parameters, and
@@ -21,7 +20,7 @@ import java.util.concurrent.ScheduledFuture;
  * <p>The request's buffer is released when the endpoint's {@code handle} returns: endpoints copy
  * what they need ({@link #body()} does).
  */
-public final class Exchange {
+public final class Exchange extends DeadlineQueue.Entry {
     final HttpRequestHandler owner;
     final ChannelHandlerContext ctx;
     final FullHttpRequest request;
@@ -36,7 +35,6 @@ public final class Exchange {
     boolean answered;
     boolean streaming;
     boolean holdsInFlight;
-    ScheduledFuture<?> timeout;
 
     Exchange(HttpRequestHandler owner, ChannelHandlerContext ctx, FullHttpRequest request, QueryStringDecoder query,
              Route route, Map<String, String> params, boolean keepAlive) {
@@ -48,6 +46,12 @@ public final class Exchange {
         this.routeName = route == null ? "unmatched" : route.template();
         this.params = params;
         this.keepAlive = keepAlive;
+    }
+
+    /** The request timeout passed before the answer. */
+    @Override
+    protected void expired() {
+        owner.timedOut(this);
     }
 
     /** The shared state of the gateway. */

@@ -19,6 +19,10 @@ public final class GatewayContext {
     private final StreamFeeds feeds;
     private final java.util.concurrent.ConcurrentHashMap<io.netty.channel.EventLoop, OutboxDrains> drains =
             new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.concurrent.ConcurrentHashMap<io.netty.util.concurrent.EventExecutor, DeadlineQueue> requestDeadlines =
+            new java.util.concurrent.ConcurrentHashMap<>();
+    private final java.util.concurrent.ConcurrentHashMap<io.netty.util.concurrent.EventExecutor, DeadlineQueue> headerDeadlines =
+            new java.util.concurrent.ConcurrentHashMap<>();
     private Router router;
 
     public GatewayContext(WirebusClient client, GatewayLimits limits, PrometheusMeterRegistry registry) {
@@ -95,12 +99,22 @@ public final class GatewayContext {
         return subscribers;
     }
 
-    /** The shared live feeds SSE and WebSocket subscriptions go through (one broker subscription per stream). */
     /** The outbox drains of {@code loop} (one per event loop of the gateway). */
     public OutboxDrains drains(io.netty.channel.EventLoop loop) {
         return drains.computeIfAbsent(loop, OutboxDrains::new);
     }
 
+    /** The request timeouts of the connections on {@code loop}: one queue per event loop. */
+    public DeadlineQueue requestDeadlines(io.netty.util.concurrent.EventExecutor loop) {
+        return requestDeadlines.computeIfAbsent(loop, l -> new DeadlineQueue(l, limits.requestTimeout().toNanos()));
+    }
+
+    /** The header (and body) read timeouts of the connections on {@code loop}: one queue per event loop. */
+    public DeadlineQueue headerDeadlines(io.netty.util.concurrent.EventExecutor loop) {
+        return headerDeadlines.computeIfAbsent(loop, l -> new DeadlineQueue(l, limits.headerTimeout().toNanos()));
+    }
+
+    /** The shared live feeds SSE and WebSocket subscriptions go through (one broker subscription per stream). */
     public StreamFeeds feeds() {
         return feeds;
     }

@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -33,6 +34,8 @@ public final class GatewayMetrics {
     private final MeterRegistry registry;
     private final Map<Rejection, Counter> rejections = new java.util.EnumMap<>(Rejection.class);
     private final Map<String, Timer> timers = new ConcurrentHashMap<>();
+    /** Timers of each route by status - 100; a route's identity is its key (routes live as long as the gateway). */
+    private final Map<Route, AtomicReferenceArray<Timer>> routeTimers = new ConcurrentHashMap<>();
     private final AtomicInteger activeConnections = new AtomicInteger();
     private final AtomicInteger sseSubscribers = new AtomicInteger();
     private final AtomicInteger wsSubscribers = new AtomicInteger();
@@ -72,8 +75,33 @@ public final class GatewayMetrics {
         return rejections.get(reason).count();
     }
 
+    /**
+     * One answered request of a known route: its timer is looked up by the route's identity and the
+     * status, with no key to build (this runs for every request).
+     */
+    public void request(Route route, int status, long nanos) {
+        if (status < 100 || status > 599) {
+            request(route.template(), route.method().name(), status, nanos);
+            return;
+        }
+        AtomicReferenceArray<Timer> byStatus = routeTimers.get(route);
+        if (byStatus == null) {
+            byStatus = routeTimers.computeIfAbsent(route, r -> new AtomicReferenceArray<>(500));
+        }
+        Timer timer = byStatus.get(status - 100);
+        if (timer == null) {
+            timer = timer(route.template(), route.method().name(), status);
+            byStatus.set(status - 100, timer);
+        }
+        timer.record(nanos, TimeUnit.NANOSECONDS);
+    }
+
     /** One answered request. */
     public void request(String route, String method, int status, long nanos) {
+        timer(route, method, status).record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    private Timer timer(String route, String method, int status) {
         String key = route + ' ' + method + ' ' + status;
         Timer timer = timers.get(key);
         if (timer == null) {
@@ -83,7 +111,7 @@ public final class GatewayMetrics {
                     .publishPercentileHistogram()
                     .register(registry));
         }
-        timer.record(nanos, TimeUnit.NANOSECONDS);
+        return timer;
     }
 
     public AtomicInteger activeConnections() {

@@ -8,8 +8,6 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.LastHttpContent;
 
-import java.time.Duration;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -26,15 +24,22 @@ import java.util.concurrent.TimeUnit;
 public final class HeaderReadTimeoutHandler extends ChannelInboundHandlerAdapter {
     private enum State { BETWEEN_REQUESTS, READING_HEADERS, READING_BODY }
 
+    private final GatewayContext gateway;
     private final long timeoutNanos;
-    private final GatewayMetrics metrics;
     private State state = State.BETWEEN_REQUESTS;
-    private ScheduledFuture<?> timer;
+    /** The clock: queued while headers or a body are awaited. */
+    private final DeadlineQueue.Entry clock = new DeadlineQueue.Entry() {
+        @Override
+        protected void expired() {
+            HeaderReadTimeoutHandler.this.expired();
+        }
+    };
+    private DeadlineQueue deadlines;
     private ChannelHandlerContext ctx;
 
-    public HeaderReadTimeoutHandler(Duration timeout, GatewayMetrics metrics) {
-        this.timeoutNanos = timeout.toNanos();
-        this.metrics = metrics;
+    public HeaderReadTimeoutHandler(GatewayContext gateway) {
+        this.gateway = gateway;
+        this.timeoutNanos = gateway.limits().headerTimeout().toNanos();
     }
 
     /** The handler to put right after the HTTP codec. */
@@ -47,8 +52,7 @@ public final class HeaderReadTimeoutHandler extends ChannelInboundHandlerAdapter
                     state = State.READING_BODY;
                     if (!(msg instanceof LastHttpContent)) {
                         // the body has as long as the headers had, in total: a dribbled body is cut too
-                        timer = ctx.executor().schedule(HeaderReadTimeoutHandler.this::expired, timeoutNanos,
-                                TimeUnit.NANOSECONDS);
+                        deadlines.add(clock);
                     }
                 }
                 if (msg instanceof LastHttpContent) {
@@ -63,6 +67,7 @@ public final class HeaderReadTimeoutHandler extends ChannelInboundHandlerAdapter
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
+        this.deadlines = gateway.headerDeadlines(ctx.executor());
     }
 
     @Override
@@ -92,29 +97,26 @@ public final class HeaderReadTimeoutHandler extends ChannelInboundHandlerAdapter
 
     private void startClock() {
         state = State.READING_HEADERS;
-        cancel();
-        timer = ctx.executor().schedule(this::expired, timeoutNanos, TimeUnit.NANOSECONDS);
+        deadlines.add(clock);
     }
 
     private void cancel() {
-        if (timer != null) {
-            timer.cancel(false);
-            timer = null;
+        if (deadlines != null) {
+            deadlines.remove(clock);
         }
     }
 
     private void expired() {
-        timer = null;
         if (state == State.BETWEEN_REQUESTS || !ctx.channel().isActive()) {
             return;
         }
         GatewayError e;
         if (state == State.READING_HEADERS) {
-            metrics.rejected(GatewayMetrics.Rejection.HEADER_TIMEOUT);
+            gateway.metrics().rejected(GatewayMetrics.Rejection.HEADER_TIMEOUT);
             e = GatewayError.of(HttpResponseStatus.REQUEST_TIMEOUT, "HEADER_TIMEOUT",
                     "request headers not complete within " + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms");
         } else {
-            metrics.rejected(GatewayMetrics.Rejection.BODY_TIMEOUT);
+            gateway.metrics().rejected(GatewayMetrics.Rejection.BODY_TIMEOUT);
             e = GatewayError.of(HttpResponseStatus.REQUEST_TIMEOUT, GatewayError.BODY_TIMEOUT,
                     "request body not complete within " + TimeUnit.NANOSECONDS.toMillis(timeoutNanos)
                             + " ms of its headers");

@@ -40,7 +40,7 @@ public final class HttpPipeline extends ChannelInitializer<SocketChannel> {
     @Override
     protected void initChannel(SocketChannel ch) {
         var limits = gateway.limits();
-        HeaderReadTimeoutHandler headerTimeout = new HeaderReadTimeoutHandler(limits.headerTimeout(), gateway.metrics());
+        HeaderReadTimeoutHandler headerTimeout = new HeaderReadTimeoutHandler(gateway);
         connections.add(ch);
         ChannelPipeline p = ch.pipeline();
         p.addLast("connections", connectionLimit);

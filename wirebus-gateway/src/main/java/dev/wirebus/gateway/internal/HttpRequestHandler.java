@@ -36,9 +36,15 @@ public final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
     private final GatewayContext gateway;
     private final ArrayDeque<FullHttpRequest> waiting = new ArrayDeque<>(2);
     private Exchange current;
+    private DeadlineQueue requestDeadlines;
 
     public HttpRequestHandler(GatewayContext gateway) {
         this.gateway = gateway;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        requestDeadlines = gateway.requestDeadlines(ctx.executor());
     }
 
     GatewayContext gateway() {
@@ -129,8 +135,7 @@ public final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
                     return;
                 }
                 ex.holdsInFlight = true;
-                ex.timeout = ctx.executor().schedule(() -> timedOut(ex),
-                        gateway.limits().requestTimeout().toNanos(), TimeUnit.NANOSECONDS);
+                requestDeadlines.add(ex);
             }
             route.endpoint().handle(ex);
         } catch (IllegalArgumentException e) {
@@ -165,11 +170,11 @@ public final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
         current.streaming = true; // whatever else arrives is dropped: the connection is closing
     }
 
-    private void timedOut(Exchange ex) {
+    /** The request timeout of {@code ex} passed. Event loop. */
+    void timedOut(Exchange ex) {
         if (ex.answered) {
             return;
         }
-        ex.timeout = null;
         gateway.metrics().rejected(GatewayMetrics.Rejection.TIMEOUT);
         complete(ex, Responses.error(gateway.timeout(ex.route.method() + " " + ex.route.template())));
     }
@@ -210,16 +215,17 @@ public final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
 
     private void finish(Exchange ex, int status) {
         ex.answered = true;
-        if (ex.timeout != null) {
-            ex.timeout.cancel(false);
-            ex.timeout = null;
-        }
+        requestDeadlines.remove(ex);
         if (ex.holdsInFlight) {
             ex.holdsInFlight = false;
             gateway.releaseInFlight(ex.clientAddress());
         }
-        gateway.metrics().request(ex.routeName, ex.request == null ? "?" : methodName(ex), status,
-                System.nanoTime() - ex.startNanos);
+        long nanos = System.nanoTime() - ex.startNanos;
+        if (ex.route != null && ex.request != null) {
+            gateway.metrics().request(ex.route, status, nanos);
+        } else {
+            gateway.metrics().request(ex.routeName, ex.request == null ? "?" : methodName(ex), status, nanos);
+        }
     }
 
     private static String methodName(Exchange ex) {
@@ -241,9 +247,7 @@ public final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
         if (ex != null && !ex.answered) {
             // the client left before its answer: free the slot now rather than at the broker's answer
             ex.answered = true;
-            if (ex.timeout != null) {
-                ex.timeout.cancel(false);
-            }
+            requestDeadlines.remove(ex);
             if (ex.holdsInFlight) {
                 ex.holdsInFlight = false;
                 gateway.releaseInFlight(ex.clientAddress());

@@ -15,10 +15,6 @@ import java.util.concurrent.CompletableFuture;
  * call they make.
  */
 final class PublishHeaders {
-    /** Where a single publish landed. */
-    record Ack(long sequence, boolean duplicate) {
-    }
-
     static final String EXPECTED_SEQUENCE = "Wirebus-Expected-Sequence";
     static final String PRODUCER_ID = "Wirebus-Producer-Id";
     static final String PRODUCER_SEQUENCE = "Wirebus-Producer-Sequence";
@@ -54,6 +50,9 @@ final class PublishHeaders {
 
     /** The client's options for these conditions. */
     PublishOptions options() {
+        if (expectedSequence == null && producerId == null) {
+            return PublishOptions.none();
+        }
         PublishOptions.Builder b = PublishOptions.builder();
         if (expectedSequence != null) {
             b.expectedSequence(expectedSequence);
@@ -64,8 +63,8 @@ final class PublishHeaders {
         return b.build();
     }
 
-    CompletableFuture<Ack> publish(WirebusClient client, String stream, byte[] payload) {
-        return client.publish(stream, payload, options()).thenApply(a -> new Ack(a.firstSequence(), a.duplicate()));
+    CompletableFuture<PublishAck> publish(WirebusClient client, String stream, byte[] payload) {
+        return client.publish(stream, payload, options());
     }
 
     CompletableFuture<PublishAck> publishBatch(WirebusClient client, String stream, List<byte[]> payloads) {

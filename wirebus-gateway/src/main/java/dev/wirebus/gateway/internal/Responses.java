@@ -4,17 +4,27 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeadersFactory;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.util.AsciiString;
 
 import java.nio.charset.StandardCharsets;
 
 /** Builds the gateway's HTTP responses: JSON bodies, typed errors, plain text, raw bytes. */
 public final class Responses {
     public static final String JSON = "application/json";
+    private static final AsciiString JSON_TYPE = AsciiString.cached(JSON);
+    /**
+     * Headers of the responses built here, unvalidated: every name is a constant and every value is
+     * the gateway's own (a content type, a length, a number of seconds), never a client's text.
+     */
+    private static final HttpHeadersFactory HEADERS = DefaultHttpHeadersFactory.headersFactory().withValidation(false);
+    private static final HttpHeadersFactory TRAILERS = DefaultHttpHeadersFactory.trailersFactory().withValidation(false);
 
     private Responses() {
     }
@@ -27,10 +37,19 @@ public final class Responses {
         return bytes(status, body.getBytes(StandardCharsets.UTF_8), contentType);
     }
 
+    /** A JSON response whose body is already written into {@code body} (which the response then owns). */
+    public static FullHttpResponse json(HttpResponseStatus status, ByteBuf body) {
+        return content(status, body, JSON_TYPE);
+    }
+
     public static FullHttpResponse bytes(HttpResponseStatus status, byte[] body, String contentType) {
-        FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, Unpooled.wrappedBuffer(body));
+        return content(status, Unpooled.wrappedBuffer(body), contentType);
+    }
+
+    private static FullHttpResponse content(HttpResponseStatus status, ByteBuf body, CharSequence contentType) {
+        FullHttpResponse r = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, body, HEADERS, TRAILERS);
         r.headers().set(HttpHeaderNames.CONTENT_TYPE, contentType);
-        r.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
+        r.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes());
         return r;
     }
 

@@ -25,6 +25,8 @@ public final class Route {
     private final HttpMethod method;
     private final String template;
     private final String[] segments;
+    /** The parameter name of each segment that is a {@code {parameter}}, null for a literal one. */
+    private final String[] paramNames;
     private final Kind kind;
     private final Endpoint endpoint;
 
@@ -32,6 +34,13 @@ public final class Route {
         this.method = method;
         this.template = template;
         this.segments = template.split("/", -1);
+        this.paramNames = new String[segments.length];
+        for (int i = 0; i < segments.length; i++) {
+            String seg = segments[i];
+            if (seg.startsWith("{") && seg.endsWith("}")) {
+                paramNames[i] = seg.substring(1, seg.length() - 1);
+            }
+        }
         this.kind = kind;
         this.endpoint = endpoint;
     }
@@ -48,8 +57,8 @@ public final class Route {
         }
         Map<String, String> params = null;
         for (int i = 0; i < segments.length; i++) {
-            String s = segments[i];
-            if (s.startsWith("{") && s.endsWith("}")) {
+            String name = paramNames[i];
+            if (name != null) {
                 String value = decodeSegment(pathSegments[i]);
                 if (value.isEmpty()) {
                     return null;
@@ -57,8 +66,8 @@ public final class Route {
                 if (params == null) {
                     params = new HashMap<>(4);
                 }
-                params.put(s.substring(1, s.length() - 1), value);
-            } else if (!s.equals(pathSegments[i])) {
+                params.put(name, value);
+            } else if (!segments[i].equals(pathSegments[i])) {
                 return null;
             }
         }

@@ -321,7 +321,7 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
         if (!takeInFlight(id)) {
             return;
         }
-        CompletableFuture<PublishHeaders.Ack> f;
+        CompletableFuture<dev.wirebus.client.PublishAck> f;
         try {
             f = conditions.publish(gateway.client(), stream, payload);
         } catch (RuntimeException e) {
@@ -335,7 +335,7 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
                 return;
             }
             ObjectNode frame = Json.object().put("type", "ack").put("id", id).put("stream", stream)
-                    .put("seq", ack.sequence());
+                    .put("seq", ack.firstSequence());
             if (ack.duplicate()) {
                 frame.put("duplicate", true);
             }
