@@ -83,6 +83,28 @@ class HttpPublishTest {
     }
 
     @Test
+    void aPublishAskingToCloseIsAnsweredWithConnectionCloseAndTheConnectionEnds() throws Exception {
+        try (RawHttp c = RawHttp.connect(f.gateway.port())) {
+            c.write("POST /v1/streams/closing/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                    + "Content-Length: 3\r\n\r\nbye");
+            RawHttp.Response r = c.readResponse();
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(r.headers()).containsEntry("connection", "close").containsEntry("content-type", "application/json")
+                    .containsEntry("content-length", Integer.toString(r.body().length()));
+            assertThat(GatewayFixture.JSON.readTree(r.body()).get("seq").asLong()).isEqualTo(1);
+            assertThat(c.closedByPeer()).isTrue();
+        }
+        // an HTTP/1.0 client without keep-alive is answered and closed the same way
+        try (RawHttp c = RawHttp.connect(f.gateway.port())) {
+            c.write("POST /v1/streams/closing/messages HTTP/1.0\r\nContent-Length: 2\r\n\r\nhi");
+            RawHttp.Response r = c.readResponse();
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(r.body()).isEqualTo("{\"stream\":\"closing\",\"seq\":2}");
+            assertThat(c.closedByPeer()).isTrue();
+        }
+    }
+
+    @Test
     void batchLandsAtConsecutiveSequences() {
         f.post("/v1/streams/tx/messages", "first");
         HttpResponse<String> r = f.post("/v1/streams/tx/batch",

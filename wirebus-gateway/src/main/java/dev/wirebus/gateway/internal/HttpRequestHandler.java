@@ -10,6 +10,7 @@ import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.ReadOnlyHttpHeaders;
 import io.netty.handler.codec.http.QueryStringDecoder;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
@@ -187,7 +188,14 @@ public final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
         }
         finish(ex, response.status().code());
         boolean keepAlive = ex.keepAlive && ex.ctx.channel().isActive();
-        HttpUtil.setKeepAlive(response, keepAlive);
+        if (response.headers() instanceof ReadOnlyHttpHeaders) {
+            if (!keepAlive) {
+                response = response.replace(response.content()); // writable copies of the headers
+                HttpUtil.setKeepAlive(response, false);
+            } // else: an HTTP/1.1 answer keeps the connection alive without a Connection header
+        } else {
+            HttpUtil.setKeepAlive(response, keepAlive);
+        }
         ChannelFuture written = ex.ctx.writeAndFlush(response);
         if (!keepAlive) {
             written.addListener(ChannelFutureListener.CLOSE);
