@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.wirebus.client.PublishAck;
 import dev.wirebus.client.PublishOptions;
 import dev.wirebus.client.WirebusClient;
+import io.netty.util.AsciiString;
 
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -15,9 +16,10 @@ import java.util.concurrent.CompletableFuture;
  * call they make.
  */
 final class PublishHeaders {
-    static final String EXPECTED_SEQUENCE = "Wirebus-Expected-Sequence";
-    static final String PRODUCER_ID = "Wirebus-Producer-Id";
-    static final String PRODUCER_SEQUENCE = "Wirebus-Producer-Sequence";
+    // AsciiString names hash once; a String name is hashed (case-insensitively) at every lookup
+    static final AsciiString EXPECTED_SEQUENCE = AsciiString.cached("Wirebus-Expected-Sequence");
+    static final AsciiString PRODUCER_ID = AsciiString.cached("Wirebus-Producer-Id");
+    static final AsciiString PRODUCER_SEQUENCE = AsciiString.cached("Wirebus-Producer-Sequence");
 
     private final Long expectedSequence;
     private final String producerId;
@@ -71,7 +73,7 @@ final class PublishHeaders {
         return client.publishBatch(stream, payloads, options());
     }
 
-    private static Long number(String name, String text) {
+    private static Long number(CharSequence name, String text) {
         if (text == null || text.isBlank()) {
             return null;
         }
