@@ -26,34 +26,71 @@ public final class ClientCounter {
      * a retired counter tries again with a fresh one, so two counters never count one client.
      */
     public boolean tryAcquire(InetAddress client) {
+        return acquire(client, null) != null;
+    }
+
+    /**
+     * A connection's hold on its client's counter, kept between its requests so that taking and
+     * giving back a count need no map lookup. Owned by one connection (its event loop).
+     */
+    public static final class Slot {
+        private AtomicInteger counter;
+    }
+
+    /** {@link #tryAcquire(InetAddress)} starting from the counter {@code slot} used last; remembers the one used now. */
+    public boolean tryAcquire(InetAddress client, Slot slot) {
+        AtomicInteger c = acquire(client, slot.counter);
+        if (c == null) {
+            return false;
+        }
+        slot.counter = c;
+        return true;
+    }
+
+    /** Gives back the count taken by the last successful {@link #tryAcquire(InetAddress, Slot)} on {@code slot}. */
+    public void release(InetAddress client, Slot slot) {
+        release(client, slot.counter);
+    }
+
+    /** The counter a count was taken on, or null when {@code client} has {@code max} already. */
+    private AtomicInteger acquire(InetAddress client, AtomicInteger hint) {
+        // a counter that is not retired is the one in the map: it leaves the map only once retired
+        AtomicInteger count = hint;
         for (;;) {
-            AtomicInteger count = counts.get(client);
+            if (count == null) {
+                count = counts.get(client);
+            }
             if (count == null) {
                 if (max < 1) {
-                    return false;
+                    return null;
                 }
-                if (counts.putIfAbsent(client, new AtomicInteger(1)) == null) {
-                    return true;
+                AtomicInteger fresh = new AtomicInteger(1);
+                if (counts.putIfAbsent(client, fresh) == null) {
+                    return fresh;
                 }
                 continue;
             }
             int n = count.get();
             if (n == RETIRED) {
                 counts.remove(client, count); // its releaser removes it too; whoever comes first
+                count = null;
                 continue;
             }
             if (n >= max) {
-                return false;
+                return null;
             }
             if (count.compareAndSet(n, n + 1)) {
-                return true;
+                return count;
             }
         }
     }
 
     /** One fewer for {@code client}. */
     public void release(InetAddress client) {
-        AtomicInteger count = counts.get(client);
+        release(client, counts.get(client));
+    }
+
+    private void release(InetAddress client, AtomicInteger count) {
         if (count == null) {
             return;
         }

@@ -74,14 +74,27 @@ public final class GatewayContext {
      * the client holds its own maximum or all clients together hold the gateway's.
      */
     public GatewayError acquireInFlight(java.net.InetAddress client) {
-        if (!inFlightPerClient.tryAcquire(client)) {
+        return acquireInFlight(client, null);
+    }
+
+    /**
+     * {@link #acquireInFlight(java.net.InetAddress)} for a connection that keeps its client's counter
+     * in {@code slot} between requests (null: look it up); give it back with
+     * {@link #releaseInFlight(java.net.InetAddress, ClientCounter.Slot)} and the same slot.
+     */
+    public GatewayError acquireInFlight(java.net.InetAddress client, ClientCounter.Slot slot) {
+        if (!(slot == null ? inFlightPerClient.tryAcquire(client) : inFlightPerClient.tryAcquire(client, slot))) {
             metrics.rejected(GatewayMetrics.Rejection.TOO_MANY_IN_FLIGHT_PER_CLIENT);
             return GatewayError.of(HttpResponseStatus.SERVICE_UNAVAILABLE, GatewayError.TOO_MANY_IN_FLIGHT,
                     limits.maxInFlightPerClient() + " calls of " + client.getHostAddress()
                             + " already wait for the broker").retryAfter(1000);
         }
         if (!inFlight.tryAcquire()) {
-            inFlightPerClient.release(client);
+            if (slot == null) {
+                inFlightPerClient.release(client);
+            } else {
+                inFlightPerClient.release(client, slot);
+            }
             metrics.rejected(GatewayMetrics.Rejection.TOO_MANY_IN_FLIGHT);
             return GatewayError.of(HttpResponseStatus.SERVICE_UNAVAILABLE, GatewayError.TOO_MANY_IN_FLIGHT,
                     limits.maxInFlight() + " calls already wait for the broker").retryAfter(1000);
@@ -93,6 +106,12 @@ public final class GatewayContext {
     public void releaseInFlight(java.net.InetAddress client) {
         inFlight.release();
         inFlightPerClient.release(client);
+    }
+
+    /** Gives back a slot of {@link #acquireInFlight(java.net.InetAddress, ClientCounter.Slot)}. */
+    public void releaseInFlight(java.net.InetAddress client, ClientCounter.Slot slot) {
+        inFlight.release();
+        inFlightPerClient.release(client, slot);
     }
 
     public StreamSubscribers subscribers() {

@@ -38,6 +38,8 @@ public final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
     private final ArrayDeque<FullHttpRequest> waiting = new ArrayDeque<>(2);
     private Exchange current;
     private DeadlineQueue requestDeadlines;
+    /** This connection's hold on its client's in-flight counter (one request in flight at a time). */
+    private final ClientCounter.Slot inFlightSlot = new ClientCounter.Slot();
 
     public HttpRequestHandler(GatewayContext gateway) {
         this.gateway = gateway;
@@ -130,7 +132,7 @@ public final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
                     ex.fail(down);
                     return;
                 }
-                GatewayError busy = gateway.acquireInFlight(ex.clientAddress());
+                GatewayError busy = gateway.acquireInFlight(ex.clientAddress(), inFlightSlot);
                 if (busy != null) {
                     ex.fail(busy);
                     return;
@@ -226,7 +228,7 @@ public final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
         requestDeadlines.remove(ex);
         if (ex.holdsInFlight) {
             ex.holdsInFlight = false;
-            gateway.releaseInFlight(ex.clientAddress());
+            gateway.releaseInFlight(ex.clientAddress(), inFlightSlot);
         }
         long nanos = System.nanoTime() - ex.startNanos;
         if (ex.route != null && ex.request != null) {
@@ -258,7 +260,7 @@ public final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
             requestDeadlines.remove(ex);
             if (ex.holdsInFlight) {
                 ex.holdsInFlight = false;
-                gateway.releaseInFlight(ex.clientAddress());
+                gateway.releaseInFlight(ex.clientAddress(), inFlightSlot);
             }
         }
         for (FullHttpRequest r : waiting) {

@@ -35,6 +35,23 @@ class ClientCounterTest {
     }
 
     @Test
+    void aSlotWhoseCounterWasRetiredCountsOnTheClientsCurrentCounter() throws Exception {
+        ClientCounter c = new ClientCounter(2);
+        InetAddress client = InetAddress.getByName("10.0.0.3");
+        ClientCounter.Slot first = new ClientCounter.Slot();
+        ClientCounter.Slot second = new ClientCounter.Slot();
+        assertThat(c.tryAcquire(client, first)).isTrue();
+        c.release(client, first); // to zero: first's counter is retired and leaves the map
+        assertThat(c.tryAcquire(client, second)).isTrue(); // a fresh counter
+        assertThat(c.tryAcquire(client, first)).isTrue(); // must count on second's counter, not the retired one
+        assertThat(c.count(client)).isEqualTo(2);
+        assertThat(c.tryAcquire(client)).as("the maximum holds across both slots").isFalse();
+        c.release(client, first);
+        c.release(client, second);
+        assertThat(c.count(client)).isZero();
+    }
+
+    @Test
     void concurrentAcquiresAndReleasesNeverExceedTheMaximumAndEndAtZero() throws Exception {
         int max = 3;
         int threads = 8;
@@ -47,14 +64,21 @@ class ClientCounterTest {
         List<Thread> workers = new ArrayList<>();
         List<Throwable> failures = new java.util.concurrent.CopyOnWriteArrayList<>();
         for (int t = 0; t < threads; t++) {
+            boolean useSlot = t % 2 == 0; // connections keep a slot; WebSocket operations look up
             Thread w = new Thread(() -> {
                 try {
                     start.await();
+                    ClientCounter.Slot slot = useSlot ? new ClientCounter.Slot() : null;
                     for (int i = 0; i < rounds; i++) {
-                        if (c.tryAcquire(client)) {
+                        if (useSlot ? c.tryAcquire(client, slot) : c.tryAcquire(client)) {
                             worst.accumulateAndGet(held.incrementAndGet(), Math::max);
                             held.decrementAndGet();
-                            c.release(client); // often to zero: the counter is retired and made anew
+                            // often to zero: the counter is retired and made anew under the slots' feet
+                            if (useSlot) {
+                                c.release(client, slot);
+                            } else {
+                                c.release(client);
+                            }
                         }
                     }
                 } catch (Throwable e) {
