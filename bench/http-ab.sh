@@ -6,7 +6,7 @@
 #   bench/http-ab.sh --b-args "--http-io-threads 2" wirebus.jar wirebus.jar
 #   bench/http-ab.sh --b-jvm "-Dio.netty.allocator.type=pooled" wirebus.jar wirebus.jar
 # Each round starts a fresh server for A and one for B (a JVM instance alone varies by about 5 %:
-# JIT decisions, memory layout), warms both, then runs PAIRS pairs of 3 s wrk runs, A then B and
+# JIT decisions, memory layout), warms both (18 s of load each), then runs PAIRS pairs of 3 s wrk runs, A then B and
 # B then A in turn, while the other server idles. Prints every pair's req/s, each round's median
 # B/A and the median B/A over all pairs. Same server options as bench/http.sh (memory store, broker
 # on UDS only, rate and in-flight limits raised).
@@ -63,7 +63,8 @@ for r in $(seq 1 "$rounds"); do
   start "$A" 17581 "$WORK/a$r" "$a_args" "$a_jvm"
   start "$B" 17582 "$WORK/b$r" "$b_args" "$b_jvm"
   ready "$WORK/a$r"; ready "$WORK/b$r"
-  for p in 17581 17582 17581 17582; do run "$p" 4s >/dev/null; done
+  # warm-up: 18 s of load each (the JIT is still compiling the request path after 10 s on 2 cores)
+  for p in 17581 17582 17581 17582 17581 17582; do run "$p" 6s >/dev/null; done
   ratios=() line=""
   for i in $(seq 1 "$pairs"); do
     if [ $((i % 2)) = 1 ]; then a=$(run 17581 3s); b=$(run 17582 3s); else b=$(run 17582 3s); a=$(run 17581 3s); fi
