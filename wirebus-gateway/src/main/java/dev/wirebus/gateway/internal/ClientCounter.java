@@ -26,7 +26,7 @@ public final class ClientCounter {
      * a retired counter tries again with a fresh one, so two counters never count one client.
      */
     public boolean tryAcquire(InetAddress client) {
-        return acquire(client, null) != null;
+        return tryAcquire(client, null);
     }
 
     /**
@@ -37,19 +37,24 @@ public final class ClientCounter {
         private AtomicInteger counter;
     }
 
-    /** {@link #tryAcquire(InetAddress)} starting from the counter {@code slot} used last; remembers the one used now. */
+    /**
+     * {@link #tryAcquire(InetAddress)} starting from the counter {@code slot} used last; remembers the
+     * one used now. A null slot looks the counter up.
+     */
     public boolean tryAcquire(InetAddress client, Slot slot) {
-        AtomicInteger c = acquire(client, slot.counter);
-        if (c == null) {
-            return false;
+        AtomicInteger c = acquire(client, slot == null ? null : slot.counter);
+        if (c != null && slot != null) {
+            slot.counter = c;
         }
-        slot.counter = c;
-        return true;
+        return c != null;
     }
 
-    /** Gives back the count taken by the last successful {@link #tryAcquire(InetAddress, Slot)} on {@code slot}. */
+    /**
+     * Gives back the count taken by the last successful {@link #tryAcquire(InetAddress, Slot)} on
+     * {@code slot}; a null slot looks the counter up.
+     */
     public void release(InetAddress client, Slot slot) {
-        release(client, slot.counter);
+        release(client, slot == null ? counts.get(client) : slot.counter);
     }
 
     /** The counter a count was taken on, or null when {@code client} has {@code max} already. */

@@ -83,18 +83,14 @@ public final class GatewayContext {
      * {@link #releaseInFlight(java.net.InetAddress, ClientCounter.Slot)} and the same slot.
      */
     public GatewayError acquireInFlight(java.net.InetAddress client, ClientCounter.Slot slot) {
-        if (!(slot == null ? inFlightPerClient.tryAcquire(client) : inFlightPerClient.tryAcquire(client, slot))) {
+        if (!inFlightPerClient.tryAcquire(client, slot)) {
             metrics.rejected(GatewayMetrics.Rejection.TOO_MANY_IN_FLIGHT_PER_CLIENT);
             return GatewayError.of(HttpResponseStatus.SERVICE_UNAVAILABLE, GatewayError.TOO_MANY_IN_FLIGHT,
                     limits.maxInFlightPerClient() + " calls of " + client.getHostAddress()
                             + " already wait for the broker").retryAfter(1000);
         }
         if (!inFlight.tryAcquire()) {
-            if (slot == null) {
-                inFlightPerClient.release(client);
-            } else {
-                inFlightPerClient.release(client, slot);
-            }
+            inFlightPerClient.release(client, slot);
             metrics.rejected(GatewayMetrics.Rejection.TOO_MANY_IN_FLIGHT);
             return GatewayError.of(HttpResponseStatus.SERVICE_UNAVAILABLE, GatewayError.TOO_MANY_IN_FLIGHT,
                     limits.maxInFlight() + " calls already wait for the broker").retryAfter(1000);
@@ -104,8 +100,7 @@ public final class GatewayContext {
 
     /** Gives back a slot of {@link #acquireInFlight}. */
     public void releaseInFlight(java.net.InetAddress client) {
-        inFlight.release();
-        inFlightPerClient.release(client);
+        releaseInFlight(client, null);
     }
 
     /** Gives back a slot of {@link #acquireInFlight(java.net.InetAddress, ClientCounter.Slot)}. */
