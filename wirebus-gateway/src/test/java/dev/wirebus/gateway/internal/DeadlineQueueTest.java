@@ -28,12 +28,18 @@ class DeadlineQueueTest {
     private final class Named extends DeadlineQueue.Entry {
         final String name;
         final CountDownLatch done;
-        final long addedNanos = System.nanoTime();
+        long addedNanos;
         long expiredAfterNanos = -1;
 
         Named(String name, CountDownLatch done) {
             this.name = name;
             this.done = done;
+        }
+
+        /** Adds this entry, noting when: its deadline is counted from this moment. */
+        void addTo(DeadlineQueue q) {
+            addedNanos = System.nanoTime();
+            q.add(this);
         }
 
         @Override
@@ -53,9 +59,9 @@ class DeadlineQueueTest {
         Named removed = new Named("removed", done);
         Named b = new Named("b", done);
         loop.submit(() -> {
-            q.add(a);
-            q.add(removed);
-            q.add(b);
+            a.addTo(q);
+            removed.addTo(q);
+            b.addTo(q);
             q.remove(removed);
             assertThat(q.size()).isEqualTo(2);
         }).sync();
@@ -77,9 +83,9 @@ class DeadlineQueueTest {
         Named first = new Named("first", done);
         Named second = new Named("second", done);
         loop.submit(() -> {
-            q.add(first);
-            q.add(second);
-            q.add(first); // a keep-alive connection starting its next request: its clock starts over
+            first.addTo(q);
+            second.addTo(q);
+            first.addTo(q); // a keep-alive connection starting its next request: its clock starts over
             assertThat(q.size()).isEqualTo(2);
         }).sync();
 
@@ -93,14 +99,14 @@ class DeadlineQueueTest {
         CountDownLatch never = new CountDownLatch(1);
         Named answered = new Named("answered", never);
         loop.submit(() -> {
-            q.add(answered);
+            answered.addTo(q);
             q.remove(answered);
             q.remove(answered); // twice is harmless
         }).sync();
         // the wake-up scheduled for "answered" must find nothing, and must not stop a later entry's
         CountDownLatch done = new CountDownLatch(1);
         Named later = new Named("later", done);
-        loop.submit(() -> q.add(later)).sync();
+        loop.submit(() -> later.addTo(q)).sync();
 
         assertThat(done.await(5, TimeUnit.SECONDS)).isTrue();
         assertThat(expired).containsExactly("later");
