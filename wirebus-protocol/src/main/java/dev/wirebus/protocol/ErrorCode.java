@@ -61,7 +61,22 @@ public enum ErrorCode {
     /** The broker cannot accept more work from this connection right now. */
     BACKPRESSURE(32, false),
     /** The connection is not allowed to do what it asked. */
-    PERMISSION_DENIED(33, false);
+    PERMISSION_DENIED(33, false),
+    /** The broker holds as many streams as it is configured to; the publish that would create one more is refused. */
+    STREAM_LIMIT(34, false),
+    /** Too many connections, in all or from this peer (uid on a Unix socket, IP on TCP); sent at accept. */
+    CONNECTION_LIMIT(35, true),
+    /** The connection left more unread output at the broker than its budget allows, for longer than the deadline. */
+    SLOW_CONSUMER(36, true),
+    /** A frame did not complete within the read deadline, or the connection was idle past the idle timeout. */
+    READ_TIMEOUT(37, true),
+    /**
+     * The stream's history is not the one a client may have read: recovery cut records that had been
+     * acknowledged. Resuming by sequence is refused; the message names the stream and the new epoch.
+     */
+    STORE_CHANGED(38, false),
+    /** The named stream (or consumer) does not exist. */
+    NOT_FOUND(39, false);
 
     private static final ErrorCode[] BY_CODE = new ErrorCode[64];
 
