@@ -76,6 +76,21 @@ public final class FrameDecoder extends ByteToMessageDecoder {
         return failed ? 0 : actualReadableBytes();
     }
 
+    /**
+     * The length announced by the frame being received (its length field, not counting the field
+     * itself), or -1 when no frame is in progress or its length field is not complete yet.
+     */
+    public long partialFrameLength() {
+        if (failed) {
+            return -1;
+        }
+        ByteBuf in = internalBuffer();
+        if (in.readableBytes() < FrameCodec.LENGTH_FIELD_LENGTH) {
+            return -1;
+        }
+        return in.getUnsignedInt(in.readerIndex());
+    }
+
     private void fail(ByteBuf in, ProtocolException e) {
         failed = true;
         in.skipBytes(in.readableBytes());
