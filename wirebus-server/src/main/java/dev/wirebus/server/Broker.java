@@ -5,6 +5,7 @@ import dev.wirebus.protocol.FrameDecoder;
 import dev.wirebus.protocol.FrameEncoder;
 import dev.wirebus.server.internal.BrokerContext;
 import dev.wirebus.server.internal.BrokerMetrics;
+import dev.wirebus.server.internal.ConnectionGuard;
 import dev.wirebus.server.internal.ConnectionHandler;
 import dev.wirebus.server.internal.DiskStorage;
 import dev.wirebus.server.internal.MemoryStorage;
@@ -133,13 +134,24 @@ public final class Broker implements AutoCloseable {
                 .group(bossGroup, ioGroup)
                 .channel(type)
                 .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, new WriteBufferWaterMark(256 * 1024, 1024 * 1024))
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK,
+                        new WriteBufferWaterMark(config.outputHighWater() / 4, config.outputHighWater()))
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
-                        ch.pipeline().addLast("decoder", new FrameDecoder(config.maxFrameLength()));
+                        String refused = context.connectionLimits().admit(ch);
+                        if (refused != null) {
+                            refuse(ch, refused);
+                            return;
+                        }
+                        FrameDecoder decoder = new FrameDecoder(config.maxFrameLength());
+                        ConnectionHandler handler = new ConnectionHandler(context);
+                        ConnectionGuard guard = new ConnectionGuard(context, decoder, handler::idle);
+                        ch.pipeline().addLast("output-cap", guard.outputCap());
+                        ch.pipeline().addLast("decoder", decoder);
                         ch.pipeline().addLast("encoder", ENCODER);
-                        ch.pipeline().addLast("handler", new ConnectionHandler(context));
+                        ch.pipeline().addLast("guard", guard);
+                        ch.pipeline().addLast("handler", handler);
                     }
                 });
         if (address instanceof InetSocketAddress) {
@@ -157,6 +169,16 @@ public final class Broker implements AutoCloseable {
     }
 
     private static final FrameEncoder ENCODER = new FrameEncoder();
+
+    /** Answers a connection over a connection limit with ERROR CONNECTION_LIMIT and closes it, reading nothing. */
+    private void refuse(Channel ch, String why) {
+        log.warn("refused a connection from {}: {}", ch.remoteAddress(), why);
+        context.metrics().refusedWithError();
+        ch.config().setAutoRead(false);
+        ch.pipeline().addLast("encoder", ENCODER);
+        ch.writeAndFlush(new dev.wirebus.protocol.Frame.Error(0, ErrorCode.CONNECTION_LIMIT, why))
+                .addListener(io.netty.channel.ChannelFutureListener.CLOSE);
+    }
 
     /** The bound TCP address (with the real port when 0 was asked), or null without TCP. */
     public InetSocketAddress tcpAddress() {

@@ -66,8 +66,24 @@ public final class BrokerConfig {
     private final Duration publishWait;
     private final java.util.Map<String, StreamSettings> streams;
     private final MeterRegistry meterRegistry;
+    private final int outputHighWater;
+    private final long maxOutputBytes;
+    private final Duration slowConsumerTimeout;
+    private final Duration frameReadTimeout;
+    private final long maxPartialFrameBytes;
+    private final int maxConnections;
+    private final int maxConnectionsPerPeer;
+    private final Duration idleTimeout;
 
     private BrokerConfig(Builder b) {
+        this.outputHighWater = b.outputHighWater;
+        this.maxOutputBytes = b.maxOutputBytes;
+        this.slowConsumerTimeout = b.slowConsumerTimeout;
+        this.frameReadTimeout = b.frameReadTimeout;
+        this.maxPartialFrameBytes = b.maxPartialFrameBytes;
+        this.maxConnections = b.maxConnections;
+        this.maxConnectionsPerPeer = b.maxConnectionsPerPeer;
+        this.idleTimeout = b.idleTimeout;
         this.meterRegistry = b.meterRegistry != null ? b.meterRegistry : new CompositeMeterRegistry();
         this.streams = java.util.Map.copyOf(b.streams);
         this.publishWait = b.publishWait;
@@ -92,6 +108,12 @@ public final class BrokerConfig {
         this.ioThreads = b.ioThreads;
         this.serverName = b.serverName;
     }
+
+    /** Bytes of a FETCH answer beyond its first record (4 MiB of records, and room for headers). */
+    private static final long LARGEST_FETCH_ANSWER = (4L << 20) + 4096;
+
+    /** Default of {@link #maxOutputBytes()}. */
+    public static final long DEFAULT_MAX_OUTPUT_BYTES = 32L * 1024 * 1024;
 
     /** A builder with the defaults: no listener (set at least one), 8 MiB frames, 1M messages / 1 GiB per stream. */
     public static Builder builder() {
@@ -257,6 +279,66 @@ public final class BrokerConfig {
         return meterRegistry;
     }
 
+    /**
+     * Unsent bytes queued for one connection above which the broker stops reading that connection
+     * (its Netty write-buffer high-water mark; reading resumes below a quarter of it). Default 1 MiB.
+     */
+    public int outputHighWater() {
+        return outputHighWater;
+    }
+
+    /**
+     * Hard cap of unsent bytes queued for one connection: an answer that would go past it closes
+     * the connection with SLOW_CONSUMER at once. Default 32 MiB (at least the high-water mark
+     * plus one largest frame and one FETCH answer of 4 MiB).
+     */
+    public long maxOutputBytes() {
+        return maxOutputBytes;
+    }
+
+    /**
+     * How long a connection may stay above its output high-water mark (reading nothing of what it
+     * was sent) before it is closed with SLOW_CONSUMER. Default 30 s.
+     */
+    public Duration slowConsumerTimeout() {
+        return slowConsumerTimeout;
+    }
+
+    /** How long a frame may take from its first byte to its last before the connection is closed with READ_TIMEOUT. Default 5 s. */
+    public Duration frameReadTimeout() {
+        return frameReadTimeout;
+    }
+
+    /**
+     * Broker-wide budget of memory for frames received in part: each frame in progress reserves
+     * its announced length. A frame above 64 KiB that does not fit is refused and its connection
+     * closed with FRAME_TOO_LARGE; smaller frames are always taken. Default 128 MiB.
+     */
+    public long maxPartialFrameBytes() {
+        return maxPartialFrameBytes;
+    }
+
+    /** Most client connections open at once; more are refused at accept with CONNECTION_LIMIT. Default 4096. */
+    public int maxConnections() {
+        return maxConnections;
+    }
+
+    /**
+     * Most connections from one peer (one uid on the Unix socket, one IP address on TCP); more
+     * are refused with CONNECTION_LIMIT. Default 1024.
+     */
+    public int maxConnectionsPerPeer() {
+        return maxConnectionsPerPeer;
+    }
+
+    /**
+     * A connection with no subscription, no responder, nothing in flight and no frame received for
+     * this long is closed with READ_TIMEOUT ("idle"); zero turns it off. Default 10 min.
+     */
+    public Duration idleTimeout() {
+        return idleTimeout;
+    }
+
     /** Validating builder of {@link BrokerConfig}. */
     public static final class Builder {
         private Path unixSocket;
@@ -282,8 +364,74 @@ public final class BrokerConfig {
         private Duration publishWait = Duration.ofSeconds(5);
         private final java.util.Map<String, StreamSettings> streams = new java.util.LinkedHashMap<>();
         private MeterRegistry meterRegistry;
+        private int outputHighWater = 1024 * 1024;
+        private long maxOutputBytes = DEFAULT_MAX_OUTPUT_BYTES;
+        private boolean maxOutputBytesSet;
+        private Duration slowConsumerTimeout = Duration.ofSeconds(30);
+        private Duration frameReadTimeout = Duration.ofSeconds(5);
+        private long maxPartialFrameBytes = 128L * 1024 * 1024;
+        private int maxConnections = 4096;
+        private int maxConnectionsPerPeer = 1024;
+        private Duration idleTimeout = Duration.ofMinutes(10);
 
         private Builder() {
+        }
+
+        /** See {@link BrokerConfig#outputHighWater()}. */
+        public Builder outputHighWater(int bytes) {
+            require(bytes >= 4096, "outputHighWater", bytes, "at least 4096");
+            this.outputHighWater = bytes;
+            return this;
+        }
+
+        /** See {@link BrokerConfig#maxOutputBytes()}. */
+        public Builder maxOutputBytes(long bytes) {
+            require(bytes >= 8192, "maxOutputBytes", bytes, "at least 8192");
+            this.maxOutputBytes = bytes;
+            this.maxOutputBytesSet = true;
+            return this;
+        }
+
+        /** See {@link BrokerConfig#slowConsumerTimeout()}. */
+        public Builder slowConsumerTimeout(Duration timeout) {
+            require(positive(timeout), "slowConsumerTimeout", timeout, "positive");
+            this.slowConsumerTimeout = timeout;
+            return this;
+        }
+
+        /** See {@link BrokerConfig#frameReadTimeout()}. */
+        public Builder frameReadTimeout(Duration timeout) {
+            require(positive(timeout), "frameReadTimeout", timeout, "positive");
+            this.frameReadTimeout = timeout;
+            return this;
+        }
+
+        /** See {@link BrokerConfig#maxPartialFrameBytes()}. */
+        public Builder maxPartialFrameBytes(long bytes) {
+            require(bytes >= 1024 * 1024, "maxPartialFrameBytes", bytes, "at least 1 MiB");
+            this.maxPartialFrameBytes = bytes;
+            return this;
+        }
+
+        /** See {@link BrokerConfig#maxConnections()}. */
+        public Builder maxConnections(int connections) {
+            require(connections >= 1, "maxConnections", connections, "at least 1");
+            this.maxConnections = connections;
+            return this;
+        }
+
+        /** See {@link BrokerConfig#maxConnectionsPerPeer()}. */
+        public Builder maxConnectionsPerPeer(int connections) {
+            require(connections >= 1, "maxConnectionsPerPeer", connections, "at least 1");
+            this.maxConnectionsPerPeer = connections;
+            return this;
+        }
+
+        /** See {@link BrokerConfig#idleTimeout()}; zero: no idle timeout. */
+        public Builder idleTimeout(Duration timeout) {
+            require(timeout != null && !timeout.isNegative(), "idleTimeout", timeout, "zero (off) or positive");
+            this.idleTimeout = timeout;
+            return this;
         }
 
         /**
@@ -440,6 +588,14 @@ public final class BrokerConfig {
             }
             if (maxMessageBytes > maxFrameLength - 512) {
                 maxMessageBytes = maxFrameLength - 512;
+            }
+            // one largest frame and one largest FETCH answer queued above the high-water mark must fit,
+            // or a slow but honest client is cut
+            long leastOutput = (long) outputHighWater + maxFrameLength + LARGEST_FETCH_ANSWER;
+            if (maxOutputBytes < leastOutput) {
+                require(!maxOutputBytesSet, "maxOutputBytes", maxOutputBytes, "at least outputHighWater + maxFrameLength"
+                        + " + 4 MiB (one FETCH answer), " + leastOutput);
+                maxOutputBytes = leastOutput;
             }
             return new BrokerConfig(this);
         }

@@ -15,15 +15,29 @@ public final class BrokerContext {
 
     private final StreamStorage storage;
     private final BrokerMetrics metrics;
+    private final PartialFrameBudget partialFrames;
+    private final ConnectionLimits connectionLimits;
 
     public BrokerContext(BrokerConfig config, StreamStorage storage, BrokerMetrics metrics) {
         this.config = config;
+        this.partialFrames = new PartialFrameBudget(config.maxPartialFrameBytes());
+        this.connectionLimits = new ConnectionLimits(config.maxConnections(), config.maxConnectionsPerPeer(), metrics);
         this.storage = storage;
         this.metrics = metrics;
         this.streams = new StreamRegistry(storage, metrics);
         this.router = new RequestRouter(config.maxRequestTimeout().toMillis(), metrics);
         metrics.bind(this);
         storage.observeSyncs(metrics::fsync);
+    }
+
+    /** The broker-wide budget of frames received in part. */
+    public PartialFrameBudget partialFrames() {
+        return partialFrames;
+    }
+
+    /** Connection counts, in all and per peer. */
+    public ConnectionLimits connectionLimits() {
+        return connectionLimits;
     }
 
     public BrokerMetrics metrics() {

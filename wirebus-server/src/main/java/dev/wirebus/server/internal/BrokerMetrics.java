@@ -55,7 +55,35 @@ public final class BrokerMetrics {
         final String tag = name().toLowerCase(java.util.Locale.ROOT);
     }
 
+    /** Why a connection was refused at accept; the {@code reason} tag of {@code wirebus.connections.refused}. */
+    public enum Refusal {
+        /** The broker holds {@code maxConnections} connections. */
+        MAX_CONNECTIONS,
+        /** The peer (uid on the Unix socket, IP on TCP) holds {@code maxConnectionsPerPeer}. */
+        MAX_CONNECTIONS_PER_PEER;
+
+        final String tag = name().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    /** Why the broker closed a connection by a limit; the {@code reason} tag of {@code wirebus.connections.closed}. */
+    public enum Closure {
+        /** Above the output high-water mark for longer than the slow-consumer timeout. */
+        SLOW_CONSUMER,
+        /** An answer would have taken the queued output past the hard cap. */
+        OUTPUT_CAP,
+        /** A frame did not complete within the frame read timeout. */
+        FRAME_TIMEOUT,
+        /** A large frame did not fit the broker-wide budget for partly received frames. */
+        PARTIAL_FRAME_BUDGET,
+        /** No subscription, responder, call in flight or frame for the idle timeout. */
+        IDLE;
+
+        final String tag = name().toLowerCase(java.util.Locale.ROOT);
+    }
+
     private final MeterRegistry registry;
+    private final Counter[] refused = new Counter[Refusal.values().length];
+    private final Counter[] closed = new Counter[Closure.values().length];
     private final List<Meter> brokerMeters = new ArrayList<>();
     private final Map<Stream, List<Meter>> streamMeters = new ConcurrentHashMap<>();
 
@@ -91,6 +119,16 @@ public final class BrokerMetrics {
             errors[code.ordinal()] = keep(Counter.builder("wirebus.errors")
                     .description("ERROR and SUBSCRIPTION_CLOSED frames sent, by error code")
                     .tag("code", code.name()).register(registry));
+        }
+        for (Refusal r : Refusal.values()) {
+            refused[r.ordinal()] = keep(Counter.builder("wirebus.connections.refused")
+                    .description("Connections refused at accept with CONNECTION_LIMIT, by limit")
+                    .tag("reason", r.tag).register(registry));
+        }
+        for (Closure c : Closure.values()) {
+            closed[c.ordinal()] = keep(Counter.builder("wirebus.connections.closed")
+                    .description("Connections the broker closed because they passed a limit, by limit")
+                    .tag("reason", c.tag).register(registry));
         }
         for (RequestOutcome o : RequestOutcome.values()) {
             requests[o.ordinal()] = keep(Counter.builder("wirebus.requests")
@@ -130,6 +168,9 @@ public final class BrokerMetrics {
     void bind(BrokerContext broker) {
         keep(Gauge.builder("wirebus.connections", broker.connections(), java.util.Set::size)
                 .description("Open client connections").register(registry));
+        keep(Gauge.builder("wirebus.frames.partial.bytes", broker.partialFrames(), PartialFrameBudget::reserved)
+                .description("Bytes reserved by frames received in part, against the broker-wide budget")
+                .baseUnit("bytes").register(registry));
         if (broker.config().storage() == dev.wirebus.server.BrokerConfig.Storage.DISK) {
             keep(FunctionCounter.builder("wirebus.storage.fsyncs", broker.streams(), StreamRegistry::syncCount)
                     .description("fsync calls on stream segments and directories").register(registry));
@@ -143,6 +184,21 @@ public final class BrokerMetrics {
     /** A connection was accepted. */
     void connectionOpened() {
         connectionsOpened.increment();
+    }
+
+    /** A connection was refused at accept. */
+    void refused(Refusal reason) {
+        refused[reason.ordinal()].increment();
+    }
+
+    /** A connection refusal's ERROR CONNECTION_LIMIT is being sent. */
+    public void refusedWithError() {
+        error(ErrorCode.CONNECTION_LIMIT);
+    }
+
+    /** The broker closed a connection that passed a limit. */
+    void closed(Closure reason) {
+        closed[reason.ordinal()].increment();
     }
 
     /** {@code count} records of one publish frame were appended. */

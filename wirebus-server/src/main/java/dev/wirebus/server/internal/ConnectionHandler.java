@@ -77,6 +77,16 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
         return pendingRequests;
     }
 
+    /**
+     * Event loop: whether this connection has nothing open that makes silence normal (no
+     * subscription, no responder, no routed request, no publish awaiting its acknowledgement),
+     * so that the idle timeout may close it.
+     */
+    public boolean idle() {
+        return handshaken && !closing && subscriptions.isEmpty() && subjects.isEmpty() && pendingRequests.isEmpty()
+                && pendingAcks == 0;
+    }
+
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         channel = ctx.channel();
@@ -288,7 +298,12 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
         pendingAcks++;
         if (pendingAcks == MAX_PENDING_ACKS) {
             // acknowledgements wait for an fsync: stop reading this connection until they catch up
-            channel.config().setAutoRead(false);
+            ConnectionGuard guard = channel.pipeline().get(ConnectionGuard.class);
+            if (guard != null) {
+                guard.pauseReading(ConnectionGuard.PAUSE_ACKS);
+            } else {
+                channel.config().setAutoRead(false);
+            }
         }
         try {
             stream.append(records, expectedSequence, producerId, producerSequence, new Stream.AppendListener() {
@@ -398,8 +413,13 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
         if (closeWhenSettled && pendingAcks == 0) {
             channel.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
         }
-        if (pendingAcks == MAX_PENDING_ACKS / 2 && !channel.config().isAutoRead()) {
-            channel.config().setAutoRead(true);
+        if (pendingAcks == MAX_PENDING_ACKS / 2) {
+            ConnectionGuard guard = channel.pipeline().get(ConnectionGuard.class);
+            if (guard != null) {
+                guard.resumeReading(ConnectionGuard.PAUSE_ACKS);
+            } else if (!channel.config().isAutoRead()) {
+                channel.config().setAutoRead(true);
+            }
         }
     }
 
