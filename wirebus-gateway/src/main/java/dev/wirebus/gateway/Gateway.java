@@ -108,6 +108,15 @@ public final class Gateway implements AutoCloseable {
         return server.address();
     }
 
+    /**
+     * Bytes written to HTTP connections and not yet taken by the kernel, summed over all
+     * connections: per connection about its write-buffer high-water mark and one answer at most,
+     * whatever the clients do (SSE and WebSocket subscribers are bounded by the subscriber buffer).
+     */
+    public long bufferedOutboundBytes() {
+        return server.bufferedOutboundBytes();
+    }
+
     /** Closes every connection and stops the gateway's threads. Idempotent. */
     @Override
     public void close() {

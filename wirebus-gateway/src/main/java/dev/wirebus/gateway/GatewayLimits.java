@@ -34,8 +34,10 @@ public final class GatewayLimits {
     private final int maxSubscriptionsPerConnection;
     private final int subscriberBufferBytes;
     private final Duration keepAliveInterval;
+    private final int maxPipelined;
 
     private GatewayLimits(Builder b) {
+        this.maxPipelined = b.maxPipelined;
         this.ratePermits = b.ratePermits;
         this.ratePeriod = b.ratePeriod;
         this.rateBurst = b.rateBurst > 0 ? b.rateBurst : b.ratePermits;
@@ -136,6 +138,16 @@ public final class GatewayLimits {
         return subscriberBufferBytes;
     }
 
+    /**
+     * Pipelined requests one HTTP connection may have waiting behind the one being served; at this
+     * many the socket is not read. The next one is served only once the answers before it are
+     * written (below the connection's write-buffer high-water mark), so a client that sends
+     * requests and never reads the answers holds at most one answer above the mark.
+     */
+    public int maxPipelined() {
+        return maxPipelined;
+    }
+
     /** How often an idle SSE stream gets a keepalive comment and a WebSocket a ping. */
     public Duration keepAliveInterval() {
         return keepAliveInterval;
@@ -149,7 +161,8 @@ public final class GatewayLimits {
                 + ", idle " + idleTimeout.toSeconds() + "s, header timeout " + headerTimeout.toMillis() + "ms"
                 + ", connections " + maxConnections + " (" + maxConnectionsPerClient + " per client)"
                 + ", in-flight per client " + maxInFlightPerClient
-                + ", subscriptions per WebSocket " + maxSubscriptionsPerConnection + ", subscriber buffer " + subscriberBufferBytes + " B";
+                + ", subscriptions per WebSocket " + maxSubscriptionsPerConnection + ", subscriber buffer " + subscriberBufferBytes + " B"
+                + ", pipelined " + maxPipelined;
     }
 
     /**
@@ -175,6 +188,7 @@ public final class GatewayLimits {
         private int maxSubscriptionsPerConnection = 100;
         private int subscriberBufferBytes = 4 << 20;
         private Duration keepAliveInterval = Duration.ofSeconds(15);
+        private int maxPipelined = 8;
 
         private Builder() {
         }
@@ -255,6 +269,12 @@ public final class GatewayLimits {
         /** Default 4 MiB; at least 4 KiB. */
         public Builder subscriberBufferBytes(int bytes) {
             this.subscriberBufferBytes = (int) atLeast("subscriberBufferBytes", bytes, 4096);
+            return this;
+        }
+
+        /** Default 8; see {@link GatewayLimits#maxPipelined()}. */
+        public Builder maxPipelined(int requests) {
+            this.maxPipelined = (int) atLeast("maxPipelined", requests, 1);
             return this;
         }
 

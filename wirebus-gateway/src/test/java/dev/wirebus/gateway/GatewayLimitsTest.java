@@ -139,7 +139,47 @@ class GatewayLimitsTest {
             assertThat(r.status()).isEqualTo(408);
             assertThat(raw.closedByPeer()).isTrue();
         }
+        // once the gateway has let go of the connection, everything it did about it is counted: one rejection
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> f.registry.get("wirebus.http.connections.active").gauge().value() == 0);
         assertThat(f.rejections("header_timeout")).isEqualTo(1);
+        assertThat(f.rejections("bad_request")).isZero();
+    }
+
+    @Test
+    void pipelinedRequestsWhoseAnswersAreNotReadWaitForThem() throws Exception {
+        f = GatewayFixture.start(l -> l.maxPipelined(4));
+        int answer = 200_000;
+        f.client.publish("big", "x".repeat(answer).getBytes(java.nio.charset.StandardCharsets.UTF_8))
+                .get(10, java.util.concurrent.TimeUnit.SECONDS);
+        int requests = 100; // 20 MB of answers (Netty's codec refuses more than 128 pipelined)
+        try (RawHttp raw = RawHttp.connect(f.gateway.port(), "127.0.0.1", 4096)) {
+            raw.write("GET /v1/streams/big/messages?from=1&limit=1&encoding=text HTTP/1.1\r\nHost: x\r\n\r\n"
+                    .repeat(requests));
+            java.util.concurrent.atomic.AtomicLong peak = new java.util.concurrent.atomic.AtomicLong();
+            await().atMost(Duration.ofSeconds(10)).until(() -> {
+                peak.accumulateAndGet(f.gateway.bufferedOutboundBytes(), Math::max);
+                return f.registry.get("wirebus.http.connections.paused").gauge().value() == 1;
+            });
+            peak.accumulateAndGet(f.gateway.bufferedOutboundBytes(), Math::max);
+            // the write-buffer mark (64 KiB) and one answer, not what 200 answers take
+            assertThat(peak.get()).isLessThanOrEqualTo(64 * 1024 + answer + 4096);
+            assertThat(answered("/v1/streams/{stream}/messages")).isLessThan(requests);
+            // another client is served meanwhile
+            assertThat(f.get("/healthz").statusCode()).isEqualTo(200);
+            // the client reads at last: every answer, in order, none lost
+            for (int i = 0; i < requests; i++) {
+                RawHttp.Response r = raw.readResponse();
+                assertThat(r.status()).isEqualTo(200);
+                assertThat(r.body()).contains("x".repeat(1000));
+            }
+        }
+        assertThat(answered("/v1/streams/{stream}/messages")).isEqualTo(requests);
+    }
+
+    private long answered(String route) {
+        return f.registry.find("wirebus.http.requests").tag("route", route).timers().stream()
+                .mapToLong(io.micrometer.core.instrument.Timer::count).sum();
     }
 
     @Test

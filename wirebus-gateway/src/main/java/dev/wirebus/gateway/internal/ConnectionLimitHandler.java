@@ -57,10 +57,14 @@ public final class ConnectionLimitHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        metrics.activeConnections().decrementAndGet();
-        if (ctx.channel().attr(OVER_CLIENT_LIMIT).get() == null) {
-            perClient.release(client(ctx));
+        try {
+            ctx.fireChannelInactive();
+        } finally {
+            // after the handlers behind: once the gauge shows a connection gone, everything it caused is counted
+            metrics.activeConnections().decrementAndGet();
+            if (ctx.channel().attr(OVER_CLIENT_LIMIT).get() == null) {
+                perClient.release(client(ctx));
+            }
         }
-        ctx.fireChannelInactive();
     }
 }

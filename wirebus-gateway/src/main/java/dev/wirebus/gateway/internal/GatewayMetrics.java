@@ -37,6 +37,7 @@ public final class GatewayMetrics {
     /** Timers of each route by status - 100; a route's identity is its key (routes live as long as the gateway). */
     private final Map<Route, AtomicReferenceArray<Timer>> routeTimers = new ConcurrentHashMap<>();
     private final AtomicInteger activeConnections = new AtomicInteger();
+    private final AtomicInteger pausedConnections = new AtomicInteger();
     private final AtomicInteger sseSubscribers = new AtomicInteger();
     private final AtomicInteger wsSubscribers = new AtomicInteger();
     /** Striped: every subscriber's queue adds and every event loop subtracts. */
@@ -53,6 +54,9 @@ public final class GatewayMetrics {
         }
         Gauge.builder("wirebus.http.connections.active", activeConnections, AtomicInteger::get)
                 .description("Open HTTP connections, WebSockets and SSE streams included").register(registry);
+        Gauge.builder("wirebus.http.connections.paused", pausedConnections, AtomicInteger::get)
+                .description("HTTP connections whose pipelined requests wait for earlier answers to be read")
+                .register(registry);
         Gauge.builder("wirebus.http.in.flight", inFlight, InFlightLimiter::inFlight)
                 .description("Requests waiting for the broker now").register(registry);
         Gauge.builder("wirebus.gateway.subscribers", sseSubscribers, AtomicInteger::get).tag("transport", "sse")
@@ -112,6 +116,11 @@ public final class GatewayMetrics {
                     .register(registry));
         }
         return timer;
+    }
+
+    /** Connections whose next request waits for the client to read the answers before it. */
+    public AtomicInteger pausedConnections() {
+        return pausedConnections;
     }
 
     public AtomicInteger activeConnections() {

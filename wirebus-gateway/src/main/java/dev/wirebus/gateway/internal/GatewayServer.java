@@ -122,6 +122,20 @@ public final class GatewayServer {
     }
 
     /** The shared state, for tests. */
+    /** Bytes queued for HTTP connections and not yet taken by the kernel. */
+    public synchronized long bufferedOutboundBytes() {
+        long total = 0;
+        if (connections != null) {
+            for (io.netty.channel.Channel ch : connections) {
+                io.netty.channel.ChannelOutboundBuffer buf = ch.unsafe().outboundBuffer();
+                if (buf != null) {
+                    total += buf.totalPendingWriteBytes();
+                }
+            }
+        }
+        return total;
+    }
+
     public GatewayContext context() {
         return gateway;
     }

@@ -24,6 +24,13 @@ import java.util.concurrent.TimeUnit;
 public final class HeaderReadTimeoutHandler extends ChannelInboundHandlerAdapter {
     private enum State { BETWEEN_REQUESTS, READING_HEADERS, READING_BODY }
 
+    /**
+     * Set on a connection this handler answered with 408 and is closing: the half request the codec
+     * hands on when the connection closes was rejected already and is not counted again.
+     */
+    static final io.netty.util.AttributeKey<Boolean> TIMED_OUT =
+            io.netty.util.AttributeKey.valueOf(HeaderReadTimeoutHandler.class, "timedOut");
+
     private final GatewayContext gateway;
     private final long timeoutNanos;
     private State state = State.BETWEEN_REQUESTS;
@@ -121,6 +128,7 @@ public final class HeaderReadTimeoutHandler extends ChannelInboundHandlerAdapter
                     "request body not complete within " + TimeUnit.NANOSECONDS.toMillis(timeoutNanos)
                             + " ms of its headers");
         }
+        ctx.channel().attr(TIMED_OUT).set(Boolean.TRUE);
         ctx.writeAndFlush(Responses.raw(e)).addListener(ChannelFutureListener.CLOSE);
     }
 }

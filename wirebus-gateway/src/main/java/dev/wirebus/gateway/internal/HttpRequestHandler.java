@@ -24,16 +24,19 @@ import java.util.concurrent.TimeUnit;
  * The last handler of an HTTP connection: refuses requests the codec could not decode (431 for
  * headers too large), applies the rate limit, the in-flight limit and the request timeout, routes
  * each request to its endpoint and writes the answers in request order (pipelined requests wait
- * their turn; beyond {@value #MAX_PIPELINED} waiting the socket is not read until they are served).
+ * their turn; beyond {@code maxPipelined} waiting, or while the answers before are not written, the socket is not read until they are served).
  * Closes an idle connection. Event loop only, except
  * that answers arrive through {@link Exchange#respond} from any thread.
  */
 public final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
     /**
-     * Pipelined requests held while one is served; at this many the socket stops being read (the
-     * reads are not switched off for every request: that is two epoll_ctl calls per request).
+     * Pipelined requests held while one is served ({@link dev.wirebus.gateway.GatewayLimits#maxPipelined()});
+     * at this many the socket stops being read (the reads are not switched off for every request:
+     * that is two epoll_ctl calls per request).
      */
-    static final int MAX_PIPELINED = 16;
+    private final int maxPipelined;
+    /** The last answer is not written yet (the channel is not writable): the next request waits for it. */
+    private boolean awaitingWrite;
     private final GatewayContext gateway;
     private final ArrayDeque<FullHttpRequest> waiting = new ArrayDeque<>(2);
     private Exchange current;
@@ -43,6 +46,7 @@ public final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
 
     public HttpRequestHandler(GatewayContext gateway) {
         this.gateway = gateway;
+        this.maxPipelined = gateway.limits().maxPipelined();
     }
 
     @Override
@@ -61,12 +65,12 @@ public final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         FullHttpRequest request = (FullHttpRequest) msg;
-        if (current != null) {
-            if (current.streaming) {
+        if (current != null || awaitingWrite) {
+            if (current != null && current.streaming) {
                 request.release(); // the connection belongs to an event stream now
             } else {
                 waiting.add(request);
-                if (waiting.size() >= MAX_PIPELINED) {
+                if (waiting.size() >= maxPipelined) {
                     ctx.channel().config().setAutoRead(false);
                 }
             }
@@ -152,6 +156,9 @@ public final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
     private void refuseUndecodable(ChannelHandlerContext ctx, FullHttpRequest request) {
         Throwable cause = request.decoderResult().cause();
         request.release();
+        if (ctx.channel().hasAttr(HeaderReadTimeoutHandler.TIMED_OUT)) {
+            return; // the rest of a request already answered with 408: one rejection, counted once
+        }
         GatewayError e;
         if (cause instanceof TooLongHttpHeaderException) {
             gateway.metrics().rejected(GatewayMetrics.Rejection.HEADER_TOO_LARGE);
@@ -204,12 +211,41 @@ public final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
             return; // current stays set: nothing more is served on this connection
         }
         current = null;
+        if (!ex.ctx.channel().isWritable()) {
+            // the client is not reading its answers: serve nothing more until they are written
+            awaitingWrite = true;
+            gateway.metrics().pausedConnections().incrementAndGet();
+            ex.ctx.channel().config().setAutoRead(false);
+            return;
+        }
+        serveNext(ex.ctx);
+    }
+
+    private void serveNext(ChannelHandlerContext ctx) {
         FullHttpRequest next = waiting.poll();
-        if (waiting.size() < MAX_PIPELINED && !ex.ctx.channel().config().isAutoRead()) {
-            ex.ctx.channel().config().setAutoRead(true);
+        if (waiting.size() < maxPipelined && !ctx.channel().config().isAutoRead()) {
+            ctx.channel().config().setAutoRead(true);
         }
         if (next != null) {
-            process(ex.ctx, next);
+            process(ctx, next);
+        }
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (awaitingWrite && ctx.channel().isWritable()) {
+            resumeAfterWrite();
+            if (current == null) {
+                serveNext(ctx);
+            }
+        }
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    private void resumeAfterWrite() {
+        if (awaitingWrite) {
+            awaitingWrite = false;
+            gateway.metrics().pausedConnections().decrementAndGet();
         }
     }
 
@@ -253,6 +289,7 @@ public final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+        resumeAfterWrite();
         Exchange ex = current;
         if (ex != null && !ex.answered) {
             // the client left before its answer: free the slot now rather than at the broker's answer
