@@ -157,6 +157,43 @@ final class ServeCommand implements Callable<Integer> {
                     + "appending nothing; keep it below the clients' request timeout (default: 5s).")
     String publishWait;
 
+    @Option(names = "--output-buffer", paramLabel = "SIZE",
+            description = "Unread output above which a connection is not read until it drains (default: 1MiB).")
+    String outputBuffer;
+
+    @Option(names = "--max-output-bytes", paramLabel = "SIZE",
+            description = "Hard cap of unread output per connection; past it ERROR SLOW_CONSUMER and close "
+                    + "(default: 32MiB).")
+    String maxOutputBytes;
+
+    @Option(names = "--slow-consumer-timeout", paramLabel = "DURATION",
+            description = "How long a connection may stay above --output-buffer before ERROR SLOW_CONSUMER "
+                    + "(default: 30s).")
+    String slowConsumerTimeout;
+
+    @Option(names = "--frame-read-timeout", paramLabel = "DURATION",
+            description = "How long a frame may take from its first byte to its last before ERROR READ_TIMEOUT "
+                    + "(default: 5s).")
+    String frameReadTimeout;
+
+    @Option(names = "--max-partial-frame-bytes", paramLabel = "SIZE",
+            description = "Memory all frames received in part may reserve together; a larger frame that does not "
+                    + "fit gets FRAME_TOO_LARGE (default: 128MiB).")
+    String maxPartialFrameBytes;
+
+    @Option(names = "--max-connections", paramLabel = "N",
+            description = "Most client connections; one more gets ERROR CONNECTION_LIMIT (default: 4096).")
+    String maxConnections;
+
+    @Option(names = "--max-connections-per-peer", paramLabel = "N",
+            description = "Most connections of one uid (Unix socket) or IP address (TCP) (default: 1024).")
+    String maxConnectionsPerPeer;
+
+    @Option(names = "--idle-timeout", paramLabel = "DURATION",
+            description = "A connection with no subscription, responder, call or frame this long gets ERROR "
+                    + "READ_TIMEOUT; 0 = never (default: 10m).")
+    String idleTimeout;
+
     @Option(names = "--shutdown-grace", paramLabel = "DURATION",
             description = "How long a graceful stop waits for in-flight requests; 0 waits for none (default: 5s).")
     String shutdownGrace;
@@ -229,6 +266,11 @@ final class ServeCommand implements Callable<Integer> {
             description = "Bytes queued for a slow SSE or WebSocket client before it is cut with SLOW_CONSUMER "
                     + "and where to resume (default: 4MiB).")
     String httpSubscriberBuffer;
+
+    @Option(names = "--http-max-pipelined", paramLabel = "N",
+            description = "Pipelined requests queued behind the one served; the next is served once earlier "
+                    + "answers are written (default: 8).")
+    String httpMaxPipelined;
 
     @Override
     public Integer call() {
@@ -352,6 +394,14 @@ final class ServeCommand implements Callable<Integer> {
         flag(layer, Setting.MAX_REQUEST_TIMEOUT, maxRequestTimeout);
         flag(layer, Setting.HANDSHAKE_TIMEOUT, handshakeTimeout);
         flag(layer, Setting.PUBLISH_WAIT, publishWait);
+        flag(layer, Setting.OUTPUT_BUFFER, outputBuffer);
+        flag(layer, Setting.MAX_OUTPUT_BYTES, maxOutputBytes);
+        flag(layer, Setting.SLOW_CONSUMER_TIMEOUT, slowConsumerTimeout);
+        flag(layer, Setting.FRAME_READ_TIMEOUT, frameReadTimeout);
+        flag(layer, Setting.MAX_PARTIAL_FRAME_BYTES, maxPartialFrameBytes);
+        flag(layer, Setting.MAX_CONNECTIONS, maxConnections);
+        flag(layer, Setting.MAX_CONNECTIONS_PER_PEER, maxConnectionsPerPeer);
+        flag(layer, Setting.IDLE_TIMEOUT, idleTimeout);
         flag(layer, Setting.SHUTDOWN_GRACE, shutdownGrace);
         flag(layer, Setting.IO_THREADS, ioThreads);
         flag(layer, Setting.SERVER_NAME, serverName);
@@ -368,6 +418,7 @@ final class ServeCommand implements Callable<Integer> {
         flag(layer, Setting.HTTP_IO_THREADS, httpIoThreads);
         flag(layer, Setting.HTTP_HEADER_TIMEOUT, httpHeaderTimeout);
         flag(layer, Setting.HTTP_SUBSCRIBER_BUFFER, httpSubscriberBuffer);
+        flag(layer, Setting.HTTP_MAX_PIPELINED, httpMaxPipelined);
         return layer;
     }
 

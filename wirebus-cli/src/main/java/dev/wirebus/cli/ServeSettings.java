@@ -105,6 +105,24 @@ final class ServeSettings {
                 (b, v) -> b.handshakeTimeout((Duration) v), BrokerConfig::handshakeTimeout),
         PUBLISH_WAIT("limits", "publish-wait", "--publish-wait", DurationConverter::parse,
                 (b, v) -> b.publishWait((Duration) v), BrokerConfig::publishWait),
+        // connection limits (issue 11): output budget, frame deadline, partial frames, connection counts, idleness
+        OUTPUT_BUFFER("limits", "output-buffer", "--output-buffer", ServeSettings::intSize,
+                (b, v) -> b.outputHighWater((Integer) v), BrokerConfig::outputHighWater),
+        MAX_OUTPUT_BYTES("limits", "max-output-bytes", "--max-output-bytes", Sizes::parse,
+                (b, v) -> b.maxOutputBytes((Long) v), BrokerConfig::maxOutputBytes),
+        SLOW_CONSUMER_TIMEOUT("limits", "slow-consumer-timeout", "--slow-consumer-timeout", DurationConverter::parse,
+                (b, v) -> b.slowConsumerTimeout((Duration) v), BrokerConfig::slowConsumerTimeout),
+        FRAME_READ_TIMEOUT("limits", "frame-read-timeout", "--frame-read-timeout", DurationConverter::parse,
+                (b, v) -> b.frameReadTimeout((Duration) v), BrokerConfig::frameReadTimeout),
+        MAX_PARTIAL_FRAME_BYTES("limits", "max-partial-frame-bytes", "--max-partial-frame-bytes", Sizes::parse,
+                (b, v) -> b.maxPartialFrameBytes((Long) v), BrokerConfig::maxPartialFrameBytes),
+        MAX_CONNECTIONS("limits", "max-connections", "--max-connections", ServeSettings::intCount,
+                (b, v) -> b.maxConnections((Integer) v), BrokerConfig::maxConnections),
+        MAX_CONNECTIONS_PER_PEER("limits", "max-connections-per-peer", "--max-connections-per-peer",
+                ServeSettings::intCount, (b, v) -> b.maxConnectionsPerPeer((Integer) v),
+                BrokerConfig::maxConnectionsPerPeer),
+        IDLE_TIMEOUT("limits", "idle-timeout", "--idle-timeout", DurationConverter::parseAllowingZero,
+                (b, v) -> b.idleTimeout((Duration) v), BrokerConfig::idleTimeout),
 
         // the HTTP gateway: checked by GatewayLimits' own rules as they are read; the broker ignores them
         HTTP("http", "listen", "--http", ServeSettings::httpListener, ServeSettings::notTheBrokers,
@@ -139,7 +157,10 @@ final class ServeSettings {
                 t -> gateway(intSize(t), (g, n) -> g.subscriberBufferBytes(n)), ServeSettings::notTheBrokers,
                 c -> GATEWAY_DEFAULTS.subscriberBufferBytes()),
         HTTP_IO_THREADS("http", "io-threads", "--http-io-threads", ServeSettings::intCount,
-                ServeSettings::notTheBrokers, c -> 0);
+                ServeSettings::notTheBrokers, c -> 0),
+        HTTP_MAX_PIPELINED("http", "max-pipelined", "--http-max-pipelined",
+                t -> gateway(intCount(t), (g, n) -> g.maxPipelined(n)), ServeSettings::notTheBrokers,
+                c -> GATEWAY_DEFAULTS.maxPipelined());
 
         private final String table;
         private final String key;
@@ -343,6 +364,13 @@ final class ServeSettings {
             throw messageOrigin.problem("must leave 512 bytes of a frame for headers: at most " + (frame - 512)
                     + " with max-frame-bytes " + Sizes.format(frame) + ", was " + Sizes.format(message));
         }
+        long outputCap = (Long) values.get(Setting.MAX_OUTPUT_BYTES);
+        long leastCap = (long) (Integer) values.get(Setting.OUTPUT_BUFFER) + frame + (4L << 20) + 4096;
+        Origin capOrigin = origins.get(Setting.MAX_OUTPUT_BYTES);
+        if (capOrigin != Origin.DEFAULT && outputCap < leastCap) {
+            throw capOrigin.problem("must hold output-buffer + max-frame-bytes + 4MiB (one FETCH answer): at least "
+                    + leastCap + ", was " + Sizes.format(outputCap));
+        }
     }
 
     /** The value of {@code setting}. */
@@ -376,6 +404,7 @@ final class ServeSettings {
                 .idleTimeout((Duration) values.get(Setting.HTTP_IDLE_TIMEOUT))
                 .headerTimeout((Duration) values.get(Setting.HTTP_HEADER_TIMEOUT))
                 .subscriberBufferBytes((Integer) values.get(Setting.HTTP_SUBSCRIBER_BUFFER))
+                .maxPipelined((Integer) values.get(Setting.HTTP_MAX_PIPELINED))
                 .build();
         return new HttpSettings(listen == Listener.OFF ? null : (HostPort) listen, limits,
                 (Integer) values.get(Setting.HTTP_IO_THREADS));
@@ -392,7 +421,12 @@ final class ServeSettings {
         if (registry != null) {
             b.meterRegistry(registry);
         }
-        values.forEach((setting, value) -> setting.applier.accept(b, value));
+        values.forEach((setting, value) -> {
+            // left at its default, the output cap grows with the frame size (BrokerConfig.Builder#build)
+            if (setting != Setting.MAX_OUTPUT_BYTES || origins.get(setting) != Origin.DEFAULT) {
+                setting.applier.accept(b, value);
+            }
+        });
         streams.forEach(b::stream);
         return b.build();
     }
