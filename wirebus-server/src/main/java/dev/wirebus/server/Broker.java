@@ -170,12 +170,21 @@ public final class Broker implements AutoCloseable {
 
     private static final FrameEncoder ENCODER = new FrameEncoder();
 
-    /** Answers a connection over a connection limit with ERROR CONNECTION_LIMIT and closes it, reading nothing. */
+    /**
+     * Answers a connection over a connection limit with ERROR CONNECTION_LIMIT and closes it. What
+     * the client sent meanwhile (its HELLO) is read and dropped: a TCP socket closed with unread
+     * input sends a reset, which could destroy the ERROR before the client reads it.
+     */
     private void refuse(Channel ch, String why) {
         log.warn("refused a connection from {}: {}", ch.remoteAddress(), why);
         context.metrics().refusedWithError();
-        ch.config().setAutoRead(false);
         ch.pipeline().addLast("encoder", ENCODER);
+        ch.pipeline().addLast("discard", new io.netty.channel.ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelRead(io.netty.channel.ChannelHandlerContext ctx, Object msg) {
+                io.netty.util.ReferenceCountUtil.release(msg);
+            }
+        });
         ch.writeAndFlush(new dev.wirebus.protocol.Frame.Error(0, ErrorCode.CONNECTION_LIMIT, why))
                 .addListener(io.netty.channel.ChannelFutureListener.CLOSE);
     }
