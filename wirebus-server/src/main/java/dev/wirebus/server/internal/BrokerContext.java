@@ -20,10 +20,15 @@ public final class BrokerContext {
         this.config = config;
         this.storage = storage;
         this.metrics = metrics;
-        this.streams = new StreamRegistry(storage, metrics);
+        this.streams = new StreamRegistry(storage, metrics, config.maxStreams());
         this.router = new RequestRouter(config.maxRequestTimeout().toMillis(), metrics);
         metrics.bind(this);
         storage.observeSyncs(metrics::fsync);
+    }
+
+    /** The store's damage and open-file counts, for the metrics. */
+    StorageHealth storageHealth() {
+        return storage.health();
     }
 
     public BrokerMetrics metrics() {
