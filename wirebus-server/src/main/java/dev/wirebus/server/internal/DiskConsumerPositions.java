@@ -89,6 +89,13 @@ final class DiskConsumerPositions implements ConsumerPositions, AutoCloseable {
         Path file = directory.resolve(stream + ".pos");
         Path prev = directory.resolve(stream + ".pos.prev");
         Parsed cur = parse(file);
+        try {
+            if (Files.exists(file)) {
+                modes.file(file);
+            }
+        } catch (IOException e) {
+            log.warn("Could not set the mode of {}: {}", file, e.toString());
+        }
         Map<String, Saved> saved = new LinkedHashMap<>(cur.records());
         boolean sound = cur.defects().isEmpty();
         if (!sound) {
@@ -146,6 +153,10 @@ final class DiskConsumerPositions implements ConsumerPositions, AutoCloseable {
         String[] lines = text.split("\n", -1);
         if (!lines[0].equals(HEADER)) {
             // version 1: NAME ACKED MAXLAG per line, no checksums
+            if (record(lines[0].trim().split(" "), 3) == null) {
+                defects.add("not a positions file: the first line is neither '" + HEADER + "' nor a version 1 "
+                        + "record: '" + abbreviate(lines[0]) + "'");
+            }
             for (int i = 0; i < lines.length; i++) {
                 String line = lines[i].trim();
                 if (line.isEmpty() && i == lines.length - 1) {

@@ -171,6 +171,7 @@ public final class SegmentedFileLog implements DurableStreamLog, OpenFileBudget.
         try {
             boolean created = !Files.isDirectory(dir);
             options.modes().createDirectories(dir);
+            options.modes().directory(dir);
             if (created && dir.toAbsolutePath().getParent() != null) {
                 syncDirectory(dir.toAbsolutePath().getParent());
             }
