@@ -1014,9 +1014,19 @@ public final class SegmentedFileLog implements DurableStreamLog, OpenFileBudget.
                 }
                 filesClosed = false;
             } catch (IOException | RuntimeException e) {
-                active().closeFiles();
+                // stay closed (the index entries stay in memory): the next use tries again
+                Segment active = active();
+                if (active.channel != null) {
+                    try {
+                        active.channel.close();
+                    } catch (IOException ignored) {
+                        // reopening failed anyway
+                    }
+                    active.channel = null;
+                }
+                active.index.close();
                 useLock.unlock();
-                throw new StorageException("cannot reopen " + active().logPath + ": " + e, e);
+                throw new StorageException("cannot reopen " + active.logPath + ": " + e, e);
             }
         }
     }
