@@ -179,7 +179,7 @@ class StreamLimitsTest {
 
     @Test
     void openFilesStayWithinMaxOpenFilesWhateverTheNumberOfStreams() throws Exception {
-        int streams = 300;
+        int streams = 150;
         int maxOpenFiles = 16;
         try (Broker broker = Broker.start(disk().maxOpenFiles(maxOpenFiles).durability(BrokerConfig.Durability.BATCH)
                 .build());
@@ -203,7 +203,7 @@ class StreamLimitsTest {
                 assertThat(ack.get(30, TimeUnit.SECONDS)).isEqualTo(2L);
             }
             long grown = openFds() - before;
-            // three files a stream (segment, index, visible mark) were 900 descriptors before the budget
+            // three files a stream (segment, index, visible mark): 450 descriptors without the budget
             assertThat(grown).as("descriptors opened by %d streams", streams).isLessThanOrEqualTo(maxOpenFiles + 8);
             assertThat(gauge("wirebus.storage.open.files")).isLessThanOrEqualTo(maxOpenFiles + 3);
             assertThat(meters.get("wirebus.storage.files.closed").functionCounter().count()).isPositive();

@@ -593,6 +593,9 @@ public final class SegmentedFileLog implements DurableStreamLog, OpenFileBudget.
             return;
         }
         Path file = config.directory().resolve(MARK_FILE);
+        // while the budget keeps this log's files closed (a committer's sync), write through a
+        // descriptor of its own: one kept open here would be a file the budget does not see
+        boolean transientChannel = markChannel == null && syncChannel == null;
         try {
             if (markChannel == null) {
                 boolean existed = Files.exists(file);
@@ -611,17 +614,27 @@ public final class SegmentedFileLog implements DurableStreamLog, OpenFileBudget.
             }
             markWritten = seq;
             markUnsynced = true;
+            if (transientChannel) {
+                closeMarkChannel(); // still unsynced: close() syncs it
+            }
         } catch (IOException e) {
             LOG.warn("Could not write the visible mark {}: {}", file, e.toString());
             closeMarkChannel();
         }
     }
 
-    /** Under syncLock: fsyncs the mark file if written since. */
+    /** Under syncLock: fsyncs the mark file if written since (through a fresh descriptor if none is open). */
     private void syncMark() {
-        if (markChannel != null && markUnsynced) {
+        if (markUnsynced) {
             try {
-                markChannel.force(false);
+                if (markChannel != null) {
+                    markChannel.force(false);
+                } else {
+                    try (FileChannel ch = FileChannel.open(config.directory().resolve(MARK_FILE),
+                            StandardOpenOption.WRITE)) {
+                        ch.force(false);
+                    }
+                }
                 markUnsynced = false;
             } catch (IOException e) {
                 LOG.warn("Could not sync the visible mark in {}: {}", config.directory(), e.toString());
