@@ -24,10 +24,25 @@ final class BrokerProcess implements AutoCloseable {
     static BrokerProcess start(Path socket, Path data, BrokerConfig.Durability durability, Path errors)
             throws Exception {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process p = new ProcessBuilder(java, "-Xmx256m", "-cp", System.getProperty("java.class.path"),
-                BrokerProcessMain.class.getName(), socket.toString(), data.toString(), durability.name())
-                .redirectError(errors.toFile())
-                .start();
+        return start(new ProcessBuilder(java, "-Xmx256m", "-cp", System.getProperty("java.class.path"),
+                BrokerProcessMain.class.getName(), socket.toString(), data.toString(), durability.name()), errors);
+    }
+
+    /**
+     * Starts the broker with its file descriptors limited to {@code fdLimit} ({@code ulimit -n}) and
+     * the store's open-file budget set to {@code maxOpenFiles}; asserts that it comes up.
+     */
+    static BrokerProcess startWithFdLimit(Path socket, Path data, Path errors, int fdLimit, int maxOpenFiles)
+            throws Exception {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        return start(new ProcessBuilder("/bin/sh", "-c", "ulimit -n " + fdLimit + " && exec \"$0\" \"$@\"", java,
+                "-Xmx256m", "-cp", System.getProperty("java.class.path"), BrokerProcessMain.class.getName(),
+                socket.toString(), data.toString(), BrokerConfig.Durability.ALWAYS.name(),
+                Integer.toString(maxOpenFiles)), errors);
+    }
+
+    private static BrokerProcess start(ProcessBuilder builder, Path errors) throws Exception {
+        Process p = builder.redirectError(errors.toFile()).start();
         CompletableFuture<String> ready = CompletableFuture.supplyAsync(() -> {
             try {
                 BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));

@@ -7,7 +7,7 @@ import java.nio.file.Path;
 
 /**
  * A broker in a process of its own, for tests that kill it with SIGKILL:
- * {@code BrokerProcessMain SOCKET DATA_DIR DURABILITY}. Prints READY once listening.
+ * {@code BrokerProcessMain SOCKET DATA_DIR DURABILITY [MAX_OPEN_FILES]}. Prints READY once listening.
  */
 public final class BrokerProcessMain {
     private BrokerProcessMain() {
@@ -20,6 +20,7 @@ public final class BrokerProcessMain {
                 .dataDirectory(Path.of(args[1]))
                 .durability(BrokerConfig.Durability.valueOf(args[2]))
                 .segmentBytes(256 * 1024)
+                .maxOpenFiles(args.length > 3 ? Integer.parseInt(args[3]) : 1024)
                 .build());
         System.out.println("READY");
         System.out.flush();

@@ -123,6 +123,24 @@ final class ServeCommand implements Callable<Integer> {
             description = "Size at which a disk stream starts a new segment file, 4KiB to 1GiB (default: 64MiB).")
     String segmentBytes;
 
+    @Option(names = "--max-streams", paramLabel = "N",
+            description = "Most streams the broker holds; a publish that would create one more fails with "
+                    + "STREAM_LIMIT. Subscribing to a missing stream creates none (default: 10000).")
+    String maxStreams;
+
+    @Option(names = "--max-open-files", paramLabel = "N",
+            description = "Most segment, index and mark files kept open at once; the least recently used "
+                    + "streams' files are closed beyond it, at least 8 (default: 1024).")
+    String maxOpenFiles;
+
+    @Option(names = "--file-mode", paramLabel = "MODE",
+            description = "Permissions of the data files the broker creates (default: rw-------).")
+    String fileMode;
+
+    @Option(names = "--directory-mode", paramLabel = "MODE",
+            description = "Permissions of the data directories the broker creates (default: rwx------).")
+    String directoryMode;
+
     @Option(names = "--retention-messages", paramLabel = "N",
             description = "Most messages each stream keeps; the oldest are dropped first (default: 1000000).")
     String retentionMessages;
@@ -386,6 +404,10 @@ final class ServeCommand implements Callable<Integer> {
         flag(layer, Setting.SYNC_INTERVAL, syncInterval);
         flag(layer, Setting.SYNC_BYTES, syncBytes);
         flag(layer, Setting.SEGMENT_BYTES, segmentBytes);
+        flag(layer, Setting.MAX_STREAMS, maxStreams);
+        flag(layer, Setting.MAX_OPEN_FILES, maxOpenFiles);
+        flag(layer, Setting.FILE_MODE, fileMode);
+        flag(layer, Setting.DIRECTORY_MODE, directoryMode);
         flag(layer, Setting.RETENTION_MESSAGES, retentionMessages);
         flag(layer, Setting.RETENTION_BYTES, retentionBytes);
         flag(layer, Setting.RETENTION_AGE, retentionAge);

@@ -213,7 +213,8 @@ class ServeCommandTest extends BrokerFixture {
         assertThat(r.exitCode()).isEqualTo(2);
         assertThat(r.out()).isEmpty();
         assertThat(r.errLines()).containsExactly("wirebus: " + file + ": [storage] compression: unknown key "
-                + "(keys of [storage]: store, data, durability, sync-interval, sync-bytes, segment-bytes)");
+                + "(keys of [storage]: store, data, durability, sync-interval, sync-bytes, segment-bytes, "
+                + "max-streams, max-open-files, file-mode, directory-mode)");
     }
 
     @Test

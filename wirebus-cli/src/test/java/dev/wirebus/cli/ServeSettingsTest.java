@@ -107,6 +107,32 @@ class ServeSettingsTest {
     }
 
     @Test
+    void streamLimitsAndFileModesComeFromTheFileTheEnvironmentAndAreChecked() throws Exception {
+        Layer file = ConfigFile.read(write("""
+                [storage]
+                max-streams = 50_000
+                max-open-files = 256
+                file-mode = "rw-r-----"
+                directory-mode = "rwxr-x---"
+                """));
+        Layer env = ServeSettings.environment(Map.of("WIREBUS_MAX_STREAMS", "100"));
+        BrokerConfig config = ServeSettings.resolve(List.of(ServeSettings.defaults(), file, env)).toBrokerConfig();
+
+        assertThat(config.maxStreams()).isEqualTo(100);
+        assertThat(config.maxOpenFiles()).isEqualTo(256);
+        assertThat(java.nio.file.attribute.PosixFilePermissions.toString(config.fileMode())).isEqualTo("rw-r-----");
+        assertThat(java.nio.file.attribute.PosixFilePermissions.toString(config.directoryMode())).isEqualTo("rwxr-x---");
+        assertThatThrownBy(() -> ServeSettings.resolve(List.of(ServeSettings.defaults(),
+                ServeSettings.environment(Map.of("WIREBUS_MAX_OPEN_FILES", "4")))))
+                .isInstanceOf(SettingsException.class).hasMessageContaining("WIREBUS_MAX_OPEN_FILES")
+                .hasMessageContaining("at least 8");
+        assertThatThrownBy(() -> ServeSettings.resolve(List.of(ServeSettings.defaults(),
+                ServeSettings.environment(Map.of("WIREBUS_FILE_MODE", "---rw-rw-")))))
+                .isInstanceOf(SettingsException.class).hasMessageContaining("WIREBUS_FILE_MODE")
+                .hasMessageContaining("owner");
+    }
+
+    @Test
     void listenersTakeAPathOrAnAddressTrueForTheDefaultAndFalseForNone() throws Exception {
         ServeSettings s = ServeSettings.resolve(List.of(ServeSettings.defaults(), ConfigFile.read(write("""
                 uds = 'run/w.sock'

@@ -64,6 +64,10 @@ public final class BrokerConfig {
     private final long segmentBytes;
     private final Duration retentionAge;
     private final Duration publishWait;
+    private final int maxStreams;
+    private final int maxOpenFiles;
+    private final Set<PosixFilePermission> fileMode;
+    private final Set<PosixFilePermission> directoryMode;
     private final java.util.Map<String, StreamSettings> streams;
     private final MeterRegistry meterRegistry;
     private final int outputHighWater;
@@ -87,6 +91,10 @@ public final class BrokerConfig {
         this.meterRegistry = b.meterRegistry != null ? b.meterRegistry : new CompositeMeterRegistry();
         this.streams = java.util.Map.copyOf(b.streams);
         this.publishWait = b.publishWait;
+        this.maxStreams = b.maxStreams;
+        this.maxOpenFiles = b.maxOpenFiles;
+        this.fileMode = Set.copyOf(b.fileMode);
+        this.directoryMode = Set.copyOf(b.directoryMode);
         this.storage = b.storage;
         this.dataDirectory = b.dataDirectory;
         this.durability = b.durability;
@@ -156,6 +164,34 @@ public final class BrokerConfig {
      */
     public Duration publishWait() {
         return publishWait;
+    }
+
+    /**
+     * Most streams the broker holds (default 10,000): a publish that would create one more fails
+     * with STREAM_LIMIT. Streams already in the data directory at start are all opened, even
+     * beyond it. Subscribing to or fetching a missing stream never creates one.
+     */
+    public int maxStreams() {
+        return maxStreams;
+    }
+
+    /**
+     * Most segment, index and mark files the disk store keeps open at once (default 1024); the
+     * least recently used stream's files are closed beyond it and reopened when next used, so the
+     * number of streams is not bounded by file descriptors.
+     */
+    public int maxOpenFiles() {
+        return maxOpenFiles;
+    }
+
+    /** Permissions of the files the disk store creates (default {@code rw-------}). */
+    public Set<PosixFilePermission> fileMode() {
+        return fileMode;
+    }
+
+    /** Permissions of the directories the disk store creates (default {@code rwx------}). */
+    public Set<PosixFilePermission> directoryMode() {
+        return directoryMode;
     }
 
     /** Per-stream overrides by stream name. */
@@ -362,6 +398,10 @@ public final class BrokerConfig {
         private long segmentBytes = 64L * 1024 * 1024;
         private Duration retentionAge;
         private Duration publishWait = Duration.ofSeconds(5);
+        private int maxStreams = 10_000;
+        private int maxOpenFiles = 1024;
+        private Set<PosixFilePermission> fileMode = PosixFilePermissions.fromString("rw-------");
+        private Set<PosixFilePermission> directoryMode = PosixFilePermissions.fromString("rwx------");
         private final java.util.Map<String, StreamSettings> streams = new java.util.LinkedHashMap<>();
         private MeterRegistry meterRegistry;
         private int outputHighWater = 1024 * 1024;
@@ -519,6 +559,47 @@ public final class BrokerConfig {
                         + "' is not of the form rw-rw----", e);
             }
             return this;
+        }
+
+        /** See {@link BrokerConfig#maxStreams()}; at least 1. */
+        public Builder maxStreams(int streams) {
+            require(streams >= 1, "maxStreams", streams, "at least 1");
+            this.maxStreams = streams;
+            return this;
+        }
+
+        /** See {@link BrokerConfig#maxOpenFiles()}; at least 8. */
+        public Builder maxOpenFiles(int files) {
+            require(files >= 8, "maxOpenFiles", files, "at least 8");
+            this.maxOpenFiles = files;
+            return this;
+        }
+
+        /** Permissions of created data files in {@code rw-------} form; must leave the owner read and write. */
+        public Builder fileMode(String permissions) {
+            this.fileMode = mode("fileMode", permissions, PosixFilePermission.OWNER_READ,
+                    PosixFilePermission.OWNER_WRITE);
+            return this;
+        }
+
+        /** Permissions of created data directories in {@code rwx------} form; must leave the owner rwx. */
+        public Builder directoryMode(String permissions) {
+            this.directoryMode = mode("directoryMode", permissions, PosixFilePermission.OWNER_READ,
+                    PosixFilePermission.OWNER_WRITE, PosixFilePermission.OWNER_EXECUTE);
+            return this;
+        }
+
+        private static Set<PosixFilePermission> mode(String name, String text, PosixFilePermission... needed) {
+            Set<PosixFilePermission> p;
+            try {
+                p = PosixFilePermissions.fromString(text);
+            } catch (IllegalArgumentException | NullPointerException e) {
+                throw new IllegalArgumentException(name + " '" + text + "' is not of the form rw-------", e);
+            }
+            for (PosixFilePermission n : needed) {
+                require(p.contains(n), name, text, "a mode that keeps the owner's " + (needed.length == 3 ? "rwx" : "rw"));
+            }
+            return p;
         }
 
         public Builder maxFrameLength(int bytes) {

@@ -24,7 +24,7 @@ public final class BrokerContext {
         this.connectionLimits = new ConnectionLimits(config.maxConnections(), config.maxConnectionsPerPeer(), metrics);
         this.storage = storage;
         this.metrics = metrics;
-        this.streams = new StreamRegistry(storage, metrics);
+        this.streams = new StreamRegistry(storage, metrics, config.maxStreams());
         this.router = new RequestRouter(config.maxRequestTimeout().toMillis(), metrics);
         metrics.bind(this);
         storage.observeSyncs(metrics::fsync);
@@ -38,6 +38,11 @@ public final class BrokerContext {
     /** Connection counts, in all and per peer. */
     public ConnectionLimits connectionLimits() {
         return connectionLimits;
+    }
+
+    /** The store's damage and open-file counts, for the metrics. */
+    StorageHealth storageHealth() {
+        return storage.health();
     }
 
     public BrokerMetrics metrics() {

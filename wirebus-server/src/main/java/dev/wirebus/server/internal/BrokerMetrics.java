@@ -171,7 +171,32 @@ public final class BrokerMetrics {
         keep(Gauge.builder("wirebus.frames.partial.bytes", broker.partialFrames(), PartialFrameBudget::reserved)
                 .description("Bytes reserved by frames received in part, against the broker-wide budget")
                 .baseUnit("bytes").register(registry));
+        StreamRegistry streams = broker.streams();
+        keep(Gauge.builder("wirebus.streams", streams, StreamRegistry::size)
+                .description("Streams that exist (stored on disk, or in memory)").register(registry));
+        keep(Gauge.builder("wirebus.streams.awaited", streams, StreamRegistry::awaitedCount)
+                .description("Streams that do not exist, awaited by subscribers (no files)").register(registry));
+        keep(Gauge.builder("wirebus.streams.limit", streams, StreamRegistry::maxStreams)
+                .description("Most streams the broker creates (max-streams)").register(registry));
+        keep(FunctionCounter.builder("wirebus.streams.refused", streams, StreamRegistry::refusedByLimit)
+                .description("Publishes and subscriptions refused with STREAM_LIMIT").register(registry));
         if (broker.config().storage() == dev.wirebus.server.BrokerConfig.Storage.DISK) {
+            StorageHealth health = broker.storageHealth();
+            keep(Gauge.builder("wirebus.storage.open.files", health, StorageHealth::openFiles)
+                    .description("Stream files open now (segments, indexes, visible marks)").register(registry));
+            keep(FunctionCounter.builder("wirebus.storage.files.closed", health, StorageHealth::filesClosedByBudget)
+                    .description("Times a stream's files were closed to stay within max-open-files").register(registry));
+            keep(FunctionCounter.builder("wirebus.storage.recovery.cuts.below.visible", health,
+                            StorageHealth::cutsBelowVisible)
+                    .description("Streams whose recovery at start cut records that had been visible to clients")
+                    .register(registry));
+            keep(FunctionCounter.builder("wirebus.storage.epoch.changes", health, StorageHealth::epochChanges)
+                    .description("Store id changes at start because recovery cut visible records").register(registry));
+            keep(FunctionCounter.builder("wirebus.storage.quarantined.files", health, StorageHealth::quarantinedFiles)
+                    .description("Files recovery moved damaged or dropped bytes into (quarantine/)").register(registry));
+            keep(FunctionCounter.builder("wirebus.storage.damaged.position.files", health,
+                            StorageHealth::damagedPositionFiles)
+                    .description("Damaged consumer-position files found (named in the log)").register(registry));
             keep(FunctionCounter.builder("wirebus.storage.fsyncs", broker.streams(), StreamRegistry::syncCount)
                     .description("fsync calls on stream segments and directories").register(registry));
             fsyncLatency = keep(latency("wirebus.storage.fsync.latency",

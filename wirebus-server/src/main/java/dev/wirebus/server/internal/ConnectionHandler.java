@@ -429,10 +429,15 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
             throw new BrokerException(ErrorCode.DUPLICATE_SUBSCRIPTION,
                     "subscription id " + f.subscriptionId() + " is already open on this connection");
         }
-        Stream stream = broker.streams().getOrCreate(f.stream());
-        long start = stream.resolveStart(f.startKind(), f.startSequence());
-        open(f.requestId(), f.subscriptionId(), new SubscriptionCursor(channel, f.subscriptionId(), stream, start,
-                f.credits(), null, false, metrics, c -> subscriptions.remove(c.subscriptionId(), c)), start);
+        Stream stream = broker.streams().attach(f.stream()); // counts a subscriber; creates nothing
+        try {
+            long start = stream.resolveStart(f.startKind(), f.startSequence());
+            open(f.requestId(), f.subscriptionId(), new SubscriptionCursor(channel, f.subscriptionId(), stream, start,
+                    f.credits(), null, false, metrics, c -> subscriptions.remove(c.subscriptionId(), c)), start);
+        } catch (RuntimeException e) {
+            stream.subscriberClosed();
+            throw e;
+        }
     }
 
     private void consume(Frame.Consume f) {
@@ -442,12 +447,17 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
                     "subscription id " + f.subscriptionId() + " is already open on this connection");
         }
         StreamRegistry.checkName("consumer", f.consumer());
-        Stream stream = broker.streams().getOrCreate(f.stream());
-        long start = stream.attachConsumer(f.consumer(), f.startKind(), f.startSequence(),
-                f.resume() ? Math.max(1, f.startSequence()) : 0, f.maxLag());
-        open(f.requestId(), f.subscriptionId(), new SubscriptionCursor(channel, f.subscriptionId(), stream, start,
-                f.credits(), f.consumer(), f.ackMode() == Frame.Consume.ACK_ON_DELIVERY, metrics,
-                c -> subscriptions.remove(c.subscriptionId(), c)), start);
+        Stream stream = broker.streams().attach(f.stream()); // counts a subscriber; creates nothing
+        try {
+            long start = stream.attachConsumer(f.consumer(), f.startKind(), f.startSequence(),
+                    f.resume() ? Math.max(1, f.startSequence()) : 0, f.maxLag());
+            open(f.requestId(), f.subscriptionId(), new SubscriptionCursor(channel, f.subscriptionId(), stream, start,
+                    f.credits(), f.consumer(), f.ackMode() == Frame.Consume.ACK_ON_DELIVERY, metrics,
+                    c -> subscriptions.remove(c.subscriptionId(), c)), start);
+        } catch (RuntimeException e) {
+            stream.subscriberClosed();
+            throw e;
+        }
     }
 
     private void open(long requestId, int subscriptionId, SubscriptionCursor cursor, long start) {

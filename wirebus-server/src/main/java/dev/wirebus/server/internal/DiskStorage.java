@@ -1,9 +1,14 @@
 package dev.wirebus.server.internal;
 
 import dev.wirebus.server.BrokerConfig;
+import dev.wirebus.server.internal.storage.FileModes;
 import dev.wirebus.server.internal.storage.GroupCommitter;
+import dev.wirebus.server.internal.storage.LogOptions;
+import dev.wirebus.server.internal.storage.OpenFileBudget;
 import dev.wirebus.server.internal.storage.SegmentedFileLog;
 import dev.wirebus.server.internal.storage.StoreConfig;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.channels.FileChannel;
@@ -23,14 +28,21 @@ import java.util.concurrent.ThreadLocalRandom;
  * {@code store.id} that stays the same across restarts (so clients resume their subscriptions),
  * and a lock file that keeps a second broker out of the same directory.
  */
-public final class DiskStorage implements StreamStorage {
+public final class DiskStorage implements StreamStorage, StorageHealth {
+    private static final Logger LOG = LoggerFactory.getLogger(DiskStorage.class);
     private static final long TAIL_CACHE_BYTES = 1024 * 1024;
 
     private final BrokerConfig config;
     private final Path streamsDirectory;
     private final FileChannel lockChannel;
     private final FileLock lock;
-    private final long storeId;
+    private final FileModes modes;
+    private final OpenFileBudget budget;
+    /** Changes (once per start, before clients connect) when recovery cut below what was visible. */
+    private volatile long storeId;
+    private final java.util.Set<String> cutStreams = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final java.util.concurrent.atomic.AtomicLong quarantinedFiles = new java.util.concurrent.atomic.AtomicLong();
+    private volatile long epochChanges;
     private final GroupCommitter alwaysCommitter;
     private final GroupCommitter batchCommitter;
     private final DiskConsumerPositions positions;
@@ -41,6 +53,8 @@ public final class DiskStorage implements StreamStorage {
         this.lockChannel = lockChannel;
         this.lock = lock;
         this.storeId = storeId;
+        this.modes = modes(config);
+        this.budget = new OpenFileBudget(config.maxOpenFiles());
         boolean always = config.durability() == BrokerConfig.Durability.ALWAYS || config.streams().values().stream()
                 .anyMatch(st -> st.durability() == BrokerConfig.Durability.ALWAYS);
         boolean batch = config.durability() == BrokerConfig.Durability.BATCH || config.streams().values().stream()
@@ -49,7 +63,7 @@ public final class DiskStorage implements StreamStorage {
                 ? new GroupCommitter("wirebus-fsync", java.time.Duration.ZERO, config.syncBytes(), 1_000_000) : null;
         this.batchCommitter = batch
                 ? new GroupCommitter("wirebus-fsync-batch", config.syncInterval(), config.syncBytes(), 1_000_000) : null;
-        this.positions = new DiskConsumerPositions(config.dataDirectory().resolve("consumers"),
+        this.positions = new DiskConsumerPositions(config.dataDirectory().resolve("consumers"), modes,
                 config.durability() != BrokerConfig.Durability.NEVER,
                 config.syncInterval().compareTo(java.time.Duration.ofMillis(5)) < 0
                         ? java.time.Duration.ofMillis(5) : config.syncInterval());
@@ -62,7 +76,8 @@ public final class DiskStorage implements StreamStorage {
      */
     public static DiskStorage open(BrokerConfig config) throws IOException {
         Path dir = config.dataDirectory();
-        Files.createDirectories(dir.resolve("streams"));
+        FileModes modes = modes(config);
+        modes.createDirectories(dir.resolve("streams"));
         FileChannel channel = FileChannel.open(dir.resolve(".lock"), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
         FileLock lock;
         try {
@@ -75,7 +90,11 @@ public final class DiskStorage implements StreamStorage {
             throw new IOException("data directory " + dir + " is in use by another broker; stop it or choose another --data");
         }
         try {
-            return new DiskStorage(config, channel, lock, readOrCreateStoreId(dir));
+            // the data directory is the broker's own: its modes are set even when it existed before
+            modes.directory(dir);
+            modes.directory(dir.resolve("streams"));
+            modes.file(dir.resolve(".lock"));
+            return new DiskStorage(config, channel, lock, readOrCreateStoreId(dir, modes));
         } catch (IOException | RuntimeException e) {
             lock.release();
             channel.close();
@@ -83,7 +102,11 @@ public final class DiskStorage implements StreamStorage {
         }
     }
 
-    private static long readOrCreateStoreId(Path dir) throws IOException {
+    private static FileModes modes(BrokerConfig config) {
+        return new FileModes(config.fileMode(), config.directoryMode());
+    }
+
+    private static long readOrCreateStoreId(Path dir, FileModes modes) throws IOException {
         Path file = dir.resolve("store.id");
         if (Files.exists(file)) {
             String text = Files.readString(file, StandardCharsets.US_ASCII).trim();
@@ -93,14 +116,20 @@ public final class DiskStorage implements StreamStorage {
                 throw new IOException(file + " does not hold a store id: '" + text + "'");
             }
         }
-        long id = ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE);
+        return writeStoreId(dir, modes, ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE));
+    }
+
+    /** Replaces {@code store.id} atomically and durably. */
+    private static long writeStoreId(Path dir, FileModes modes, long id) throws IOException {
+        Path file = dir.resolve("store.id");
         Path tmp = dir.resolve("store.id.tmp");
         try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING)) {
+            modes.file(tmp);
             ch.write(java.nio.ByteBuffer.wrap((id + "\n").getBytes(StandardCharsets.US_ASCII)));
             ch.force(true);
         }
-        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
+        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
             d.force(true);
         }
@@ -114,7 +143,93 @@ public final class DiskStorage implements StreamStorage {
                 .withSegmentBytes(config.segmentBytes())
                 .withRetention(config.retentionMessages(stream), config.retentionBytes(stream), age)
                 .withTailCacheBytes(TAIL_CACHE_BYTES);
-        return SegmentedFileLog.open(store);
+        LogOptions options = new LogOptions(budget, modes, config.dataDirectory().resolve("quarantine").resolve(stream),
+                config.durability(stream) == BrokerConfig.Durability.NEVER);
+        SegmentedFileLog log = SegmentedFileLog.open(store, java.time.Clock.systemUTC(), options);
+        SegmentedFileLog.Recovery r = log.recovery();
+        quarantinedFiles.addAndGet(r.quarantined().size());
+        if (r.cutBelowVisible()) {
+            try {
+                changeEpoch(stream, r);
+            } catch (IOException e) {
+                log.close();
+                throw new dev.wirebus.server.internal.storage.StorageException("stream '" + stream + "' lost records "
+                        + "that were visible, and the new store id could not be written: " + e, e);
+            }
+            log.acknowledgeCut();
+        }
+        return log;
+    }
+
+    /**
+     * Recovery of {@code stream} cut records that had been visible: a client may have seen
+     * sequences that the log would now hand out again for different messages. A new store id (once
+     * per start, before any client connects) makes every client that resumes by sequence see
+     * STORE_CHANGED instead of a silent mix of old and new messages.
+     */
+    private synchronized void changeEpoch(String stream, SegmentedFileLog.Recovery r) throws IOException {
+        cutStreams.add(stream);
+        String what = r.markBefore() >= 0
+                ? "sequences " + (r.lastRecovered() + 1) + ".." + r.markBefore() + " had been visible to clients"
+                : "its visible mark was damaged and recovery dropped " + r.droppedBytes() + " bytes";
+        if (epochChanges == 0) {
+            long old = storeId;
+            long fresh;
+            do {
+                fresh = ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE);
+            } while (fresh == old);
+            writeStoreId(config.dataDirectory(), modes, fresh);
+            storeId = fresh;
+            epochChanges = 1;
+            LOG.error("STORE EPOCH CHANGED: store id {} -> {} because stream '{}' was recovered only up to sequence "
+                    + "{} but {}; the damaged bytes are kept in {}. Clients resuming by sequence get STORE_CHANGED "
+                    + "and must start over; new messages reuse the lost sequences.", old, fresh, stream,
+                    r.lastRecovered(), what, r.quarantined());
+        } else {
+            LOG.error("STORE EPOCH CHANGED (already, store id {}): stream '{}' was also recovered only up to sequence "
+                    + "{} but {}; the damaged bytes are kept in {}", storeId, stream, r.lastRecovered(), what,
+                    r.quarantined());
+        }
+    }
+
+    @Override
+    public boolean recoveredBelowVisible(String stream) {
+        return cutStreams.contains(stream);
+    }
+
+    @Override
+    public StorageHealth health() {
+        return this;
+    }
+
+    @Override
+    public long cutsBelowVisible() {
+        return cutStreams.size();
+    }
+
+    @Override
+    public long epochChanges() {
+        return epochChanges;
+    }
+
+    @Override
+    public long quarantinedFiles() {
+        return quarantinedFiles.get();
+    }
+
+    @Override
+    public long damagedPositionFiles() {
+        return positions.damagedFiles();
+    }
+
+    @Override
+    public long openFiles() {
+        return budget.openFiles();
+    }
+
+    @Override
+    public long filesClosedByBudget() {
+        return budget.closedByBudget();
     }
 
     @Override

@@ -37,7 +37,15 @@ public final class Stream {
     }
 
     private final String name;
-    private final StreamLog log;
+    /** Replaced once, under the lock, when an awaited stream is created by its first publish. */
+    private volatile StreamLog log;
+    /**
+     * True while the stream does not exist and is only awaited by subscribers: it has no files and
+     * nothing persisted, and goes when its last subscriber leaves (see {@link StreamRegistry#attach}).
+     */
+    private volatile boolean awaited;
+    /** Told when the last subscriber of an awaited stream left; set by the registry. */
+    private java.util.function.Consumer<Stream> onIdleWhileAwaited;
     private final ReentrantLock lock = new ReentrantLock();
     private List<Waiter> waiters = new ArrayList<>();
 
@@ -56,17 +64,64 @@ public final class Stream {
         }
     }
 
-    private final DurableStreamLog durableLog;
-    private final GroupCommitter committer;
+    /** Guarded by lock. */
+    private DurableStreamLog durableLog;
+    /** Guarded by lock. */
+    private GroupCommitter committer;
     /** Guarded by lock: records below this sequence may be delivered (durable ones, under a sync policy). */
     private long visibleNext;
 
     Stream(String name, StreamLog log, GroupCommitter committer) {
         this.name = name;
+        bind(log, committer);
+    }
+
+    /**
+     * A stream that does not exist yet, awaited by subscribers: empty, no files, nothing persisted;
+     * {@code onIdle} hears when its last subscriber leaves.
+     */
+    static Stream awaited(String name, java.util.function.Consumer<Stream> onIdle) {
+        Stream s = new Stream(name, new InMemoryStreamLog(1, 1), null);
+        s.awaited = true;
+        s.onIdleWhileAwaited = onIdle;
+        return s;
+    }
+
+    private void bind(StreamLog log, GroupCommitter committer) {
         this.log = log;
         this.durableLog = committer != null && log instanceof DurableStreamLog d ? d : null;
         this.committer = durableLog == null ? null : committer;
         this.visibleNext = log.nextSequence();
+    }
+
+    /** Whether the stream only awaits its first publish (no files, nothing persisted). */
+    boolean isAwaited() {
+        return awaited;
+    }
+
+    /**
+     * Turns an awaited stream into a stored one on its first publish: takes the log, stores the
+     * durable consumers that attached while it was awaited, and wakes its waiting cursors (they
+     * read on from where they wait).
+     */
+    void create(StreamLog created, GroupCommitter committer, ConsumerPositions p,
+                java.util.Map<String, ConsumerPositions.Saved> saved) {
+        List<Waiter> toWake;
+        lock.lock();
+        try {
+            bind(created, committer);
+            this.positions = p;
+            saved.forEach((n, v) -> consumers.putIfAbsent(n, new ConsumerState(n, v.acked(), v.maxLag())));
+            for (ConsumerState c : consumers.values()) {
+                p.save(name, c.name, c.acked, c.maxLag, () -> { });
+            }
+            awaited = false;
+            onIdleWhileAwaited = null;
+            toWake = advanceVisible(visibleNext);
+        } finally {
+            lock.unlock();
+        }
+        wakeAll(toWake);
     }
 
     public String name() {
@@ -444,9 +499,14 @@ public final class Stream {
         subscribers.incrementAndGet();
     }
 
-    /** A subscription on this stream closed. */
+    /** A subscription on this stream closed (or failed to open after {@link #subscriberOpened()}). */
     void subscriberClosed() {
-        subscribers.decrementAndGet();
+        if (subscribers.decrementAndGet() == 0 && awaited) {
+            java.util.function.Consumer<Stream> idle = onIdleWhileAwaited;
+            if (idle != null) {
+                idle.accept(this); // the registry drops it if no one attached meanwhile
+            }
+        }
     }
 
     /** Open subscriptions. */

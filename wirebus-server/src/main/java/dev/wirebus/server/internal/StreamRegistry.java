@@ -10,7 +10,16 @@ import java.io.UncheckedIOException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Pattern;
 
-/** The broker's streams by name, created on first use, opened from the store at start. */
+/**
+ * The broker's streams by name: opened from the store at start, created by a first publish, at most
+ * {@code maxStreams} of them. Subscribing to a stream that does not exist creates nothing: the
+ * subscription waits on an <em>awaited</em> stream, an empty placeholder in memory (no files,
+ * nothing persisted) that the first publish turns into a stored stream, and that goes when its last
+ * subscriber leaves. Awaited streams are capped by the same number, separately.
+ *
+ * <p>Thread-safe: lookups are lock-free; creating, awaiting and dropping a stream take the
+ * registry's monitor (creation opens the stream's files under it).
+ */
 public final class StreamRegistry {
     private static final Logger log = LoggerFactory.getLogger(StreamRegistry.class);
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._:-]{1,200}");
@@ -18,51 +27,173 @@ public final class StreamRegistry {
     private final ConcurrentHashMap<String, Stream> streams = new ConcurrentHashMap<>();
     private final StreamStorage storage;
     private final BrokerMetrics metrics;
+    private final int maxStreams;
+    /** Guarded by this: streams that exist (stored, or in memory for memory storage). */
+    private int stored;
+    /** Guarded by this: streams only awaited by subscribers. */
+    private int awaited;
+    /** Publishes and subscriptions refused because of the limit. */
+    private final java.util.concurrent.atomic.AtomicLong refused = new java.util.concurrent.atomic.AtomicLong();
 
     public StreamRegistry(StreamStorage storage, BrokerMetrics metrics) {
-        this.storage = storage;
-        this.metrics = metrics;
+        this(storage, metrics, Integer.MAX_VALUE);
     }
 
-    /** Opens every stream the store holds (recovering their logs). */
+    public StreamRegistry(StreamStorage storage, BrokerMetrics metrics, int maxStreams) {
+        this.storage = storage;
+        this.metrics = metrics;
+        this.maxStreams = maxStreams;
+    }
+
+    /**
+     * Opens every stream the store holds (recovering their logs), even more than {@code maxStreams}:
+     * a broker always starts on its own data directory.
+     */
     public int recover() throws IOException {
         int n = 0;
         for (String name : storage.existing()) {
             if (NAME.matcher(name).matches() && !name.matches("\\.+")) {
-                getOrCreate(name);
+                synchronized (this) {
+                    if (!streams.containsKey(name)) {
+                        streams.put(name, openStored(name, null));
+                        stored++;
+                    }
+                }
                 n++;
             } else {
                 log.warn("ignoring '{}' in the store: not a stream name", name);
             }
         }
+        if (stored > maxStreams) {
+            log.warn("the store holds {} streams, more than the limit of {}: all are served, and no new stream "
+                    + "can be created until there are fewer", stored, maxStreams);
+        }
         return n;
     }
 
-    /** The stream of that name, created empty if new. */
+    /**
+     * The stream of that name, created if new (a publish): an awaited stream becomes a stored one.
+     *
+     * @throws BrokerException {@link ErrorCode#STREAM_LIMIT} when the broker holds {@code maxStreams} streams,
+     *     {@link ErrorCode#INVALID_ARGUMENT} for a bad name
+     * @throws UncheckedIOException when the stream's files cannot be opened
+     */
     public Stream getOrCreate(String name) {
         Stream s = streams.get(name);
-        if (s != null) {
+        if (s != null && !s.isAwaited()) {
             return s;
         }
         checkName("stream", name);
-        return streams.computeIfAbsent(name, n -> {
-            try {
-                StreamLog opened = storage.open(n);
-                try {
-                    Stream created = new Stream(n, opened, storage.committer(n));
-                    created.positions(storage.positions(), storage.positions().load(n));
-                    metrics.streamOpened(created);
-                    return created;
-                } catch (IOException | RuntimeException e) {
-                    if (opened instanceof DurableStreamLog d) {
-                        d.close(); // not kept: do not leave its files open
-                    }
-                    throw e;
+        synchronized (this) {
+            s = streams.get(name);
+            if (s != null && !s.isAwaited()) {
+                return s;
+            }
+            if (stored >= maxStreams) {
+                refused.incrementAndGet();
+                throw new BrokerException(ErrorCode.STREAM_LIMIT, "stream '" + name + "' was not created: the broker "
+                        + "holds " + stored + " streams, its limit (max-streams " + maxStreams + ")");
+            }
+            Stream created = openStored(name, s);
+            if (s == null) {
+                streams.put(name, created);
+            } else {
+                awaited--;
+            }
+            stored++;
+            return created;
+        }
+    }
+
+    /**
+     * The stream a subscription reads, counting the subscription as one of its subscribers: the
+     * stream if it exists, else an awaited placeholder (no files, nothing persisted). The caller
+     * ends the count with {@link Stream#subscriberClosed()} (the cursor does, on close).
+     *
+     * @throws BrokerException {@link ErrorCode#STREAM_LIMIT} when {@code maxStreams} streams are
+     *     already awaited, {@link ErrorCode#INVALID_ARGUMENT} for a bad name
+     */
+    public Stream attach(String name) {
+        Stream s = streams.get(name);
+        if (s != null && !s.isAwaited()) {
+            s.subscriberOpened();
+            return s;
+        }
+        checkName("stream", name);
+        synchronized (this) {
+            s = streams.get(name);
+            if (s == null) {
+                if (awaited >= maxStreams) {
+                    refused.incrementAndGet();
+                    throw new BrokerException(ErrorCode.STREAM_LIMIT, "stream '" + name + "' does not exist, and "
+                            + awaited + " streams that do not exist are already awaited by subscribers (the limit, "
+                            + "max-streams " + maxStreams + ")");
                 }
-            } catch (IOException e) {
-                throw new UncheckedIOException("cannot open stream '" + n + "'", e);
+                s = Stream.awaited(name, this::dropIfIdle);
+                streams.put(name, s);
+                awaited++;
+            }
+            // under the monitor, so dropIfIdle cannot drop it between the lookup and the count
+            s.subscriberOpened();
+            return s;
+        }
+    }
+
+    /** The last subscriber of an awaited stream left: forget it unless someone attached meanwhile. */
+    private synchronized void dropIfIdle(Stream s) {
+        if (s.isAwaited() && s.subscribers() == 0 && streams.remove(s.name(), s)) {
+            awaited--;
+        }
+    }
+
+    /**
+     * After recovery cut a stream below what was visible, consumers acknowledged past its new end
+     * are moved back to it (their next messages are the new ones at the reused sequences), each
+     * named in an ERROR line.
+     */
+    private java.util.Map<String, ConsumerPositions.Saved> clampConsumers(
+            String stream, java.util.Map<String, ConsumerPositions.Saved> saved, long end) {
+        java.util.Map<String, ConsumerPositions.Saved> clamped = new java.util.LinkedHashMap<>(saved);
+        saved.forEach((name, p) -> {
+            if (p.acked() > end) {
+                clamped.put(name, new ConsumerPositions.Saved(end, p.maxLag()));
+                storage.positions().save(stream, name, end, p.maxLag(), () -> { });
+                log.error("consumer '{}' of stream '{}' had acknowledged sequence {}, past the recovered end {}: moved "
+                        + "back to {}; the store id changed, so its client sees STORE_CHANGED", name, stream, p.acked(),
+                        end, end);
             }
         });
+        return clamped;
+    }
+
+    /** Under the monitor: opens a stream's log and consumers; turns {@code awaitedStream} (if any) into it. */
+    private Stream openStored(String n, Stream awaitedStream) {
+        try {
+            StreamLog opened = storage.open(n);
+            try {
+                java.util.Map<String, ConsumerPositions.Saved> saved = storage.positions().load(n);
+                if (storage.recoveredBelowVisible(n)) {
+                    saved = clampConsumers(n, saved, opened.nextSequence() - 1);
+                }
+                Stream created;
+                if (awaitedStream == null) {
+                    created = new Stream(n, opened, storage.committer(n));
+                    created.positions(storage.positions(), saved);
+                } else {
+                    created = awaitedStream;
+                    created.create(opened, storage.committer(n), storage.positions(), saved);
+                }
+                metrics.streamOpened(created);
+                return created;
+            } catch (IOException | RuntimeException e) {
+                if (opened instanceof DurableStreamLog d) {
+                    d.close(); // not kept: do not leave its files open
+                }
+                throw e;
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot open stream '" + n + "'", e);
+        }
     }
 
     /** The stream of that name, or null. */
@@ -70,9 +201,24 @@ public final class StreamRegistry {
         return streams.get(name);
     }
 
-    /** Number of streams. */
-    public int size() {
-        return streams.size();
+    /** Number of streams that exist (not counting awaited ones). */
+    public synchronized int size() {
+        return stored;
+    }
+
+    /** Number of streams awaited by subscribers without existing. */
+    public synchronized int awaitedCount() {
+        return awaited;
+    }
+
+    /** Publishes and subscriptions refused with STREAM_LIMIT. */
+    public long refusedByLimit() {
+        return refused.get();
+    }
+
+    /** The most streams this registry creates. */
+    public int maxStreams() {
+        return maxStreams;
     }
 
     /** fsync calls made by the streams' logs so far (0 in memory); read by a metric. */
@@ -89,6 +235,9 @@ public final class StreamRegistry {
     /** Syncs (when stored on disk) and closes every stream's log. */
     public void closeAll() {
         for (Stream s : streams.values()) {
+            if (s.isAwaited()) {
+                continue;
+            }
             metrics.streamClosed(s);
             if (s.log() instanceof DurableStreamLog d) {
                 try {

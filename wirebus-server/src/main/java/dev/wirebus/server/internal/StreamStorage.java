@@ -43,6 +43,19 @@ public interface StreamStorage extends AutoCloseable {
     default void settle() {
     }
 
+    /**
+     * Whether recovery of this stream's log cut records at or below the highest sequence it had
+     * made visible (the store then changed its epoch, see {@link #storeId()}).
+     */
+    default boolean recoveredBelowVisible(String stream) {
+        return false;
+    }
+
+    /** Counts of damage found and resources used, for the metrics; all zero by default. */
+    default StorageHealth health() {
+        return StorageHealth.NONE;
+    }
+
     /** Completes pending syncs and releases the store. Logs are closed by their streams first. */
     @Override
     void close();

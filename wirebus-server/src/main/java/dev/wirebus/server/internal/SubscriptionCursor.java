@@ -53,7 +53,7 @@ final class SubscriptionCursor extends Stream.Waiter {
         this.stream = stream;
         this.nextSequence = startSequence;
         this.credits = credits;
-        stream.subscriberOpened();
+        // counted as a subscriber of the stream by StreamRegistry.attach, before this was built
     }
 
     int subscriptionId() {

@@ -85,6 +85,11 @@ final class OffsetIndex implements AutoCloseable {
         return size;
     }
 
+    /** Whether the file is open for appending. */
+    boolean isOpen() {
+        return file != null;
+    }
+
     long sequence(int i) {
         return sequences[i];
     }

@@ -33,11 +33,26 @@ final class SegmentRecovery {
     private final Path directory;
     private final int indexIntervalBytes;
     private final EntryReader reader;
+    private final Path quarantine;
+    private final FileModes modes;
+    /** Bytes cut off or dropped with whole segments. */
+    long droppedBytes;
+    /** Files recovery wrote into the quarantine directory. */
+    final List<Path> quarantined = new ArrayList<>();
 
     SegmentRecovery(Path directory, int indexIntervalBytes, EntryReader reader) {
+        this(directory, indexIntervalBytes, reader, directory.resolve("quarantine"), FileModes.NONE);
+    }
+
+    /**
+     * @param quarantine where damaged bytes and the segments after a cut are moved (created when needed)
+     */
+    SegmentRecovery(Path directory, int indexIntervalBytes, EntryReader reader, Path quarantine, FileModes modes) {
         this.directory = directory;
         this.indexIntervalBytes = indexIntervalBytes;
         this.reader = reader;
+        this.quarantine = quarantine;
+        this.modes = modes;
     }
 
     /**
@@ -83,6 +98,7 @@ final class SegmentRecovery {
      * the first defect; true when there was none.
      */
     private boolean scan(Segment segment, boolean whole) throws IOException {
+        modes.file(segment.logPath);
         try (FileChannel channel = FileChannel.open(segment.logPath, StandardOpenOption.READ,
                 StandardOpenOption.WRITE)) {
             long fileSize = channel.size();
@@ -126,10 +142,13 @@ final class SegmentRecovery {
             if (defect == null) {
                 return true;
             }
+            Path kept = quarantineBytes(channel, segment, position, fileSize);
             reader.invalidate();
             channel.truncate(position);
-            LOG.warn("Truncated {} at offset {} ({}): dropped {} bytes, last good sequence {}",
-                    segment.logPath, position, defect, fileSize - position, expected - 1);
+            channel.force(true);
+            droppedBytes += fileSize - position;
+            LOG.warn("Truncated {} at offset {} ({}): dropped {} bytes, last good sequence {}; the bytes cut off "
+                    + "are kept in {}", segment.logPath, position, defect, fileSize - position, expected - 1, kept);
             return false;
         }
     }
@@ -177,10 +196,54 @@ final class SegmentRecovery {
         for (int i = from; i < bases.size(); i++) {
             Segment doomed = new Segment(directory, bases.get(i));
             long bytes = Files.size(doomed.logPath);
-            Files.delete(doomed.logPath);
+            Path kept = quarantineTarget(doomed.logPath.getFileName() + ".dropped");
+            Files.move(doomed.logPath, kept);
+            quarantined.add(kept);
+            droppedBytes += bytes;
             Files.deleteIfExists(doomed.indexPath);
-            LOG.warn("Deleted {} ({} bytes) because {}", doomed.logPath, bytes, reason);
+            Files.deleteIfExists(doomed.producersPath);
+            LOG.warn("Dropped {} ({} bytes) from the log because {}; moved to {}", doomed.logPath, bytes, reason, kept);
             reason = "it follows " + doomed.logPath.getFileName();
+        }
+        syncDirectory(quarantine);
+        syncDirectory(directory);
+    }
+
+    /** Copies bytes {@code [from, to)} of a segment into a new quarantine file, synced, before they are cut. */
+    private Path quarantineBytes(FileChannel channel, Segment segment, long from, long to) throws IOException {
+        Path target = quarantineTarget(segment.logPath.getFileName() + ".at-" + from + ".damaged");
+        try (FileChannel out = FileChannel.open(target, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            modes.file(target);
+            long position = from;
+            while (position < to) {
+                long n = channel.transferTo(position, to - position, out);
+                if (n <= 0) {
+                    break;
+                }
+                position += n;
+            }
+            out.force(true);
+        }
+        syncDirectory(quarantine);
+        quarantined.add(target);
+        return target;
+    }
+
+    /** A new file name in the quarantine directory (created if missing), unique by a time stamp and counter. */
+    private Path quarantineTarget(String name) throws IOException {
+        modes.createDirectories(quarantine);
+        String stamp = java.time.format.DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'")
+                .format(java.time.ZonedDateTime.now(java.time.ZoneOffset.UTC));
+        Path target = quarantine.resolve(name + "." + stamp);
+        for (int n = 1; Files.exists(target); n++) {
+            target = quarantine.resolve(name + "." + stamp + "-" + n);
+        }
+        return target;
+    }
+
+    private static void syncDirectory(Path dir) throws IOException {
+        try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
+            channel.force(true);
         }
     }
 }

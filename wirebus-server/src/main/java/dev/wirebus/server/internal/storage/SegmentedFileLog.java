@@ -42,12 +42,33 @@ import java.util.concurrent.locks.ReentrantLock;
  * files without syncing. After a failed fsync or an unrecoverable write error the log refuses
  * appends and syncs with {@link StorageException}; reads of what is on disk keep working.
  */
-public final class SegmentedFileLog implements DurableStreamLog {
+public final class SegmentedFileLog implements DurableStreamLog, OpenFileBudget.Holder {
     private static final Logger LOG = LoggerFactory.getLogger(SegmentedFileLog.class);
     /** Closed segments whose channel and index are kept open for reads, least recently used first out. */
     private static final int MAX_OPEN_CLOSED_SEGMENTS = 8;
 
+    /** The visible mark: the highest sequence this log ever made visible, in its own file. */
+    static final String MARK_FILE = "visible.mark";
+    private static final int MARK_MAGIC = 0x5742564D; // "WBVM"
+    private static final int MARK_SLOT_BYTES = 16;
+
+    /**
+     * What recovery found at open.
+     *
+     * @param markBefore the visible mark read before recovery: -1 when there was no mark file
+     *     (a new stream, or one written before marks existed), -2 when the file was damaged
+     * @param lastRecovered the last sequence the log holds after recovery
+     * @param droppedBytes bytes cut off or dropped with whole segments
+     * @param quarantined the files the dropped bytes were moved into
+     * @param cutBelowVisible recovery dropped records at or below the mark: sequences a client may
+     *     have seen are gone, and the log would hand them out again
+     */
+    public record Recovery(long markBefore, long lastRecovered, long droppedBytes, List<Path> quarantined,
+                           boolean cutBelowVisible) {
+    }
+
     private final StoreConfig config;
+    private final LogOptions options;
     private final Clock clock;
     private final EntryReader reader;
     private final TailCache cache;
@@ -70,10 +91,37 @@ public final class SegmentedFileLog implements DurableStreamLog {
     /** The stream's idempotent producers; null until first asked for, then rebuilt from snapshot and stamps. */
     private ProducerTable producers;
 
-    /** Held for the whole of a sync; guards the three fields below. */
+    /**
+     * Held by every {@code StreamLog} method, {@link #enforceRetention()} and {@link #close()}
+     * (they are called one thread at a time anyway), so that the open-file budget can close this
+     * log's files from another thread, with {@link #tryCloseFiles()}, only while no one uses them.
+     */
+    private final ReentrantLock useLock = new ReentrantLock();
+    /** Guarded by useLock: the files were closed by the budget and are reopened at next use. */
+    private boolean filesClosed;
+    /** Guarded by useLock: uses since the budget last heard of this log. */
+    private int usesUnreported;
+    /** Guarded by useLock: open files the budget last heard of. */
+    private int reportedFiles = -1;
+    private Recovery recovery;
+
+    /** Held for the whole of a sync; guards the fields below up to durableSequence. */
     private final ReentrantLock syncLock = new ReentrantLock();
-    /** The active segment's channel, null once closed. */
+    /** The active segment's channel; null once closed or while its files are closed by the budget. */
     private FileChannel syncChannel;
+    /** The active segment's file (to sync when its channel is closed by the budget). */
+    private Path syncPath;
+    private boolean syncClosed;
+    /** The visible mark's file, open while written; null while closed. */
+    private FileChannel markChannel;
+    /** Slot the next mark goes to. */
+    private int markSlot;
+    /** Mark last written by this log; -1 before the first write (which writes both slots). */
+    private long markWritten = -1;
+    /** Marks are not written until a cut below the mark is acknowledged by the store. */
+    private boolean markHeld;
+    /** The mark file was written since it was last fsynced. */
+    private boolean markUnsynced;
     /** Segments rolled away from and not yet synced. */
     private final List<Path> unsyncedSegments = new ArrayList<>();
     /** A segment file was created since the directory was last synced. */
@@ -86,8 +134,10 @@ public final class SegmentedFileLog implements DurableStreamLog {
     private volatile long syncCount;
     private volatile StorageException failure;
 
-    private SegmentedFileLog(StoreConfig config, Clock clock, EntryReader reader, List<Segment> segments) {
+    private SegmentedFileLog(StoreConfig config, LogOptions options, Clock clock, EntryReader reader,
+                             List<Segment> segments) {
         this.config = config;
+        this.options = options;
         this.clock = clock;
         this.reader = reader;
         this.cache = new TailCache(config.tailCacheBytes());
@@ -107,22 +157,42 @@ public final class SegmentedFileLog implements DurableStreamLog {
      * @throws StorageException when the directory cannot be read or written
      */
     public static SegmentedFileLog open(StoreConfig config, Clock clock) {
+        return open(config, clock, LogOptions.DEFAULTS);
+    }
+
+    /**
+     * Opens (creating if needed) the log in {@code config.directory()} as {@link #open(StoreConfig, Clock)},
+     * sharing {@code options} with the other logs of its store. Read {@link #recovery()} afterwards:
+     * when it reports a cut below the visible mark, the mark stays where it was (so a crash before
+     * the store has dealt with it finds the cut again) until {@link #acknowledgeCut()}.
+     */
+    public static SegmentedFileLog open(StoreConfig config, Clock clock, LogOptions options) {
         Path dir = config.directory();
         try {
             boolean created = !Files.isDirectory(dir);
-            Files.createDirectories(dir);
+            options.modes().createDirectories(dir);
+            options.modes().directory(dir);
             if (created && dir.toAbsolutePath().getParent() != null) {
                 syncDirectory(dir.toAbsolutePath().getParent());
             }
+            long mark = readMark(dir.resolve(MARK_FILE));
             EntryReader reader = new EntryReader();
-            List<Segment> segments = new SegmentRecovery(dir, config.indexIntervalBytes(), reader).recover();
-            SegmentedFileLog log = new SegmentedFileLog(config, clock, reader, segments);
+            SegmentRecovery recovering = new SegmentRecovery(dir, config.indexIntervalBytes(), reader,
+                    options.quarantine() != null ? options.quarantine() : dir.resolve("quarantine"), options.modes());
+            List<Segment> segments = recovering.recover();
+            long last = segments.isEmpty() ? 0 : segments.get(segments.size() - 1).nextSequence - 1;
+            boolean cut = mark >= 0 ? last < mark
+                    : mark == -2 && recovering.droppedBytes > 0; // no sound mark: a cut may have gone below it
+            SegmentedFileLog log = new SegmentedFileLog(config, options, clock, reader, segments);
+            log.recovery = new Recovery(mark, last, recovering.droppedBytes, List.copyOf(recovering.quarantined), cut);
+            log.markHeld = cut;
             try {
                 log.start();
             } catch (IOException | RuntimeException e) {
                 log.close();
                 throw e;
             }
+            log.reportFiles();
             return log;
         } catch (IOException e) {
             throw new StorageException("cannot open the stream log in " + dir + ": " + e, e);
@@ -140,6 +210,7 @@ public final class SegmentedFileLog implements DurableStreamLog {
                         active.size);
             }
             active.index.startAppending();
+            options.modes().file(active.indexPath);
         }
         for (Segment s : segments) {
             retainedBytes += s.size;
@@ -150,6 +221,7 @@ public final class SegmentedFileLog implements DurableStreamLog {
         syncLock.lock();
         try {
             syncChannel = active.channel;
+            syncPath = active.logPath;
             for (int i = 0; i < segments.size() - 1; i++) {
                 unsyncedSegments.add(segments.get(i).logPath);
             }
@@ -166,8 +238,10 @@ public final class SegmentedFileLog implements DurableStreamLog {
         segment.channel = FileChannel.open(segment.logPath, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
                 StandardOpenOption.WRITE);
         try {
+            options.modes().file(segment.logPath);
             segment.index = OffsetIndex.empty(segment.indexPath, config.indexIntervalBytes());
             segment.index.startAppending();
+            options.modes().file(segment.indexPath);
         } catch (IOException e) {
             segment.closeFiles();
             Files.deleteIfExists(segment.logPath);
@@ -189,7 +263,16 @@ public final class SegmentedFileLog implements DurableStreamLog {
 
     @Override
     public long append(RecordBatch records, String producerId, long producerSequence) {
-        ProducerTable table = producerId == null ? null : producers();
+        enter();
+        try {
+            return appendInUse(records, producerId, producerSequence);
+        } finally {
+            leave();
+        }
+    }
+
+    private long appendInUse(RecordBatch records, String producerId, long producerSequence) {
+        ProducerTable table = producerId == null ? null : producersInUse();
         checkWritable();
         int count = records.count();
         if (count == 0) {
@@ -223,7 +306,15 @@ public final class SegmentedFileLog implements DurableStreamLog {
         if (table != null) {
             table.record(producerId, producerSequence, first, count);
         }
-        enforceRetention();
+        if (options.markEveryAppend()) {
+            syncLock.lock();
+            try {
+                writeMark(nextSequence - 1);
+            } finally {
+                syncLock.unlock();
+            }
+        }
+        enforceRetentionInUse();
         return first;
     }
 
@@ -233,6 +324,15 @@ public final class SegmentedFileLog implements DurableStreamLog {
 
     @Override
     public ProducerTable producers() {
+        enter();
+        try {
+            return producersInUse();
+        } finally {
+            leave();
+        }
+    }
+
+    private ProducerTable producersInUse() {
         if (producers == null) {
             checkOpen();
             ProducerTable table = new ProducerTable();
@@ -321,6 +421,7 @@ public final class SegmentedFileLog implements DurableStreamLog {
             out.writeInt((int) crc.getValue());
             Path tmp = segment.producersPath.resolveSibling(segment.producersPath.getFileName() + ".tmp");
             Files.write(tmp, bytes.toByteArray());
+            options.modes().file(tmp);
             Files.move(tmp, segment.producersPath, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
                     java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
@@ -379,6 +480,7 @@ public final class SegmentedFileLog implements DurableStreamLog {
             unsyncedSegments.add(old.logPath);
             directoryDirty = true;
             syncChannel = next.channel;
+            syncPath = next.logPath;
         } finally {
             syncLock.unlock();
         }
@@ -394,7 +496,7 @@ public final class SegmentedFileLog implements DurableStreamLog {
     public void sync() {
         syncLock.lock();
         try {
-            if (syncChannel == null) {
+            if (syncClosed) {
                 throw new StorageException("stream log " + config.directory() + " is closed");
             }
             checkNotFailed();
@@ -410,11 +512,20 @@ public final class SegmentedFileLog implements DurableStreamLog {
                     }
                 }
                 unsyncedSegments.clear();
-                syncChannel.force(false);
+                if (syncChannel != null) {
+                    syncChannel.force(false);
+                } else {
+                    // the open-file budget closed the active segment: fsync covers the file, whichever descriptor
+                    try (FileChannel channel = FileChannel.open(syncPath, StandardOpenOption.WRITE)) {
+                        channel.force(false);
+                    }
+                }
                 if (directoryDirty) {
                     syncDirectory(config.directory());
                     directoryDirty = false;
                 }
+                // before durableSequence rises and the records become visible: the mark never lags what was shown
+                writeMark(target);
             } catch (IOException e) {
                 failure = new StorageException("fsync in " + config.directory() + " failed; the log accepts no more "
                         + "appends: " + e, e);
@@ -431,6 +542,136 @@ public final class SegmentedFileLog implements DurableStreamLog {
     private static void syncDirectory(Path dir) throws IOException {
         try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
             channel.force(true);
+        }
+    }
+
+    // ---------------------------------------------------------------- the visible mark
+
+    /**
+     * Reads the mark file: the higher of its two sound slots; -1 when there is no file, -2 when it
+     * has no sound slot (one WARN line naming the file).
+     */
+    static long readMark(Path file) {
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(file);
+        } catch (java.nio.file.NoSuchFileException e) {
+            return -1;
+        } catch (IOException e) {
+            LOG.warn("Cannot read the visible mark {}: {}", file, e.toString());
+            return -2;
+        }
+        long best = -2;
+        ByteBuffer b = ByteBuffer.wrap(bytes);
+        for (int slot = 0; slot < 2 && (slot + 1) * MARK_SLOT_BYTES <= bytes.length; slot++) {
+            int at = slot * MARK_SLOT_BYTES;
+            long seq = b.getLong(at);
+            if (b.getInt(at + 12) == MARK_MAGIC && b.getInt(at + 8) == markCrc(seq, slot) && seq >= 0) {
+                best = Math.max(best, seq);
+            }
+        }
+        if (best == -2) {
+            LOG.warn("The visible mark {} is damaged ({} bytes, no sound slot): a cut below what was visible "
+                    + "cannot be ruled out from it", file, bytes.length);
+        }
+        return best;
+    }
+
+    private static int markCrc(long seq, int slot) {
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        crc.update(ByteBuffer.allocate(9).putLong(seq).put((byte) slot).flip());
+        return (int) crc.getValue();
+    }
+
+    /**
+     * Under syncLock: records {@code seq} as visible (in the page cache, which a process crash
+     * keeps; fsynced at close and when a cut is acknowledged, else written back by the kernel). The first write after open fills both slots. A failed write is
+     * logged and leaves the mark lower: a later cut might then go unnoticed, never the reverse.
+     */
+    private void writeMark(long seq) {
+        if (markHeld || seq <= markWritten) {
+            return;
+        }
+        Path file = config.directory().resolve(MARK_FILE);
+        // while the budget keeps this log's files closed (a committer's sync), write through a
+        // descriptor of its own: one kept open here would be a file the budget does not see
+        boolean transientChannel = markChannel == null && syncChannel == null;
+        try {
+            if (markChannel == null) {
+                boolean existed = Files.exists(file);
+                markChannel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+                if (!existed) {
+                    options.modes().file(file);
+                    directoryDirty = true;
+                }
+            }
+            int slots = markWritten < 0 ? 2 : 1;
+            for (int i = 0; i < slots; i++) {
+                ByteBuffer b = ByteBuffer.allocate(MARK_SLOT_BYTES);
+                b.putLong(seq).putInt(markCrc(seq, markSlot)).putInt(MARK_MAGIC).flip();
+                OffsetIndex.writeFully(markChannel, b, (long) markSlot * MARK_SLOT_BYTES);
+                markSlot ^= 1;
+            }
+            markWritten = seq;
+            markUnsynced = true;
+            if (transientChannel) {
+                closeMarkChannel(); // still unsynced: close() syncs it
+            }
+        } catch (IOException e) {
+            LOG.warn("Could not write the visible mark {}: {}", file, e.toString());
+            closeMarkChannel();
+        }
+    }
+
+    /** Under syncLock: fsyncs the mark file if written since (through a fresh descriptor if none is open). */
+    private void syncMark() {
+        if (markUnsynced) {
+            try {
+                if (markChannel != null) {
+                    markChannel.force(false);
+                } else {
+                    try (FileChannel ch = FileChannel.open(config.directory().resolve(MARK_FILE),
+                            StandardOpenOption.WRITE)) {
+                        ch.force(false);
+                    }
+                }
+                markUnsynced = false;
+            } catch (IOException e) {
+                LOG.warn("Could not sync the visible mark in {}: {}", config.directory(), e.toString());
+            }
+        }
+    }
+
+    private void closeMarkChannel() {
+        FileChannel m = markChannel;
+        markChannel = null;
+        if (m != null) {
+            try {
+                m.close();
+            } catch (IOException ignored) {
+                // nothing to keep
+            }
+        }
+    }
+
+    /** What recovery found when the log was opened. */
+    public Recovery recovery() {
+        return recovery;
+    }
+
+    /**
+     * The store has dealt with a cut below the visible mark (a new store epoch is durable): the mark
+     * is set to the log's end, both slots, and fsynced.
+     */
+    public void acknowledgeCut() {
+        syncLock.lock();
+        try {
+            markHeld = false;
+            markWritten = -1;
+            writeMark(writtenSequence);
+            syncMark();
+        } finally {
+            syncLock.unlock();
         }
     }
 
@@ -458,6 +699,15 @@ public final class SegmentedFileLog implements DurableStreamLog {
 
     @Override
     public void enforceRetention() {
+        enter();
+        try {
+            enforceRetentionInUse();
+        } finally {
+            leave();
+        }
+    }
+
+    private void enforceRetentionInUse() {
         checkOpen();
         boolean byAge = config.retentionAgeMillis() != StoreConfig.UNLIMITED;
         long now = byAge ? clock.millis() : 0;
@@ -530,6 +780,15 @@ public final class SegmentedFileLog implements DurableStreamLog {
      */
     @Override
     public int read(long from, int maxRecords, int maxBytes, List<Slice> out) {
+        enter();
+        try {
+            return readInUse(from, maxRecords, maxBytes, out);
+        } finally {
+            leave();
+        }
+    }
+
+    private int readInUse(long from, int maxRecords, int maxBytes, List<Slice> out) {
         checkOpen();
         if (from < firstSequence() || from >= nextSequence) {
             throw new IllegalArgumentException("sequence " + from + " is outside the log's [" + firstSequence() + ", "
@@ -713,6 +972,7 @@ public final class SegmentedFileLog implements DurableStreamLog {
             segment.index = index;
             index.persist();
         }
+        options.modes().file(segment.indexPath);
     }
 
     // ---------------------------------------------------------------- lifecycle
@@ -720,24 +980,143 @@ public final class SegmentedFileLog implements DurableStreamLog {
     /** Closes all files. Does not sync: call {@link #sync()} first for a durable shutdown. */
     @Override
     public void close() {
-        if (closed) {
-            return;
-        }
-        closed = true;
-        syncLock.lock();
+        useLock.lock();
         try {
-            syncChannel = null;
-            unsyncedSegments.clear();
+            if (closed) {
+                return;
+            }
+            closed = true;
+            syncLock.lock();
+            try {
+                syncChannel = null;
+                syncClosed = true;
+                unsyncedSegments.clear();
+                syncMark();
+                closeMarkChannel();
+            } finally {
+                syncLock.unlock();
+            }
+            for (Segment s : segments) {
+                s.closeFiles();
+            }
+            openClosedSegments.clear();
+            cache.clear();
+            lastDiskEntry = null;
+            hintSegment = null;
         } finally {
-            syncLock.unlock();
+            useLock.unlock();
         }
-        for (Segment s : segments) {
-            s.closeFiles();
+        options.budget().closed(this);
+    }
+
+    // ---------------------------------------------------------------- open files
+
+    /** Takes the use lock and reopens the files the budget closed. */
+    private void enter() {
+        useLock.lock();
+        if (filesClosed && !closed) {
+            try {
+                Segment active = active();
+                active.channel = FileChannel.open(active.logPath, StandardOpenOption.READ, StandardOpenOption.WRITE);
+                active.index.startAppending();
+                syncLock.lock();
+                try {
+                    syncChannel = active.channel;
+                } finally {
+                    syncLock.unlock();
+                }
+                filesClosed = false;
+            } catch (IOException | RuntimeException e) {
+                // stay closed (the index entries stay in memory): the next use tries again
+                Segment active = active();
+                if (active.channel != null) {
+                    try {
+                        active.channel.close();
+                    } catch (IOException ignored) {
+                        // reopening failed anyway
+                    }
+                    active.channel = null;
+                }
+                active.index.close();
+                useLock.unlock();
+                throw new StorageException("cannot reopen " + active.logPath + ": " + e, e);
+            }
         }
-        openClosedSegments.clear();
-        cache.clear();
-        lastDiskEntry = null;
-        hintSegment = null;
+    }
+
+    /** Tells the budget now and then (and whenever the count changed) how many files are open; releases the use lock. */
+    private void leave() {
+        try {
+            if (!closed && (++usesUnreported >= 64 || openFileCount() != reportedFiles)) {
+                reportFiles();
+            }
+        } finally {
+            useLock.unlock();
+        }
+    }
+
+    private void reportFiles() {
+        usesUnreported = 0;
+        reportedFiles = openFileCount();
+        options.budget().used(this, reportedFiles);
+    }
+
+    /** Files this log holds open now: the active segment and its index, closed segments kept for reads, the mark. */
+    int openFileCount() {
+        Segment active = active();
+        int n = (active.channel != null ? 1 : 0) + (active.index != null && active.index.isOpen() ? 1 : 0);
+        for (Segment s : openClosedSegments.keySet()) {
+            n += s.channel != null ? 1 : 0;
+        }
+        return n + (markChannel != null ? 1 : 0);
+    }
+
+    /**
+     * Closes every file of this log if no thread uses it at the moment (the open-file budget calls
+     * this for the least recently used logs); they are reopened when next used. Unsynced appends
+     * stay in the page cache and the next sync covers them through a new descriptor.
+     */
+    @Override
+    public boolean tryCloseFiles() {
+        if (!useLock.tryLock()) {
+            return false;
+        }
+        try {
+            if (closed) {
+                return true;
+            }
+            if (!syncLock.tryLock()) {
+                return false;
+            }
+            try {
+                syncChannel = null;
+                closeMarkChannel(); // a mark written and not fsynced stays in the page cache
+            } finally {
+                syncLock.unlock();
+            }
+            Segment active = active();
+            if (active.channel != null) {
+                try {
+                    active.channel.close();
+                } catch (IOException e) {
+                    LOG.warn("Closing {} failed: {}", active.logPath, e.toString());
+                }
+                active.channel = null;
+            }
+            if (active.index != null) {
+                active.index.close(); // entries stay in memory
+            }
+            for (Segment s : openClosedSegments.keySet()) {
+                s.closeFiles();
+            }
+            openClosedSegments.clear();
+            reader.invalidate();
+            filesClosed = true;
+            reportedFiles = 0;
+            return true;
+        } finally {
+            useLock.unlock();
+        }
     }
 
     private void checkOpen() {

@@ -175,7 +175,7 @@ class RecoveryTest {
     }
 
     @Test
-    void aTornTailInAnOlderSegmentCutsItAndDeletesTheSegmentsAfterIt() throws IOException {
+    void aTornTailInAnOlderSegmentCutsItAndMovesTheSegmentsAfterItToQuarantine() throws IOException {
         Path streamDir = dir.resolve("s");
         StoreConfig config = config(streamDir).withSegmentBytes(400);
         try (SegmentedFileLog log = SegmentedFileLog.open(config)) {
@@ -195,10 +195,15 @@ class RecoveryTest {
             List<String> warnings = captured.warnings();
             assertThat(warnings).hasSize(1 + segments.size() - 2);
             assertThat(warnings.get(0)).contains(second.getFileName().toString(), "torn payload");
-            assertThat(warnings.get(1)).contains("Deleted", segments.get(2).getFileName().toString());
+            assertThat(warnings.get(1)).contains("Dropped", segments.get(2).getFileName().toString(), "quarantine");
             for (Path later : segments.subList(2, segments.size())) {
                 assertThat(later).doesNotExist();
             }
+            // nothing is deleted: the torn bytes and every dropped segment are kept in quarantine/
+            try (Stream<Path> kept = Files.list(streamDir.resolve("quarantine"))) {
+                assertThat(kept.count()).isEqualTo(1 + segments.size() - 2);
+            }
+            assertThat(log.recovery().quarantined()).hasSize(1 + segments.size() - 2);
             long secondBase = Long.parseLong(second.getFileName().toString().substring(0, 20));
             assertThat(log.nextSequence()).isGreaterThan(secondBase);
             assertThat(readAll(log, 1, 100, 1 << 20)).isEqualTo(payloads(1, log.nextSequence()));
