@@ -103,7 +103,9 @@ public final class RequestRouter {
         if (requester.pendingRequests().size() >= MAX_PENDING_PER_CONNECTION) {
             metrics.request(BrokerMetrics.RequestOutcome.BACKPRESSURE);
             throw new BrokerException(ErrorCode.BACKPRESSURE, "this connection has " + MAX_PENDING_PER_CONNECTION
-                    + " requests in flight; wait for answers before sending more");
+                    + " requests in flight; wait for answers before sending more",
+                    dev.wirebus.protocol.ErrorFields.of(dev.wirebus.protocol.ErrorFields.RETRY_AFTER_MILLIS,
+                            Stream.BACKPRESSURE_RETRY_AFTER_MILLIS));
         }
         Responders r = bySubject.get(f.subject());
         Connection responder = r == null ? null : r.pick();
@@ -115,7 +117,9 @@ public final class RequestRouter {
             // the responder is not reading what it was sent: do not pile more on it
             metrics.request(BrokerMetrics.RequestOutcome.BACKPRESSURE);
             throw new BrokerException(ErrorCode.BACKPRESSURE, "the responder for subject '" + f.subject()
-                    + "' is not keeping up; try again later");
+                    + "' is not keeping up; try again later",
+                    dev.wirebus.protocol.ErrorFields.of(dev.wirebus.protocol.ErrorFields.RETRY_AFTER_MILLIS,
+                            Stream.BACKPRESSURE_RETRY_AFTER_MILLIS));
         }
         long timeout = Math.min(f.timeoutMillis(), maxTimeoutMillis);
         Pending p = new Pending(ids.incrementAndGet(), requester, f.requestId(), responder, f.subject());
