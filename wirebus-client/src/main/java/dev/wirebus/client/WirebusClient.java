@@ -43,6 +43,14 @@ public interface WirebusClient extends AutoCloseable {
         return "unix://" + Defaults.unixSocket();
     }
 
+    /**
+     * The protocol version the broker chose in the last handshake: 2 from a broker that speaks it
+     * (errors then carry typed fields), 1 from an older one; 0 before the first connection.
+     */
+    default int protocolVersion() {
+        return 0;
+    }
+
     /** Appends a message; completes with its sequence. */
     CompletableFuture<Long> publish(String stream, byte[] payload);
 
