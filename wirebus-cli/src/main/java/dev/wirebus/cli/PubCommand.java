@@ -72,7 +72,9 @@ final class PubCommand implements Callable<Integer> {
     @Option(names = "--producer", paramLabel = "ID",
             description = "Publish as idempotent producer ID: message i gets producer sequence --producer-seq + i - 1, "
                     + "and one the broker already appended for ID is not appended again but answered with its original "
-                    + "sequence (so re-running a command that was cut off repeats nothing).")
+                    + "sequence (so re-running a command that was cut off repeats nothing). When the broker no longer "
+                    + "remembers the first message's batch (more than 32 were appended since), the messages up to the "
+                    + "producer's last appended producer sequence are skipped without a line and the rest published.")
     String producer;
 
     @Option(names = "--producer-seq", paramLabel = "N", defaultValue = "1",
@@ -121,6 +123,13 @@ final class PubCommand implements Callable<Integer> {
             reader.setDaemon(true);
             reader.start();
             pipeline.printAcknowledgements();
+            if (pipeline.skipped > 0) {
+                PrintWriter err = spec.commandLine().getErr();
+                err.println("wirebus: the first " + pipeline.skipped + " message(s) had been published before by producer '"
+                        + producer + "' (up to producer sequence " + pipeline.lastAppended + ") and were skipped; "
+                        + "the sequences printed are those of the messages after them");
+                err.flush();
+            }
             if (pipeline.duplicates.get() > 0) {
                 PrintWriter err = spec.commandLine().getErr();
                 err.println("wirebus: " + pipeline.duplicates.get() + " message(s) had been published before by producer '"
@@ -147,6 +156,9 @@ final class PubCommand implements Callable<Integer> {
         private final Object lock = new Object();
         private boolean stopped;
         final java.util.concurrent.atomic.AtomicLong duplicates = new java.util.concurrent.atomic.AtomicLong();
+        /** Messages skipped because an earlier run appended them (written by the reader before END). */
+        volatile long skipped;
+        volatile long lastAppended;
 
         Pipeline(WirebusClient client, Iterator<byte[]> input, PrintWriter out) {
             this.client = client;
@@ -170,6 +182,21 @@ final class PubCommand implements Callable<Integer> {
                         ack = producer != null ? publishIdempotent(payload, index)
                                 : expectSeq == null ? client.publish(stream, payload)
                                 : client.publish(stream, payload, expectSeq + index - 1);
+                        if (index == 1 && producer != null) {
+                            long last = appendedBefore(ack.handle((seq, e) -> e).join());
+                            if (last >= producerSeq) {
+                                // an earlier run appended messages 1..k and the broker forgot the oldest of
+                                // them: skip them (the input is the same, one message per producer sequence)
+                                while (producerSeq + index - 1 < last && input.hasNext()) {
+                                    input.next();
+                                    index++;
+                                }
+                                lastAppended = last;
+                                skipped = index;
+                                slots.release();
+                                continue;
+                            }
+                        }
                         sent.add(new Sent(index, ack, null));
                     }
                     if (index == 1 && expectSeq != null && ack.handle((seq, e) -> e).join() != null) {
@@ -187,6 +214,20 @@ final class PubCommand implements Callable<Integer> {
                 sent.add(new Sent(index + 1, null, new IllegalStateException("reading messages failed: " + t, t)));
                 throw t;
             }
+        }
+
+        /**
+         * The producer's last appended producer sequence when {@code failure} is the PRODUCER_SEQUENCE
+         * of a batch the broker no longer remembers (a version 2 field, or a version 1 broker's
+         * message), else -1.
+         */
+        private long appendedBefore(Throwable failure) {
+            Throwable cause = failure == null ? null : WirebusCommand.unwrap(failure);
+            if (cause instanceof dev.wirebus.client.ServerRefusedException r
+                    && r.errorCode() == dev.wirebus.protocol.ErrorCode.PRODUCER_SEQUENCE) {
+                return r.lastProducerSequence().orElse(-1);
+            }
+            return -1;
         }
 
         private CompletableFuture<Long> publishIdempotent(byte[] payload, long index) {

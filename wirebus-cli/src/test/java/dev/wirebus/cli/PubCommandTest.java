@@ -107,4 +107,57 @@ class PubCommandTest extends BrokerFixture {
         assertThat(r.out()).isEqualTo("1\n");
         assertThat(broker.lastSequence("t")).isEqualTo(1);
     }
+
+    @Test
+    void rerunAfterACutOfAFirstRunLongerThanTheRememberedBatchesPublishesTheRestExactlyOnce() throws Exception {
+        int n = 3000;
+        int cutAfter = 1000; // far more than the 32 batches the broker remembers per producer
+        java.util.List<String> lines = IntStream.rangeClosed(1, n).mapToObj(i -> "m" + i).toList();
+        String all = lines.stream().map(l -> l + "\n").collect(Collectors.joining());
+        String head = lines.subList(0, cutAfter).stream().map(l -> l + "\n").collect(Collectors.joining());
+
+        // first run: stdin gives 1000 lines, then hangs; the command is stopped there, acks in flight
+        java.util.concurrent.CountDownLatch exhausted = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        java.io.InputStream hanging = new java.io.SequenceInputStream(
+                new java.io.ByteArrayInputStream(head.getBytes(java.nio.charset.StandardCharsets.UTF_8)),
+                new java.io.InputStream() {
+                    @Override
+                    public int read() throws java.io.IOException {
+                        exhausted.countDown();
+                        try {
+                            release.await(30, java.util.concurrent.TimeUnit.SECONDS);
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                        return -1;
+                    }
+                });
+        try (Cli.Running first = Cli.start(hanging, "pub", "cut", "--producer", "importer", "--uds", socket)) {
+            assertThat(exhausted.await(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            first.interrupt();
+            first.awaitExit(Cli.DEADLINE);
+        } finally {
+            release.countDown();
+        }
+        long appended = broker.lastSequence("cut");
+        assertThat(appended).as("the cut run appended more than 32 batches").isGreaterThan(32);
+
+        Cli.Result again = Cli.runWithStdin(all, "pub", "cut", "--producer", "importer", "--uds", socket);
+
+        assertThat(again.exitCode()).as(again.err()).isZero();
+        assertThat(again.out().lines()).containsExactlyElementsOf(
+                java.util.stream.LongStream.rangeClosed(appended + 1, n).mapToObj(Long::toString).toList());
+        assertThat(again.errLines()).singleElement().asString()
+                .contains("the first " + appended + " message(s) had been published before by producer 'importer'");
+        assertThat(broker.lastSequence("cut")).isEqualTo(n);
+        assertThat(Cli.run("sub", "cut", "--count", Integer.toString(n), "--uds", socket).out().lines())
+                .containsExactlyElementsOf(IntStream.rangeClosed(1, n).mapToObj(i -> i + "\tm" + i).toList());
+
+        // and a third run of the same input repeats nothing either
+        Cli.Result third = Cli.runWithStdin(all, "pub", "cut", "--producer", "importer", "--uds", socket);
+        assertThat(third.exitCode()).as(third.err()).isZero();
+        assertThat(third.out()).isEmpty();
+        assertThat(broker.lastSequence("cut")).isEqualTo(n);
+    }
 }
