@@ -269,6 +269,25 @@ class ProtocolVersionTwoTest {
         }
     }
 
+    @Test
+    void aResponderFailureWithALongMessageStillReachesTheRequester() throws Exception {
+        try (EmbeddedBroker broker = EmbeddedBroker.start(b -> b.maxFrameLength(70_000));
+             RawConnection responder = RawConnection.handshaken(broker, TCP, 2);
+             RawConnection requester = RawConnection.handshaken(broker, TCP, 2)) {
+            responder.send(new Frame.RespondOn(1, "q"));
+            assertThat(responder.read(WAIT)).isInstanceOf(Frame.Ok.class);
+            requester.send(new Frame.Request(5, "q", 10_000, utf8("?")));
+            Frame.Request forwarded = (Frame.Request) responder.read(WAIT);
+            // the longest message a string holds: with the broker's prefix it would not fit in one
+            responder.send(new Frame.Error(forwarded.requestId(), ErrorCode.INTERNAL, "x".repeat(65_535)));
+            Frame.Error failed = (Frame.Error) requester.read(WAIT);
+            assertThat(failed.code()).isEqualTo(ErrorCode.RESPONDER_FAILED.code());
+            assertThat(failed.requestId()).isEqualTo(5);
+            assertThat(failed.message()).startsWith("responder on subject 'q' failed: xxx");
+            assertThat(failed.message().getBytes(StandardCharsets.UTF_8).length).isLessThanOrEqualTo(900);
+        }
+    }
+
     private static byte[] filled(int size, int seed) {
         byte[] b = new byte[size];
         for (int i = 0; i < size; i++) {
