@@ -147,6 +147,9 @@ class ProtocolVersionTwoTest {
              WirebusClient client = broker.client(TCP).name("v2").connect()) {
             assertThat(client.protocolVersion()).isEqualTo(2);
             client.publish("c", utf8("one")).get(10, TimeUnit.SECONDS);
+            var lastOnly = client.fetch("c", 1, 0).get(10, TimeUnit.SECONDS);
+            assertThat(lastOnly.messages()).isEmpty();
+            assertThat(lastOnly.lastSequence()).isEqualTo(1);
             assertThatThrownBy(() -> client.publish("c", utf8("x"), 5).join())
                     .isInstanceOf(CompletionException.class)
                     .cause().isInstanceOfSatisfying(SequenceMismatchException.class, e -> {

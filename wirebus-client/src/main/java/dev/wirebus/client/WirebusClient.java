@@ -83,6 +83,7 @@ public interface WirebusClient extends AutoCloseable {
      * without subscribing (the broker answers at most 10,000 messages or about 4 MiB per call). A
      * page ends early at the stream's end; an empty page means nothing is there yet. Below the
      * retained range it fails with a {@link ServerRefusedException} naming the first retained sequence.
+     * With {@code maxMessages} 0 it reads nothing and only tells the stream's last sequence.
      */
     CompletableFuture<FetchResult> fetch(String stream, long fromSequence, int maxMessages);
 

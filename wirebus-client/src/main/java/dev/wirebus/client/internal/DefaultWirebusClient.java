@@ -719,8 +719,8 @@ public final class DefaultWirebusClient implements WirebusClient {
         if (fromSequence < 1) {
             throw new IllegalArgumentException("fromSequence must be at least 1, was " + fromSequence);
         }
-        if (maxMessages < 1) {
-            throw new IllegalArgumentException("maxMessages must be at least 1, was " + maxMessages);
+        if (maxMessages < 0) {
+            throw new IllegalArgumentException("maxMessages must be at least 0, was " + maxMessages);
         }
         Frame f = new Frame.Fetch(ids.incrementAndGet(), stream, fromSequence, maxMessages);
         return send(newCall(f, false, () -> "FETCH from stream '" + stream + "' at " + fromSequence, a -> {

@@ -6,7 +6,7 @@ import java.util.List;
 
 /**
  * Gathers the slices of one {@link StreamLog#read}, the same way for every log: each batch touched
- * while it fits in the byte limit, or the part of it found by halving; the first record of a read is
+ * while it fits in the byte limit, or as much of it as fits; the first record of a read is
  * taken whatever its size, so a read returns at least one record; a read that stops inside a batch
  * ends there. The byte limit counts record bytes with their 4-byte length prefixes, so a caller can
  * keep a whole frame under the protocol's maximum frame length.
@@ -59,9 +59,18 @@ public final class SliceCollector {
             // the first record of a read is always taken (one record always fits in a frame, since a
             // message is at most the maximum frame length - 512); after it, only what fits
             int least = taken == 0 ? start + 1 : start;
-            while (end > least && bytes + batch.sizeInBytes(start, end) > maxBytes) {
-                end = Math.max(least, start + (end - start) / 2);
+            // the largest end in [least, end) whose records fit (sizes grow with end)
+            int lo = least;
+            int hi = end - 1;
+            while (lo < hi) {
+                int mid = (lo + hi + 1) >>> 1;
+                if (bytes + batch.sizeInBytes(start, mid) <= maxBytes) {
+                    lo = mid;
+                } else {
+                    hi = mid - 1;
+                }
             }
+            end = lo;
             if (end == start) {
                 return false;
             }
