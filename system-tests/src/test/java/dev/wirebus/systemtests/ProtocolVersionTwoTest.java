@@ -206,6 +206,12 @@ class ProtocolVersionTwoTest {
                 assertThat(c.closedByPeer(WAIT)).isTrue();
             }
             try (RawConnection c = RawConnection.handshaken(broker, TCP, 2)) {
+                c.send(new Frame.Hello(0, 1, 2, "again"));
+                Frame.Error e = (Frame.Error) c.read(WAIT);
+                assertThat(e.code()).as("a second HELLO, whatever its id").isEqualTo(ErrorCode.HANDSHAKE_REQUIRED.code());
+                assertThat(c.closedByPeer(WAIT)).isTrue();
+            }
+            try (RawConnection c = RawConnection.handshaken(broker, TCP, 2)) {
                 // an ACK with request id 0 is one-way, not refused
                 c.send(new Frame.Ack(0, 77, 1));
                 c.send(new Frame.Fetch(5, "z", 1, 0));

@@ -117,9 +117,12 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
         }
     }
 
-    /** Frames from a client that are answered, so must carry a non-zero request id (§4.2). */
+    /**
+     * Frames from a client that are answered, so must carry a non-zero request id (§4.2); HELLO is
+     * checked in the handshake (a second one is HANDSHAKE_REQUIRED whatever its id).
+     */
     private static final java.util.Set<dev.wirebus.protocol.FrameType> ANSWERED = java.util.EnumSet.of(
-            dev.wirebus.protocol.FrameType.HELLO, dev.wirebus.protocol.FrameType.PING,
+            dev.wirebus.protocol.FrameType.PING,
             dev.wirebus.protocol.FrameType.PUBLISH, dev.wirebus.protocol.FrameType.PUBLISH_BATCH,
             dev.wirebus.protocol.FrameType.PUBLISH_IDEMPOTENT, dev.wirebus.protocol.FrameType.SUBSCRIBE,
             dev.wirebus.protocol.FrameType.UNSUBSCRIBE, dev.wirebus.protocol.FrameType.CONSUME,
