@@ -20,7 +20,11 @@ import java.time.Duration;
  */
 final class RawConnection implements AutoCloseable {
     private final SocketChannel channel;
-    private final ByteBuffer in = ByteBuffer.allocate(1 << 20);
+    private final ByteBuffer in = ByteBuffer.allocate(9 << 20);
+    /** The protocol version frames are encoded and decoded in (1 until a handshake negotiated another). */
+    private int version = 1;
+    /** The length field of the last frame read. */
+    private int lastLength;
 
     private RawConnection(SocketChannel channel) {
         this.channel = channel;
@@ -39,17 +43,33 @@ final class RawConnection implements AutoCloseable {
 
     /** Opens a connection and completes the handshake. */
     static RawConnection handshaken(EmbeddedBroker broker, EmbeddedBroker.Transport transport) throws IOException {
+        return handshaken(broker, transport, 1);
+    }
+
+    /** Opens a connection offering versions 1..maxVersion and speaks the version the broker chose. */
+    static RawConnection handshaken(EmbeddedBroker broker, EmbeddedBroker.Transport transport, int maxVersion)
+            throws IOException {
         RawConnection c = open(broker, transport);
-        c.send(new Frame.Hello(1, 1, 1, "raw"));
+        c.send(new Frame.Hello(1, 1, maxVersion, "raw"));
         Frame w = c.read(Duration.ofSeconds(5));
-        if (!(w instanceof Frame.Welcome)) {
+        if (!(w instanceof Frame.Welcome welcome)) {
             throw new IOException("expected WELCOME, got " + w);
         }
+        c.version = welcome.version();
         return c;
     }
 
+    int version() {
+        return version;
+    }
+
+    /** The length field of the frame {@link #read} returned last. */
+    int lastLength() {
+        return lastLength;
+    }
+
     void send(Frame f) throws IOException {
-        ByteBuf buf = FrameCodec.encode(f, io.netty.buffer.UnpooledByteBufAllocator.DEFAULT);
+        ByteBuf buf = FrameCodec.encode(f, io.netty.buffer.UnpooledByteBufAllocator.DEFAULT, version);
         try {
             sendBytes(io.netty.buffer.ByteBufUtil.getBytes(buf));
         } finally {
@@ -80,7 +100,8 @@ final class RawConnection implements AutoCloseable {
                     int len = in.getInt(in.position());
                     if (in.remaining() >= 4 + len) {
                         ByteBuf body = Unpooled.wrappedBuffer(in.array(), in.position() + 4, len);
-                        Frame f = FrameCodec.decode(body);
+                        Frame f = FrameCodec.decode(body, version);
+                        lastLength = len;
                         in.position(in.position() + 4 + len);
                         in.compact();
                         return f;

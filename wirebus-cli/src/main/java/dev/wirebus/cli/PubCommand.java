@@ -50,6 +50,11 @@ final class PubCommand implements Callable<Integer> {
     static final int MAX_LINE_BYTES = 64 * 1024 * 1024;
     /** The client's own limit of calls awaiting answers. */
     static final int MAX_IN_FLIGHT = 65_536;
+    /**
+     * Batches of a producer the broker remembers (docs/protocol.md §7.9); with --producer, at most
+     * this many publishes are in flight, so a refused one is never that far below an appended one.
+     */
+    static final int REMEMBERED_BATCHES = 32;
 
     private final InputStream stdin;
 
@@ -72,7 +77,9 @@ final class PubCommand implements Callable<Integer> {
     @Option(names = "--producer", paramLabel = "ID",
             description = "Publish as idempotent producer ID: message i gets producer sequence --producer-seq + i - 1, "
                     + "and one the broker already appended for ID is not appended again but answered with its original "
-                    + "sequence (so re-running a command that was cut off repeats nothing).")
+                    + "sequence (so re-running a command that was cut off with the same input repeats nothing). The broker "
+                    + "remembers a producer's last 32 batches: messages appended before those are skipped without a "
+                    + "line (stderr says how many), and the rest published.")
     String producer;
 
     @Option(names = "--producer-seq", paramLabel = "N", defaultValue = "1",
@@ -80,7 +87,8 @@ final class PubCommand implements Callable<Integer> {
     long producerSeq;
 
     @Option(names = "--in-flight", paramLabel = "N", defaultValue = "256",
-            description = "Most messages sent but not yet acknowledged (default: ${DEFAULT-VALUE}).")
+            description = "Most messages sent but not yet acknowledged (default: ${DEFAULT-VALUE}; with --producer at "
+                    + "most 32, the batches the broker remembers per producer).")
     int inFlight;
 
     @Mixin
@@ -102,6 +110,11 @@ final class PubCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--in-flight must be 1 to " + MAX_IN_FLIGHT + ", was "
                     + inFlight);
         }
+        if (producer != null) {
+            // a message refused while later ones land stays within the batches the broker remembers,
+            // so a re-run tells it apart from one appended long ago (see Pipeline#forgotten)
+            inFlight = Math.min(inFlight, REMEMBERED_BATCHES);
+        }
         if (stream.isEmpty()) {
             throw new ParameterException(spec.commandLine(), "STREAM must not be empty");
         }
@@ -121,6 +134,12 @@ final class PubCommand implements Callable<Integer> {
             reader.setDaemon(true);
             reader.start();
             pipeline.printAcknowledgements();
+            if (pipeline.skipped.get() > 0) {
+                PrintWriter err = spec.commandLine().getErr();
+                err.println("wirebus: " + pipeline.skipped.get() + " message(s) had been published before by producer '"
+                        + producer + "', longer ago than the broker remembers, and were skipped without a line");
+                err.flush();
+            }
             if (pipeline.duplicates.get() > 0) {
                 PrintWriter err = spec.commandLine().getErr();
                 err.println("wirebus: " + pipeline.duplicates.get() + " message(s) had been published before by producer '"
@@ -147,6 +166,8 @@ final class PubCommand implements Callable<Integer> {
         private final Object lock = new Object();
         private boolean stopped;
         final java.util.concurrent.atomic.AtomicLong duplicates = new java.util.concurrent.atomic.AtomicLong();
+        /** Messages skipped because an earlier run appended them and the broker forgot their batches. */
+        final java.util.concurrent.atomic.AtomicLong skipped = new java.util.concurrent.atomic.AtomicLong();
 
         Pipeline(WirebusClient client, Iterator<byte[]> input, PrintWriter out) {
             this.client = client;
@@ -170,6 +191,20 @@ final class PubCommand implements Callable<Integer> {
                         ack = producer != null ? publishIdempotent(payload, index)
                                 : expectSeq == null ? client.publish(stream, payload)
                                 : client.publish(stream, payload, expectSeq + index - 1);
+                        if (index == 1 && producer != null && forgotten(ack.handle((seq, e) -> e).join(), index)) {
+                            // an earlier run of this input appended more than the broker remembers: skip
+                            // what it forgot at once instead of sending each of those messages in vain
+                            long through = lastProducerSequence(ack.handle((seq, e) -> e).join())
+                                    - REMEMBERED_BATCHES;
+                            skipped.incrementAndGet();
+                            while (producerSeq + index - 1 < through && input.hasNext()) {
+                                input.next();
+                                index++;
+                                skipped.incrementAndGet();
+                            }
+                            slots.release();
+                            continue;
+                        }
                         sent.add(new Sent(index, ack, null));
                     }
                     if (index == 1 && expectSeq != null && ack.handle((seq, e) -> e).join() != null) {
@@ -187,6 +222,32 @@ final class PubCommand implements Callable<Integer> {
                 sent.add(new Sent(index + 1, null, new IllegalStateException("reading messages failed: " + t, t)));
                 throw t;
             }
+        }
+
+        /**
+         * The producer's last appended producer sequence when {@code failure} is a PRODUCER_SEQUENCE
+         * error (the version 2 field, or what a version 1 broker's message states), else -1.
+         */
+        private long lastProducerSequence(Throwable failure) {
+            Throwable cause = failure == null ? null : WirebusCommand.unwrap(failure);
+            if (cause instanceof dev.wirebus.client.ServerRefusedException r
+                    && r.errorCode() == dev.wirebus.protocol.ErrorCode.PRODUCER_SEQUENCE) {
+                return r.lastProducerSequence().orElse(-1);
+            }
+            return -1;
+        }
+
+        /**
+         * Whether message {@code index} was refused because an earlier run appended it longer ago
+         * than the broker remembers: its producer sequence is more than {@link #REMEMBERED_BATCHES}
+         * below the producer's last. Every run numbers the same input the same way, and with at most
+         * that many publishes in flight a run leaves no unappended message that far below its last
+         * one, so such a message was appended. A refused message within the remembered batches is
+         * a real failure (the broker knows it was never appended).
+         */
+        private boolean forgotten(Throwable failure, long index) {
+            long last = lastProducerSequence(failure);
+            return last >= 0 && producerSeq + index - 1 <= last - REMEMBERED_BATCHES;
         }
 
         private CompletableFuture<Long> publishIdempotent(byte[] payload, long index) {
@@ -218,6 +279,12 @@ final class PubCommand implements Callable<Integer> {
                 try {
                     seq = s.ack().join();
                 } catch (CompletionException | CancellationException e) {
+                    if (producer != null && forgotten(e, s.index())) {
+                        // the tail of a cut run was still landing when this run began: appended then
+                        skipped.incrementAndGet();
+                        slots.release();
+                        continue;
+                    }
                     throw failure(s, WirebusCommand.unwrap(e));
                 }
                 slots.release();

@@ -14,7 +14,8 @@ final class VersionProvider implements CommandLine.IVersionProvider {
     public String[] getVersion() {
         return new String[] {
             "wirebus " + version(),
-            "protocol version " + FrameCodec.PROTOCOL_VERSION,
+            "protocol version " + FrameCodec.PROTOCOL_VERSION + " (speaks " + FrameCodec.MIN_PROTOCOL_VERSION + ".."
+                    + FrameCodec.PROTOCOL_VERSION + ")",
             "Java " + System.getProperty("java.version") + " (" + System.getProperty("java.vendor") + ") on "
                     + System.getProperty("os.name") + " " + System.getProperty("os.arch"),
         };

@@ -43,6 +43,14 @@ public interface WirebusClient extends AutoCloseable {
         return "unix://" + Defaults.unixSocket();
     }
 
+    /**
+     * The protocol version the broker chose in the last handshake: 2 from a broker that speaks it
+     * (errors then carry typed fields), 1 from an older one; 0 before the first connection.
+     */
+    default int protocolVersion() {
+        return 0;
+    }
+
     /** Appends a message; completes with its sequence. */
     CompletableFuture<Long> publish(String stream, byte[] payload);
 
@@ -75,6 +83,7 @@ public interface WirebusClient extends AutoCloseable {
      * without subscribing (the broker answers at most 10,000 messages or about 4 MiB per call). A
      * page ends early at the stream's end; an empty page means nothing is there yet. Below the
      * retained range it fails with a {@link ServerRefusedException} naming the first retained sequence.
+     * With {@code maxMessages} 0 it reads nothing and only tells the stream's last sequence.
      */
     CompletableFuture<FetchResult> fetch(String stream, long fromSequence, int maxMessages);
 

@@ -68,10 +68,26 @@ public sealed interface Frame {
         }
     }
 
-    /** A request failed (or, with request id 0, the connection failed) for the reason given. */
-    record Error(long requestId, int code, String message) implements Frame {
+    /**
+     * A request failed (or, with request id 0, the connection failed) for the reason given.
+     * {@code fields} are the typed numbers of protocol version 2 (never null; on a version 1
+     * connection they are not sent, and decode as {@link ErrorFields#NONE}).
+     */
+    record Error(long requestId, int code, String message, ErrorFields fields) implements Frame {
+        public Error {
+            fields = fields == null ? ErrorFields.NONE : fields;
+        }
+
+        public Error(long requestId, int code, String message) {
+            this(requestId, code, message, ErrorFields.NONE);
+        }
+
         public Error(long requestId, ErrorCode code, String message) {
-            this(requestId, code.code(), message);
+            this(requestId, code.code(), message, ErrorFields.NONE);
+        }
+
+        public Error(long requestId, ErrorCode code, String message, ErrorFields fields) {
+            this(requestId, code.code(), message, fields);
         }
 
         public FrameType type() {
@@ -231,8 +247,20 @@ public sealed interface Frame {
         }
     }
 
-    /** The broker ended a subscription for the reason given (e.g. it fell below retention). */
-    record SubscriptionClosed(long requestId, int subscriptionId, int code, String message) implements Frame {
+    /**
+     * The broker ended a subscription for the reason given (e.g. it fell below retention), with the
+     * typed fields of protocol version 2 as in {@link Error}.
+     */
+    record SubscriptionClosed(long requestId, int subscriptionId, int code, String message, ErrorFields fields)
+            implements Frame {
+        public SubscriptionClosed {
+            fields = fields == null ? ErrorFields.NONE : fields;
+        }
+
+        public SubscriptionClosed(long requestId, int subscriptionId, int code, String message) {
+            this(requestId, subscriptionId, code, message, ErrorFields.NONE);
+        }
+
         public FrameType type() {
             return FrameType.SUBSCRIPTION_CLOSED;
         }

@@ -26,8 +26,16 @@ import java.nio.charset.StandardCharsets;
  * }</pre>
  */
 public final class FrameCodec {
-    /** Protocol version this implementation speaks. */
-    public static final int PROTOCOL_VERSION = 1;
+    /** Highest protocol version this implementation speaks. */
+    public static final int PROTOCOL_VERSION = 2;
+    /** Lowest protocol version this implementation speaks. */
+    public static final int MIN_PROTOCOL_VERSION = 1;
+    /**
+     * The connection's negotiated protocol version, set by each side once WELCOME is sent or read;
+     * {@link FrameEncoder} and {@link FrameDecoder} encode and decode by it (version 1 while unset).
+     */
+    public static final io.netty.util.AttributeKey<Integer> VERSION =
+            io.netty.util.AttributeKey.valueOf(FrameCodec.class, "version");
     /** Bytes of the length prefix. */
     public static final int LENGTH_FIELD_LENGTH = 4;
     /** Bytes after the length prefix that every frame has: type, flags, request id. */
@@ -39,11 +47,22 @@ public final class FrameCodec {
 
     private static final int ZERO_COPY_THRESHOLD = 2048;
 
+    /** The channel's negotiated protocol version ({@link #VERSION}), or 1 before the handshake set it. */
+    public static int version(io.netty.channel.Channel channel) {
+        Integer v = channel.attr(VERSION).get();
+        return v == null ? MIN_PROTOCOL_VERSION : v;
+    }
+
     private FrameCodec() {
     }
 
-    /** Encodes a frame, length prefix included, into a new buffer from {@code alloc}. */
+    /** Encodes a frame as version 1 does, length prefix included, into a new buffer from {@code alloc}. */
     public static ByteBuf encode(Frame frame, ByteBufAllocator alloc) {
+        return encode(frame, alloc, MIN_PROTOCOL_VERSION);
+    }
+
+    /** Encodes a frame in the format of protocol {@code version}, into a new buffer from {@code alloc}. */
+    public static ByteBuf encode(Frame frame, ByteBufAllocator alloc, int version) {
         RecordBatch records = recordsOf(frame);
         if (records != null && records.sizeInBytes() >= ZERO_COPY_THRESHOLD) {
             // Large batches are sent from the batch's own memory: header copied, records wrapped.
@@ -54,12 +73,17 @@ public final class FrameCodec {
             return composite;
         }
         ByteBuf out = alloc.buffer(estimateSize(frame));
-        encode(frame, out);
+        encode(frame, out, version);
         return out;
     }
 
-    /** Appends a frame, length prefix included, to {@code out}. */
+    /** Appends a frame as version 1 does, length prefix included, to {@code out}. */
     public static void encode(Frame frame, ByteBuf out) {
+        encode(frame, out, MIN_PROTOCOL_VERSION);
+    }
+
+    /** Appends a frame in the format of protocol {@code version}, length prefix included, to {@code out}. */
+    public static void encode(Frame frame, ByteBuf out, int version) {
         RecordBatch records = recordsOf(frame);
         if (records != null) {
             writeHeaderAndFields(frame, out, records.sizeInBytes());
@@ -96,6 +120,9 @@ public final class FrameCodec {
                 Frame.Error f = (Frame.Error) frame;
                 out.writeShort(f.code());
                 writeString(out, f.message());
+                if (version >= 2) {
+                    writeFields(out, f.fields());
+                }
             }
             case PUBLISH -> {
                 Frame.Publish f = (Frame.Publish) frame;
@@ -132,6 +159,9 @@ public final class FrameCodec {
                 out.writeInt(f.subscriptionId());
                 out.writeShort(f.code());
                 writeString(out, f.message());
+                if (version >= 2) {
+                    writeFields(out, f.fields());
+                }
             }
             case REQUEST -> {
                 Frame.Request f = (Frame.Request) frame;
@@ -292,6 +322,13 @@ public final class FrameCodec {
      *     the end, trailing bytes, bad UTF-8 or out-of-range values
      */
     public static Frame decode(ByteBuf in) {
+        return decode(in, MIN_PROTOCOL_VERSION);
+    }
+
+    /**
+     * Decodes one frame in the format of protocol {@code version}; otherwise as {@link #decode(ByteBuf)}.
+     */
+    public static Frame decode(ByteBuf in, int version) {
         int length = in.readableBytes();
         if (length < HEADER_LENGTH) {
             throw new ProtocolException(ErrorCode.MALFORMED_FRAME, 0,
@@ -321,7 +358,8 @@ public final class FrameCodec {
             case PONG -> new Frame.Pong(requestId);
             case OK -> new Frame.Ok(requestId);
             case GOAWAY -> new Frame.GoAway(requestId, r.u16("code"), r.string("message"));
-            case ERROR -> new Frame.Error(requestId, r.u16("code"), r.string("message"));
+            case ERROR -> new Frame.Error(requestId, r.u16("code"), r.string("message"),
+                    version >= 2 ? r.fields() : ErrorFields.NONE);
             case PUBLISH -> new Frame.Publish(requestId, r.string("stream"), r.i64("expectedSequence"), r.rest());
             case PUBLISH_BATCH -> {
                 String stream = r.string("stream");
@@ -370,7 +408,7 @@ public final class FrameCodec {
             case CREDIT -> new Frame.Credit(requestId, r.i32("subscriptionId"), r.nonNegative("credits"));
             case UNSUBSCRIBE -> new Frame.Unsubscribe(requestId, r.i32("subscriptionId"));
             case SUBSCRIPTION_CLOSED -> new Frame.SubscriptionClosed(requestId, r.i32("subscriptionId"),
-                    r.u16("code"), r.string("message"));
+                    r.u16("code"), r.string("message"), version >= 2 ? r.fields() : ErrorFields.NONE);
             case REQUEST -> new Frame.Request(requestId, r.string("subject"), r.nonNegative("timeoutMillis"),
                     r.rest());
             case RESPONSE -> new Frame.Response(requestId, r.rest());
@@ -425,6 +463,16 @@ public final class FrameCodec {
             throw r.malformed(in.readableBytes() + " unexpected bytes after the last field");
         }
         return frame;
+    }
+
+    /** Version 2 error fields: count, then each (key, value) in ascending key order. */
+    private static void writeFields(ByteBuf out, ErrorFields fields) {
+        int[] keys = fields.keys();
+        out.writeByte(keys.length);
+        for (int k : keys) {
+            out.writeByte(k);
+            out.writeLong(fields.get(k).getAsLong());
+        }
     }
 
     private static void writeString(ByteBuf out, String s) {
@@ -505,6 +553,25 @@ public final class FrameCodec {
                 throw malformed("field '" + field + "' is not valid UTF-8");
             }
             return s;
+        }
+
+        /** Version 2: fieldCount u8, then fieldCount (key u8, value u63); unknown keys skipped, a repeated key malformed. */
+        ErrorFields fields() {
+            int n = u8("fieldCount");
+            ErrorFields fields = ErrorFields.NONE;
+            boolean[] seen = new boolean[256];
+            for (int i = 0; i < n; i++) {
+                int key = u8("field key");
+                long value = i64("field value");
+                if (seen[key]) {
+                    throw malformed("error field key " + key + " appears twice");
+                }
+                seen[key] = true;
+                if (key >= 1 && key <= ErrorFields.MAX_KNOWN_KEY) {
+                    fields = fields.with(key, value);
+                }
+            }
+            return fields;
         }
 
         byte[] rest() {

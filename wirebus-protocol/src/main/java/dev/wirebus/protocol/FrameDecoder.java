@@ -16,7 +16,10 @@ import java.util.List;
  * pipeline.addLast(new FrameDecoder(FrameCodec.DEFAULT_MAX_FRAME_LENGTH), new FrameEncoder(), handler);
  * }</pre>
  *
- * <p>Not sharable: one instance per channel.
+ * <p>Frames whose format depends on the protocol version are read in the channel's negotiated
+ * version ({@link FrameCodec#VERSION}, 1 until set); decoding pauses after a HELLO or WELCOME so
+ * the handshake is handled before the frames after it are decoded. Not sharable: one instance per
+ * channel.
  */
 public final class FrameDecoder extends ByteToMessageDecoder {
     private final int maxFrameLength;
@@ -51,10 +54,17 @@ public final class FrameDecoder extends ByteToMessageDecoder {
             }
             ByteBuf body = in.slice(start + FrameCodec.LENGTH_FIELD_LENGTH, (int) length);
             in.skipBytes(FrameCodec.LENGTH_FIELD_LENGTH + (int) length);
+            Frame frame;
             try {
-                out.add(FrameCodec.decode(body));
+                frame = FrameCodec.decode(body, FrameCodec.version(ctx.channel()));
             } catch (ProtocolException e) {
                 fail(in, e);
+                return;
+            }
+            out.add(frame);
+            if (frame instanceof Frame.Hello || frame instanceof Frame.Welcome) {
+                // the handshake sets the version the next frames are decoded in: let it be handled first
+                return;
             }
         }
     }

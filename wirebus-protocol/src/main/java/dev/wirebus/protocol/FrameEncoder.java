@@ -15,7 +15,9 @@ import java.util.List;
  * channel.writeAndFlush(new Frame.Ping(1));
  * }</pre>
  *
- * <p>Stateless, so one instance may be shared by all channels.
+ * <p>Frames whose format depends on the protocol version are written in the channel's negotiated
+ * version ({@link FrameCodec#VERSION}, 1 until set). Stateless, so one instance may be shared by all
+ * channels.
  */
 @ChannelHandler.Sharable
 public final class FrameEncoder extends MessageToMessageEncoder<Frame> {
@@ -25,6 +27,6 @@ public final class FrameEncoder extends MessageToMessageEncoder<Frame> {
 
     @Override
     protected void encode(ChannelHandlerContext ctx, Frame frame, List<Object> out) {
-        out.add(FrameCodec.encode(frame, ctx.alloc()));
+        out.add(FrameCodec.encode(frame, ctx.alloc(), FrameCodec.version(ctx.channel())));
     }
 }

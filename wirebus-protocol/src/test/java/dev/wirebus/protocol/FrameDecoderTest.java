@@ -262,4 +262,46 @@ class FrameDecoderTest {
         ch.writeInbound(Unpooled.wrappedBuffer(new byte[] {0, 0, 0}));
         assertThat(ch.finish()).isFalse();
     }
+
+    @Test
+    void framesAfterWelcomeAreDecodedInTheVersionItNegotiates() {
+        // the handler behind the decoder sets the version when WELCOME arrives, as the client does
+        EmbeddedChannel ch = channel(new FrameDecoder(MAX));
+        List<Frame> seen = new ArrayList<>();
+        ch.pipeline().addLast(new io.netty.channel.ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelRead(io.netty.channel.ChannelHandlerContext ctx, Object msg) {
+                if (msg instanceof Frame.Welcome w) {
+                    ctx.channel().attr(FrameCodec.VERSION).set(w.version());
+                }
+                seen.add((Frame) msg);
+            }
+        });
+        Frame.Error error = new Frame.Error(7, ErrorCode.SEQUENCE_MISMATCH, "at 40",
+                ErrorFields.of(ErrorFields.LAST_SEQUENCE, 40));
+        // WELCOME and a version 2 ERROR in one read: the ERROR must not be decoded as version 1
+        ch.writeInbound(Unpooled.wrappedBuffer(concat(bytes(new Frame.Welcome(1, 2, MAX, 9, "b")),
+                bytes(error, 2))));
+        assertThat(seen).containsExactly(new Frame.Welcome(1, 2, MAX, 9, "b"), error);
+        assertThat(((Frame.Error) seen.get(1)).fields().lastSequence()).hasValue(40);
+    }
+
+    @Test
+    void versionOneEncodingLeavesTheFieldsOut() {
+        Frame.Error error = new Frame.Error(7, ErrorCode.BACKPRESSURE, "later",
+                ErrorFields.of(ErrorFields.RETRY_AFTER_MILLIS, 100));
+        byte[] v1 = bytes(error, 1);
+        byte[] v2 = bytes(error, 2);
+        assertThat(v2.length - v1.length).isEqualTo(1 + 9);
+        Frame back = FrameCodec.decode(Unpooled.wrappedBuffer(v1).skipBytes(4), 1);
+        assertThat(back).isEqualTo(new Frame.Error(7, ErrorCode.BACKPRESSURE, "later"));
+    }
+
+    private static byte[] bytes(Frame f, int version) {
+        ByteBuf buf = FrameCodec.encode(f, ByteBufAllocator.DEFAULT, version);
+        byte[] b = new byte[buf.readableBytes()];
+        buf.readBytes(b);
+        buf.release();
+        return b;
+    }
 }

@@ -96,10 +96,10 @@ class ProtocolVectorsTest {
             ByteBuf buf = Unpooled.wrappedBuffer(wire);
             long length = buf.readUnsignedInt();
             assertThat(length).as("length field = bytes after it").isEqualTo(wire.length - 4L);
-            Frame frame = FrameCodec.decode(buf);
+            Frame frame = FrameCodec.decode(buf, version(v));
             String name = v.path("name").asText();
             assertThat(frame.type().name()).as(name).isEqualTo(v.path("type").asText());
-            assertThat(fieldsOf(frame)).as(name).isEqualTo(jsonFields(v.path("fields")));
+            assertThat(fieldsOf(frame, version(v))).as(name).isEqualTo(jsonFields(v.path("fields")));
         }));
     }
 
@@ -112,11 +112,11 @@ class ProtocolVectorsTest {
                     String expected = v.path("hex").asText();
 
                     ByteBuf appended = Unpooled.buffer();
-                    FrameCodec.encode(frame, appended);
+                    FrameCodec.encode(frame, appended, version(v));
                     assertThat(ByteBufUtil.hexDump(appended)).as(v.path("name").asText()).isEqualTo(expected);
                     appended.release();
 
-                    ByteBuf allocated = FrameCodec.encode(frame, ByteBufAllocator.DEFAULT);
+                    ByteBuf allocated = FrameCodec.encode(frame, ByteBufAllocator.DEFAULT, version(v));
                     assertThat(ByteBufUtil.hexDump(allocated)).as(v.path("name").asText()).isEqualTo(expected);
                     allocated.release();
                 }));
@@ -175,6 +175,7 @@ class ProtocolVectorsTest {
         return frameVectors().map(v -> DynamicTest.dynamicTest(v.path("name").asText(), () -> {
             byte[] wire = HEX.parseHex(v.path("hex").asText());
             EmbeddedChannel ch = new EmbeddedChannel(new FrameDecoder(max));
+            ch.attr(FrameCodec.VERSION).set(version(v));
             try {
                 // one byte at a time: the frame may arrive in any split
                 for (byte b : wire) {
@@ -182,7 +183,8 @@ class ProtocolVectorsTest {
                 }
                 Frame frame = ch.readInbound();
                 assertThat(frame).as(v.path("name").asText()).isNotNull();
-                assertThat(fieldsOf(frame)).as(v.path("name").asText()).isEqualTo(jsonFields(v.path("fields")));
+                assertThat(fieldsOf(frame, version(v))).as(v.path("name").asText())
+                        .isEqualTo(jsonFields(v.path("fields")));
                 assertThat((Object) ch.readInbound()).isNull();
             } finally {
                 ch.finishAndReleaseAll();
@@ -199,6 +201,7 @@ class ProtocolVectorsTest {
             long requestId = v.path("requestId").asLong();
             FrameDecoder decoder = new FrameDecoder(max);
             EmbeddedChannel ch = new EmbeddedChannel(decoder);
+            ch.attr(FrameCodec.VERSION).set(version(v));
             try {
                 if (v.path("endOfInput").asBoolean(false)) {
                     // Nothing is wrong until the input ends in the middle of a frame.
@@ -233,6 +236,7 @@ class ProtocolVectorsTest {
                 .map(v -> DynamicTest.dynamicTest(v.path("name").asText(), () -> {
                     byte[] wire = HEX.parseHex(v.path("hex").asText());
                     EmbeddedChannel ch = new EmbeddedChannel(new FrameDecoder(max));
+                    ch.attr(FrameCodec.VERSION).set(version(v));
                     try {
                         for (int i = 0; i < wire.length; i++) {
                             try {
@@ -249,6 +253,36 @@ class ProtocolVectorsTest {
                         ch.finishAndReleaseAll();
                     }
                 }));
+    }
+
+    @Test
+    void versionMarkersAreOneOrTwoAndVersionTwoCoversEveryFieldAndBothFrames() {
+        Set<String> fieldNames = new java.util.HashSet<>();
+        Set<String> types = new java.util.HashSet<>();
+        List<JsonNode> all = new ArrayList<>();
+        vectors.path("frames").forEach(all::add);
+        vectors.path("malformed").forEach(all::add);
+        for (JsonNode v : all) {
+            if (v.has("version")) {
+                assertThat(v.path("version").asInt()).as(v.path("name").asText()).isEqualTo(2);
+            }
+        }
+        frameVectors().filter(v -> version(v) == 2 && !v.path("decodeOnly").asBoolean(false)).forEach(v -> {
+            types.add(v.path("type").asText());
+            v.path("fields").path("errorFields").fieldNames().forEachRemaining(fieldNames::add);
+        });
+        assertThat(types).contains("ERROR", "SUBSCRIPTION_CLOSED");
+        assertThat(fieldNames).containsExactlyInAnyOrder("lastSequence", "firstRetainedSequence", "retryAfterMillis",
+                "lastProducerSequence");
+        // every version 2 ERROR or SUBSCRIPTION_CLOSED states its fields, possibly none
+        frameVectors().filter(v -> version(v) == 2 && (v.path("type").asText().equals("ERROR")
+                        || v.path("type").asText().equals("SUBSCRIPTION_CLOSED")))
+                .forEach(v -> assertThat(v.path("fields").has("errorFields")).as(v.path("name").asText()).isTrue());
+    }
+
+    /** A vector's protocol version: its "version" marker, or 1 without one. */
+    private static int version(JsonNode v) {
+        return v.path("version").asInt(1);
     }
 
     private static void drainFrames(EmbeddedChannel ch) {
@@ -312,7 +346,7 @@ class ProtocolVectorsTest {
             case PONG -> new Frame.Pong(id);
             case OK -> new Frame.Ok(id);
             case GOAWAY -> new Frame.GoAway(id, i32(f.get("code")), str(f.get("message")));
-            case ERROR -> new Frame.Error(id, i32(f.get("code")), str(f.get("message")));
+            case ERROR -> new Frame.Error(id, i32(f.get("code")), str(f.get("message")), errorFields(f));
             case PUBLISH -> new Frame.Publish(id, str(f.get("stream")), u64(f.get("expectedSequence")),
                     hex(f.get("payloadHex")));
             case PUBLISH_BATCH -> new Frame.PublishBatch(id, str(f.get("stream")), u64(f.get("expectedSequence")),
@@ -331,14 +365,14 @@ class ProtocolVectorsTest {
             case CREDIT -> new Frame.Credit(id, i32(f.get("subscriptionId")), i32(f.get("credits")));
             case UNSUBSCRIBE -> new Frame.Unsubscribe(id, i32(f.get("subscriptionId")));
             case SUBSCRIPTION_CLOSED -> new Frame.SubscriptionClosed(id, i32(f.get("subscriptionId")),
-                    i32(f.get("code")), str(f.get("message")));
+                    i32(f.get("code")), str(f.get("message")), errorFields(f));
             case REQUEST -> new Frame.Request(id, str(f.get("subject")), i32(f.get("timeoutMillis")),
                     hex(f.get("payloadHex")));
             case RESPONSE -> new Frame.Response(id, hex(f.get("payloadHex")));
             case RESPOND_ON -> new Frame.RespondOn(id, str(f.get("subject")));
             case RESPOND_OFF -> new Frame.RespondOff(id, str(f.get("subject")));
             case CONSUME -> new Frame.Consume(id, i32(f.get("subscriptionId")), str(f.get("stream")),
-                    str(f.get("consumer")), Frame.StartKind.of(i32(f.get("startKind"))), u64(f.get("startSequence")),
+                    str(f.get("consumer")), Frame.StartKind.valueOf(str(f.get("startKind"))), u64(f.get("startSequence")),
                     i32(f.get("credits")), i32(f.get("ackMode")), i32(f.get("maxLag")), i32(f.get("resume")) == 1);
             case ACK -> new Frame.Ack(id, i32(f.get("subscriptionId")), u64(f.get("sequence")));
             case CONSUMERS -> new Frame.Consumers(id, str(f.get("stream")));
@@ -348,19 +382,39 @@ class ProtocolVectorsTest {
                     records(f.get("recordsHex")));
             case CONSUMER_LIST -> {
                 List<Frame.ConsumerInfo> list = new ArrayList<>();
-                f.get("consumers").forEach(c -> {
-                    String[] p = str(c).split(" ");
-                    list.add(new Frame.ConsumerInfo(p[0], Long.parseLong(p[1]), Integer.parseInt(p[2]),
-                            Boolean.parseBoolean(p[3])));
-                });
+                f.get("consumers").forEach(c -> list.add(new Frame.ConsumerInfo(str(c.get("name")),
+                        u64(c.get("ackedSequence")), i32(c.get("maxLag")), bool(c.get("connected")))));
                 yield new Frame.ConsumerList(id, u64(f.get("lastSequence")), i32(f.get("heldPublishes")),
                         u64(f.get("heldMillis")), u64(f.get("rejectedPublishes")), list);
             }
         };
     }
 
+    /** The "errorFields" object of a version 2 vector, or none. */
+    private static ErrorFields errorFields(JsonNode f) {
+        ErrorFields fields = ErrorFields.NONE;
+        JsonNode e = f.get("errorFields");
+        if (e != null) {
+            for (var it = e.fields(); it.hasNext(); ) {
+                var entry = it.next();
+                int key = ErrorFields.keyOf(entry.getKey());
+                assertThat(key).as("known error field " + entry.getKey()).isPositive();
+                fields = fields.with(key, u64(entry.getValue()));
+            }
+        }
+        return fields;
+    }
+
+    private static Map<String, Object> errorFieldsOf(ErrorFields fields) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        for (int k : fields.keys()) {
+            m.put(ErrorFields.name(k), Long.toUnsignedString(fields.get(k).getAsLong()));
+        }
+        return m;
+    }
+
     /** A frame's fields in the vectors' vocabulary, so decoded frames compare exactly with the JSON. */
-    private static Map<String, Object> fieldsOf(Frame frame) {
+    private static Map<String, Object> fieldsOf(Frame frame, int version) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("requestId", Long.toUnsignedString(frame.requestId()));
         switch (frame.type()) {
@@ -385,6 +439,9 @@ class ProtocolVectorsTest {
             case ERROR -> {
                 Frame.Error f = (Frame.Error) frame;
                 code(m, f.code()).put("message", f.message());
+                if (version >= 2) {
+                    m.put("errorFields", errorFieldsOf(f.fields()));
+                }
             }
             case PUBLISH -> {
                 Frame.Publish f = (Frame.Publish) frame;
@@ -442,6 +499,9 @@ class ProtocolVectorsTest {
                 Frame.SubscriptionClosed f = (Frame.SubscriptionClosed) frame;
                 m.put("subscriptionId", f.subscriptionId());
                 code(m, f.code()).put("message", f.message());
+                if (version >= 2) {
+                    m.put("errorFields", errorFieldsOf(f.fields()));
+                }
             }
             case REQUEST -> {
                 Frame.Request f = (Frame.Request) frame;
@@ -457,7 +517,7 @@ class ProtocolVectorsTest {
                 m.put("subscriptionId", f.subscriptionId());
                 m.put("stream", f.stream());
                 m.put("consumer", f.consumer());
-                m.put("startKind", f.startKind().code());
+                m.put("startKind", f.startKind().name());
                 m.put("startSequence", Long.toUnsignedString(f.startSequence()));
                 m.put("credits", f.credits());
                 m.put("ackMode", f.ackMode());
@@ -488,9 +548,14 @@ class ProtocolVectorsTest {
                 m.put("heldPublishes", f.heldPublishes());
                 m.put("heldMillis", Long.toUnsignedString(f.heldMillis()));
                 m.put("rejectedPublishes", Long.toUnsignedString(f.rejectedPublishes()));
-                List<String> cs = new ArrayList<>();
+                List<Map<String, Object>> cs = new ArrayList<>();
                 for (Frame.ConsumerInfo c : f.consumers()) {
-                    cs.add(c.name() + " " + c.ackedSequence() + " " + c.maxLag() + " " + c.connected());
+                    Map<String, Object> cm = new LinkedHashMap<>();
+                    cm.put("name", c.name());
+                    cm.put("ackedSequence", Long.toUnsignedString(c.ackedSequence()));
+                    cm.put("maxLag", c.maxLag());
+                    cm.put("connected", c.connected());
+                    cs.add(cm);
                 }
                 m.put("consumers", cs);
             }
@@ -519,9 +584,11 @@ class ProtocolVectorsTest {
             JsonNode n = e.getValue();
             Object value;
             if (n.isArray()) {
-                List<String> list = new ArrayList<>();
-                n.forEach(x -> list.add(str(x)));
+                List<Object> list = new ArrayList<>();
+                n.forEach(x -> list.add(x.isObject() ? jsonFields(x) : str(x)));
                 value = list;
+            } else if (n.isObject()) {
+                value = jsonFields(n);
             } else if (n.isTextual()) {
                 value = n.textValue();
             } else if (n.isBoolean()) {
@@ -545,7 +612,7 @@ class ProtocolVectorsTest {
      */
     private static boolean isU64Field(String name) {
         return name.equals("requestId") || name.equals("storeId") || name.equals("sequence")
-                || name.equals("heldMillis") || name.equals("rejectedPublishes")
+                || name.equals("heldMillis") || name.equals("rejectedPublishes") || name.equals("retryAfterMillis")
                 || name.endsWith("Sequence");
     }
 }

@@ -109,6 +109,8 @@ public final class DefaultWirebusClient implements WirebusClient {
     private long helloId;
     /** I/O thread: the store id of the first WELCOME (0 before it). */
     private long storeId;
+    /** The protocol version of the current (or last) connection, 0 before the first WELCOME. */
+    private volatile int protocolVersion;
     private int attempt;
     private ScheduledFuture<?> sweeper;
 
@@ -201,7 +203,7 @@ public final class DefaultWirebusClient implements WirebusClient {
             }
             Channel ch = f.channel();
             helloId = ids.incrementAndGet();
-            ch.writeAndFlush(new Frame.Hello(helloId, FrameCodec.PROTOCOL_VERSION, FrameCodec.PROTOCOL_VERSION,
+            ch.writeAndFlush(new Frame.Hello(helloId, FrameCodec.MIN_PROTOCOL_VERSION, FrameCodec.PROTOCOL_VERSION,
                     options.name()));
             loop.schedule(() -> {
                 if (connecting == ch && channel != ch) {
@@ -254,11 +256,25 @@ public final class DefaultWirebusClient implements WirebusClient {
         ch.close();
     }
 
+    @Override
+    public int protocolVersion() {
+        return protocolVersion;
+    }
+
     private void onWelcome(Channel ch, Frame.Welcome w) {
         if (ch != connecting) {
             ch.close();
             return;
         }
+        if (w.version() < FrameCodec.MIN_PROTOCOL_VERSION || w.version() > FrameCodec.PROTOCOL_VERSION) {
+            handshakeFailed(ch, new dev.wirebus.client.ProtocolViolationException(ErrorCode.UNSUPPORTED_VERSION,
+                    "broker " + target + " chose protocol version " + w.version() + ", outside the offered "
+                            + FrameCodec.MIN_PROTOCOL_VERSION + ".." + FrameCodec.PROTOCOL_VERSION));
+            return;
+        }
+        // the frames after WELCOME are in the negotiated version (the decoder pauses after WELCOME)
+        ch.attr(FrameCodec.VERSION).set(w.version());
+        protocolVersion = w.version();
         connecting = null;
         channel = ch;
         attempt = 0;
@@ -407,7 +423,7 @@ public final class DefaultWirebusClient implements WirebusClient {
                     Frame.SubscriptionClosed c = (Frame.SubscriptionClosed) f;
                     ClientSubscription s = subscriptions.get(c.subscriptionId());
                     if (s != null) {
-                        s.onEndedByBroker(Errors.of(new Frame.Error(0, c.code(), c.message())));
+                        s.onEndedByBroker(Errors.of(new Frame.Error(0, c.code(), c.message(), c.fields())));
                     }
                 }
                 case REQUEST -> onRequest(ch, (Frame.Request) f);
@@ -703,8 +719,8 @@ public final class DefaultWirebusClient implements WirebusClient {
         if (fromSequence < 1) {
             throw new IllegalArgumentException("fromSequence must be at least 1, was " + fromSequence);
         }
-        if (maxMessages < 1) {
-            throw new IllegalArgumentException("maxMessages must be at least 1, was " + maxMessages);
+        if (maxMessages < 0) {
+            throw new IllegalArgumentException("maxMessages must be at least 0, was " + maxMessages);
         }
         Frame f = new Frame.Fetch(ids.incrementAndGet(), stream, fromSequence, maxMessages);
         return send(newCall(f, false, () -> "FETCH from stream '" + stream + "' at " + fromSequence, a -> {

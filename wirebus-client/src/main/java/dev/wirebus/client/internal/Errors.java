@@ -17,11 +17,11 @@ final class Errors {
         ErrorCode code = ErrorCode.of(e.code());
         return switch (code) {
             case TIMEOUT -> new WirebusTimeoutException(e.message());
-            case SEQUENCE_MISMATCH -> new SequenceMismatchException(e.message());
+            case SEQUENCE_MISMATCH -> new SequenceMismatchException(e.message(), e.fields());
             case MALFORMED_FRAME, FRAME_TOO_LARGE, UNKNOWN_FRAME_TYPE, UNSUPPORTED_VERSION, HANDSHAKE_REQUIRED ->
                     new ProtocolViolationException(code, e.message());
             default -> new ServerRefusedException(code, code == ErrorCode.UNKNOWN
-                    ? "error code " + e.code() + ": " + e.message() : e.message());
+                    ? "error code " + e.code() + ": " + e.message() : e.message(), e.fields());
         };
     }
 }

@@ -111,10 +111,15 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
             handshake(frame);
             return;
         }
+        if (frame.requestId() == 0 && ANSWERED.contains(frame.type())) {
+            closeWithError(0, ErrorCode.INVALID_ARGUMENT, frame.type()
+                    + " with request id 0: a frame that is answered must carry a non-zero request id");
+            return;
+        }
         try {
             dispatch(frame);
         } catch (BrokerException e) {
-            ctx.write(error(frame.requestId(), e.code(), e.getMessage()));
+            ctx.write(error(frame.requestId(), e));
         } catch (java.io.UncheckedIOException | dev.wirebus.server.internal.storage.StorageException e) {
             // a stream that cannot be opened or read fails this request, not the connection
             log.error("storage failure on {} from '{}'", frame.type(), clientName, e);
@@ -122,10 +127,29 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
         }
     }
 
+    /**
+     * Frames from a client that are answered, so must carry a non-zero request id (§4.2); HELLO is
+     * checked in the handshake (a second one is HANDSHAKE_REQUIRED whatever its id).
+     */
+    private static final java.util.Set<dev.wirebus.protocol.FrameType> ANSWERED = java.util.EnumSet.of(
+            dev.wirebus.protocol.FrameType.PING,
+            dev.wirebus.protocol.FrameType.PUBLISH, dev.wirebus.protocol.FrameType.PUBLISH_BATCH,
+            dev.wirebus.protocol.FrameType.PUBLISH_IDEMPOTENT, dev.wirebus.protocol.FrameType.SUBSCRIBE,
+            dev.wirebus.protocol.FrameType.UNSUBSCRIBE, dev.wirebus.protocol.FrameType.CONSUME,
+            dev.wirebus.protocol.FrameType.CONSUMERS, dev.wirebus.protocol.FrameType.FETCH,
+            dev.wirebus.protocol.FrameType.REQUEST, dev.wirebus.protocol.FrameType.RESPOND_ON,
+            dev.wirebus.protocol.FrameType.RESPOND_OFF);
+
     /** An ERROR frame to send, counted by its code. */
     private Frame.Error error(long requestId, ErrorCode code, String message) {
         metrics.error(code);
         return new Frame.Error(requestId, code, message);
+    }
+
+    /** The ERROR frame for a refused request, with its typed fields (sent on version 2 connections). */
+    private Frame.Error error(long requestId, BrokerException e) {
+        metrics.error(e.code());
+        return new Frame.Error(requestId, e.code(), e.getMessage(), e.fields());
     }
 
     private void handshake(Frame frame) {
@@ -134,16 +158,26 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
                     "the first frame must be HELLO, got " + frame.type());
             return;
         }
-        if (hello.minVersion() > FrameCodec.PROTOCOL_VERSION || hello.maxVersion() < FrameCodec.PROTOCOL_VERSION) {
+        if (hello.requestId() == 0) {
+            closeWithError(0, ErrorCode.INVALID_ARGUMENT,
+                    "HELLO with request id 0: a frame that is answered must carry a non-zero request id");
+            return;
+        }
+        // the highest version both speak
+        int version = Math.min(hello.maxVersion(), FrameCodec.PROTOCOL_VERSION);
+        if (version < hello.minVersion() || version < FrameCodec.MIN_PROTOCOL_VERSION) {
             closeWithError(frame.requestId(), ErrorCode.UNSUPPORTED_VERSION, "client speaks versions "
-                    + hello.minVersion() + ".." + hello.maxVersion() + ", broker speaks " + FrameCodec.PROTOCOL_VERSION);
+                    + hello.minVersion() + ".." + hello.maxVersion() + ", broker speaks "
+                    + FrameCodec.MIN_PROTOCOL_VERSION + ".." + FrameCodec.PROTOCOL_VERSION);
             return;
         }
         handshaken = true;
         handshakeTimer.cancel(false);
         clientName = hello.clientName();
-        channel.write(new Frame.Welcome(hello.requestId(), FrameCodec.PROTOCOL_VERSION,
+        channel.write(new Frame.Welcome(hello.requestId(), version,
                 broker.config().maxFrameLength(), broker.storeId(), broker.config().serverName()));
+        // WELCOME itself is the same in every version; what follows is in the negotiated one
+        channel.attr(FrameCodec.VERSION).set(version);
     }
 
     private void dispatch(Frame frame) {
@@ -253,7 +287,7 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
         }
     }
 
-    /** Most records one FETCH answers with, and most bytes after the first record. */
+    /** Most records one FETCH answers with, and most record bytes (the first record is always sent). */
     static final int MAX_FETCH_MESSAGES = 10_000;
     static final int MAX_FETCH_BYTES = 4 << 20;
 
@@ -264,10 +298,13 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
                     + f.fromSequence());
         }
         Stream stream = broker.streams().get(f.stream());
-        int max = Math.min(Math.max(f.maxMessages(), 1), MAX_FETCH_MESSAGES);
+        int max = Math.min(f.maxMessages(), MAX_FETCH_MESSAGES);
+        // a FETCHED never exceeds the frame length the broker announced: header, fields, then records
+        int maxBytes = Math.min(MAX_FETCH_BYTES, broker.config().maxFrameLength() - FrameCodec.HEADER_LENGTH - 8 - 8 - 4);
         java.util.List<StreamLog.Slice> slices = new java.util.ArrayList<>();
-        Stream.ReadStatus status = stream == null ? Stream.ReadStatus.WAITING
-                : stream.read(f.fromSequence(), max, MAX_FETCH_BYTES, slices, null);
+        // maxMessages 0 reads nothing (not even the retained range is checked): the stream's last sequence
+        Stream.ReadStatus status = stream == null || max == 0 ? Stream.ReadStatus.WAITING
+                : stream.read(f.fromSequence(), max, maxBytes, slices, null);
         if (status == Stream.ReadStatus.NOT_RETAINED) {
             throw stream.notRetained(f.fromSequence(), stream.firstSequence());
         }
@@ -314,7 +351,7 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
                         replyToPublish(new Frame.PublishAck(requestId, first, count), startNanos);
                     } else {
                         replyToPublish(failure instanceof BrokerException b
-                                ? error(requestId, b.code(), b.getMessage())
+                                ? error(requestId, b)
                                 : error(requestId, ErrorCode.INTERNAL, "stream '" + streamName
                                         + "' could not store the messages durably: " + failure.getMessage()),
                                 startNanos);
@@ -433,7 +470,8 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
         try {
             long start = stream.resolveStart(f.startKind(), f.startSequence());
             open(f.requestId(), f.subscriptionId(), new SubscriptionCursor(channel, f.subscriptionId(), stream, start,
-                    f.credits(), null, false, metrics, c -> subscriptions.remove(c.subscriptionId(), c)), start);
+                    f.credits(), null, false, metrics, c -> subscriptions.remove(c.subscriptionId(), c),
+                    broker.config().maxFrameLength()), start);
         } catch (RuntimeException e) {
             stream.subscriberClosed();
             throw e;
@@ -453,7 +491,8 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
                     f.resume() ? Math.max(1, f.startSequence()) : 0, f.maxLag());
             open(f.requestId(), f.subscriptionId(), new SubscriptionCursor(channel, f.subscriptionId(), stream, start,
                     f.credits(), f.consumer(), f.ackMode() == Frame.Consume.ACK_ON_DELIVERY, metrics,
-                    c -> subscriptions.remove(c.subscriptionId(), c)), start);
+                    c -> subscriptions.remove(c.subscriptionId(), c),
+                    broker.config().maxFrameLength()), start);
         } catch (RuntimeException e) {
             stream.subscriberClosed();
             throw e;

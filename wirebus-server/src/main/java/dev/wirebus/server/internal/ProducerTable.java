@@ -95,11 +95,15 @@ public final class ProducerTable {
             throw new BrokerException(ErrorCode.PRODUCER_SEQUENCE, "producer '" + producerId + "' on stream '" + stream
                     + "': producer sequence " + producerSequence + " is older than the last " + REMEMBERED_BATCHES
                     + " batches remembered (from " + p.oldestRemembered() + " to " + p.lastProducerSequence
-                    + "); if it was appended, it was appended once; nothing was appended now");
+                    + "); if it was appended, it was appended once; nothing was appended now",
+                    dev.wirebus.protocol.ErrorFields.of(dev.wirebus.protocol.ErrorFields.LAST_PRODUCER_SEQUENCE,
+                            p.lastProducerSequence));
         }
         throw new BrokerException(ErrorCode.PRODUCER_SEQUENCE, "producer '" + producerId + "' on stream '" + stream
                 + "': producer sequence " + producerSequence + " was never appended and is below the last one, "
-                + p.lastProducerSequence + " (out of order); nothing was appended");
+                + p.lastProducerSequence + " (out of order); nothing was appended",
+                dev.wirebus.protocol.ErrorFields.of(dev.wirebus.protocol.ErrorFields.LAST_PRODUCER_SEQUENCE,
+                        p.lastProducerSequence));
     }
 
     /** Records that the producer's batch was appended at {@code [firstSequence, firstSequence + count)}. */

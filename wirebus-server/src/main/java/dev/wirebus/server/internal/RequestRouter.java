@@ -103,7 +103,9 @@ public final class RequestRouter {
         if (requester.pendingRequests().size() >= MAX_PENDING_PER_CONNECTION) {
             metrics.request(BrokerMetrics.RequestOutcome.BACKPRESSURE);
             throw new BrokerException(ErrorCode.BACKPRESSURE, "this connection has " + MAX_PENDING_PER_CONNECTION
-                    + " requests in flight; wait for answers before sending more");
+                    + " requests in flight; wait for answers before sending more",
+                    dev.wirebus.protocol.ErrorFields.of(dev.wirebus.protocol.ErrorFields.RETRY_AFTER_MILLIS,
+                            Stream.BACKPRESSURE_RETRY_AFTER_MILLIS));
         }
         Responders r = bySubject.get(f.subject());
         Connection responder = r == null ? null : r.pick();
@@ -115,7 +117,9 @@ public final class RequestRouter {
             // the responder is not reading what it was sent: do not pile more on it
             metrics.request(BrokerMetrics.RequestOutcome.BACKPRESSURE);
             throw new BrokerException(ErrorCode.BACKPRESSURE, "the responder for subject '" + f.subject()
-                    + "' is not keeping up; try again later");
+                    + "' is not keeping up; try again later",
+                    dev.wirebus.protocol.ErrorFields.of(dev.wirebus.protocol.ErrorFields.RETRY_AFTER_MILLIS,
+                            Stream.BACKPRESSURE_RETRY_AFTER_MILLIS));
         }
         long timeout = Math.min(f.timeoutMillis(), maxTimeoutMillis);
         Pending p = new Pending(ids.incrementAndGet(), requester, f.requestId(), responder, f.subject());
@@ -143,7 +147,7 @@ public final class RequestRouter {
             return false;
         }
         finish(p, new Frame.Error(p.requesterRequestId, ErrorCode.RESPONDER_FAILED,
-                "responder on subject '" + p.subject + "' failed: " + f.message()),
+                truncated("responder on subject '" + p.subject + "' failed: " + f.message())),
                 BrokerMetrics.RequestOutcome.RESPONDER_FAILED);
         return true;
     }
@@ -205,5 +209,23 @@ public final class RequestRouter {
             }
             p.requester.channel().writeAndFlush(answer);
         }
+    }
+
+    /**
+     * Most UTF-8 bytes of a RESPONDER_FAILED message: a responder's message (up to 65535 bytes) with
+     * the broker's prefix could exceed the string limit or the smallest maximum frame length (1024).
+     */
+    static final int MAX_FORWARDED_MESSAGE_BYTES = 900;
+
+    static String truncated(String message) {
+        byte[] utf8 = message.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        if (utf8.length <= MAX_FORWARDED_MESSAGE_BYTES) {
+            return message;
+        }
+        int end = MAX_FORWARDED_MESSAGE_BYTES - 3;
+        while (end > 0 && (utf8[end] & 0xC0) == 0x80) {
+            end--; // not inside a character
+        }
+        return new String(utf8, 0, end, java.nio.charset.StandardCharsets.UTF_8) + "...";
     }
 }

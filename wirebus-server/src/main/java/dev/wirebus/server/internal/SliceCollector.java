@@ -5,9 +5,11 @@ import dev.wirebus.protocol.RecordBatch;
 import java.util.List;
 
 /**
- * Gathers the slices of one {@link StreamLog#read}, the same way for every log: the first batch
- * touched is taken up to the record limit whatever its size; each later one while it fits in the
- * byte limit, or the part of it found by halving; a read that stops inside a batch ends there.
+ * Gathers the slices of one {@link StreamLog#read}, the same way for every log: each batch touched
+ * while it fits in the byte limit, or as much of it as fits; the first record of a read is
+ * taken whatever its size, so a read returns at least one record; a read that stops inside a batch
+ * ends there. The byte limit counts record bytes with their 4-byte length prefixes, so a caller can
+ * keep a whole frame under the protocol's maximum frame length.
  *
  * <pre>{@code
  * SliceCollector c = new SliceCollector(from, maxRecords, maxBytes, out);
@@ -53,10 +55,22 @@ public final class SliceCollector {
         int start = (int) (next - firstSequence);
         int end = Math.min(batch.count(), start + (maxRecords - taken));
         int size = batch.sizeInBytes(start, end);
-        if (taken > 0 && bytes + size > maxBytes) {
-            while (end > start && bytes + batch.sizeInBytes(start, end) > maxBytes) {
-                end = start + (end - start) / 2;
+        if (bytes + size > maxBytes) {
+            // the first record of a read is always taken (one record always fits in a frame, since a
+            // message is at most the maximum frame length - 512); after it, only what fits
+            int least = taken == 0 ? start + 1 : start;
+            // the largest end in [least, end) whose records fit (sizes grow with end)
+            int lo = least;
+            int hi = end - 1;
+            while (lo < hi) {
+                int mid = (lo + hi + 1) >>> 1;
+                if (bytes + batch.sizeInBytes(start, mid) <= maxBytes) {
+                    lo = mid;
+                } else {
+                    hi = mid - 1;
+                }
             }
+            end = lo;
             if (end == start) {
                 return false;
             }

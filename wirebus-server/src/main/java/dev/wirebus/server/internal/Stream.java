@@ -168,6 +168,8 @@ public final class Stream {
     }
 
     private static final int MAX_HELD_PUBLISHES = 100_000;
+    /** The retry-after hint of a BACKPRESSURE error (protocol version 2 field retryAfterMillis). */
+    static final long BACKPRESSURE_RETRY_AFTER_MILLIS = 100;
     private static final long MAX_HELD_BYTES = 64L * 1024 * 1024;
     /** Guarded by lock: bytes of the held publishes' records. */
     private long heldBytes;
@@ -221,7 +223,9 @@ public final class Stream {
                 if (held.size() >= MAX_HELD_PUBLISHES || heldBytes + records.sizeInBytes() > MAX_HELD_BYTES) {
                     rejectedPublishes++;
                     throw new BrokerException(ErrorCode.BACKPRESSURE, "stream '" + name + "' holds " + held.size()
-                            + " publishes (" + heldBytes + " bytes) waiting for " + gateDescription());
+                            + " publishes (" + heldBytes + " bytes) waiting for " + gateDescription(),
+                            dev.wirebus.protocol.ErrorFields.of(dev.wirebus.protocol.ErrorFields.RETRY_AFTER_MILLIS,
+                                    BACKPRESSURE_RETRY_AFTER_MILLIS));
                 }
                 HeldPublish h = new HeldPublish(records, expectedSequence, producerId, producerSequence, listener);
                 held.add(h);
@@ -277,7 +281,8 @@ public final class Stream {
         long next = log.nextSequence();
         if (expectedSequence != Frame.NO_EXPECTED_SEQUENCE && expectedSequence != next) {
             throw new BrokerException(ErrorCode.SEQUENCE_MISMATCH, "stream '" + name + "' is at last sequence "
-                    + (next - 1) + "; expected sequence " + expectedSequence + " is not " + next);
+                    + (next - 1) + "; expected sequence " + expectedSequence + " is not " + next,
+                    dev.wirebus.protocol.ErrorFields.of(dev.wirebus.protocol.ErrorFields.LAST_SEQUENCE, next - 1));
         }
         long first = producerId == null ? log.append(records) : log.append(records, producerId, producerSequence);
         long last = first + count - 1;
@@ -420,7 +425,8 @@ public final class Stream {
                     // the client received more than this stream holds: its tail was lost (page cache under "never")
                     throw new BrokerException(ErrorCode.SEQUENCE_NOT_RETAINED, "stream '" + name + "' ends at sequence "
                             + (log.nextSequence() - 1) + "; consumer '" + consumer + "' cannot resume at " + start
-                            + " without a gap");
+                            + " without a gap", dev.wirebus.protocol.ErrorFields.of(
+                                    dev.wirebus.protocol.ErrorFields.FIRST_RETAINED_SEQUENCE, log.firstSequence()));
                 }
                 if (start < log.firstSequence()) {
                     throw notRetained(start, log.firstSequence());
@@ -687,7 +693,9 @@ public final class Stream {
     /** The error for reading below the retained range. */
     BrokerException notRetained(long sequence, long firstRetained) {
         return new BrokerException(ErrorCode.SEQUENCE_NOT_RETAINED, "stream '" + name + "' retains sequences from "
-                + firstRetained + "; sequence " + sequence + " is no longer available");
+                + firstRetained + "; sequence " + sequence + " is no longer available",
+                dev.wirebus.protocol.ErrorFields.of(dev.wirebus.protocol.ErrorFields.FIRST_RETAINED_SEQUENCE,
+                        firstRetained));
     }
 
     /** First retained sequence, read under the lock. */

@@ -31,8 +31,9 @@ public interface StreamLog {
 
     /**
      * Adds slices covering records from {@code from} (which is retained and below
-     * {@link #nextSequence()}) onwards, at most {@code maxRecords} records and, after the first,
-     * at most {@code maxBytes} bytes of records.
+     * {@link #nextSequence()}) onwards, at most {@code maxRecords} records and at most
+     * {@code maxBytes} bytes of records (length prefixes included), except that the first record is
+     * taken whatever its size.
      *
      * @return the number of records added
      */

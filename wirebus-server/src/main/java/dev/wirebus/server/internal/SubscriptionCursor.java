@@ -40,10 +40,16 @@ final class SubscriptionCursor extends Stream.Waiter {
     private final String consumer;
     /** Whether delivering a message acknowledges it for the consumer. */
     private final boolean ackOnDelivery;
+    /** Most record bytes (length prefixes included) in one DELIVER. */
+    private final int maxRecordBytes;
 
     SubscriptionCursor(Channel channel, int subscriptionId, Stream stream, long startSequence, int credits,
                        String consumer, boolean ackOnDelivery, BrokerMetrics metrics,
-                       Consumer<SubscriptionCursor> onClosedByBroker) {
+                       Consumer<SubscriptionCursor> onClosedByBroker, int maxFrameLength) {
+        // a DELIVER never exceeds the frame length the broker announced: header, fields, then records
+        int overhead = FrameCodec.HEADER_LENGTH + 4 + 2 + stream.name().getBytes(java.nio.charset.StandardCharsets.UTF_8).length
+                + 8 + 4;
+        this.maxRecordBytes = Math.min(MAX_BYTES_PER_FRAME, maxFrameLength - overhead);
         this.metrics = metrics;
         this.consumer = consumer;
         this.ackOnDelivery = ackOnDelivery;
@@ -130,7 +136,7 @@ final class SubscriptionCursor extends Stream.Waiter {
         while (credits > 0 && channel.isWritable() && frames < MAX_FRAMES_PER_DRAIN) {
             slices.clear();
             int max = (int) Math.min(credits, MAX_RECORDS_PER_FRAME);
-            Stream.ReadStatus status = stream.read(nextSequence, max, MAX_BYTES_PER_FRAME, slices, this);
+            Stream.ReadStatus status = stream.read(nextSequence, max, maxRecordBytes, slices, this);
             if (status == Stream.ReadStatus.WAITING) {
                 break;
             }
@@ -176,7 +182,7 @@ final class SubscriptionCursor extends Stream.Waiter {
         close();
         metrics.error(ErrorCode.SEQUENCE_NOT_RETAINED);
         channel.writeAndFlush(new Frame.SubscriptionClosed(0, subscriptionId, ErrorCode.SEQUENCE_NOT_RETAINED.code(),
-                "subscriber fell behind retention: " + e.getMessage()));
+                "subscriber fell behind retention: " + e.getMessage(), e.fields()));
         onClosedByBroker.accept(this);
     }
 }

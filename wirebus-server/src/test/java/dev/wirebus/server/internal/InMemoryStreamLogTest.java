@@ -103,4 +103,26 @@ class InMemoryStreamLogTest {
         assertThat(got.get(0)).isEqualTo("m4501");
         assertThat(got.get(499)).isEqualTo("m5000");
     }
+
+    @Test
+    void aReadKeepsToTheByteLimitInsideOneBatchButAlwaysTakesOneRecord() {
+        InMemoryStreamLog log = new InMemoryStreamLog(1_000_000, Long.MAX_VALUE);
+        List<byte[]> ps = new ArrayList<>();
+        for (int i = 0; i < 100; i++) {
+            ps.add(new byte[100]); // 104 bytes each with its length prefix
+        }
+        log.append(RecordBatch.of(ps));
+        log.append(RecordBatch.of(List.of(new byte[5000])));
+
+        List<StreamLog.Slice> slices = new ArrayList<>();
+        // the first batch touched is cut too (it used to be taken whole): as many records as fit
+        assertThat(log.read(1, 1000, 1000, slices)).isEqualTo(9);
+        assertThat(slices.get(0).bytes()).isEqualTo(9 * 104);
+        slices.clear();
+        assertThat(log.read(95, 1000, 1000, slices)).as("6 left in the batch, the next does not fit").isEqualTo(6);
+        slices.clear();
+        assertThat(log.read(101, 1000, 1000, slices)).as("one record larger than the limit").isEqualTo(1);
+        slices.clear();
+        assertThat(log.read(1, 1000, 10, slices)).isEqualTo(1);
+    }
 }
