@@ -408,7 +408,9 @@ class FrameReader:
         self.version = version
         self._buf = bytearray()
 
-    def feed(self, data) -> list:
+    def feed(self, data, emit=None) -> list:
+        """Adds bytes; returns the frames completed (or passes each to ``emit``, which may change
+        :attr:`version` between frames, e.g. after WELCOME)."""
         buf = self._buf
         buf += data
         frames = []
@@ -426,8 +428,12 @@ class FrameReader:
                 if n - pos < 4 + length:
                     break
                 _, ftype, flags, rid = hdr(buf, pos)
-                frames.append(decode_body(ftype, rid, flags, buf, pos + 14, pos + 4 + length, self.version))
+                frame = decode_body(ftype, rid, flags, buf, pos + 14, pos + 4 + length, self.version)
                 pos += 4 + length
+                if emit is None:
+                    frames.append(frame)
+                else:
+                    emit(frame)
         except ProtocolError as e:
             e.frames = frames  # the good frames before the bad one
             raise
