@@ -92,6 +92,11 @@ class Broker:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(10)
+        for f in (self.proc.stdout, self.proc.stderr):
+            try:
+                f.close()
+            except Exception:  # noqa: BLE001 - the pump thread may be reading it
+                pass
 
 
 class Proxy:
@@ -104,6 +109,7 @@ class Proxy:
         self.conns = set()
         self.server = None
         self.accepted = 0
+        self.tasks = set()
 
     async def start(self):
         self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
@@ -113,6 +119,7 @@ class Proxy:
 
     async def _handle(self, r, w):
         self.accepted += 1
+        self.tasks.add(asyncio.current_task())
         try:
             ur, uw = await asyncio.open_connection(*self.target)
         except OSError:
@@ -129,12 +136,16 @@ class Proxy:
                         break
                     dst.write(data)
                     await dst.drain()
-            except (ConnectionError, OSError):
+            except (ConnectionError, OSError, asyncio.CancelledError):
                 pass
             finally:
                 dst.close()
-        await asyncio.gather(pipe(r, uw), pipe(ur, w))
+        try:
+            await asyncio.gather(pipe(r, uw), pipe(ur, w))
+        except asyncio.CancelledError:
+            pass
         self.conns.discard(pair)
+        self.tasks.discard(asyncio.current_task())
 
     def cut(self):
         """Closes every open connection through the proxy (abruptly)."""
@@ -148,4 +159,7 @@ class Proxy:
     async def close(self):
         self.cut()
         self.server.close()
+        for t in list(self.tasks):
+            t.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
         await self.server.wait_closed()
