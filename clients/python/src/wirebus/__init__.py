@@ -6,11 +6,13 @@
 """
 from .client import (Client, ConsumerInfo, FetchResult, IdempotentProducer, PublishAck, StreamConsumers,
                      connect)
+from .batching import BatchingPublisher
 from .connection import ReconnectPolicy, default_address, parse_address
 from .errors import (BackpressureError, ClientClosedError, ClientError, ClientTimeoutError, ConnectionLostError,
                      NoRespondersError, NotFoundError, ProducerSequenceError, ProtocolViolationError,
                      QueueFullError, RequestTimeoutError, ResponderError, SequenceMismatchError,
                      SequenceNotRetainedError, ServerError, ShuttingDownError, StoreChangedError, WirebusError)
+from .sync import BlockingBatchingPublisher, BlockingClient, BlockingSubscription
 from .responders import Request, Responder
 from .subscriptions import Message, Subscription
 

@@ -282,6 +282,23 @@ class Client:
             "PUBLISH of %d on stream %r by producer %r #%d" % (len(payloads), stream, producer, producer_sequence),
             timeout=timeout, resendable=True)
 
+    def _publish_records(self, stream_bytes: bytes, payloads: list, what: str, timeout: float | None = None):
+        """Sends one PUBLISH_BATCH now (no in-flight slot: the caller bounds itself) and returns the
+        future of its PublishAck. Used by the batching publisher."""
+        if self._closed_error is not None:
+            raise errors.ClientClosedError("client is closed: %s" % self._closed_error)
+        loop = asyncio.get_running_loop()
+        fut = loop.create_future()
+        rid = self._conn.next_id()
+        call = Call(rid, codec.encode_publish_batch(rid, stream_bytes, 0, payloads), fut, _ack, what, False, False)
+        self._calls.add(call, loop.time() + (timeout if timeout is not None else self.request_timeout))
+        if self._conn.writable:
+            call.written = True
+            self._conn.write(call.data)
+        else:
+            self._calls.pending.append(call)
+        return fut
+
     def producer(self, producer_id: str, next_sequence: int = 1) -> "IdempotentProducer":
         """An idempotent producer that numbers its batches from ``next_sequence``."""
         return IdempotentProducer(self, producer_id, next_sequence)
@@ -465,6 +482,10 @@ class Client:
 
     async def __aexit__(self, *exc):
         await self.close()
+
+    @classmethod
+    async def connect_new(cls, addresses, **options) -> "Client":
+        return await connect(addresses, **options)
 
 
 class IdempotentProducer:
