@@ -258,6 +258,10 @@ class LiveBase:
         with self.assertRaises(wirebus.ServerError) as cm:
             await c.publish("bad name", b"x")
         self.assertEqual((cm.exception.code, cm.exception.name), (6, "INVALID_ARGUMENT"))
+        with self.assertRaises(wirebus.ClientError) as cm:  # refused before sending: above maxFrameLength
+            await c.publish(s, b"x" * (8 * 1024 * 1024 + 1))
+        self.assertIn("maxFrameLength", str(cm.exception))
+        await c.ping()  # the connection is still fine
         with self.assertRaises(wirebus.ClientTimeoutError):
             sub = await c.subscribe(s, "latest")
             await sub.next(0.05)  # nothing more arrives: a local deadline

@@ -215,6 +215,7 @@ class Client:
     def _write_call(self, ftype, fields, fut, convert, what, counts, resendable, deadline):
         rid = self._conn.next_id()
         data = codec.encode(codec.Frame(ftype, rid, fields))
+        self._check_size(data, what)
         call = Call(rid, data, fut, convert, what, counts, resendable)
         self._calls.add(call, deadline)
         if self._conn.writable:
@@ -223,6 +224,12 @@ class Client:
         else:
             self._calls.pending.append(call)
         return call
+
+    def _check_size(self, data, what):
+        w = self._conn.welcome
+        if w is not None and len(data) - 4 > w.max_frame_length:
+            raise errors.ClientError("%s is a frame of %d bytes; the broker accepts at most %d (maxFrameLength)" % (
+                what, len(data) - 4, w.max_frame_length))
 
     async def _call(self, ftype, fields, convert, what, *, timeout=None, counts=True, resendable=False):
         if self._closed_error is not None:
@@ -290,7 +297,9 @@ class Client:
         loop = asyncio.get_running_loop()
         fut = loop.create_future()
         rid = self._conn.next_id()
-        call = Call(rid, codec.encode_publish_batch(rid, stream_bytes, 0, payloads), fut, _ack, what, False, False)
+        data = codec.encode_publish_batch(rid, stream_bytes, 0, payloads)
+        self._check_size(data, what)
+        call = Call(rid, data, fut, _ack, what, False, False)
         self._calls.add(call, loop.time() + (timeout if timeout is not None else self.request_timeout))
         if self._conn.writable:
             call.written = True
