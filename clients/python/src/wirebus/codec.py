@@ -3,7 +3,7 @@
 A frame is a :class:`Frame`: its type, request id, flags and a dict of body fields named as in
 docs/protocol.md (``stream``, ``expectedSequence``...). Payloads are ``bytes`` under ``payload``,
 record lists are lists of ``bytes`` under ``records``; ``startKind`` is 0/1/2. In version 2 the
-ERROR and SUBSCRIPTION_CLOSED frames carry ``fields``: a dict of error fields by name
+ERROR and SUBSCRIPTION_CLOSED frames carry ``errorFields``: a dict of error fields by name
 (``lastSequence``...). :func:`encode` turns a frame into bytes, :class:`FrameReader` turns a
 byte stream into frames and raises :class:`ProtocolError` (with the wire code and the request id
 to report) on malformed input.
@@ -127,12 +127,12 @@ _V1 = {
     UNSUBSCRIBE: [("subscriptionId", "u32")],
     SUBSCRIPTION_CLOSED: [("subscriptionId", "u32"), ("code", "u16"), ("message", "str")],
     CONSUME: [("subscriptionId", "u32"), ("stream", "str"), ("consumer", "str"), ("startKind", "kind"),
-              ("startSequence", "u63"), ("credits", "u31"), ("ackMode", "u8"), ("maxLag", "u31"),
-              ("resume", "u8")],
+              ("startSequence", "u63"), ("credits", "u31"), ("ackMode", "bit"), ("maxLag", "u31"),
+              ("resume", "bit")],
     ACK: [("subscriptionId", "u32"), ("sequence", "u63")],
     CONSUMERS: [("stream", "str")],
-    CONSUMER_LIST: [("lastSequence", "u63"), ("heldPublishes", "u31"), ("heldMillis", "u64"),
-                    ("rejectedPublishes", "u64"), ("consumers", "consumers")],
+    CONSUMER_LIST: [("lastSequence", "u63"), ("heldPublishes", "u31"), ("heldMillis", "u63"),
+                    ("rejectedPublishes", "u63"), ("consumers", "consumers")],
     FETCH: [("stream", "str"), ("fromSequence", "u63"), ("maxMessages", "u31")],
     FETCHED: [("lastSequence", "u63"), ("firstSequence", "u63"), ("records", "records")],
     REQUEST: [("subject", "str"), ("timeoutMillis", "u31"), ("payload", "bytes")],
@@ -141,8 +141,8 @@ _V1 = {
     RESPOND_OFF: [("subject", "str")],
 }
 _V2 = dict(_V1)
-_V2[ERROR] = _V1[ERROR] + [("fields", "errfields")]
-_V2[SUBSCRIPTION_CLOSED] = _V1[SUBSCRIPTION_CLOSED] + [("fields", "errfields")]
+_V2[ERROR] = _V1[ERROR] + [("errorFields", "errfields")]
+_V2[SUBSCRIPTION_CLOSED] = _V1[SUBSCRIPTION_CLOSED] + [("errorFields", "errfields")]
 LAYOUTS = {1: _V1, 2: _V2}
 
 _HDR = struct.Struct(">IBBQ")
@@ -217,6 +217,10 @@ def encode(frame: Frame, version: int = 1) -> bytes:
             v = f[name]
             _check(name, v, 0, 2)
             out.append(_U8.pack(v))
+        elif kind == "bit":
+            v = f[name]
+            _check(name, v, 0, 1)
+            out.append(_U8.pack(v))
         elif kind == "magic":
             out.append(_U32.pack(f.get(name, MAGIC)))
         elif kind == "bytes":
@@ -233,10 +237,10 @@ def encode(frame: Frame, version: int = 1) -> bytes:
                 out.append(_U8.pack(1 if c["connected"] else 0))
         elif kind == "errfields":
             ef = f.get(name) or {}
-            out.append(_U8.pack(len(ef)))
-            for k, v in ef.items():
-                key = ERROR_FIELD_KEYS[k] if isinstance(k, str) else k
-                _check(str(k), v, 0, MAX_U63)
+            items = sorted((ERROR_FIELD_KEYS[k] if isinstance(k, str) else k, v) for k, v in ef.items())
+            out.append(_U8.pack(len(items)))
+            for key, v in items:  # ascending key order, each key once
+                _check("error field %d" % key, v, 0, MAX_U63)
                 out.append(_U8.pack(key))
                 out.append(_U64.pack(v))
     body_len = sum(len(x) for x in out)
@@ -345,12 +349,14 @@ def decode_body(ftype: int, rid: int, flags: int, buf, pos: int, end: int, versi
             b.need(2, name)
             fields[name] = _U16.unpack_from(buf, b.pos)[0]
             b.pos += 2
-        elif kind in ("u8", "kind"):
+        elif kind in ("u8", "kind", "bit"):
             b.need(1, name)
             v = buf[b.pos]
             b.pos += 1
             if kind == "kind" and v > 2:
                 raise ProtocolError(MALFORMED_FRAME, "startKind %d is not 0, 1 or 2" % v, rid)
+            if kind == "bit" and v > 1:
+                raise ProtocolError(MALFORMED_FRAME, "%s %d is not 0 or 1" % (name, v), rid)
             fields[name] = v
         elif kind == "bytes":
             fields[name] = bytes(buf[b.pos:end])
@@ -378,6 +384,7 @@ def decode_body(ftype: int, rid: int, flags: int, buf, pos: int, end: int, versi
             count = buf[b.pos]
             b.pos += 1
             ef = {}
+            seen = set()
             for _ in range(count):
                 b.need(9, "error field")
                 key = buf[b.pos]
@@ -385,6 +392,9 @@ def decode_body(ftype: int, rid: int, flags: int, buf, pos: int, end: int, versi
                 b.pos += 9
                 if v > MAX_U63:
                     raise ProtocolError(MALFORMED_FRAME, "error field %d has its top bit set" % key, rid)
+                if key in seen:
+                    raise ProtocolError(MALFORMED_FRAME, "error field %d appears twice" % key, rid)
+                seen.add(key)
                 n = ERROR_FIELD_NAMES.get(key)
                 if n is not None:  # unknown keys are ignored
                     ef[n] = v

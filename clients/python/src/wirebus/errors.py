@@ -156,4 +156,4 @@ def from_wire(code: int, message: str, fields: dict | None = None) -> ServerErro
 
 
 def from_frame(frame: "codec.Frame") -> ServerError:
-    return from_wire(frame["code"], frame["message"], frame.get("fields"))
+    return from_wire(frame["code"], frame["message"], frame.get("errorFields"))

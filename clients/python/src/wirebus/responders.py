@@ -72,11 +72,11 @@ class Responders:
         r = self._by_subject.get(f["subject"])
         if r is None:
             self._client._send_one_way(codec.Frame(codec.ERROR, f.request_id, {
-                "code": 23, "message": "this client no longer responds on subject %r" % f["subject"], "fields": {}}))
+                "code": 23, "message": "this client no longer responds on subject %r" % f["subject"], "errorFields": {}}))
             return
         if self._running >= self.max_concurrent:
             self._client._send_one_way(codec.Frame(codec.ERROR, f.request_id, {
-                "code": 32, "message": "responder has %d requests running" % self.max_concurrent, "fields": {}}))
+                "code": 32, "message": "responder has %d requests running" % self.max_concurrent, "errorFields": {}}))
             return
         self._running += 1
         t = asyncio.get_running_loop().create_task(self._run(r, f))
@@ -96,7 +96,7 @@ class Responders:
         except Exception as e:  # the requester gets RESPONDER_FAILED with this text
             code = e.code if isinstance(e, errors.ServerError) and e.code > 0 else 23
             answer = codec.Frame(codec.ERROR, f.request_id, {"code": code, "message": "%s: %s" % (
-                type(e).__name__, e), "fields": {}})
+                type(e).__name__, e), "errorFields": {}})
         finally:
             self._running -= 1
         self._client._send_one_way(answer)
