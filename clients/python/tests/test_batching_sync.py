@@ -31,7 +31,8 @@ class BatchingTest(unittest.IsolatedAsyncioTestCase):
             futs = {s: [] for s in streams}
             for i in range(3000):
                 s = streams[i % 3]
-                futs[s].append(await pub.publish(s, b"%s-%d" % (s.encode(), i)))
+                payload = b"%s-%d" % (s.encode(), i)
+                futs[s].append(await pub.publish(s, payload) if i % 2 else pub.publish_nowait(s, payload))
             for s in streams:
                 seqs = await asyncio.gather(*futs[s])
                 self.assertEqual(seqs, list(range(1, 1001)))
@@ -50,8 +51,10 @@ class BatchingTest(unittest.IsolatedAsyncioTestCase):
             with self.assertRaises(wirebus.QueueFullError):
                 await pub.publish("bp.reject", b"x")
             self.assertFalse(pub.try_send("bp.reject", b"x"))
+            with self.assertRaises(wirebus.QueueFullError):
+                pub.publish_nowait("bp.reject", b"x")
             self.assertFalse(await pub.send("bp.reject", b"x"))
-            self.assertEqual(pub.rejected_count, 3)
+            self.assertEqual(pub.rejected_count, 4)
             self.assertEqual(await asyncio.gather(*futs), [1, 2, 3, 4])
 
     async def test_block_waits_for_room_then_deadline(self):

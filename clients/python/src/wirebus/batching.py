@@ -253,6 +253,22 @@ class BatchingPublisher:
                                         "publish queue of %d messages is full" % self.queue_capacity)
         return fut
 
+    def publish_nowait(self, stream: str, payload: bytes) -> asyncio.Future:
+        """:meth:`publish` that never waits: raises QueueFullError at once when there is no room."""
+        if self.closed:
+            self.rejected_count += 1
+            raise errors.QueueFullError("publisher is closed")
+        w = self._route(stream)
+        if len(w.queue) >= w.capacity:
+            self.rejected_count += 1
+            raise errors.QueueFullError("publish queue of %d messages is full" % self.queue_capacity)
+        fut = w.client._conn_loop().create_future()
+        w.queue.append((stream, payload, fut))
+        self.queued_count += 1
+        if w.wakeup is not None:
+            w.wake()
+        return fut
+
     # ------------------------------------------------------------------ results
     def _settle(self, run, sem, fut):
         sem.release()

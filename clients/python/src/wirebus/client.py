@@ -103,6 +103,7 @@ class Client:
         self._closed_error: Exception | None = None
         self._store_id = None
         self._connected_event = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
 
     # ------------------------------------------------------------------ properties
     @property
@@ -224,6 +225,9 @@ class Client:
         else:
             self._calls.pending.append(call)
         return call
+
+    def _conn_loop(self):
+        return self._loop
 
     def _check_size(self, data, what):
         w = self._conn.welcome
