@@ -43,8 +43,9 @@ class Broker:
 
     def __init__(self, jar=None, http=False, extra=()):
         self.jar = jar or default_jar()
+        store = [] if "--store" in extra else ["--store", "memory"]
         args = ["java", "-Xss512k", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-jar", self.jar, "serve",
-                "--store", "memory", "--no-uds", "--tcp", "127.0.0.1:0",
+                *store, "--no-uds", "--tcp", "127.0.0.1:0",
                 "--http", "127.0.0.1:0" if http else "off", *extra]
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.lines = queue.Queue()

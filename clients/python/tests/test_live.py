@@ -27,6 +27,7 @@ async def wait_until(what, check, timeout=DEADLINE):
 
 
 class LiveBase:
+    """The tests, run against one broker jar (see the classes made at the end)."""
     jar = None
 
     @classmethod
@@ -324,6 +325,41 @@ class LiveBase:
             self.assertTrue(any("going away" in str(e) for e in errs), errs)
         finally:
             await asyncio.to_thread(other.stop)
+
+    async def test_resume_across_broker_restart_on_disk(self):
+        """A disk broker restarted behind the proxy keeps its store id: the subscription resumes at
+        last + 1 and the idempotent producer's resend is recognised, across the restart."""
+        import tempfile
+        data = tempfile.mkdtemp(prefix="wirebus-py-test-")
+        extra = ["--data", data]
+        b1 = await asyncio.to_thread(support.Broker, self.jar, False, ["--store", "disk"] + extra)
+        p = await self.proxy(b1.address)
+        b2 = None
+        try:
+            c = await self.client([p.address], reconnect=wirebus.ReconnectPolicy(0.01, 0.1))
+            prod = c.producer("restart-p")
+            for i in range(1, 6):
+                await prod.publish("disk.s", b"%d" % i)
+            sub = await c.subscribe("disk.s", "earliest")
+            self.assertEqual([(await sub.next(DEADLINE)).sequence for _ in range(5)], [1, 2, 3, 4, 5])
+            store = c.store_id
+            await asyncio.to_thread(b1.stop)
+            b2 = await asyncio.to_thread(support.Broker, self.jar, False, ["--store", "disk"] + extra)
+            host, port = b2.address[len("tcp://"):].rsplit(":", 1)
+            p.target = (host, int(port))
+            ack = await prod.publish("disk.s", b"6")  # waits for the reconnect
+            self.assertEqual(ack.sequence, 6)
+            self.assertEqual(c.store_id, store)
+            m = await sub.next(DEADLINE)
+            self.assertEqual((m.sequence, m.payload), (6, b"6"))
+            dup = await c.publish("disk.s", b"5", producer="restart-p", producer_sequence=5)
+            self.assertEqual((dup.duplicate, dup.sequence), (True, 5))
+        finally:
+            await asyncio.to_thread(b1.stop)
+            if b2 is not None:
+                await asyncio.to_thread(b2.stop)
+            import shutil
+            shutil.rmtree(data, ignore_errors=True)
 
     async def test_version_negotiated(self):
         c = await self.client()
