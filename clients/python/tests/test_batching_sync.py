@@ -87,6 +87,22 @@ class BatchingTest(unittest.IsolatedAsyncioTestCase):
                 self.assertTrue(await pub.flush(DEADLINE))
                 self.assertEqual((pub.acked_count, pub.failed_count), (4, 0))
 
+    async def test_close_fails_what_it_could_not_send(self):
+        """Closing while a gate holds the stream: every queued message is acked or fails, none vanishes."""
+        async with await wirebus.connect([BROKER.address]) as c:
+            await c.consume("bp.stuck", "never-acks", "earliest", max_lag=1)
+            pub = await wirebus.BatchingPublisher.create([BROKER.address], max_in_flight_batches=1,
+                                                         max_batch_messages=1, request_timeout=0.5)
+            futs = [pub.publish_nowait("bp.stuck", b"%d" % i) for i in range(5)]
+            self.assertEqual(await futs[0], 1)
+            await pub.close()
+            self.assertTrue(all(f.done() for f in futs))
+            self.assertEqual((pub.acked_count, pub.failed_count, pub.queued_count), (1, 4, 5))
+            for f in futs[1:]:
+                self.assertIsInstance(f.exception(), wirebus.WirebusError)
+            with self.assertRaises(wirebus.QueueFullError):
+                await pub.publish("bp.stuck", b"late")
+
     async def test_fire_and_forget_failure_is_counted(self):
         errs = []
         async with await wirebus.BatchingPublisher.create([BROKER.address], on_error=errs.append) as pub:

@@ -82,16 +82,25 @@ class _Worker:
                     else:
                         g.append(e)
                 maxb = pub.max_batch_bytes
+                runs = []
                 for stream, entries in groups.items():
                     start = 0
                     size = 0
                     for k, e in enumerate(entries):
                         if size and size + len(e[1]) > maxb:
-                            await self._send(stream, entries[start:k], loop)
+                            runs.append((stream, entries[start:k]))
                             start = k
                             size = 0
                         size += len(e[1]) + _RECORD_OVERHEAD
-                    await self._send(stream, entries[start:] if start else entries, loop)
+                    runs.append((stream, entries[start:] if start else entries))
+                for k, (stream, run) in enumerate(runs):
+                    try:
+                        await self._send(stream, run, loop)
+                    except asyncio.CancelledError:
+                        # stopped while holding messages: they fail, visibly, rather than vanish
+                        for _, rest in runs[k:]:
+                            pub._fail(rest, errors.ClientClosedError("publisher closed before the message was sent"))
+                        raise
         except asyncio.CancelledError:
             pass
 

@@ -78,6 +78,12 @@ def _check_name(what, name):
         raise ValueError("%s must be a non-empty string of at most 65535 UTF-8 bytes, was %r" % (what, name))
 
 
+def _check_payload(p):
+    if not isinstance(p, (bytes, bytearray, memoryview)):
+        raise TypeError("a payload is bytes (or bytearray/memoryview), not %s" % type(p).__name__)
+    return p
+
+
 def _check_expected(expected):
     if not isinstance(expected, int) or expected < 0 or expected > codec.MAX_U63:
         raise ValueError("expected_sequence must be 0 (none) or a sequence >= 1, was %r" % (expected,))
@@ -268,6 +274,7 @@ class Client:
                                             producer=producer, producer_sequence=producer_sequence, timeout=timeout)
         _check_name("stream", stream)
         _check_expected(expected_sequence)
+        _check_payload(payload)
         return await self._call(codec.PUBLISH, {"stream": stream, "expectedSequence": expected_sequence,
                                                 "payload": payload}, _ack,
                                 "PUBLISH on stream %r" % stream, timeout=timeout)
@@ -277,7 +284,7 @@ class Client:
         """Appends messages atomically at consecutive sequences (one frame)."""
         _check_name("stream", stream)
         _check_expected(expected_sequence)
-        payloads = list(payloads)
+        payloads = [_check_payload(p) for p in payloads]
         if not payloads:
             raise ValueError("a batch needs at least one message")
         if producer is None:
@@ -440,6 +447,7 @@ class Client:
         """Sends a request to one responder of ``subject``; returns the reply. The broker answers
         TIMEOUT (RequestTimeoutError) at the deadline; the client's own deadline is a little later."""
         _check_name("subject", subject)
+        _check_payload(payload)
         if not 0 < timeout <= codec.MAX_U31 / 1000:
             raise ValueError("request timeout must be positive, was %r" % (timeout,))
         ms = max(1, int(timeout * 1000))

@@ -92,6 +92,8 @@ class Responders:
                 result = b""
             elif isinstance(result, str):
                 result = result.encode("utf-8")
+            elif not isinstance(result, (bytes, bytearray, memoryview)):
+                raise TypeError("a handler returns bytes, str or None, not %s" % type(result).__name__)
             answer = codec.Frame(codec.RESPONSE, f.request_id, {"payload": bytes(result)})
         except Exception as e:  # the requester gets RESPONDER_FAILED with this text
             code = e.code if isinstance(e, errors.ServerError) and e.code > 0 else 23
