@@ -287,6 +287,25 @@ class LiveBase:
         finally:
             await asyncio.to_thread(b.stop)
 
+    async def test_in_flight_window_is_bounded(self):
+        responder = await self.client()
+        c = await self.client(max_in_flight=1)
+        subj = self.stream("window")
+        release = asyncio.get_running_loop().create_future()
+
+        async def held(r):
+            await release
+            return b"done"
+        await responder.respond(subj, held)
+        first = asyncio.get_running_loop().create_task(c.request(subj, b"", 10.0))
+        await asyncio.sleep(0)  # the request takes the only slot
+        with self.assertRaises(wirebus.QueueFullError) as cm:
+            await c.publish(self.stream("w"), b"x", timeout=0.05)
+        self.assertEqual(cm.exception.name, "CLIENT")
+        release.set_result(None)
+        self.assertEqual(await first, b"done")
+        self.assertEqual((await c.publish(self.stream("w"), b"x")).sequence, 1)  # the slot is back
+
     async def test_addresses_tried_in_turn(self):
         c = await self.client(["tcp://127.0.0.1:1", "unix:///tmp/h-python/no-such.sock", self.broker.address])
         self.assertEqual(c.address, self.broker.address)
