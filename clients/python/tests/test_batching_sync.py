@@ -24,6 +24,9 @@ def tearDownModule():
 
 
 class BatchingTest(unittest.IsolatedAsyncioTestCase):
+    async def asyncSetUp(self):
+        asyncio.get_running_loop().slow_callback_duration = 5.0  # the test loop runs in debug mode
+
     async def test_futures_order_and_affinity(self):
         async with await wirebus.BatchingPublisher.create([BROKER.address], workers=2,
                                                           max_batch_messages=50) as pub:

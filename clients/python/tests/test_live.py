@@ -39,6 +39,7 @@ class LiveBase:
         cls.broker.stop()
 
     async def asyncSetUp(self):
+        asyncio.get_running_loop().slow_callback_duration = 5.0  # the test loop runs in debug mode
         self.clients = []
         self.proxies = []
         self.stream_no = getattr(self, "stream_no", 0)
