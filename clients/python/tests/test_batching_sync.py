@@ -9,6 +9,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import support  # noqa: E402
 
 import wirebus  # noqa: E402
+import wirebus.sync  # noqa: E402
 from wirebus.sync import BlockingClient  # noqa: E402
 
 DEADLINE = 20.0
@@ -119,7 +120,8 @@ class BatchingTest(unittest.IsolatedAsyncioTestCase):
 
 class BlockingTest(unittest.TestCase):
     def test_blocking_facade(self):
-        with BlockingClient([BROKER.address], name="sync") as c:
+        with wirebus.sync.connect([BROKER.address], name="sync") as c:
+            self.assertIsInstance(c, BlockingClient)
             self.assertEqual(c.publish("sync.s", b"a").sequence, 1)
             self.assertEqual(c.publish_batch("sync.s", [b"b", b"c"]).count, 2)
             sub = c.subscribe("sync.s", 1)

@@ -141,6 +141,11 @@ class BlockingClient:
         self.close()
 
 
+def connect(addresses=None, *, name: str = "wirebus-python", **options) -> BlockingClient:
+    """:class:`BlockingClient` (connected, or ConnectionLostError saying why not)."""
+    return BlockingClient(addresses, name=name, **options)
+
+
 class _BlockingResponder:
     def __init__(self, owner, r):
         self._owner = owner
