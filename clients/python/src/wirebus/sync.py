@@ -16,7 +16,7 @@ import threading
 
 from . import errors
 from .batching import BatchingPublisher
-from .client import connect
+from .client import connect as _async_connect
 
 _MARGIN = 5.0  # beyond the asyncio call's own deadline, in case the loop is stuck
 
@@ -78,7 +78,7 @@ class BlockingClient:
         self._timeout = options.get("request_timeout", 10.0) + _MARGIN
         self._loop = _Loop("wirebus-loop-" + name)
         try:
-            self.client = self._loop.run(connect(addresses, name=name, **options),
+            self.client = self._loop.run(_async_connect(addresses, name=name, **options),
                                          options.get("connect_timeout", 5.0) * max(1, len(addresses or [1])) + _MARGIN)
         except BaseException:
             self._loop.stop()
