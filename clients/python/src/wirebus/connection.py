@@ -94,6 +94,8 @@ class _Protocol(asyncio.Protocol):
         self.reader = codec.FrameReader(CLIENT_MAX_FRAME_LENGTH, 1)
         self.transport = None
         self.welcome = asyncio.get_running_loop().create_future()
+        # an abandoned attempt (client closed, deadline passed) must not log "never retrieved"
+        self.welcome.add_done_callback(lambda f: f.cancelled() or f.exception())
         self.open = False  # handshake done and handed to the connection
         self.lost = False
 
