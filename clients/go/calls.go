@@ -18,6 +18,7 @@ type call struct {
 	conn       *conn
 	cb         func(*Frame, error) // if set, called instead of closing done
 	done       chan struct{}
+	timer      *time.Timer // the deadline of an asynchronous call
 	resp       *Frame
 	err        error
 }
@@ -97,6 +98,9 @@ func (cl *Client) finish(c *call, resp *Frame, err error) {
 		resp = nil
 	}
 	c.resp, c.err = resp, err
+	if c.timer != nil {
+		c.timer.Stop()
+	}
 	if c.slot {
 		<-cl.slots
 	}
@@ -166,11 +170,32 @@ func (cl *Client) start(ctx context.Context, f *Frame, slot, resendable bool, de
 		cl.calls.pending = append(cl.calls.pending, c)
 	}
 	cl.calls.add(c)
+	if cb != nil {
+		// an asynchronous call's deadline: ctx's, else the default request timeout
+		d := cl.opts.RequestTimeout
+		if dl, ok := ctx.Deadline(); ok {
+			d = time.Until(dl)
+		}
+		c.timer = time.AfterFunc(d, func() { cl.expire(c, d) })
+	}
 	cl.mu.Unlock()
 	if cn != nil && c.conn == cn {
 		cn.flush()
 	}
 	return c, nil
+}
+
+// expire fails an asynchronous call whose deadline passed.
+func (cl *Client) expire(c *call, d time.Duration) {
+	cl.mu.Lock()
+	mine := cl.calls.byID[c.id] == c
+	if mine {
+		cl.calls.take(c.id)
+	}
+	cl.mu.Unlock()
+	if mine {
+		cl.finish(c, nil, &TimeoutError{Msg: fmt.Sprintf("no answer to %s within %v%s", c.desc(), d, cl.notSent(c))})
+	}
 }
 
 // wait returns the call's answer, or fails it when ctx ends (or, without a deadline on ctx, when

@@ -381,20 +381,31 @@ func (cl *Client) onConnected(cn *conn) bool {
 	for _, subj := range subjects {
 		cl.sendRespondOnLocked(cn, subj, nil)
 	}
+	var tooLarge []*call
 	for _, c := range cl.calls.pending {
 		if err := cn.enqueue(c.frame); err != nil {
+			var tl *FrameTooLargeError
+			if errors.As(err, &tl) {
+				delete(cl.calls.byID, c.id)
+				c.err = err
+				tooLarge = append(tooLarge, c)
+				continue
+			}
 			break // the connection is gone already: the calls stay pending for the next one
 		}
 		c.conn = cn
 	}
 	kept := cl.calls.pending[:0]
 	for _, c := range cl.calls.pending {
-		if c.conn == nil {
+		if c.conn == nil && c.err == nil {
 			kept = append(kept, c)
 		}
 	}
 	cl.calls.pending = kept
 	cl.mu.Unlock()
+	for _, c := range tooLarge {
+		cl.finish(c, nil, c.err)
+	}
 	if changed {
 		err := &StoreChangedError{WireError: WireError{Code: CodeStoreChanged, Number: uint16(CodeStoreChanged),
 			Message: fmt.Sprintf("broker %s came back with a different store (id %d before, %d now): the streams' history was lost, so subscriptions cannot resume without a gap; subscribe again explicitly", cn.address, old, cn.storeID)},
@@ -650,10 +661,10 @@ func (cl *Client) PublishBatch(ctx context.Context, stream string, payloads [][]
 	return ackOf(resp, desc)
 }
 
-// PublishAsync sends a publish without waiting: done runs (on the client's read goroutine, so it
-// must return quickly) with the ack or the error. The call waits only for room in the in-flight
-// window (until ctx ends). The answer's deadline is the client's RequestTimeout... unless the
-// connection is lost first, which fails it (idempotent publishes are resent instead).
+// PublishAsync sends a publish without waiting for its answer: done runs once (on a client
+// goroutine, so it must return quickly) with the ack or the error. It waits only for room in the
+// in-flight window. The answer's deadline is ctx's, else the client's RequestTimeout; a lost
+// connection fails it with a ConnectionError (idempotent publishes are resent instead).
 func (cl *Client) PublishAsync(ctx context.Context, stream string, payloads [][]byte, done func(PublishAck, error), opts ...PublishOption) error {
 	f, err := cl.publishFrame(stream, payloads, opts)
 	if err != nil {
