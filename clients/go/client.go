@@ -568,6 +568,16 @@ func ExpectSequence(seq uint64) PublishOption {
 	return func(f *Frame) { f.ExpectedSequence = seq }
 }
 
+// AsBatch sends even a single message as PUBLISH_BATCH (the default for one message is PUBLISH;
+// both append the same way).
+func AsBatch() PublishOption {
+	return func(f *Frame) {
+		if f.Type != TypePublishIdempotent {
+			f.Type = TypePublishBatch
+		}
+	}
+}
+
 // AsProducer publishes idempotently (PUBLISH_IDEMPOTENT) as batch producerSequence of producer:
 // the broker appends it at most once, and the client resends it after a reconnect.
 func AsProducer(producer string, producerSequence uint64) PublishOption {
@@ -599,9 +609,15 @@ func (cl *Client) publishFrame(stream string, payloads [][]byte, opts []PublishO
 	if len(payloads) == 0 {
 		return nil, errors.New("wirebus: a batch needs at least one message")
 	}
-	f := &Frame{Type: TypePublishBatch, Stream: stream, Records: payloads}
+	f := &Frame{Stream: stream, Records: payloads}
 	for _, o := range opts {
 		o(f)
+	}
+	if f.Type == 0 {
+		f.Type = TypePublishBatch
+		if len(payloads) == 1 {
+			f.Type = TypePublish
+		}
 	}
 	if f.ExpectedSequence > maxU63 {
 		return nil, fmt.Errorf("wirebus: expected sequence %d exceeds 2^63-1", f.ExpectedSequence)
@@ -613,8 +629,7 @@ func (cl *Client) publishFrame(stream string, payloads [][]byte, opts []PublishO
 		if f.ProducerSequence < 1 || f.ProducerSequence > maxU63 {
 			return nil, fmt.Errorf("wirebus: producer sequence must be 1 to 2^63-1, was %d", f.ProducerSequence)
 		}
-	} else if len(payloads) == 1 {
-		f.Type = TypePublish
+	} else if f.Type == TypePublish {
 		f.Payload = payloads[0]
 		f.Records = nil
 	}
