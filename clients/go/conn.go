@@ -126,6 +126,9 @@ func dialConn(ctx context.Context, address, name string, helloID uint64, writeTi
 	}
 	nc.SetDeadline(time.Time{})
 	fr.Version = int(f.Version)
+	if f.MaxFrameLength > fr.MaxLength {
+		fr.MaxLength = f.MaxFrameLength // accept whatever the broker announced
+	}
 	return &conn{nc: nc, fr: fr, address: address, version: int(f.Version), maxFrame: f.MaxFrameLength,
 		storeID: f.StoreID, serverName: f.Name, writeTimeout: writeTimeout, done: make(chan struct{})}, nil
 }
