@@ -15,6 +15,7 @@ type call struct {
 	desc       func() string
 	resendable bool // an idempotent publish: resent after a reconnect instead of failed
 	slot       bool // holds a place in the in-flight window
+	renewed    bool // SUBSCRIBE/CONSUME/RESPOND_ON: its owner sends a new one on each connection
 	conn       *conn
 	cb         func(*Frame, error) // if set, called instead of closing done
 	done       chan struct{}
@@ -157,16 +158,23 @@ func (cl *Client) start(ctx context.Context, f *Frame, slot, resendable bool, de
 		return nil, cl.closedError()
 	}
 	cn := cl.cur
+	written := false
 	if cn != nil && !cn.goaway.Load() {
 		if err := cn.enqueue(f); err != nil {
-			cl.mu.Unlock()
-			if slot {
-				<-cl.slots
+			if _, broken := err.(*ConnectionError); !broken {
+				cl.mu.Unlock()
+				if slot {
+					<-cl.slots
+				}
+				return nil, err
 			}
-			return nil, err
+			// the connection broke under us: the call waits for the next one, not yet written
+		} else {
+			c.conn = cn
+			written = true
 		}
-		c.conn = cn
-	} else {
+	}
+	if !written {
 		cl.calls.pending = append(cl.calls.pending, c)
 	}
 	cl.calls.add(c)
@@ -253,6 +261,16 @@ func (cl *Client) answer(cn *conn, f *Frame) {
 	if c == nil || c.conn != cn {
 		cl.mu.Unlock()
 		return // abandoned, or an answer from a previous connection
+	}
+	if f.Type == TypeError && Known(f.Code) == CodeShuttingDown && !cl.closed && !c.renewed {
+		// the broker is going away and refused the call without doing it: it goes again on the
+		// next connection (within its deadline), and nothing new is sent on this one
+		cn.goaway.Store(true)
+		c.conn = nil
+		cl.calls.pending = append(cl.calls.pending, c)
+		sort.Slice(cl.calls.pending, func(i, j int) bool { return cl.calls.pending[i].id < cl.calls.pending[j].id })
+		cl.mu.Unlock()
+		return
 	}
 	cl.calls.take(f.RequestID)
 	cl.mu.Unlock()

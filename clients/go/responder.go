@@ -95,7 +95,7 @@ func (cl *Client) sendRespondOnLocked(cn *conn, subject string, r *Responder) {
 		r = cl.responders[subject]
 	}
 	f := &Frame{Type: TypeRespondOn, RequestID: cl.ids.Add(1), Subject: subject}
-	c := &call{id: f.RequestID, frame: f, desc: func() string { return "RESPOND_ON subject '" + subject + "'" }}
+	c := &call{id: f.RequestID, frame: f, renewed: true, desc: func() string { return "RESPOND_ON subject '" + subject + "'" }}
 	c.cb = func(resp *Frame, err error) {
 		if err == nil {
 			r.markRegistered(nil)
@@ -103,6 +103,11 @@ func (cl *Client) sendRespondOnLocked(cn *conn, subject string, r *Responder) {
 		}
 		var ce *ConnectionError
 		if errors.As(err, &ce) && !errors.Is(err, ErrClosed) {
+			return // registered again on the next connection
+		}
+		var we *WireError
+		if errors.As(err, &we) && we.Code == CodeShuttingDown {
+			cn.goaway.Store(true)
 			return // registered again on the next connection
 		}
 		cl.mu.Lock()

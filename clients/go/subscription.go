@@ -218,7 +218,7 @@ func (cl *Client) sendSubscribeLocked(cn *conn, s *Subscription) {
 	}
 	ack := s.ackWanted
 	s.mu.Unlock()
-	c := &call{id: f.RequestID, frame: f, desc: func() string { return fmt.Sprintf("%s to stream '%s'", f.Type, s.stream) }}
+	c := &call{id: f.RequestID, frame: f, renewed: true, desc: func() string { return fmt.Sprintf("%s to stream '%s'", f.Type, s.stream) }}
 	c.cb = func(resp *Frame, err error) { cl.onSubscribeAnswer(cn, s, resp, err) }
 	if err := cn.enqueue(f); err != nil {
 		return // the connection is gone: the next one subscribes again
@@ -235,6 +235,11 @@ func (cl *Client) onSubscribeAnswer(cn *conn, s *Subscription, resp *Frame, err 
 		var ce *ConnectionError
 		if errors.As(err, &ce) && !errors.Is(err, ErrClosed) {
 			return // subscribed again on the next connection
+		}
+		var we *WireError
+		if errors.As(err, &we) && we.Code == CodeShuttingDown {
+			cn.goaway.Store(true)
+			return // the broker is going away: subscribed again on the next connection
 		}
 		cl.mu.Lock()
 		if cl.subs[s.id] == s {

@@ -30,28 +30,23 @@ func moduleRoot() string {
 	}
 }
 
-// Jars are the broker jars to test against: $WIREBUS_JAR (several separated by ':'), else
+// JarPath is the broker jar to test against: $WIREBUS_JAR, else
 // ../../wirebus-cli/target/wirebus.jar relative to the Go module.
-func Jars() []string {
+func JarPath() string {
 	if env := os.Getenv("WIREBUS_JAR"); env != "" {
-		var out []string
-		for _, j := range strings.Split(env, ":") {
-			if j != "" {
-				out = append(out, j)
-			}
-		}
-		return out
+		return env
 	}
-	return []string{filepath.Join(moduleRoot(), "..", "..", "wirebus-cli", "target", "wirebus.jar")}
+	return filepath.Join(moduleRoot(), "..", "..", "wirebus-cli", "target", "wirebus.jar")
 }
 
-// Jar is the first of Jars, or skips the test (with the reason) when there is no java or jar.
+// Jar is JarPath, or skips the test (saying why) when there is no java or no jar; with CI set
+// (as CI does) a missing jar fails the test instead.
 func Jar(t testing.TB) string {
 	t.Helper()
 	if _, err := exec.LookPath("java"); err != nil {
 		t.Skip("no java on PATH: live broker tests need java and WIREBUS_JAR")
 	}
-	j := Jars()[0]
+	j := JarPath()
 	if _, err := os.Stat(j); err != nil {
 		if os.Getenv("CI") != "" {
 			t.Fatalf("broker jar %s missing (set WIREBUS_JAR): %v", j, err)
