@@ -212,3 +212,42 @@ func TestBatchSenderIdempotentAcrossCuts(t *testing.T) {
 		t.Fatalf("stream at %d, want %d (%v)", info.LastSequence, n, err)
 	}
 }
+
+// TestBatchSenderFailuresAreVisible: the broker dies and the sender gives up reconnecting: every
+// queued fire-and-forget message is counted failed and reported, none vanishes.
+func TestBatchSenderFailuresAreVisible(t *testing.T) {
+	b := brokertest.Start(t, brokertest.Jar(t), "")
+	reported := make(chan error, 100)
+	s := newSender(t, wirebus.BatchOptions{Client: wirebus.Options{Addresses: []string{b.TCP}, RequestTimeout: 2 * time.Second,
+		Reconnect: wirebus.ReconnectPolicy{Initial: 5 * time.Millisecond, Max: 10 * time.Millisecond, MaxAttempts: 2}},
+		OnError: func(err error) { reported <- err }})
+	ctx := ctxT(t, 30*time.Second)
+	if err := s.Send(ctx, "gone", []byte("first")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(ctx); err != nil || s.AckedCount() != 1 {
+		t.Fatalf("first: %v, acked %d", err, s.AckedCount())
+	}
+	b.Kill()
+	for i := 0; i < 10; i++ {
+		if err := s.Send(ctx, "gone", []byte("lost")); err != nil && !errors.Is(err, wirebus.ErrConnection) {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s.AckedCount()+s.FailedCount()+s.RejectedCount() != 11 || s.FailedCount() == 0 && s.RejectedCount() == 0 {
+		t.Fatalf("acked %d failed %d rejected %d", s.AckedCount(), s.FailedCount(), s.RejectedCount())
+	}
+	if s.FailedCount() > 0 {
+		select {
+		case err := <-reported:
+			if !errors.Is(err, wirebus.ErrConnection) && !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("reported %v", err)
+			}
+		default:
+			t.Fatal("failed fire-and-forget messages were not reported")
+		}
+	}
+}

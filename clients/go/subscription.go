@@ -383,6 +383,28 @@ func (s *Subscription) Next(ctx context.Context) (Message, error) {
 	}
 }
 
+// Messages gives the subscription's messages on a channel, for use in a select; the channel is
+// closed when the subscription ends (Err then says why) or ctx ends. Use either Messages or Next,
+// not both, and call Messages once.
+func (s *Subscription) Messages(ctx context.Context) <-chan Message {
+	ch := make(chan Message)
+	go func() {
+		defer close(ch)
+		for {
+			m, err := s.Next(ctx)
+			if err != nil {
+				return
+			}
+			select {
+			case ch <- m:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return ch
+}
+
 // Buffered is the number of messages received and not yet taken.
 func (s *Subscription) Buffered() int {
 	s.mu.Lock()

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"sync"
@@ -37,6 +38,7 @@ var (
 	batch     = flag.Int("batch", 1000, "messages per PUBLISH_BATCH")
 	inflight  = flag.Int("inflight", 8, "unacknowledged batches per connection")
 	queue     = flag.Int("queue", 65536, "BatchSender queue capacity")
+	cpuprof   = flag.String("cpuprofile", "", "write a CPU profile of the whole run here")
 )
 
 func main() {
@@ -56,6 +58,14 @@ func main() {
 		}
 		defer b.Stop()
 		address = "unix://" + sock
+	}
+	if *cpuprof != "" {
+		f, err := os.Create(*cpuprof)
+		if err != nil {
+			log.Fatal(err)
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
 	}
 	fmt.Printf("wirebus-bench (Go %s, GOMAXPROCS %d, %d CPUs) against %s; payload %d B, warm-up %v, %d runs of %v\n",
 		runtime.Version(), runtime.GOMAXPROCS(0), runtime.NumCPU(), address, *size, *warmup, *runs, *duration)
