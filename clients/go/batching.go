@@ -169,7 +169,8 @@ func (s *BatchSender) Publish(ctx context.Context, stream string, payload []byte
 }
 
 // Send queues a message without a result (fire-and-forget); failures after queuing go to OnError
-// and FailedCount. Errors as Publish.
+// and FailedCount. Errors as Publish. As with Publish, payload must not change after the call:
+// it is sent later, from the queue.
 func (s *BatchSender) Send(ctx context.Context, stream string, payload []byte) error {
 	return s.enqueue(ctx, batchEntry{stream: stream, payload: payload})
 }

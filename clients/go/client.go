@@ -507,11 +507,23 @@ func (cl *Client) readLoop(cn *conn) error {
 }
 
 // Close closes the client: every call still waiting fails with a ConnectionError (ErrClosed),
-// subscriptions end, and its goroutines stop.
+// subscriptions end, and its goroutines stop (Close waits up to 5 s for them; do not call it
+// from a callback such as PublishAsync's, which runs on the client's read goroutine).
 func (cl *Client) Close() error {
 	cl.shutdown(nil)
-	cl.wg.Wait()
-	return nil
+	stopped := make(chan struct{})
+	go func() {
+		cl.wg.Wait()
+		close(stopped)
+	}()
+	t := time.NewTimer(5 * time.Second)
+	defer t.Stop()
+	select {
+	case <-stopped:
+		return nil
+	case <-t.C:
+		return errors.New("wirebus: the client's read goroutine did not stop within 5 s (Close called from a callback?)")
+	}
 }
 
 func (cl *Client) shutdown(reason error) {
@@ -679,7 +691,8 @@ func (cl *Client) PublishBatch(ctx context.Context, stream string, payloads [][]
 // PublishAsync sends a publish without waiting for its answer: done runs once (on a client
 // goroutine, so it must return quickly) with the ack or the error. It waits only for room in the
 // in-flight window. The answer's deadline is ctx's, else the client's RequestTimeout; a lost
-// connection fails it with a ConnectionError (idempotent publishes are resent instead).
+// connection fails it with a ConnectionError (idempotent publishes are resent instead). The
+// payloads must not change until done has run: they are sent again after a reconnect.
 func (cl *Client) PublishAsync(ctx context.Context, stream string, payloads [][]byte, done func(PublishAck, error), opts ...PublishOption) error {
 	f, err := cl.publishFrame(stream, payloads, opts)
 	if err != nil {

@@ -12,24 +12,31 @@ import (
 	wirebus "github.com/wirebus/wirebus-go"
 )
 
-// Block is what the consensus node publishes on stream "blocks" (JSON). Fields absent from a
-// block keep their previous value; a payload that is not JSON is executed as opaque bytes.
+// Block is what the consensus node publishes on stream "blocks" (JSON), for example
+// {"height":7,"parent":"…","txs":3} from the Rust consensus_node example. Every field is
+// optional: a block without an epoch is in epoch (sequence-1)/EpochBlocks, one without validators
+// keeps the current set, one without a committee gets the validators rotated by epoch. A payload
+// that is not JSON is executed as opaque bytes.
 type Block struct {
-	Height     uint64   `json:"height"`
-	Epoch      *uint64  `json:"epoch,omitempty"`
-	Validators []string `json:"validators,omitempty"`
-	Committee  []string `json:"committee,omitempty"`
-	Txs        []string `json:"txs,omitempty"`
+	Height     *uint64         `json:"height,omitempty"`
+	Epoch      *uint64         `json:"epoch,omitempty"`
+	Validators []string        `json:"validators,omitempty"`
+	Committee  []string        `json:"committee,omitempty"`
+	Txs        json.RawMessage `json:"txs,omitempty"` // a count, or a list of transactions
 }
+
+// EpochBlocks is the epoch length for blocks that do not say their epoch.
+const EpochBlocks = 100
 
 // State is the executor's state after the last executed block.
 type State struct {
-	Height     uint64   `json:"height"` // sequence of the last executed block
-	Epoch      uint64   `json:"epoch"`  // from the blocks
-	Validators []string `json:"validators"`
-	Committee  []string `json:"committee"`
-	StateRoot  string   `json:"stateRoot"` // sha256 chain over every executed block, in order
-	Txs        uint64   `json:"txs"`
+	Height      uint64   `json:"height"`      // sequence of the last executed block
+	BlockHeight uint64   `json:"blockHeight"` // the height the block itself states, if any
+	Epoch       uint64   `json:"epoch"`
+	Validators  []string `json:"validators"`
+	Committee   []string `json:"committee"`
+	StateRoot   string   `json:"stateRoot"` // sha256 chain over every executed block, in order
+	Txs         uint64   `json:"txs"`
 }
 
 // Executor executes blocks strictly in stream order and answers state queries.
@@ -39,6 +46,8 @@ type Executor struct {
 	root  [32]byte
 }
 
+var defaultValidators = []string{"validator-0", "validator-1", "validator-2", "validator-3"}
+
 // Execute applies the block at sequence seq. Blocks must come in order with no gap: anything else
 // is an error (the subscription guarantees it; this checks it).
 func (e *Executor) Execute(seq uint64, payload []byte) error {
@@ -47,22 +56,47 @@ func (e *Executor) Execute(seq uint64, payload []byte) error {
 	if e.state.Height != 0 && seq != e.state.Height+1 {
 		return fmt.Errorf("block %d after block %d: out of order", seq, e.state.Height)
 	}
+	if e.state.Validators == nil {
+		e.state.Validators = append([]string(nil), defaultValidators...)
+	}
+	epoch := (seq - 1) / EpochBlocks
 	var b Block
+	committee := []string(nil)
 	if json.Unmarshal(payload, &b) == nil {
-		if b.Height != 0 && b.Height != seq {
-			return fmt.Errorf("block at sequence %d says height %d", seq, b.Height)
+		if b.Height != nil {
+			e.state.BlockHeight = *b.Height
 		}
 		if b.Epoch != nil {
-			e.state.Epoch = *b.Epoch
+			epoch = *b.Epoch
 		}
 		if b.Validators != nil {
 			e.state.Validators = append([]string(nil), b.Validators...)
 		}
-		if b.Committee != nil {
-			e.state.Committee = append([]string(nil), b.Committee...)
+		committee = b.Committee
+		var n uint64
+		var list []json.RawMessage
+		if json.Unmarshal(b.Txs, &n) == nil {
+			e.state.Txs += n
+		} else if json.Unmarshal(b.Txs, &list) == nil {
+			e.state.Txs += uint64(len(list))
 		}
-		e.state.Txs += uint64(len(b.Txs))
 	}
+	if committee == nil && (epoch != e.state.Epoch || e.state.Committee == nil) {
+		// rotate: the validators from index epoch on, all but the last
+		v := e.state.Validators
+		size := len(v) - 1
+		if size < 1 {
+			size = len(v)
+		}
+		committee = make([]string, 0, size)
+		for i := 0; i < size; i++ {
+			committee = append(committee, v[(int(epoch)+i)%len(v)])
+		}
+	}
+	if committee != nil {
+		e.state.Committee = append([]string(nil), committee...)
+	}
+	e.state.Epoch = epoch
 	h := sha256.New()
 	h.Write(e.root[:])
 	h.Write(payload)

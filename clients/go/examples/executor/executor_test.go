@@ -69,9 +69,9 @@ func TestExecutorAgainstBroker(t *testing.T) {
 	go func() {
 		for h := uint64(1); h <= blocks; h++ {
 			epoch := h / 100
-			blk, _ := json.Marshal(Block{Height: h, Epoch: &epoch, Validators: []string{"v1", "v2", fmt.Sprintf("v%d", 3+epoch)},
-				Committee: []string{"v1", fmt.Sprintf("v%d", 3+epoch)}, Txs: []string{"tx"}})
 			h := h
+			blk, _ := json.Marshal(Block{Height: &h, Epoch: &epoch, Validators: []string{"v1", "v2", fmt.Sprintf("v%d", 3+epoch)},
+				Committee: []string{"v1", fmt.Sprintf("v%d", 3+epoch)}, Txs: json.RawMessage(`["tx"]`)})
 			err := node.PublishAsync(ctx, "blocks", [][]byte{blk}, func(a wirebus.PublishAck, err error) {
 				if err == nil && (a.FirstSequence != h || a.Count != 1) {
 					err = fmt.Errorf("ack %+v", a)
@@ -152,6 +152,16 @@ func TestExecutorAgainstBroker(t *testing.T) {
 	stopRun()
 	if err := <-runDone; err != nil {
 		t.Fatal(err)
+	}
+	// the Rust consensus node's block format; epochs and committees derived when blocks omit them
+	var rust Executor
+	for h := uint64(1); h <= 250; h++ {
+		if err := rust.Execute(h, []byte(fmt.Sprintf(`{"height":%d,"parent":"00000000abcd","txs":%d}`, h, h%17))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := rust.Snapshot(); st.Epoch != 2 || st.BlockHeight != 250 || len(st.Committee) != 3 || st.Committee[0] != "validator-2" || st.Txs == 0 {
+		t.Fatalf("state from rust blocks: %+v", st)
 	}
 	// out-of-order input is refused, never executed
 	var fresh Executor
