@@ -261,11 +261,12 @@ func (s *BatchSender) fail(entries []batchEntry, err error) {
 			forget++
 		}
 	}
-	s.failed.Add(int64(len(entries)))
-	s.settled()
+	// reported before they count as settled, so a Flush that returns has been preceded by the report
 	if forget > 0 && s.opts.OnError != nil {
 		s.opts.OnError(fmt.Errorf("wirebus: %d fire-and-forget messages to stream '%s' failed: %w", forget, entries[0].stream, err))
 	}
+	s.failed.Add(int64(len(entries)))
+	s.settled()
 }
 
 // batchWorker owns one connection and one bounded queue.

@@ -187,7 +187,7 @@ func (cl *Client) start(ctx context.Context, f *Frame, slot, resendable bool, de
 		c.timer = time.AfterFunc(d, func() { cl.expire(c, d) })
 	}
 	cl.mu.Unlock()
-	if cn != nil && c.conn == cn {
+	if written {
 		cn.flush()
 	}
 	return c, nil

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,10 +22,31 @@ func ctxT(t *testing.T, d time.Duration) context.Context {
 	return ctx
 }
 
+// clientLog collects a client's reported errors and logs them when the test has failed (the
+// client's goroutines report asynchronously, so they do not write to t themselves).
+func clientLog(t *testing.T) func(error) {
+	var mu sync.Mutex
+	var lines []string
+	t.Cleanup(func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if t.Failed() {
+			for _, l := range lines {
+				t.Log("client error: " + l)
+			}
+		}
+	})
+	return func(e error) {
+		mu.Lock()
+		lines = append(lines, time.Now().Format("15:04:05.000000 ")+e.Error())
+		mu.Unlock()
+	}
+}
+
 func dial(t *testing.T, addrs ...string) *wirebus.Client {
 	t.Helper()
 	c, err := wirebus.Dial(ctxT(t, 10*time.Second), wirebus.WithAddresses(addrs...), wirebus.WithName(t.Name()),
-		wirebus.WithErrorHandler(func(e error) { t.Logf("client error: %v", e) }),
+		wirebus.WithErrorHandler(clientLog(t)),
 		wirebus.WithReconnect(wirebus.ReconnectPolicy{Initial: 5 * time.Millisecond, Max: 100 * time.Millisecond}))
 	if err != nil {
 		t.Fatalf("dial %v: %v", addrs, err)
