@@ -169,7 +169,6 @@ type Client struct {
 	mu         sync.Mutex
 	closed     bool
 	cur        *conn
-	lastConn   *conn
 	addrIndex  int
 	storeID    uint64
 	calls      callTable
@@ -358,7 +357,6 @@ func (cl *Client) onConnected(cn *conn) bool {
 	old := cl.storeID
 	cl.storeID = cn.storeID
 	cl.cur = cn
-	cl.lastConn = cn
 	ids := make([]uint32, 0, len(cl.subs))
 	for id := range cl.subs {
 		ids = append(ids, id)

@@ -263,9 +263,23 @@ func (cl *Client) onSubscribeAnswer(cn *conn, s *Subscription, resp *Frame, err 
 		s.nextSeq = resp.StartSequence
 		s.startSeq = resp.StartSequence
 	} else if resp.StartSequence != s.nextSeq {
+		want := s.nextSeq
 		s.mu.Unlock()
-		cl.report(&ConnectionError{Msg: fmt.Sprintf("re-subscription to '%s' from %d was confirmed from %d; dropping the connection rather than skipping or repeating", s.stream, s.nextSeq, resp.StartSequence)})
-		cn.close()
+		// never expected from a correct broker; resuming elsewhere would skip or repeat messages,
+		// so the subscription ends, visibly
+		err := fmt.Errorf("wirebus: re-subscription to '%s' from %d was confirmed from %d: ended rather than skip or repeat messages", s.stream, want, resp.StartSequence)
+		cl.mu.Lock()
+		if cl.subs[s.id] == s {
+			delete(cl.subs, s.id)
+		}
+		cl.mu.Unlock()
+		s.end(err)
+		cl.report(err)
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), cl.opts.RequestTimeout)
+			defer cancel()
+			s.unsubscribe(ctx)
+		}()
 		return
 	}
 	s.conn = cn
