@@ -278,8 +278,11 @@ type batchWorker struct {
 	producer string
 	pseq     uint64
 
+	records sync.Pool // *[][]byte for PUBLISH_BATCH frames
+
 	mu       sync.Mutex
 	items    []batchEntry
+	free     [][]batchEntry // settled buffers to queue into again
 	waiting  int
 	stopping bool
 	notEmpty chan struct{} // cap 1: wakes the worker
@@ -354,12 +357,18 @@ func (w *batchWorker) stop() {
 }
 
 // take swaps the queue out (waiting for items), false once stopped and empty.
-func (w *batchWorker) take(spare []batchEntry) ([]batchEntry, bool) {
+func (w *batchWorker) take() ([]batchEntry, bool) {
 	for {
 		w.mu.Lock()
 		if len(w.items) > 0 {
 			items := w.items
-			w.items = spare[:0]
+			if n := len(w.free); n > 0 {
+				w.items = w.free[n-1]
+				w.free[n-1] = nil
+				w.free = w.free[:n-1]
+			} else {
+				w.items = nil
+			}
 			if w.waiting > 0 {
 				close(w.space)
 				w.space = make(chan struct{})
@@ -376,25 +385,52 @@ func (w *batchWorker) take(spare []batchEntry) ([]batchEntry, bool) {
 	}
 }
 
+// entryBuf is a taken queue buffer shared by the batches made from it; it goes back to the
+// worker's free list once the last of them is settled, so a steady stream of messages reuses the
+// same few buffers instead of making garbage.
+type entryBuf struct {
+	w     *batchWorker
+	items []batchEntry
+	refs  atomic.Int32
+}
+
+func (b *entryBuf) hold() { b.refs.Add(1) }
+
+func (b *entryBuf) release() {
+	if b.refs.Add(-1) == 0 {
+		for i := range b.items {
+			b.items[i] = batchEntry{}
+		}
+		b.w.recycle(b.items[:0])
+	}
+}
+
+func (w *batchWorker) recycle(items []batchEntry) {
+	w.mu.Lock()
+	if len(w.free) < 4 {
+		w.free = append(w.free, items)
+	}
+	w.mu.Unlock()
+}
+
 func (w *batchWorker) run() {
 	defer close(w.stopped)
-	var spare []batchEntry
 	for {
-		items, ok := w.take(spare)
+		items, ok := w.take()
 		if !ok {
 			return
 		}
-		w.sendAll(items)
-		for i := range items {
-			items[i] = batchEntry{}
-		}
-		spare = items
+		buf := &entryBuf{w: w, items: items}
+		buf.hold()
+		w.sendAll(buf)
+		buf.release()
 	}
 }
 
 // sendAll sends the taken items as batches: grouped by stream in their order, split by size.
-func (w *batchWorker) sendAll(items []batchEntry) {
+func (w *batchWorker) sendAll(buf *entryBuf) {
 	o := w.s.opts
+	items := buf.items
 	same := true
 	for i := 1; i < len(items); i++ {
 		if items[i].stream != items[0].stream {
@@ -403,8 +439,10 @@ func (w *batchWorker) sendAll(items []batchEntry) {
 		}
 	}
 	groups := [][]batchEntry{items}
+	shared := buf
 	if !same {
 		groups = nil
+		shared = nil // the groups are copies
 		index := map[string]int{}
 		for _, e := range items {
 			i, ok := index[e.stream]
@@ -426,13 +464,15 @@ func (w *batchWorker) sendAll(items []batchEntry) {
 				bytes += len(g[n].payload) + 4
 				n++
 			}
-			w.send(g[:n:n])
+			w.send(g[:n:n], shared)
 			g = g[n:]
 		}
 	}
 }
 
-func (w *batchWorker) send(run []batchEntry) {
+// send publishes one run of entries of one stream; buf (if any) is the buffer they live in,
+// held until the run is settled.
+func (w *batchWorker) send(run []batchEntry, buf *entryBuf) {
 	o := w.s.opts
 	select {
 	case w.inflight <- struct{}{}:
@@ -442,14 +482,30 @@ func (w *batchWorker) send(run []batchEntry) {
 		case w.inflight <- struct{}{}:
 			t.Stop()
 		case <-t.C:
-			w.s.fail(append([]batchEntry(nil), run...), &TimeoutError{Msg: fmt.Sprintf("no acknowledgement for %d batches within %v", o.MaxInFlightBatches, w.cl.opts.RequestTimeout)})
+			w.s.fail(run, &TimeoutError{Msg: fmt.Sprintf("no acknowledgement for %d batches within %v", o.MaxInFlightBatches, w.cl.opts.RequestTimeout)})
 			return
 		}
 	}
-	run = append([]batchEntry(nil), run...) // the worker reuses its buffer
-	records := make([][]byte, len(run))
-	for i, e := range run {
-		records[i] = e.payload
+	rp, _ := w.records.Get().(*[][]byte)
+	if rp == nil {
+		rp = new([][]byte)
+	}
+	records := (*rp)[:0]
+	for _, e := range run {
+		records = append(records, e.payload)
+	}
+	done := func() {
+		for i := range records {
+			records[i] = nil
+		}
+		*rp = records[:0]
+		w.records.Put(rp)
+		if buf != nil {
+			buf.release()
+		}
+	}
+	if buf != nil {
+		buf.hold()
 	}
 	var opts []PublishOption
 	if o.Idempotent {
@@ -460,26 +516,28 @@ func (w *batchWorker) send(run []batchEntry) {
 		<-w.inflight
 		if err != nil {
 			w.s.fail(run, err)
-			return
-		}
-		for i, e := range run {
-			if e.result != nil {
-				e.result.seq = ack.FirstSequence + uint64(i)
-				close(e.result.done)
+		} else {
+			for i, e := range run {
+				if e.result != nil {
+					e.result.seq = ack.FirstSequence + uint64(i)
+					close(e.result.done)
+				}
 			}
+			w.s.acked.Add(int64(len(run)))
+			w.s.settled()
 		}
-		w.s.acked.Add(int64(len(run)))
-		w.s.settled()
+		done() // the call is over: its frame and records are not used again
 	}, opts...)
 	if err != nil {
 		<-w.inflight
 		var tl *FrameTooLargeError
 		if errors.As(err, &tl) && len(run) > 1 {
 			// the batch is above the broker's frame limit: send it in halves
-			w.send(run[:len(run)/2])
-			w.send(run[len(run)/2:])
-			return
+			w.send(run[:len(run)/2], buf)
+			w.send(run[len(run)/2:], buf)
+		} else {
+			w.s.fail(run, err)
 		}
-		w.s.fail(run, err)
+		done()
 	}
 }

@@ -130,14 +130,14 @@ func TestBatchQueueBounded(t *testing.T) {
 				default:
 				}
 			}
-			items, ok := w.take(nil)
+			items, ok := w.take()
 			if !ok || len(items) != 2 {
 				t.Fatalf("took %d", len(items))
 			}
 			if err := <-done; err != nil {
 				t.Fatal(err)
 			}
-			items, _ = w.take(nil)
+			items, _ = w.take()
 			if len(items) != 1 || string(items[0].payload) != "late" {
 				t.Fatalf("then took %v", items)
 			}
