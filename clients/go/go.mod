@@ -1,0 +1,3 @@
+module github.com/wirebus/wirebus-go
+
+go 1.19
