@@ -1,0 +1,418 @@
+//! The batching publisher: callers put messages in bounded queues, one per worker; N workers,
+//! each with its own persistent connection, take them off in runs and send each run of one
+//! stream as one PUBLISH_BATCH, keeping a few batches in flight per connection. A stream always
+//! goes to the same worker (hash of its name), so messages queued from one thread reach the
+//! stream in order.
+//!
+//! When a queue is full a caller waits up to a deadline (`WhenFull::Block`) or is refused at
+//! once (`WhenFull::Reject`). `publish` gives a ticket per message (its sequence or its error);
+//! `send` is fire-and-forget: failures after queuing go to the error listener and
+//! `failed_count`. Every message is sent at most once; nothing is dropped silently.
+
+use crate::client::{Client, ClientOptions, PendingAck};
+use crate::codec::Writer;
+use crate::error::{Error, Result};
+use std::collections::VecDeque;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WhenFull {
+    /// Wait for room up to this long, then fail with `Error::Timeout`.
+    Block(Duration),
+    /// Fail at once with `Error::Backpressure`.
+    Reject,
+}
+
+#[derive(Clone)]
+pub struct BatchingOptions {
+    /// Addresses, name prefix, deadlines of the workers' connections.
+    pub client: ClientOptions,
+    pub workers: usize,
+    /// Messages the queues hold at most, split evenly over the workers.
+    pub queue_capacity: usize,
+    pub max_batch_messages: usize,
+    pub max_batch_bytes: usize,
+    /// Batches each worker keeps awaiting acknowledgement at once.
+    pub max_in_flight_batches: usize,
+    pub when_full: WhenFull,
+    /// Hears of failed fire-and-forget messages (count, error).
+    pub error_listener: Option<Arc<dyn Fn(usize, &Error) + Send + Sync>>,
+}
+
+impl BatchingOptions {
+    pub fn new(client: ClientOptions) -> BatchingOptions {
+        BatchingOptions {
+            client,
+            workers: 1,
+            queue_capacity: 65_536,
+            max_batch_messages: 1000,
+            max_batch_bytes: 256 * 1024,
+            max_in_flight_batches: 8,
+            when_full: WhenFull::Block(Duration::from_secs(10)),
+            error_listener: None,
+        }
+    }
+    pub fn workers(mut self, n: usize) -> Self {
+        self.workers = n.max(1);
+        self
+    }
+    pub fn queue_capacity(mut self, n: usize) -> Self {
+        self.queue_capacity = n.max(1);
+        self
+    }
+    pub fn when_full(mut self, w: WhenFull) -> Self {
+        self.when_full = w;
+        self
+    }
+    pub fn max_batch_messages(mut self, n: usize) -> Self {
+        self.max_batch_messages = n.max(1);
+        self
+    }
+    pub fn max_in_flight_batches(mut self, n: usize) -> Self {
+        self.max_in_flight_batches = n.max(1);
+        self
+    }
+}
+
+/// A queued message's outcome.
+pub struct Ticket {
+    rx: Receiver<Result<u64>>,
+}
+
+impl Ticket {
+    /// Its sequence once acknowledged, or why it failed; `Error::Timeout` after `timeout`.
+    pub fn wait(&self, timeout: Duration) -> Result<u64> {
+        match self.rx.recv_timeout(timeout) {
+            Ok(r) => r,
+            Err(RecvTimeoutError::Timeout) => Err(Error::timeout("message not acknowledged by the deadline")),
+            Err(RecvTimeoutError::Disconnected) => Err(Error::connection("publisher dropped the message")),
+        }
+    }
+}
+
+struct Entry {
+    stream: Arc<str>,
+    payload: Vec<u8>,
+    result: Option<SyncSender<Result<u64>>>,
+}
+
+struct QState {
+    items: VecDeque<Entry>,
+    closed: bool,
+    /// The stream of the last message queued: consecutive messages share one name allocation.
+    last_stream: Option<Arc<str>>,
+}
+
+struct Queue {
+    st: Mutex<QState>,
+    not_empty: Condvar,
+    not_full: Condvar,
+    capacity: usize,
+}
+
+#[derive(Default)]
+struct Counts {
+    queued: u64,
+    acked: u64,
+    failed: u64,
+    rejected: u64,
+}
+
+struct Shared {
+    counts: Mutex<Counts>,
+    settled: Condvar,
+    opts: BatchingOptions,
+}
+
+pub struct BatchingPublisher {
+    queues: Vec<Arc<Queue>>,
+    workers: Vec<JoinHandle<()>>,
+    shared: Arc<Shared>,
+}
+
+/// FNV-1a: the same stream always maps to the same worker.
+fn stream_hash(s: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in s.bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x100_0000_01b3);
+    }
+    h
+}
+
+impl BatchingPublisher {
+    /// Connects the workers (each its own connection) or says why one could not connect.
+    pub fn new(opts: BatchingOptions) -> Result<BatchingPublisher> {
+        let mut clients = Vec::new();
+        for i in 0..opts.workers {
+            let mut co = opts.client.clone();
+            co.name = format!("{}-{}", opts.client.name, i);
+            co.max_in_flight = opts.max_in_flight_batches * 2;
+            clients.push(Client::connect(co)?);
+        }
+        let shared = Arc::new(Shared { counts: Mutex::new(Counts::default()), settled: Condvar::new(), opts: opts.clone() });
+        let per = (opts.queue_capacity / opts.workers).max(1);
+        let mut queues = Vec::new();
+        let mut workers = Vec::new();
+        for (i, client) in clients.into_iter().enumerate() {
+            let q = Arc::new(Queue {
+                st: Mutex::new(QState { items: VecDeque::with_capacity(per.min(1 << 16)), closed: false, last_stream: None }),
+                not_empty: Condvar::new(),
+                not_full: Condvar::new(),
+                capacity: per,
+            });
+            queues.push(q.clone());
+            let sh = shared.clone();
+            let h = thread::Builder::new()
+                .name(format!("wirebus-batch-{}", i))
+                .spawn(move || Worker { client, queue: q, shared: sh, in_flight: VecDeque::new() }.run())
+                .map_err(|e| Error::client(format!("cannot start a worker: {}", e)))?;
+            workers.push(h);
+        }
+        Ok(BatchingPublisher { queues, workers, shared })
+    }
+
+    /// Queues a message; the ticket gives its sequence once acknowledged.
+    pub fn publish(&self, stream: &str, payload: impl Into<Vec<u8>>) -> Result<Ticket> {
+        let (tx, rx) = mpsc::sync_channel(1);
+        self.enqueue(stream, payload.into(), Some(tx))?;
+        Ok(Ticket { rx })
+    }
+
+    /// Queues a message without a ticket (fire-and-forget). Err when it was not queued.
+    pub fn send(&self, stream: &str, payload: impl Into<Vec<u8>>) -> Result<()> {
+        self.enqueue(stream, payload.into(), None)
+    }
+
+    fn enqueue(&self, stream: &str, payload: Vec<u8>, result: Option<SyncSender<Result<u64>>>) -> Result<()> {
+        if stream.is_empty() || stream.len() > 65535 {
+            return Err(Error::client("stream must be 1 to 65535 UTF-8 bytes"));
+        }
+        let q = &self.queues[(stream_hash(stream) % self.queues.len() as u64) as usize];
+        let mut st = q.st.lock().unwrap();
+        let deadline = match self.shared.opts.when_full {
+            WhenFull::Block(d) => Some(Instant::now() + d),
+            WhenFull::Reject => None,
+        };
+        loop {
+            if st.closed {
+                drop(st);
+                self.shared.counts.lock().unwrap().rejected += 1;
+                return Err(Error::connection("publisher is closed"));
+            }
+            if st.items.len() < q.capacity {
+                break;
+            }
+            let now = Instant::now();
+            match deadline {
+                Some(d) if now < d => st = q.not_full.wait_timeout(st, d - now).unwrap().0,
+                Some(_) => {
+                    drop(st);
+                    self.shared.counts.lock().unwrap().rejected += 1;
+                    return Err(Error::timeout(format!("publish queue of {} messages stayed full past the deadline", q.capacity)));
+                }
+                None => {
+                    drop(st);
+                    self.shared.counts.lock().unwrap().rejected += 1;
+                    return Err(Error::Backpressure { retry_after_millis: None, message: format!("publish queue of {} messages is full", q.capacity) });
+                }
+            }
+        }
+        let name = match &st.last_stream {
+            Some(s) if &**s == stream => s.clone(),
+            _ => {
+                let s: Arc<str> = Arc::from(stream);
+                st.last_stream = Some(s.clone());
+                s
+            }
+        };
+        let was_empty = st.items.is_empty();
+        st.items.push_back(Entry { stream: name, payload, result });
+        drop(st);
+        if was_empty {
+            q.not_empty.notify_one();
+        }
+        // counted after queuing: flush() waits for what was queued before it was called
+        self.shared.counts.lock().unwrap().queued += 1;
+        Ok(())
+    }
+
+    /// Waits until every message queued so far was acknowledged or failed; false at the deadline.
+    pub fn flush(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut c = self.shared.counts.lock().unwrap();
+        let target = c.queued;
+        while c.acked + c.failed < target {
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            c = self.shared.settled.wait_timeout(c, deadline - now).unwrap().0;
+        }
+        true
+    }
+
+    pub fn acked_count(&self) -> u64 {
+        self.shared.counts.lock().unwrap().acked
+    }
+    pub fn failed_count(&self) -> u64 {
+        self.shared.counts.lock().unwrap().failed
+    }
+    pub fn rejected_count(&self) -> u64 {
+        self.shared.counts.lock().unwrap().rejected
+    }
+
+    /// Stops taking messages, sends what is queued (acks awaited up to the request timeout),
+    /// closes the connections.
+    pub fn close(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        for q in &self.queues {
+            q.st.lock().unwrap().closed = true;
+            q.not_empty.notify_all();
+            q.not_full.notify_all();
+        }
+        for h in self.workers.drain(..) {
+            let _ = h.join();
+        }
+    }
+}
+
+impl Drop for BatchingPublisher {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+struct Worker {
+    client: Client,
+    queue: Arc<Queue>,
+    shared: Arc<Shared>,
+    in_flight: VecDeque<(PendingAck, Vec<Entry>)>,
+}
+
+impl Worker {
+    fn run(mut self) {
+        let max = self.shared.opts.max_batch_messages;
+        let mut drained: Vec<Entry> = Vec::with_capacity(max);
+        loop {
+            {
+                let mut st = self.queue.st.lock().unwrap();
+                while st.items.is_empty() {
+                    if st.closed {
+                        drop(st);
+                        while let Some(p) = self.in_flight.pop_front() {
+                            self.settle(p);
+                        }
+                        return;
+                    }
+                    if !self.in_flight.is_empty() {
+                        break; // nothing new: collect acks (below) rather than sleep on them
+                    }
+                    st = self.queue.not_empty.wait_timeout(st, Duration::from_millis(200)).unwrap().0;
+                }
+                let n = st.items.len().min(max);
+                drained.extend(st.items.drain(..n));
+                if n > 0 {
+                    self.queue.not_full.notify_all();
+                }
+            }
+            if drained.is_empty() {
+                if let Some(p) = self.in_flight.pop_front() {
+                    self.settle(p);
+                }
+                continue;
+            }
+            self.send_runs(&mut drained);
+        }
+    }
+
+    /// Sends the drained entries as batches: consecutive entries of one stream, within the size limit.
+    fn send_runs(&mut self, drained: &mut Vec<Entry>) {
+        let max_bytes = self.shared.opts.max_batch_bytes;
+        let mut rest: Vec<Entry> = std::mem::take(drained);
+        let start = 0;
+        while start < rest.len() {
+            let stream = rest[start].stream.clone();
+            let mut end = start;
+            let mut bytes = 0;
+            while end < rest.len() && rest[end].stream == stream && (bytes == 0 || bytes + rest[end].payload.len() + 4 <= max_bytes) {
+                bytes += rest[end].payload.len() + 4;
+                end += 1;
+            }
+            while self.in_flight.len() >= self.shared.opts.max_in_flight_batches {
+                let p = self.in_flight.pop_front().unwrap();
+                self.settle(p);
+            }
+            let id = self.client.next_request_id();
+            let mut buf = Vec::with_capacity(bytes + stream.len() + 32);
+            let mut w = Writer::begin(&mut buf, 0x11, 0, id);
+            w.string(&stream).u64(0).u32((end - start) as u32);
+            for e in &rest[start..end] {
+                w.record(&e.payload);
+            }
+            w.end();
+            let run: Vec<Entry> = rest.drain(start..end).collect();
+            // `rest` shrank: the next run starts where this one did
+            let deadline = Instant::now() + self.shared.opts.client.request_timeout;
+            match self.client.publish_encoded(id, buf, deadline) {
+                Ok(p) => self.in_flight.push_back((p, run)),
+                Err(e) => self.fail(run, &e),
+            }
+        }
+        rest.clear();
+        *drained = rest;
+    }
+
+    fn settle(&mut self, (p, run): (PendingAck, Vec<Entry>)) {
+        match p.wait() {
+            Ok(ack) => {
+                let n = run.len() as u64;
+                for (k, e) in run.into_iter().enumerate() {
+                    if let Some(tx) = e.result {
+                        let _ = tx.try_send(Ok(ack.first_sequence + k as u64));
+                    }
+                }
+                self.shared.counts.lock().unwrap().acked += n;
+                self.shared.settled.notify_all();
+            }
+            Err(e) => self.fail(run, &e),
+        }
+    }
+
+    fn fail(&self, run: Vec<Entry>, e: &Error) {
+        let n = run.len();
+        let mut fire_and_forget = 0;
+        for en in run {
+            match en.result {
+                Some(tx) => {
+                    let _ = tx.try_send(Err(e.clone()));
+                }
+                None => fire_and_forget += 1,
+            }
+        }
+        self.shared.counts.lock().unwrap().failed += n as u64;
+        self.shared.settled.notify_all();
+        if fire_and_forget > 0 {
+            if let Some(l) = &self.shared.opts.error_listener {
+                l(fire_and_forget, e);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stream_always_maps_to_one_worker() {
+        assert_eq!(stream_hash("blocks"), stream_hash("blocks"));
+        assert_ne!(stream_hash("a") % 7, stream_hash("b") % 7);
+    }
+}
