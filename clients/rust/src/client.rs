@@ -555,13 +555,17 @@ impl Subscription {
         std::iter::from_fn(move || self.recv_timeout(timeout).ok())
     }
     /// Acknowledges every message up to `sequence` (durable consumers), confirmed by the broker.
+    /// Sent again after a reconnect if the connection drops before the confirmation.
     pub fn ack(&self, sequence: u64) -> Result<()> {
         if self.sub.opts.consumer.is_none() {
             return Err(Error::client("not a durable consumer's subscription: nothing to ack"));
         }
-        self.inner
-            .call(|id| Frame::Ack { request_id: id, subscription_id: self.sub.id, sequence }, Instant::now() + self.inner.opts.request_timeout, false)
-            .map(|_| ())
+        // cumulative and never moving back: safe to send again after a reconnect (after the
+        // CONSUME that reopens the subscription), like an idempotent publish
+        let id = self.inner.calls.next_id();
+        let f = Frame::Ack { request_id: id, subscription_id: self.sub.id, sequence };
+        let deadline = Instant::now() + self.inner.opts.request_timeout;
+        self.inner.start_call(id, codec::encode(&f, 1), deadline, false, true, || "ACK".to_string())?.wait().map(|_| ())
     }
     /// Sequence after the last message received (where a resume starts).
     pub fn next_sequence(&self) -> u64 {
