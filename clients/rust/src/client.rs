@@ -567,6 +567,10 @@ impl Subscription {
         let deadline = Instant::now() + self.inner.opts.request_timeout;
         self.inner.start_call(id, codec::encode(&f, 1), deadline, false, true, || "ACK".to_string())?.wait().map(|_| ())
     }
+    /// The first sequence this subscription delivered or will deliver (SUBSCRIBED's).
+    pub fn start_sequence(&self) -> u64 {
+        self.sub.started().unwrap_or(0)
+    }
     /// Sequence after the last message received (where a resume starts).
     pub fn next_sequence(&self) -> u64 {
         self.sub.next_sequence()

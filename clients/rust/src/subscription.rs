@@ -230,6 +230,11 @@ impl SubShared {
         }
     }
 
+    /// Where the subscription started (SUBSCRIBED's startSequence), once confirmed.
+    pub fn started(&self) -> Option<u64> {
+        self.st.lock().unwrap().started
+    }
+
     /// Messages buffered now.
     pub fn buffered(&self) -> usize {
         self.st.lock().unwrap().buffer.len()
