@@ -13,6 +13,7 @@ use crate::client::{Client, ClientOptions, PendingAck};
 use crate::codec::Writer;
 use crate::error::{Error, Result};
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{self, JoinHandle};
@@ -115,13 +116,14 @@ struct Queue {
 
 #[derive(Default)]
 struct Counts {
-    queued: u64,
     acked: u64,
     failed: u64,
     rejected: u64,
 }
 
 struct Shared {
+    /// Messages queued so far (an atomic: one per message, no lock).
+    queued: AtomicU64,
     counts: Mutex<Counts>,
     settled: Condvar,
     opts: BatchingOptions,
@@ -153,7 +155,7 @@ impl BatchingPublisher {
             co.max_in_flight = opts.max_in_flight_batches * 2;
             clients.push(Client::connect(co)?);
         }
-        let shared = Arc::new(Shared { counts: Mutex::new(Counts::default()), settled: Condvar::new(), opts: opts.clone() });
+        let shared = Arc::new(Shared { queued: AtomicU64::new(0), counts: Mutex::new(Counts::default()), settled: Condvar::new(), opts: opts.clone() });
         let per = (opts.queue_capacity / opts.workers).max(1);
         let mut queues = Vec::new();
         let mut workers = Vec::new();
@@ -236,15 +238,15 @@ impl BatchingPublisher {
             q.not_empty.notify_one();
         }
         // counted after queuing: flush() waits for what was queued before it was called
-        self.shared.counts.lock().unwrap().queued += 1;
+        self.shared.queued.fetch_add(1, Ordering::SeqCst);
         Ok(())
     }
 
     /// Waits until every message queued so far was acknowledged or failed; false at the deadline.
     pub fn flush(&self, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
+        let target = self.shared.queued.load(Ordering::SeqCst);
         let mut c = self.shared.counts.lock().unwrap();
-        let target = c.queued;
         while c.acked + c.failed < target {
             let now = Instant::now();
             if now >= deadline {

@@ -1045,3 +1045,35 @@ impl Inner {
         self.event(Event::Closed);
     }
 }
+
+/// An idempotent producer: numbers its batches itself (strictly increasing producer sequences
+/// from `first_sequence`) and publishes each as PUBLISH_IDEMPOTENT, so a batch whose ack was lost
+/// with the connection is sent again after the reconnect and appended at most once.
+pub struct IdempotentProducer<'a> {
+    client: &'a Client,
+    producer_id: String,
+    next: std::sync::atomic::AtomicU64,
+}
+
+impl<'a> IdempotentProducer<'a> {
+    /// `first_sequence` must be above the producer's last appended sequence (a restarted
+    /// producer can take, for example, the wall clock in microseconds: gaps are allowed).
+    pub fn new(client: &'a Client, producer_id: &str, first_sequence: u64) -> IdempotentProducer<'a> {
+        IdempotentProducer { client, producer_id: producer_id.to_string(), next: std::sync::atomic::AtomicU64::new(first_sequence.max(1)) }
+    }
+
+    /// Publishes `payloads` as one batch with the next producer sequence.
+    pub fn publish_batch<T: AsRef<[u8]>>(&self, stream: &str, payloads: &[T]) -> Result<PublishAck> {
+        let seq = self.next.fetch_add(1, Ordering::SeqCst);
+        self.client.publish_batch(stream, payloads, &PublishOptions::idempotent(&self.producer_id, seq))
+    }
+
+    pub fn publish(&self, stream: &str, payload: &[u8]) -> Result<PublishAck> {
+        self.publish_batch(stream, &[payload])
+    }
+
+    /// The producer sequence the next batch gets.
+    pub fn next_sequence(&self) -> u64 {
+        self.next.load(Ordering::SeqCst)
+    }
+}

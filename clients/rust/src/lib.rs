@@ -28,7 +28,7 @@ pub mod responder;
 pub mod subscription;
 
 pub use batching::{BatchingOptions, BatchingPublisher, WhenFull};
-pub use client::{Client, ClientOptions, ConnectionState, Event, FetchResult, PendingAck, PublishAck, PublishOptions, Responder, StreamConsumers, Subscription};
+pub use client::{Client, ClientOptions, IdempotentProducer, ConnectionState, Event, FetchResult, PendingAck, PublishAck, PublishOptions, Responder, StreamConsumers, Subscription};
 pub use codec::{ErrorCode, ErrorFields};
 pub use connection::ReconnectPolicy;
 pub use error::{Error, Result};

@@ -316,3 +316,28 @@ fn batching_publisher_keeps_order_per_stream_and_rejects_when_full() {
     }
     assert_eq!(p.failed_count(), 0);
 }
+
+#[test]
+fn a_broker_with_another_store_ends_subscriptions_with_store_changed() {
+    let b1 = Broker::start();
+    let port = b1.port;
+    let c = Client::connect(
+        ClientOptions::new(&[&b1.address])
+            .name("store")
+            .reconnect(ReconnectPolicy { initial: Duration::from_millis(20), max: Duration::from_millis(200), max_attempts: u32::MAX }),
+    )
+    .unwrap();
+    let producer = IdempotentProducer::new(&c, "p", 1);
+    assert_eq!(producer.publish("st", b"1").unwrap().first_sequence, 1);
+    let sub = c.subscribe("st", SubscribeOptions::from(Start::Earliest)).unwrap();
+    assert_eq!(sub.recv_timeout(T).unwrap().sequence, 1);
+    drop(b1); // killed: the in-memory streams are gone
+    let b2 = Broker::start_with_tcp(&format!("127.0.0.1:{}", port));
+    match sub.recv_timeout(Duration::from_secs(30)).unwrap_err() {
+        Error::StoreChanged { .. } => {}
+        e => panic!("{:?}", e),
+    }
+    c.wait_connected(T).unwrap();
+    assert_eq!(c.publish("st", b"again").unwrap(), 1, "a new store");
+    drop(b2);
+}

@@ -37,6 +37,11 @@ impl Broker {
         Broker::spawn(&args)
     }
 
+    /// A broker with memory storage on the given TCP host:port.
+    pub fn start_with_tcp(hostport: &str) -> Broker {
+        Broker::spawn(&["serve", "--store", "memory", "--no-uds", "--tcp", hostport, "--http", "off"])
+    }
+
     /// A broker listening on a Unix socket only.
     pub fn start_uds(path: &str) -> Broker {
         Broker::spawn(&["serve", "--store", "memory", "--uds", path, "--no-tcp", "--http", "off"])
