@@ -195,10 +195,8 @@ impl BatchingPublisher {
         }
         let q = &self.queues[(stream_hash(stream) % self.queues.len() as u64) as usize];
         let mut st = q.st.lock().unwrap();
-        let deadline = match self.shared.opts.when_full {
-            WhenFull::Block(d) => Some(Instant::now() + d),
-            WhenFull::Reject => None,
-        };
+        // the deadline is read from the clock only once the queue is found full
+        let mut deadline: Option<Instant> = None;
         loop {
             if st.closed {
                 drop(st);
@@ -209,6 +207,9 @@ impl BatchingPublisher {
                 break;
             }
             let now = Instant::now();
+            if let (None, WhenFull::Block(d)) = (deadline, self.shared.opts.when_full) {
+                deadline = Some(now + d);
+            }
             match deadline {
                 Some(d) if now < d => st = q.not_full.wait_timeout(st, d - now).unwrap().0,
                 Some(_) => {
