@@ -341,3 +341,57 @@ fn a_broker_with_another_store_ends_subscriptions_with_store_changed() {
     assert_eq!(c.publish("st", b"again").unwrap(), 1, "a new store");
     drop(b2);
 }
+
+#[test]
+fn in_flight_window_bounds_calls_and_lost_batches_fail_visibly() {
+    let b = Broker::start();
+    let proxy = Proxy::new(b.port);
+    let admin = client(&b.address, "admin");
+    // a gating consumer that does not acknowledge: publishes beyond maxLag 1 are held
+    let gate = admin.subscribe("w", SubscribeOptions::consumer("g", Start::Earliest).max_lag(1)).unwrap();
+    let c = Client::connect(ClientOptions::new(&[&b.address]).name("window").max_in_flight(2)).unwrap();
+    let first = c.publish_async("w", b"1", &PublishOptions::default()).unwrap();
+    assert_eq!(first.wait().unwrap().first_sequence, 1);
+    let held1 = c.publish_async("w", b"2", &PublishOptions::default()).unwrap();
+    let held2 = c.publish_async("w", b"3", &PublishOptions::default()).unwrap();
+    let opts = PublishOptions { timeout: Some(Duration::from_millis(100)), ..Default::default() };
+    let e = c.publish_async("w", b"4", &opts).err().expect("the window is full");
+    assert_eq!(e.name(), "CLIENT_TIMEOUT");
+    assert!(e.message().contains("2 calls already await answers"), "{}", e);
+    // acknowledging lets the held ones through, and frees the window
+    for _ in 0..3 {
+        let m = gate.recv_timeout(T).unwrap();
+        gate.ack(m.sequence).unwrap();
+    }
+    assert_eq!(held1.wait().unwrap().first_sequence, 2);
+    assert_eq!(held2.wait().unwrap().first_sequence, 3);
+    assert_eq!(c.publish("w", b"5").unwrap(), 4);
+    drop(gate);
+
+    // a batch whose connection is lost before its ack: its tickets fail, fire-and-forget
+    // messages are counted and reported; none is resent (at most once)
+    let (tx, rx) = mpsc::channel();
+    let tx = std::sync::Mutex::new(tx);
+    let mut opts = BatchingOptions::new(ClientOptions::new(&[&proxy.address]).name("lossy"));
+    opts.error_listener = Some(std::sync::Arc::new(move |n, e: &Error| {
+        let _ = tx.lock().unwrap().send((n, e.clone()));
+    }));
+    let p = BatchingPublisher::new(opts).unwrap();
+    let watch = admin.subscribe("lossy", SubscribeOptions::from(Start::Earliest)).unwrap();
+    proxy.swallow(true);
+    let t = p.publish("lossy", b"a".to_vec()).unwrap();
+    p.send("lossy", b"b".to_vec()).unwrap();
+    assert_eq!(watch.recv_timeout(T).unwrap().payload, b"a");
+    assert_eq!(watch.recv_timeout(T).unwrap().payload, b"b");
+    proxy.cut();
+    proxy.swallow(false);
+    assert!(t.wait(T).unwrap_err().is_connection());
+    let (n, e) = rx.recv_timeout(T).unwrap();
+    assert!(n == 1 && e.is_connection(), "{} {}", n, e);
+    assert!(p.flush(T));
+    assert_eq!((p.acked_count(), p.failed_count()), (0, 2));
+    p.send("lossy", b"c".to_vec()).unwrap();
+    assert!(p.flush(T));
+    assert_eq!(p.acked_count(), 1);
+    assert_eq!(watch.recv_timeout(T).unwrap().sequence, 3, "nothing resent");
+}
