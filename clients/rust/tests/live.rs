@@ -132,7 +132,14 @@ fn durable_consumer_with_max_lag_gates_the_producer_and_resumes() {
     assert_eq!(producer.publish("blocks", b"b2").unwrap(), 2);
     // lag would be 3 > 2: the broker holds the publish until the consumer acknowledges
     let held = producer.publish_async("blocks", b"b3", &PublishOptions::default()).unwrap();
-    let info = producer.consumers("blocks").unwrap();
+    // the broker reports the held publish (asked until it does, within a deadline)
+    let deadline = Instant::now() + T;
+    let info = loop {
+        let info = producer.consumers("blocks").unwrap();
+        if info.held_publishes == 1 || Instant::now() > deadline {
+            break info;
+        }
+    };
     assert_eq!(info.held_publishes, 1, "{:?}", info);
     assert_eq!(info.last_sequence, 2);
     let e = info.consumers.iter().find(|c| c.name == "exec").unwrap();
