@@ -195,7 +195,7 @@ impl Client {
         }
         let addresses = opts.addresses.iter().map(|a| Address::parse(a)).collect::<Result<Vec<_>>>()?;
         let calls = Arc::new(CallTable::new(opts.max_in_flight));
-        let mut last = None;
+        let mut errors = Vec::new();
         let mut first = None;
         for a in &addresses {
             match connect_and_handshake(a, &opts.name, opts.connect_timeout, calls.next_id()) {
@@ -203,12 +203,17 @@ impl Client {
                     first = Some(c);
                     break;
                 }
-                Err(e) => last = Some(e),
+                Err(e) => errors.push(e),
             }
         }
         let first = match first {
             Some(c) => c,
-            None => return Err(last.unwrap()),
+            // one address: its own error (typed: a refusal keeps its code); several: all reasons
+            None if errors.len() == 1 => return Err(errors.pop().unwrap()),
+            None => {
+                let why: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+                return Err(Error::connection(format!("no broker answered: {}", why.join("; "))));
+            }
         };
         let inner = Arc::new(Inner {
             opts,
@@ -910,10 +915,13 @@ impl Inner {
                     s.end(e);
                 }
             }
-            Frame::Request { request_id, subject, payload, .. } => {
+            Frame::Request { request_id, subject, payload, timeout_millis } => {
                 let h = self.responders.lock().unwrap().get(&subject).cloned();
                 let answer = match (h, self.pool.get()) {
-                    (Some(h), Some(pool)) => pool.submit(request_id, Request { subject, payload }, h),
+                    (Some(h), Some(pool)) => {
+                        let timeout = Duration::from_millis(timeout_millis as u64);
+                        pool.submit(request_id, Request { subject, payload, timeout }, h)
+                    }
                     _ => Some(Frame::Error {
                         request_id,
                         code: codec::ErrorCode::ResponderFailed.code(),
@@ -1075,5 +1083,22 @@ impl<'a> IdempotentProducer<'a> {
     /// The producer sequence the next batch gets.
     pub fn next_sequence(&self) -> u64 {
         self.next.load(Ordering::SeqCst)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connect_says_why_no_address_answered() {
+        let e = Client::connect(ClientOptions::new(&["unix:///nonexistent/wirebus.sock", "tcp://127.0.0.1:1"])).err().unwrap();
+        assert!(e.is_connection(), "{:?}", e);
+        let m = e.message();
+        assert!(m.contains("unix:///nonexistent/wirebus.sock") && m.contains("no such socket file"), "{}", m);
+        assert!(m.contains("tcp://127.0.0.1:1"), "{}", m);
+        let e = Client::connect(ClientOptions::new(&["ftp://x"])).err().unwrap();
+        assert_eq!(e.name(), "CLIENT");
+        assert_eq!(Client::connect(ClientOptions::new(&[])).err().unwrap().name(), "CLIENT");
     }
 }

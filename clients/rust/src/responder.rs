@@ -13,6 +13,8 @@ use std::thread;
 pub struct Request {
     pub subject: String,
     pub payload: Vec<u8>,
+    /// Time left until the requester's deadline when the broker forwarded the request.
+    pub timeout: std::time::Duration,
 }
 
 /// Answers a request: Ok(reply), or Err(message) to fail it (the requester gets RESPONDER_FAILED).
@@ -106,7 +108,7 @@ mod tests {
             drop(g2.lock().unwrap());
             Ok(vec![])
         });
-        let req = |p: &[u8]| Request { subject: "s".into(), payload: p.to_vec() };
+        let req = |p: &[u8]| Request { subject: "s".into(), payload: p.to_vec(), timeout: Duration::from_secs(1) };
         assert!(pool.submit(1, req(b"hi"), echo.clone()).is_none());
         assert_eq!(rx.recv_timeout(Duration::from_secs(5)).unwrap(), Frame::Response { request_id: 1, payload: b"hi".to_vec() });
         assert!(pool.submit(2, req(b""), fail).is_none());
