@@ -81,3 +81,33 @@ fn consensus_node_publishes_in_order_paced_by_the_executor_and_resumes() {
     assert_eq!(page.last_sequence, 150);
     assert_eq!(page.messages.len(), 150);
 }
+
+#[test]
+fn consensus_node_recovers_when_the_broker_refuses_a_held_publish() {
+    // publishes held longer than 200 ms are refused with TIMEOUT (not appended)
+    let b = Broker::start_with(&["--publish-wait", "200ms"]);
+    let exec_client = Arc::new(Client::connect(ClientOptions::new(&[&b.address]).name("executor")).unwrap());
+    let sub = exec_client.subscribe("blocks", SubscribeOptions::consumer("executor", Start::Earliest).max_lag(3).credits(16)).unwrap();
+    let c2 = exec_client.clone();
+    let executor = thread::spawn(move || {
+        for h in 1..=40u64 {
+            let m = sub.recv_timeout(Duration::from_secs(30)).unwrap_or_else(|e| panic!("block {}: {}", h, e));
+            assert_eq!(m.sequence, h, "blocks arrive in height order, once");
+            assert!(String::from_utf8(m.payload).unwrap().starts_with(&format!("{{\"height\":{},", h)));
+            if h == 10 {
+                // stall until the broker has refused a held publish of the node
+                let deadline = std::time::Instant::now() + Duration::from_secs(30);
+                while c2.consumers("blocks").unwrap().rejected_publishes == 0 {
+                    assert!(std::time::Instant::now() < deadline, "no publish was refused");
+                }
+            }
+            sub.ack(h).unwrap();
+        }
+    });
+    let out = run_node(&b.address, 40);
+    executor.join().unwrap();
+    assert!(out.contains("stream 'blocks' is at 40"), "{}", out);
+    assert!(!out.contains(" 0 resyncs"), "the refusal was not noticed: {}", out);
+    let page = exec_client.fetch("blocks", 1, 100).unwrap();
+    assert_eq!(page.messages.len(), 40);
+}
