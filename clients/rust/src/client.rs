@@ -157,6 +157,8 @@ struct Conn {
     max_frame_length: u32,
     store_id: u64,
     address: Option<String>,
+    /// Counts installed connections (tells a late GOAWAY of an old one from the current one).
+    generation: u64,
 }
 
 pub(crate) struct Inner {
@@ -229,6 +231,7 @@ impl Client {
                 max_frame_length: codec::DEFAULT_MAX_FRAME_LENGTH,
                 store_id: 0,
                 address: None,
+                generation: 0,
             }),
             conn_cv: Condvar::new(),
             subs: Mutex::new(HashMap::new()),
@@ -780,7 +783,7 @@ impl Inner {
 
     /// A handshaken connection becomes the current one: subscriptions, responders, idempotent
     /// resends, then queued calls are written before anyone else can write. Returns the reader.
-    fn install(self: &Arc<Inner>, c: Connected) -> Option<codec::FrameReader<Transport>> {
+    fn install(self: &Arc<Inner>, c: Connected) -> Option<(codec::FrameReader<Transport>, u64)> {
         let Connected { address, writer, reader, welcome } = c;
         let _ = writer.set_write_timeout(Some(self.opts.request_timeout));
         let mut ended = Vec::new();
@@ -801,6 +804,8 @@ impl Inner {
         g.version = welcome.version;
         g.max_frame_length = welcome.max_frame_length;
         g.address = Some(address.to_string());
+        g.generation += 1;
+        let generation = g.generation;
         let mut buf = Vec::new();
         let mut subs: Vec<Arc<SubShared>> = self.subs.lock().unwrap().values().cloned().collect();
         subs.sort_by_key(|s| s.id);
@@ -850,15 +855,15 @@ impl Inner {
             s.end(Error::StoreChanged { message: store_msg.to_string() });
         }
         self.event(Event::Connected { address: address.to_string(), version: welcome.version });
-        Some(reader)
+        Some((reader, generation))
     }
 
     /// The reader thread: reads until the connection ends, then reconnects, until closed.
-    fn run(self: Arc<Inner>, first: codec::FrameReader<Transport>) {
+    fn run(self: Arc<Inner>, first: (codec::FrameReader<Transport>, u64)) {
         let mut reader = Some(first);
         loop {
-            if let Some(mut r) = reader.take() {
-                let why = self.read_loop(&mut r);
+            if let Some((mut r, generation)) = reader.take() {
+                let why = self.read_loop(&mut r, generation);
                 self.on_disconnected(&why);
             }
             if self.closed.load(Ordering::SeqCst) {
@@ -871,11 +876,11 @@ impl Inner {
         }
     }
 
-    fn read_loop(self: &Arc<Inner>, r: &mut codec::FrameReader<Transport>) -> String {
+    fn read_loop(self: &Arc<Inner>, r: &mut codec::FrameReader<Transport>, generation: u64) -> String {
         loop {
             match r.read_frame() {
                 Ok(f) => {
-                    if let Err(why) = self.dispatch(f) {
+                    if let Err(why) = self.dispatch(f, generation) {
                         self.event(Event::Error(Error::Protocol { code: codec::ErrorCode::MalformedFrame, message: why.clone() }));
                         return why;
                     }
@@ -892,7 +897,7 @@ impl Inner {
     }
 
     /// Handles one frame from the broker (reader thread). Err: drop the connection.
-    fn dispatch(self: &Arc<Inner>, f: Frame) -> std::result::Result<(), String> {
+    fn dispatch(self: &Arc<Inner>, f: Frame, generation: u64) -> std::result::Result<(), String> {
         match f {
             Frame::Deliver { subscription_id, first_sequence, records, .. } => {
                 let s = self.subs.lock().unwrap().get(&subscription_id).cloned();
@@ -935,8 +940,18 @@ impl Inner {
             }
             Frame::Ping { request_id } => self.send_from_reader(Frame::Pong { request_id }),
             Frame::GoAway { code, message, .. } => {
-                // stop sending new work here; answers still come until the broker closes
-                self.conn.lock().unwrap().writer = None;
+                // stop sending new work here (new calls wait for the reconnect); answers still
+                // come until the broker closes. Not on this thread: it never waits for the
+                // write lock (a caller may be blocked writing while the broker waits for us).
+                let weak = Arc::downgrade(self);
+                let _ = thread::Builder::new().name("wirebus-goaway".into()).spawn(move || {
+                    if let Some(i) = weak.upgrade() {
+                        let mut g = i.conn.lock().unwrap();
+                        if g.generation == generation {
+                            g.writer = None;
+                        }
+                    }
+                });
                 self.event(Event::GoAway { code, message });
             }
             Frame::Error { request_id: 0, code, message, fields } => {
