@@ -16,7 +16,7 @@ use crate::subscription::{Message, SubShared, SubscribeOptions};
 use std::collections::{HashMap, VecDeque};
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
+use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -169,7 +169,8 @@ pub(crate) struct Inner {
     conn_cv: Condvar,
     subs: Mutex<HashMap<u32, Arc<SubShared>>>,
     responders: Mutex<HashMap<String, Handler>>,
-    pool: OnceLock<ResponderPool>,
+    /// Runs responders' handlers; made at the first `respond`.
+    pool: Mutex<Option<Arc<ResponderPool>>>,
     next_sub: AtomicU32,
     closed: AtomicBool,
     manager: Mutex<Option<JoinHandle<()>>>,
@@ -236,7 +237,7 @@ impl Client {
             conn_cv: Condvar::new(),
             subs: Mutex::new(HashMap::new()),
             responders: Mutex::new(HashMap::new()),
-            pool: OnceLock::new(),
+            pool: Mutex::new(None),
             next_sub: AtomicU32::new(0),
             closed: AtomicBool::new(false),
             manager: Mutex::new(None),
@@ -462,9 +463,10 @@ impl Client {
     {
         check_name("subject", subject)?;
         let inner = &self.inner;
-        inner.pool.get_or_init(|| {
+        let mut pool = inner.pool.lock().unwrap();
+        if pool.is_none() {
             let weak: Weak<Inner> = Arc::downgrade(inner);
-            ResponderPool::new(
+            *pool = Some(Arc::new(ResponderPool::new(
                 inner.opts.responder_threads,
                 inner.opts.max_queued_requests,
                 Arc::new(move |f: Frame| {
@@ -472,8 +474,9 @@ impl Client {
                         i.send_oneway(&f);
                     }
                 }),
-            )
-        });
+            )));
+        }
+        drop(pool);
         {
             let mut r = inner.responders.lock().unwrap();
             if r.contains_key(subject) {
@@ -922,7 +925,8 @@ impl Inner {
             }
             Frame::Request { request_id, subject, payload, timeout_millis } => {
                 let h = self.responders.lock().unwrap().get(&subject).cloned();
-                let answer = match (h, self.pool.get()) {
+                let pool = self.pool.lock().unwrap().clone();
+                let answer = match (h, pool) {
                     (Some(h), Some(pool)) => {
                         let timeout = Duration::from_millis(timeout_millis as u64);
                         pool.submit(request_id, Request { subject, payload, timeout }, h)
@@ -1056,7 +1060,8 @@ impl Inner {
         for s in subs {
             s.end(Error::connection(why.to_string()));
         }
-        if let Some(p) = self.pool.get() {
+        let pool = self.pool.lock().unwrap().take();
+        if let Some(p) = pool {
             p.close();
         }
         let h = self.manager.lock().unwrap().take();
