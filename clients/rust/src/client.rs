@@ -711,16 +711,16 @@ impl Inner {
         if self.closed.load(Ordering::SeqCst) {
             return Err(Error::connection("client is closed"));
         }
+        let what = what();
         if counts && !self.calls.window.acquire(deadline) {
             return Err(Error::timeout(format!(
                 "{} calls already await answers; {} was not sent by its deadline",
-                self.calls.window.size,
-                what()
+                self.calls.window.size, what
             )));
         }
         let bytes = Arc::new(bytes);
         let rx = self.calls.insert_waiting(id, counts, if resendable { Some(bytes.clone()) } else { None });
-        let pending = PendingCall { id, rx, deadline, table: self.calls.clone(), what: String::new() };
+        let pending = PendingCall { id, rx, deadline, table: self.calls.clone(), what };
         let mut c = self.conn.lock().unwrap();
         if bytes.len() - 4 > c.max_frame_length as usize {
             let max = c.max_frame_length;
