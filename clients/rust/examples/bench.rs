@@ -144,7 +144,7 @@ fn pipelined(a: &Args) {
         let (p, stop, size) = (p.clone(), stop.clone(), a.size);
         producers.push(thread::spawn(move || {
             let payload = vec![7u8; size];
-            let stream = format!("bench.pipe.{}", i);
+            let stream = format!("bench.pipe.{}.{}", std::process::id(), i);
             while !stop.load(Ordering::Relaxed) {
                 p.send(&stream, payload.as_slice()).expect("queued");
             }
@@ -168,8 +168,15 @@ fn pipelined(a: &Args) {
     }
     assert!(p.flush(Duration::from_secs(30)), "publisher did not drain");
     let failed = p.failed_count();
+    // cross-check: the broker holds exactly what was acknowledged
+    let c = Client::connect(ClientOptions::new(&[&a.addr]).name("bench-check")).expect("connect");
+    let mut stored = 0;
+    for i in 0..a.producers {
+        stored += c.fetch(&format!("bench.pipe.{}.{}", std::process::id(), i), i64::MAX as u64, 1).expect("fetch").last_sequence;
+    }
+    assert_eq!(stored, p.acked_count(), "the streams' last sequences add up to the acknowledged count");
     println!(
-        "pipelined median of {}: {:.0} acked msg/s  [{} byte payloads, {} producer(s), {} worker(s), batch {}, in-flight {}, failed {}]",
+        "pipelined median of {}: {:.0} acked msg/s  [{} byte payloads, {} producer(s), {} worker(s), batch {}, in-flight {}, failed {}, {} stored = acked]",
         a.runs,
         median(rates),
         a.size,
@@ -177,7 +184,8 @@ fn pipelined(a: &Args) {
         a.workers,
         a.batch,
         a.in_flight,
-        failed
+        failed,
+        stored
     );
 }
 

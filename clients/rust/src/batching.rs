@@ -10,7 +10,6 @@
 //! `failed_count`. Every message is sent at most once; nothing is dropped silently.
 
 use crate::client::{Client, ClientOptions, PendingAck};
-use crate::codec::Writer;
 use crate::error::{Error, Result};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -94,17 +93,59 @@ impl Ticket {
     }
 }
 
-struct Entry {
+/// A PUBLISH_BATCH being filled by callers: records are copied straight into the frame (no
+/// allocation per message); the worker only patches in the request id.
+struct Batch {
     stream: Arc<str>,
-    payload: Vec<u8>,
-    result: Option<SyncSender<Result<u64>>>,
+    frame: Vec<u8>,
+    count_at: usize,
+    count: u32,
+    bytes: usize,
+    /// (index in the batch, where its sequence goes) for messages queued with `publish`.
+    tickets: Vec<(u32, SyncSender<Result<u64>>)>,
+}
+
+impl Batch {
+    fn new(stream: Arc<str>, capacity: usize) -> Batch {
+        let mut frame = Vec::with_capacity(capacity + stream.len() + 32);
+        frame.extend_from_slice(&[0, 0, 0, 0, 0x11, 0]); // length, PUBLISH_BATCH, flags
+        frame.extend_from_slice(&0u64.to_be_bytes()); // request id, set when sent
+        frame.extend_from_slice(&(stream.len() as u16).to_be_bytes());
+        frame.extend_from_slice(stream.as_bytes());
+        frame.extend_from_slice(&0u64.to_be_bytes()); // expected sequence: none
+        let count_at = frame.len();
+        frame.extend_from_slice(&0u32.to_be_bytes());
+        Batch { stream, frame, count_at, count: 0, bytes: 0, tickets: Vec::new() }
+    }
+
+    fn push(&mut self, payload: &[u8], ticket: Option<SyncSender<Result<u64>>>) {
+        if let Some(t) = ticket {
+            self.tickets.push((self.count, t));
+        }
+        self.frame.extend_from_slice(&(payload.len() as u32).to_be_bytes());
+        self.frame.extend_from_slice(payload);
+        self.count += 1;
+        self.bytes += payload.len() + 4;
+    }
+
+    /// The whole frame, with `request_id`.
+    fn finish(&mut self, request_id: u64) -> Vec<u8> {
+        let len = (self.frame.len() - 4) as u32;
+        self.frame[0..4].copy_from_slice(&len.to_be_bytes());
+        self.frame[6..14].copy_from_slice(&request_id.to_be_bytes());
+        let c = self.count.to_be_bytes();
+        self.frame[self.count_at..self.count_at + 4].copy_from_slice(&c);
+        std::mem::take(&mut self.frame)
+    }
 }
 
 struct QState {
-    items: VecDeque<Entry>,
+    /// Batches closed for more messages, in queue order; then the one being filled.
+    sealed: VecDeque<Batch>,
+    current: Option<Batch>,
+    /// Messages in `sealed` and `current`.
+    queued: usize,
     closed: bool,
-    /// The stream of the last message queued: consecutive messages share one name allocation.
-    last_stream: Option<Arc<str>>,
 }
 
 struct Queue {
@@ -161,7 +202,7 @@ impl BatchingPublisher {
         let mut workers = Vec::new();
         for (i, client) in clients.into_iter().enumerate() {
             let q = Arc::new(Queue {
-                st: Mutex::new(QState { items: VecDeque::with_capacity(per.min(1 << 16)), closed: false, last_stream: None }),
+                st: Mutex::new(QState { sealed: VecDeque::new(), current: None, queued: 0, closed: false }),
                 not_empty: Condvar::new(),
                 not_full: Condvar::new(),
                 capacity: per,
@@ -178,21 +219,22 @@ impl BatchingPublisher {
     }
 
     /// Queues a message; the ticket gives its sequence once acknowledged.
-    pub fn publish(&self, stream: &str, payload: impl Into<Vec<u8>>) -> Result<Ticket> {
+    pub fn publish(&self, stream: &str, payload: impl AsRef<[u8]>) -> Result<Ticket> {
         let (tx, rx) = mpsc::sync_channel(1);
-        self.enqueue(stream, payload.into(), Some(tx))?;
+        self.enqueue(stream, payload.as_ref(), Some(tx))?;
         Ok(Ticket { rx })
     }
 
     /// Queues a message without a ticket (fire-and-forget). Err when it was not queued.
-    pub fn send(&self, stream: &str, payload: impl Into<Vec<u8>>) -> Result<()> {
-        self.enqueue(stream, payload.into(), None)
+    pub fn send(&self, stream: &str, payload: impl AsRef<[u8]>) -> Result<()> {
+        self.enqueue(stream, payload.as_ref(), None)
     }
 
-    fn enqueue(&self, stream: &str, payload: Vec<u8>, result: Option<SyncSender<Result<u64>>>) -> Result<()> {
+    fn enqueue(&self, stream: &str, payload: &[u8], ticket: Option<SyncSender<Result<u64>>>) -> Result<()> {
         if stream.is_empty() || stream.len() > 65535 {
             return Err(Error::client("stream must be 1 to 65535 UTF-8 bytes"));
         }
+        let opts = &self.shared.opts;
         let q = &self.queues[(stream_hash(stream) % self.queues.len() as u64) as usize];
         let mut st = q.st.lock().unwrap();
         // the deadline is read from the clock only once the queue is found full
@@ -203,11 +245,11 @@ impl BatchingPublisher {
                 self.shared.counts.lock().unwrap().rejected += 1;
                 return Err(Error::connection("publisher is closed"));
             }
-            if st.items.len() < q.capacity {
+            if st.queued < q.capacity {
                 break;
             }
             let now = Instant::now();
-            if let (None, WhenFull::Block(d)) = (deadline, self.shared.opts.when_full) {
+            if let (None, WhenFull::Block(d)) = (deadline, opts.when_full) {
                 deadline = Some(now + d);
             }
             match deadline {
@@ -224,18 +266,32 @@ impl BatchingPublisher {
                 }
             }
         }
-        let name = match &st.last_stream {
-            Some(s) if &**s == stream => s.clone(),
-            _ => {
-                let s: Arc<str> = Arc::from(stream);
-                st.last_stream = Some(s.clone());
-                s
+        // a new batch for another stream, or when the current one is full
+        let fits = match &st.current {
+            Some(b) => {
+                &*b.stream == stream
+                    && (b.count as usize) < opts.max_batch_messages
+                    && b.bytes + payload.len() + 4 <= opts.max_batch_bytes
             }
+            None => false,
         };
-        let was_empty = st.items.is_empty();
-        st.items.push_back(Entry { stream: name, payload, result });
+        if !fits {
+            let name: Arc<str> = match st.current.take() {
+                Some(b) => {
+                    let name = if &*b.stream == stream { b.stream.clone() } else { Arc::from(stream) };
+                    st.sealed.push_back(b);
+                    name
+                }
+                None => Arc::from(stream),
+            };
+            let hint = (payload.len() + 4) * opts.max_batch_messages.min(64);
+            st.current = Some(Batch::new(name, hint.min(opts.max_batch_bytes)));
+        }
+        st.current.as_mut().unwrap().push(payload, ticket);
+        st.queued += 1;
+        let wake = st.queued == 1;
         drop(st);
-        if was_empty {
+        if wake {
             q.not_empty.notify_one();
         }
         // counted after queuing: flush() waits for what was queued before it was called
@@ -296,110 +352,88 @@ struct Worker {
     client: Client,
     queue: Arc<Queue>,
     shared: Arc<Shared>,
-    in_flight: VecDeque<(PendingAck, Vec<Entry>)>,
+    in_flight: VecDeque<(PendingAck, Batch)>,
+}
+
+enum Next {
+    Send(Batch),
+    Settle,
+    Exit,
 }
 
 impl Worker {
     fn run(mut self) {
-        let max = self.shared.opts.max_batch_messages;
-        let mut drained: Vec<Entry> = Vec::with_capacity(max);
         loop {
-            {
+            let next = {
                 let mut st = self.queue.st.lock().unwrap();
-                while st.items.is_empty() {
+                loop {
+                    let b = match st.sealed.pop_front() {
+                        Some(b) => Some(b),
+                        None => st.current.take(),
+                    };
+                    if let Some(b) = b {
+                        st.queued -= b.count as usize;
+                        self.queue.not_full.notify_all();
+                        break Next::Send(b);
+                    }
                     if st.closed {
-                        drop(st);
-                        while let Some(p) = self.in_flight.pop_front() {
-                            self.settle(p);
-                        }
-                        return;
+                        break Next::Exit;
                     }
                     if !self.in_flight.is_empty() {
-                        break; // nothing new: collect acks (below) rather than sleep on them
+                        break Next::Settle; // nothing new: collect acks rather than sleep on them
                     }
                     st = self.queue.not_empty.wait_timeout(st, Duration::from_millis(200)).unwrap().0;
                 }
-                let n = st.items.len().min(max);
-                drained.extend(st.items.drain(..n));
-                if n > 0 {
-                    self.queue.not_full.notify_all();
-                }
-            }
-            if drained.is_empty() {
-                if let Some(p) = self.in_flight.pop_front() {
+            };
+            match next {
+                Next::Send(b) => self.send(b),
+                Next::Settle => {
+                    let p = self.in_flight.pop_front().unwrap();
                     self.settle(p);
                 }
-                continue;
+                Next::Exit => {
+                    while let Some(p) = self.in_flight.pop_front() {
+                        self.settle(p);
+                    }
+                    return;
+                }
             }
-            self.send_runs(&mut drained);
         }
     }
 
-    /// Sends the drained entries as batches: consecutive entries of one stream, within the size limit.
-    fn send_runs(&mut self, drained: &mut Vec<Entry>) {
-        let max_bytes = self.shared.opts.max_batch_bytes;
-        let mut rest: Vec<Entry> = std::mem::take(drained);
-        let start = 0;
-        while start < rest.len() {
-            let stream = rest[start].stream.clone();
-            let mut end = start;
-            let mut bytes = 0;
-            while end < rest.len() && rest[end].stream == stream && (bytes == 0 || bytes + rest[end].payload.len() + 4 <= max_bytes) {
-                bytes += rest[end].payload.len() + 4;
-                end += 1;
-            }
-            while self.in_flight.len() >= self.shared.opts.max_in_flight_batches {
-                let p = self.in_flight.pop_front().unwrap();
-                self.settle(p);
-            }
-            let id = self.client.next_request_id();
-            let mut buf = Vec::with_capacity(bytes + stream.len() + 32);
-            let mut w = Writer::begin(&mut buf, 0x11, 0, id);
-            w.string(&stream).u64(0).u32((end - start) as u32);
-            for e in &rest[start..end] {
-                w.record(&e.payload);
-            }
-            w.end();
-            let run: Vec<Entry> = rest.drain(start..end).collect();
-            // `rest` shrank: the next run starts where this one did
-            let deadline = Instant::now() + self.shared.opts.client.request_timeout;
-            match self.client.publish_encoded(id, buf, deadline) {
-                Ok(p) => self.in_flight.push_back((p, run)),
-                Err(e) => self.fail(run, &e),
-            }
+    fn send(&mut self, mut b: Batch) {
+        while self.in_flight.len() >= self.shared.opts.max_in_flight_batches {
+            let p = self.in_flight.pop_front().unwrap();
+            self.settle(p);
         }
-        rest.clear();
-        *drained = rest;
+        let id = self.client.next_request_id();
+        let frame = b.finish(id);
+        let deadline = Instant::now() + self.shared.opts.client.request_timeout;
+        match self.client.publish_encoded(id, frame, deadline) {
+            Ok(p) => self.in_flight.push_back((p, b)),
+            Err(e) => self.fail(b, &e),
+        }
     }
 
-    fn settle(&mut self, (p, run): (PendingAck, Vec<Entry>)) {
+    fn settle(&mut self, (p, b): (PendingAck, Batch)) {
         match p.wait() {
             Ok(ack) => {
-                let n = run.len() as u64;
-                for (k, e) in run.into_iter().enumerate() {
-                    if let Some(tx) = e.result {
-                        let _ = tx.try_send(Ok(ack.first_sequence + k as u64));
-                    }
+                for (k, tx) in b.tickets {
+                    let _ = tx.try_send(Ok(ack.first_sequence + k as u64));
                 }
-                self.shared.counts.lock().unwrap().acked += n;
+                self.shared.counts.lock().unwrap().acked += b.count as u64;
                 self.shared.settled.notify_all();
             }
-            Err(e) => self.fail(run, &e),
+            Err(e) => self.fail(b, &e),
         }
     }
 
-    fn fail(&self, run: Vec<Entry>, e: &Error) {
-        let n = run.len();
-        let mut fire_and_forget = 0;
-        for en in run {
-            match en.result {
-                Some(tx) => {
-                    let _ = tx.try_send(Err(e.clone()));
-                }
-                None => fire_and_forget += 1,
-            }
+    fn fail(&self, b: Batch, e: &Error) {
+        let fire_and_forget = b.count as usize - b.tickets.len();
+        for (_, tx) in b.tickets {
+            let _ = tx.try_send(Err(e.clone()));
         }
-        self.shared.counts.lock().unwrap().failed += n as u64;
+        self.shared.counts.lock().unwrap().failed += b.count as u64;
         self.shared.settled.notify_all();
         if fire_and_forget > 0 {
             if let Some(l) = &self.shared.opts.error_listener {
