@@ -448,6 +448,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_batch_is_the_publish_batch_frame_of_its_records() {
+        let mut b = Batch::new(Arc::from("blocks"), 16);
+        let (tx, rx) = mpsc::sync_channel(1);
+        b.push(b"a", None);
+        b.push(b"", Some(tx));
+        b.push(b"bc", None);
+        assert_eq!((b.count, b.bytes, b.tickets.len()), (3, 3 + 12, 1));
+        assert_eq!(b.tickets[0].0, 1);
+        let frame = b.finish(42);
+        let want = crate::codec::Frame::PublishBatch {
+            request_id: 42,
+            stream: "blocks".into(),
+            expected_sequence: 0,
+            records: vec![b"a".to_vec(), vec![], b"bc".to_vec()],
+        };
+        assert_eq!(frame, crate::codec::encode(&want, 1));
+        drop(rx);
+    }
+
+    #[test]
     fn a_stream_always_maps_to_one_worker() {
         assert_eq!(stream_hash("blocks"), stream_hash("blocks"));
         assert_ne!(stream_hash("a") % 7, stream_hash("b") % 7);
