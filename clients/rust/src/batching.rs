@@ -1,6 +1,7 @@
-//! The batching publisher: callers put messages in bounded queues, one per worker; N workers,
-//! each with its own persistent connection, take them off in runs and send each run of one
-//! stream as one PUBLISH_BATCH, keeping a few batches in flight per connection. A stream always
+//! The batching publisher: callers put messages in bounded queues, one per worker, where each
+//! message is copied straight into the PUBLISH_BATCH frame being filled for its stream; N
+//! workers, each with its own persistent connection, send those frames whole, keeping a few
+//! batches in flight per connection. A stream always
 //! goes to the same worker (hash of its name), so messages queued from one thread reach the
 //! stream in order.
 //!
