@@ -199,7 +199,7 @@ public final class Driver {
 
     private ObjectNode publish(JsonNode cmd) throws Failure {
         String stream = text(cmd, "stream");
-        byte[] payload = hex(cmd.path("payload").asText(""));
+        byte[] payload = hexField(cmd, "payload");
         long expected = cmd.path("expectedSequence").asLong(0);
         long seq = await(client().publish(stream, payload, expected), CALL_MILLIS);
         return ok().put("sequence", seq);
@@ -208,7 +208,16 @@ public final class Driver {
     private ObjectNode publishBatch(JsonNode cmd) throws Failure {
         String stream = text(cmd, "stream");
         List<byte[]> payloads = new ArrayList<>();
-        cmd.path("payloads").forEach(p -> payloads.add(hex(p.asText())));
+        JsonNode list = cmd.path("payloads");
+        if (!list.isArray()) {
+            throw Failure.client("'payloads' (a list of hex strings) is missing");
+        }
+        for (JsonNode p : list) {
+            if (!p.isTextual()) {
+                throw Failure.client("'payloads' holds a non-string: " + p);
+            }
+            payloads.add(hex(p.asText()));
+        }
         long expected = cmd.path("expectedSequence").asLong(0);
         CompletableFuture<PublishAck> f;
         if (cmd.hasNonNull("producer")) {
@@ -347,7 +356,7 @@ public final class Driver {
     private ObjectNode respond(JsonNode cmd) throws Failure {
         String subject = text(cmd, "subject");
         boolean echo = cmd.path("echo").asBoolean(false);
-        byte[] reply = echo ? null : hex(cmd.path("reply").asText(""));
+        byte[] reply = echo ? null : hexField(cmd, "reply");
         Responder r = await(client().respond(subject, req -> echo ? req.payload() : reply), CALL_MILLIS);
         responders.add(r);
         return ok();
@@ -355,7 +364,7 @@ public final class Driver {
 
     private ObjectNode request(JsonNode cmd) throws Failure {
         long timeoutMs = cmd.path("timeoutMs").asLong(5000);
-        byte[] answer = await(client().request(text(cmd, "subject"), hex(cmd.path("payload").asText("")),
+        byte[] answer = await(client().request(text(cmd, "subject"), hexField(cmd, "payload"),
                 Duration.ofMillis(timeoutMs)), timeoutMs + 3000);
         return ok().put("payload", HEX.formatHex(answer));
     }
@@ -399,6 +408,18 @@ public final class Driver {
             throw Failure.client("'" + field + "' (a string) is missing");
         }
         return n.asText();
+    }
+
+    /** A hex string field; absent means empty. */
+    private static byte[] hexField(JsonNode cmd, String field) throws Failure {
+        JsonNode n = cmd.get(field);
+        if (n == null || n.isNull()) {
+            return new byte[0];
+        }
+        if (!n.isTextual()) {
+            throw Failure.client("'" + field + "' must be a hex string, was " + n);
+        }
+        return hex(n.asText());
     }
 
     private static byte[] hex(String s) {
