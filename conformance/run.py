@@ -34,6 +34,7 @@ ROOT = HERE.parent
 
 DEFAULT_STEP_TIMEOUT = 20.0     # seconds a driver gets to answer a command without a timeoutMs
 GRACE = 5.0                     # added to a command's own timeoutMs
+CONNECT_TIMEOUT = 60.0          # a new driver must start and answer connect within this
 EXIT_TIMEOUT = 10.0             # a driver must exit this soon after end of input
 POLL_INTERVAL = 0.02            # between repeats of an "until" step (bounded by its deadline)
 
@@ -460,7 +461,10 @@ class Run:
                     d.send({"cmd": "connect", "addresses": [self.proxy.address],
                             "name": f"{scenario['name']}-{role}"}, "connect")
                 for role, d in started.items():
-                    answer = d.wait("connect", DEFAULT_STEP_TIMEOUT + 40)   # first use may start a JVM
+                    try:
+                        answer = d.wait("connect", CONNECT_TIMEOUT)   # a driver may start a JVM first
+                    except StepFailed as e:
+                        raise StepFailed(f"connect {role}: {e}")
                     if answer.get("ok") is not True or answer.get("version") not in (1, 2):
                         raise StepFailed(f"connect {role}: {short(answer, 400)}")
                     d.version = answer["version"]
@@ -559,6 +563,7 @@ def toml_value(v):
 
 
 def main() -> int:
+    global DEFAULT_STEP_TIMEOUT, CONNECT_TIMEOUT
     ap = argparse.ArgumentParser(description="wirebus conformance suite")
     g = ap.add_mutually_exclusive_group(required=True)
     g.add_argument("--broker", help="a running broker, tcp://host:port")
@@ -569,7 +574,13 @@ def main() -> int:
     ap.add_argument("--only", help="comma-separated scenario names to run")
     ap.add_argument("--no-matrix", action="store_true", help="skip the cross-client matrix")
     ap.add_argument("--logs", help="directory for driver and broker logs (default: a new temp dir)")
+    ap.add_argument("--step-timeout", type=float, default=DEFAULT_STEP_TIMEOUT,
+                    help="seconds a driver gets to answer a command that has no timeoutMs of its own (default 20)")
+    ap.add_argument("--connect-timeout", type=float, default=60.0,
+                    help="seconds a new driver gets to start and answer connect (default 60)")
     args = ap.parse_args()
+    DEFAULT_STEP_TIMEOUT = args.step_timeout
+    CONNECT_TIMEOUT = args.connect_timeout
 
     drivers = json.loads(Path(args.drivers).read_text())
     suite = json.loads(Path(args.scenarios).read_text())
