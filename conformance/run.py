@@ -458,8 +458,11 @@ class Run:
                                        self.log_dir)
             if scenario.get("autoConnect", True):
                 for role, d in started.items():
-                    d.send({"cmd": "connect", "addresses": [self.proxy.address],
-                            "name": f"{scenario['name']}-{role}"}, "connect")
+                    try:
+                        d.send({"cmd": "connect", "addresses": [self.proxy.address],
+                                "name": f"{scenario['name']}-{role}"}, "connect")
+                    except StepFailed as e:
+                        raise StepFailed(f"connect {role}: {e}")
                 for role, d in started.items():
                     try:
                         answer = d.wait("connect", CONNECT_TIMEOUT)   # a driver may start a JVM first

@@ -478,38 +478,59 @@ public final class Driver {
         "lastProducerSequence"};
 
     /**
-     * The v2 error fields this client's exception tells: its accessors of those names (a negative
-     * value or an empty OptionalLong means unknown), or a {@code fields()} map.
+     * The v2 error fields this client's exception tells, found by name so the driver builds against
+     * any version of the client: accessors {@code lastSequence()}, {@code firstRetainedSequence()},
+     * {@code lastProducerSequence()} (a long, negative when unknown, or an OptionalLong),
+     * {@code retryAfter()} (an Optional Duration), and the same names on what {@code fields()}
+     * returns (a Map, or an object with those accessors).
      */
     static Map<String, Long> fields(WirebusException e) {
         Map<String, Long> fields = new LinkedHashMap<>();
-        for (String name : FIELD_NAMES) {
-            try {
-                Method m = e.getClass().getMethod(name);
-                Object v = m.invoke(e);
-                if (v instanceof OptionalLong o && o.isPresent()) {
-                    v = o.getAsLong();
+        readFields(e, fields);
+        Object more = invoke(e, "fields");
+        if (more instanceof Map<?, ?> map) {
+            map.forEach((k, val) -> {
+                if (val instanceof Number n) {
+                    fields.putIfAbsent(String.valueOf(k), n.longValue());
                 }
-                if (v instanceof Number n && n.longValue() >= 0) {
-                    fields.put(name, n.longValue());
-                }
-            } catch (ReflectiveOperationException | RuntimeException ignored) {
-                // this exception type does not carry it
-            }
-        }
-        try {
-            Object v = e.getClass().getMethod("fields").invoke(e);
-            if (v instanceof Map<?, ?> map) {
-                map.forEach((k, val) -> {
-                    if (val instanceof Number n) {
-                        fields.putIfAbsent(String.valueOf(k), n.longValue());
-                    }
-                });
-            }
-        } catch (ReflectiveOperationException | RuntimeException ignored) {
-            // no fields() accessor
+            });
+        } else if (more != null) {
+            readFields(more, fields);
         }
         return fields;
+    }
+
+    private static void readFields(Object source, Map<String, Long> into) {
+        for (String name : FIELD_NAMES) {
+            Long v = number(invoke(source, name));
+            if (v != null) {
+                into.putIfAbsent(name, v);
+            }
+        }
+        if (invoke(source, "retryAfter") instanceof java.util.Optional<?> o && o.isPresent()
+                && o.get() instanceof Duration d) {
+            into.putIfAbsent("retryAfterMillis", d.toMillis());
+        }
+    }
+
+    private static Long number(Object v) {
+        if (v instanceof OptionalLong o) {
+            return o.isPresent() ? o.getAsLong() : null;
+        }
+        if (v instanceof Number n && n.longValue() >= 0) {
+            return n.longValue();
+        }
+        return null;
+    }
+
+    private static Object invoke(Object target, String method) {
+        try {
+            Method m = target.getClass().getMethod(method);
+            m.setAccessible(true);
+            return m.invoke(target);
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            return null;
+        }
     }
 
     private static ObjectNode ok() {
