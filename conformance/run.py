@@ -198,6 +198,7 @@ class Driver:
         self.outstanding: list[str] = []   # tags of commands sent and not yet answered, in order
         self.results: dict[str, dict] = {}
         self.version = 1
+        self.connected = False
         threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self):
@@ -471,6 +472,7 @@ class Run:
                     if answer.get("ok") is not True or answer.get("version") not in (1, 2):
                         raise StepFailed(f"connect {role}: {short(answer, 400)}")
                     d.version = answer["version"]
+                    d.connected = True
             for i, step in enumerate(scenario["steps"], 1):
                 try:
                     self.run_step(step, started, ctx)
@@ -488,12 +490,14 @@ class Run:
             if p and not problem:
                 problem = p
         took = time.monotonic() - t0
+        versions = "+".join(f"v{v}" for v in sorted({d.version for d in started.values() if d.connected}))
+        info = f"[{took:.1f}s{', protocol ' + versions if versions else ''}]"
         if problem:
             self.failed += 1
-            print(f"FAIL  {title}: {problem}  [{took:.1f}s]", flush=True)
+            print(f"FAIL  {title}: {problem}  {info}", flush=True)
         else:
             self.passed += 1
-            print(f"PASS  {title}  [{took:.1f}s]", flush=True)
+            print(f"PASS  {title}  {info}", flush=True)
 
     def run_step(self, step: dict, drivers: dict[str, Driver], ctx: Context):
         if "cut" in step:
