@@ -21,6 +21,7 @@ import os
 import queue
 import re
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -485,6 +486,10 @@ class Run:
             problem = str(e)
         except (ValueError, KeyError, TypeError) as e:
             problem = f"bad scenario: {e!r}"
+        except BaseException:
+            for d in started.values():   # stopped (a signal, Ctrl-C): no driver outlives the run
+                d.finish(clean=False)
+            raise
         for role, d in started.items():
             p = d.finish(clean=problem is None)
             if p and not problem:
@@ -657,6 +662,10 @@ def main() -> int:
             return 2
         upstream = (m.group(1), int(m.group(2)))
 
+    def terminate(signum, frame):
+        raise SystemExit(f"stopped by signal {signum}")   # runs the finally below: broker and proxy stop
+
+    signal.signal(signal.SIGTERM, terminate)
     proxy = Proxy(upstream)
     print(f"wirebus conformance: clients {', '.join(clients)}; broker {upstream[0]}:{upstream[1]} via proxy "
           f"{proxy.address}; run {run_id}; logs {log_dir}", flush=True)

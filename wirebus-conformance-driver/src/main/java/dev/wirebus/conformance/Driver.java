@@ -159,7 +159,9 @@ public final class Driver {
         WirebusException last = null;
         for (String address : addresses) {
             try {
+                // a generous handshake deadline: the suite starts several JVMs at once on busy machines
                 client = WirebusClient.builder().address(address).name(name)
+                        .connectTimeout(Duration.ofSeconds(15))
                         .requestTimeout(Duration.ofMillis(CALL_MILLIS - 1000)).connect();
                 break;
             } catch (WirebusException e) {
