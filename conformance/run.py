@@ -56,6 +56,7 @@ class Proxy:
         self.lock = threading.Lock()
         self.pairs: set[tuple[socket.socket, socket.socket]] = set()
         self.closed = False
+        self.violations: list[str] = []   # frames from the broker longer than it announced
         threading.Thread(target=self._accept, name="proxy-accept", daemon=True).start()
 
     @property
@@ -83,15 +84,17 @@ class Proxy:
                     upstream.close()
                     return
                 self.pairs.add(pair)
-            threading.Thread(target=self._pump, args=(client, upstream, pair), daemon=True).start()
-            threading.Thread(target=self._pump, args=(upstream, client, pair), daemon=True).start()
+            threading.Thread(target=self._pump, args=(client, upstream, pair, None), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, pair, FrameWatch(self)), daemon=True).start()
 
-    def _pump(self, src: socket.socket, dst: socket.socket, pair):
+    def _pump(self, src: socket.socket, dst: socket.socket, pair, watch):
         try:
             while True:
                 data = src.recv(65536)
                 if not data:
                     break
+                if watch:
+                    watch.feed(data)
                 dst.sendall(data)
         except OSError:
             pass
@@ -121,14 +124,64 @@ class Proxy:
         self.cut()
 
 
+class FrameWatch:
+    """Follows the frames the broker sends on one connection: learns maxFrameLength from WELCOME
+    (the first frame) and records every later frame whose length field exceeds it."""
+
+    def __init__(self, proxy: Proxy):
+        self.proxy = proxy
+        self.head = b""         # bytes of the current frame's length field (or of WELCOME)
+        self.skip = 0           # bytes of the current frame still to pass
+        self.max = None
+        self.frames = 0
+
+    def feed(self, data: bytes):
+        i = 0
+        while i < len(data):
+            if self.skip:
+                n = min(self.skip, len(data) - i)
+                self.skip -= n
+                i += n
+                continue
+            if self.max is None:
+                # WELCOME: length u32, type u8, flags u8, requestId u64, version u16, maxFrameLength u32
+                need = 4 + 10 + 2 + 4
+                take = min(need - len(self.head), len(data) - i)
+                self.head += data[i:i + take]
+                i += take
+                if len(self.head) == need:
+                    length = int.from_bytes(self.head[:4], "big")
+                    if self.head[4] == 0x02:
+                        self.max = int.from_bytes(self.head[16:20], "big")
+                    else:
+                        self.max = 1 << 32   # not a WELCOME (an ERROR): nothing to hold the broker to
+                    self.skip = max(0, 4 + length - need)
+                    self.head = b""
+                continue
+            take = min(4 - len(self.head), len(data) - i)
+            self.head += data[i:i + take]
+            i += take
+            if len(self.head) == 4:
+                length = int.from_bytes(self.head, "big")
+                self.frames += 1
+                if length > self.max:
+                    self.proxy.violations.append(f"the broker sent a frame whose length field is {length}, above "
+                                                 f"the maxFrameLength {self.max} it announced (frame type "
+                                                 f"{data[i]:#04x})" if i < len(data) else
+                                                 f"the broker sent a frame whose length field is {length}, above "
+                                                 f"the maxFrameLength {self.max} it announced")
+                self.skip = length
+                self.head = b""
+
+
 # ------------------------------------------------------------------------------------------ broker
 
 class Broker:
     """A broker started from a jar: memory store, TCP on a free port, no HTTP."""
 
-    def __init__(self, jar: str, config: str | None, log_path: Path):
+    def __init__(self, jar: str, config: str | None, log_path: Path, max_frame: int, max_message: int):
         cmd = ["java", "-jar", jar, "serve", "--store", "memory", "--no-uds", "--tcp", "127.0.0.1:0",
-               "--http", "off"]
+               "--http", "off", "--max-frame-bytes", str(max_frame), "--max-message-bytes", str(max_message)]
         if config:
             cmd += ["--config", config]
         self.log = open(log_path, "w")
@@ -342,6 +395,8 @@ class Context:
                 return to_hex(payload_bytes(value, self.data))
             if key == "payloads":
                 return [to_hex(b) for b in payload_list(value, self.data)]
+            if set(value) == {"$count"}:
+                return len(self.data[value["$count"]])
             if set(value) == {"$messages"}:
                 m = value["$messages"]
                 payloads = payload_list(m["payloads"], self.data)
@@ -350,7 +405,7 @@ class Context:
         return value
 
 
-MATCHERS = {"$optional", "$v2", "$gte", "$lte", "$any", "$absent", "$len"}
+MATCHERS = {"$optional", "$v2", "$gte", "$lte", "$any", "$absent", "$len", "$prefix"}
 
 
 def match(expected, actual, version: int, path: str = "", optional: bool = False) -> str | None:
@@ -360,6 +415,7 @@ def match(expected, actual, version: int, path: str = "", optional: bool = False
       {"$v2": X}        required and matching X when the connection speaks version 2 or later;
                         with version 1 it may be absent, and must match X when present
       {"$gte": n}, {"$lte": n}, {"$any": true}, {"$absent": true}, {"$len": n}
+      {"$prefix": [..]} a non-empty list matching the first items of [..] (a page may be short)
     """
     where = path or "answer"
     if isinstance(expected, dict) and expected and set(expected) <= MATCHERS:
@@ -381,6 +437,11 @@ def match(expected, actual, version: int, path: str = "", optional: bool = False
             return f"{where}: expected <= {expected['$lte']}, got {short(actual)}"
         if "$len" in expected and not (isinstance(actual, list) and len(actual) == expected["$len"]):
             return f"{where}: expected a list of {expected['$len']}, got {short(actual)}"
+        if "$prefix" in expected:
+            full = expected["$prefix"]
+            if not isinstance(actual, list) or not actual or len(actual) > len(full):
+                return f"{where}: expected 1 to {len(full)} leading items of {short(full)}, got {short(actual)}"
+            return match(full[:len(actual)], actual, version, path, optional)
         return None
     if actual is MISSING:
         return None if optional else f"{where}: missing, expected {short(expected)}"
@@ -437,6 +498,7 @@ class Run:
         self.stream_config = stream_config
         self.passed = 0
         self.failed = 0
+        self.xfailed = 0
 
     def names_for(self, scenario: dict, label: str) -> dict:
         base = f"cf-{self.run_id}.{scenario['name']}.{label}"
@@ -454,6 +516,7 @@ class Run:
         ctx = Context(self.names_for(scenario, label.replace("->", "-")), data)
         started: dict[str, Driver] = {}
         problem = None
+        self.proxy.violations.clear()
         try:
             for role, client in assignment.items():
                 started[role] = Driver(client, self.drivers[client], f"{scenario['name']}.{label.replace('->', '-')}.{role}",
@@ -494,15 +557,22 @@ class Run:
             p = d.finish(clean=problem is None)
             if p and not problem:
                 problem = p
+        if self.proxy.violations and not problem:
+            problem = f"{self.proxy.violations[0]} ({len(self.proxy.violations)} such frame(s) in this scenario)"
         took = time.monotonic() - t0
         versions = "+".join(f"v{v}" for v in sorted({d.version for d in started.values() if d.connected}))
         info = f"[{took:.1f}s{', protocol ' + versions if versions else ''}]"
-        if problem:
+        xfail = scenario.get("xfail")
+        if problem and xfail and xfail["match"] in problem:
+            self.xfailed += 1
+            print(f"XFAIL {title}: known bug, {xfail['reason']}: {problem}  {info}", flush=True)
+        elif problem:
             self.failed += 1
             print(f"FAIL  {title}: {problem}  {info}", flush=True)
         else:
             self.passed += 1
-            print(f"PASS  {title}  {info}", flush=True)
+            extra = f" (marked xfail, the known bug looks fixed: remove the scenario's xfail)" if xfail else ""
+            print(f"PASS  {title}{extra}  {info}", flush=True)
 
     def run_step(self, step: dict, drivers: dict[str, Driver], ctx: Context):
         if "cut" in step:
@@ -523,7 +593,13 @@ class Run:
             return
         d = drivers[step["role"]]
         cmd = {k: v for k, v in step.items() if k not in STEP_KEYS}
-        cmd = ctx.expand(cmd)
+        if isinstance(cmd.get("payloads"), dict) and "fillFrame" in cmd["payloads"]:
+            fill = cmd.pop("payloads")
+            cmd = ctx.expand(cmd)
+            ctx.data[fill["as"]] = self.fill_frame(cmd, fill)
+            cmd["payloads"] = [to_hex(b) for b in ctx.data[fill["as"]]]
+        else:
+            cmd = ctx.expand(cmd)
         timeout = step.get("deadline") or (cmd.get("timeoutMs", 0) / 1000 + GRACE if "timeoutMs" in cmd
                                             else DEFAULT_STEP_TIMEOUT)
         if "async" in step:
@@ -547,6 +623,17 @@ class Run:
             d.send(cmd, tag)
             answer = d.wait(tag, timeout)
         self.check(step, answer, d, ctx)
+
+    def fill_frame(self, cmd: dict, fill: dict) -> list[bytes]:
+        """Records that make this PUBLISH_BATCH frame exactly the broker's maximum frame length:
+        length field = 10 (header) + 2 + stream + 8 (expectedSequence) + 4 (count) + records."""
+        if fill["fillFrame"] != "publishBatch" or "producer" in cmd:
+            raise ValueError("fillFrame supports a plain publishBatch only")
+        space = self.max_frame - (10 + 2 + len(cmd["stream"].encode()) + 8 + 4)
+        k = max(fill.get("records", 1), -(-space // (self.max_message + 4)))
+        sizes = [(space - 4 * k) // k] * k
+        sizes[-1] += space - sum(4 + n for n in sizes)
+        return [bytes((i * 7 + j) % 256 for j in range(n)) for i, n in enumerate(sizes)]
 
     @staticmethod
     def driver_with(tag: str, drivers: dict[str, Driver]) -> Driver:
@@ -590,7 +677,13 @@ def main() -> int:
                     help="seconds a driver gets to answer a command that has no timeoutMs of its own (default 20)")
     ap.add_argument("--connect-timeout", type=float, default=60.0,
                     help="seconds a new driver gets to start and answer connect (default 60)")
+    ap.add_argument("--max-frame-bytes", type=int,
+                    help="the broker's maximum frame length: set on the broker started with --jar (default 262144), "
+                         "or what the --broker given uses (default 8388608, the broker's default)")
     args = ap.parse_args()
+    if args.max_frame_bytes is None:
+        args.max_frame_bytes = 262144 if args.jar else 8388608
+    max_message = min(1048576, args.max_frame_bytes - 512)   # the broker wants 512 bytes of a frame left
     DEFAULT_STEP_TIMEOUT = args.step_timeout
     CONNECT_TIMEOUT = args.connect_timeout
 
@@ -648,7 +741,7 @@ def main() -> int:
             config = str(log_dir / "wirebus.toml")
             Path(config).write_text("\n".join(lines) + "\n")
         try:
-            broker = Broker(args.jar, config, log_dir / "broker.log")
+            broker = Broker(args.jar, config, log_dir / "broker.log", args.max_frame_bytes, max_message)
         except RuntimeError as e:
             print(f"FAIL  broker: {e}")
             print("0 passed, 1 failed")
@@ -670,6 +763,7 @@ def main() -> int:
     print(f"wirebus conformance: clients {', '.join(clients)}; broker {upstream[0]}:{upstream[1]} via proxy "
           f"{proxy.address}; run {run_id}; logs {log_dir}", flush=True)
     run = Run(args, drivers, clients, proxy, run_id, log_dir, stream_config)
+    run.max_frame, run.max_message = args.max_frame_bytes, max_message
     try:
         for client in clients:
             for s in single:
@@ -682,6 +776,9 @@ def main() -> int:
         proxy.close()
         if broker:
             broker.stop()
+    if run.xfailed:
+        print(f"note: {run.xfailed} known failure(s) (XFAIL) not counted: scenarios whose 'xfail' names a known bug",
+              flush=True)
     print(f"{run.passed} passed, {run.failed} failed", flush=True)
     return 1 if run.failed else 0
 
