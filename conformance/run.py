@@ -405,7 +405,7 @@ class Context:
         return value
 
 
-MATCHERS = {"$optional", "$v2", "$gte", "$lte", "$any", "$absent", "$len", "$prefix"}
+MATCHERS = {"$optional", "$v2", "$gte", "$lte", "$any", "$absent", "$len", "$prefix", "$oneOf", "$unordered"}
 
 
 def match(expected, actual, version: int, path: str = "", optional: bool = False) -> str | None:
@@ -415,6 +415,8 @@ def match(expected, actual, version: int, path: str = "", optional: bool = False
       {"$v2": X}        required and matching X when the connection speaks version 2 or later;
                         with version 1 it may be absent, and must match X when present
       {"$gte": n}, {"$lte": n}, {"$any": true}, {"$absent": true}, {"$len": n}
+      {"$oneOf": [X, Y]} matching one of the alternatives
+      {"$unordered": [..]} a list of the same length whose items match these in any order
       {"$prefix": [..]} a non-empty list matching the first items of [..] (a page may be short)
     """
     where = path or "answer"
@@ -430,6 +432,22 @@ def match(expected, actual, version: int, path: str = "", optional: bool = False
         if actual is MISSING:
             return None if optional else f"{where}: missing"
         if "$any" in expected:
+            return None
+        if "$unordered" in expected:
+            items = expected["$unordered"]
+            if not isinstance(actual, list) or len(actual) != len(items):
+                return f"{where}: expected {len(items)} items in any order, got {short(actual)}"
+            left = list(actual)
+            for e in items:
+                hit = next((a for a in left if match(e, a, version, path, optional) is None), MISSING)
+                if hit is MISSING:
+                    return f"{where}: no item matches {short(e)} in {short(actual)}"
+                left.remove(hit)
+            return None
+        if "$oneOf" in expected:
+            problems = [match(alt, actual, version, path, optional) for alt in expected["$oneOf"]]
+            if all(problems):
+                return f"{where}: matches none of {short(expected['$oneOf'])}: {'; '.join(problems)}"
             return None
         if "$gte" in expected and not (isinstance(actual, int) and actual >= expected["$gte"]):
             return f"{where}: expected >= {expected['$gte']}, got {short(actual)}"
