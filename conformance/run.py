@@ -567,6 +567,8 @@ class Run:
             problem = str(e)
         except (ValueError, KeyError, TypeError) as e:
             problem = f"bad scenario: {e!r}"
+        except OSError as e:
+            problem = f"cannot run the driver: {e}"
         except BaseException:
             for d in started.values():   # stopped (a signal, Ctrl-C): no driver outlives the run
                 d.finish(clean=False)
@@ -594,7 +596,8 @@ class Run:
 
     def run_step(self, step: dict, drivers: dict[str, Driver], ctx: Context):
         if "cut" in step:
-            self.proxy.cut()
+            if self.proxy.cut() == 0:
+                raise StepFailed("the proxy carried no connection to cut")
             return
         if "pending" in step:
             tag = step["pending"]
