@@ -539,22 +539,22 @@ class Run:
             for role, client in assignment.items():
                 started[role] = Driver(client, self.drivers[client], f"{scenario['name']}.{label.replace('->', '-')}.{role}",
                                        self.log_dir)
-            if scenario.get("autoConnect", True):
-                for role, d in started.items():
-                    try:
-                        d.send({"cmd": "connect", "addresses": [self.proxy.address],
-                                "name": f"{scenario['name']}-{role}"}, "connect")
-                    except StepFailed as e:
-                        raise StepFailed(f"connect {role}: {e}")
-                for role, d in started.items():
-                    try:
-                        answer = d.wait("connect", CONNECT_TIMEOUT)   # a driver may start a JVM first
-                    except StepFailed as e:
-                        raise StepFailed(f"connect {role}: {e}")
-                    if answer.get("ok") is not True or answer.get("version") not in (1, 2):
-                        raise StepFailed(f"connect {role}: {short(answer, 400)}")
-                    d.version = answer["version"]
-                    d.connected = True
+            # every role connects through the proxy first (all at once: drivers may start JVMs)
+            for role, d in started.items():
+                try:
+                    d.send({"cmd": "connect", "addresses": [self.proxy.address],
+                            "name": f"{scenario['name']}-{role}"}, "connect")
+                except StepFailed as e:
+                    raise StepFailed(f"connect {role}: {e}")
+            for role, d in started.items():
+                try:
+                    answer = d.wait("connect", CONNECT_TIMEOUT)
+                except StepFailed as e:
+                    raise StepFailed(f"connect {role}: {e}")
+                if answer.get("ok") is not True or answer.get("version") not in (1, 2):
+                    raise StepFailed(f"connect {role}: {short(answer, 400)}")
+                d.version = answer["version"]
+                d.connected = True
             for i, step in enumerate(scenario["steps"], 1):
                 try:
                     self.run_step(step, started, ctx)
