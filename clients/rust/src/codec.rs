@@ -601,17 +601,26 @@ impl<'a> Cursor<'a> {
         }
         let n = self.u8("fieldCount")?;
         let mut out: ErrorFieldList = Vec::with_capacity(n as usize);
+        let mut seen = [false; 256];
         for _ in 0..n {
             let k = self.u8("field key")?;
             let v = self.u63("field value")?;
-            if out.iter().any(|(kk, _)| *kk == k) {
+            if seen[k as usize] {
                 return Err(self.malformed(format!("error field key {} appears twice", k)));
             }
-            out.push((k, v));
+            seen[k as usize] = true;
+            // keys this version does not know are skipped (docs/protocol.md section 4.4)
+            if (1..=MAX_KNOWN_FIELD_KEY).contains(&k) {
+                out.push((k, v));
+            }
         }
+        out.sort_by_key(|(k, _)| *k);
         Ok(out)
     }
 }
+
+/// The highest error field key version 2 defines (lastProducerSequence).
+const MAX_KNOWN_FIELD_KEY: u8 = 4;
 
 /// Decodes one whole frame (length prefix included) as protocol `version` defines it.
 pub fn decode(bytes: &[u8], version: u16) -> Result<Frame, DecodeError> {
@@ -992,7 +1001,7 @@ mod tests {
         for v in [1, 2] {
             roundtrip(Frame::Hello { request_id: 1, min_version: 1, max_version: 2, client_name: "x".into() }, v);
             roundtrip(Frame::Error { request_id: 7, code: 10, message: "m".into(), fields: if v == 2 { vec![(1, 40)] } else { vec![] } }, v);
-            roundtrip(Frame::SubscriptionClosed { request_id: 0, subscription_id: 3, code: 11, message: "m".into(), fields: if v == 2 { vec![(2, 9), (99, 1)] } else { vec![] } }, v);
+            roundtrip(Frame::SubscriptionClosed { request_id: 0, subscription_id: 3, code: 11, message: "m".into(), fields: if v == 2 { vec![(2, 9), (4, 1)] } else { vec![] } }, v);
             roundtrip(Frame::PublishIdempotent { request_id: 3, stream: "s".into(), expected_sequence: 0, producer_id: "p".into(), producer_sequence: 5, records: recs.clone() }, v);
             roundtrip(Frame::Consume { request_id: 4, subscription_id: 1, stream: "s".into(), consumer: "c".into(), start_kind: StartKind::Sequence, start_sequence: 9, credits: 64, ack_mode: 1, max_lag: 5, resume: true }, v);
             roundtrip(Frame::ConsumerList { request_id: 5, last_sequence: 45, held_publishes: 1, held_millis: 2, rejected_publishes: 3, consumers: vec![ConsumerEntry { name: "e".into(), acked_sequence: 41, max_lag: 500, connected: true }] }, v);

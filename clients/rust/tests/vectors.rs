@@ -29,12 +29,12 @@ fn code_fields(code: u16) -> (Json, Json) {
 }
 fn error_fields(fields: &[(u8, u64)]) -> Json {
     let names = ["", "lastSequence", "firstRetainedSequence", "retryAfterMillis", "lastProducerSequence"];
-    Json::Obj(
-        fields
-            .iter()
-            .map(|(k, v)| (names.get(*k as usize).filter(|x| !x.is_empty()).map(|x| x.to_string()).unwrap_or(k.to_string()), n(*v)))
-            .collect(),
-    )
+    // Decoders skip keys they do not know (docs/protocol.md section 4.4); the vectors list the
+    // known ones, in key order.
+    let mut known: Vec<(u8, u64)> =
+        fields.iter().copied().filter(|(k, _)| (*k as usize) < names.len() && *k != 0).collect();
+    known.sort_by_key(|(k, _)| *k);
+    Json::Obj(known.iter().map(|(k, v)| (names[*k as usize].to_string(), n(*v))).collect())
 }
 
 /// The vector-style fields of a decoded frame.
@@ -59,7 +59,7 @@ fn fields_of(f: &Frame) -> Vec<(&'static str, Json)> {
             let (c, cn) = code_fields(*code);
             out.extend([("code", c), ("codeName", cn), ("message", s(message))]);
             if !fields.is_empty() {
-                out.push(("fields", error_fields(fields)));
+                out.push(("errorFields", error_fields(fields)));
             }
         }
         Frame::Publish { stream, expected_sequence, payload, .. } => {
@@ -102,7 +102,7 @@ fn fields_of(f: &Frame) -> Vec<(&'static str, Json)> {
             let (c, cn) = code_fields(*code);
             out.extend([("subscriptionId", n(*subscription_id as u64)), ("code", c), ("codeName", cn), ("message", s(message))]);
             if !fields.is_empty() {
-                out.push(("fields", error_fields(fields)));
+                out.push(("errorFields", error_fields(fields)));
             }
         }
         Frame::Consume { subscription_id, stream, consumer, start_kind, start_sequence, credits, ack_mode, max_lag, resume, .. } => out.extend([
@@ -189,7 +189,7 @@ fn normalise(key: &str, v: &Json) -> Json {
                 })
                 .collect(),
         ),
-        ("fields", Json::Arr(a)) => Json::Obj(
+        ("errorFields", Json::Arr(a)) => Json::Obj(
             a.iter()
                 .map(|e| {
                     let k = e.get("key").and_then(|k| k.as_u64()).unwrap();
@@ -224,9 +224,9 @@ fn get_kind(f: &Json) -> StartKind {
 }
 fn get_error_fields(f: &Json) -> Vec<(u8, u64)> {
     let names = ["", "lastSequence", "firstRetainedSequence", "retryAfterMillis", "lastProducerSequence"];
-    match f.get("fields") {
+    match f.get("errorFields") {
         None => vec![],
-        Some(v) => normalise("fields", v)
+        Some(v) => normalise("errorFields", v)
             .as_object()
             .unwrap()
             .iter()
@@ -360,7 +360,7 @@ fn every_frame_vector_decodes_to_its_fields_and_encodes_to_its_hex() {
         for (k, wv) in want.as_object().unwrap() {
             let gv = got_fields.iter().find(|(gk, _)| gk == k).map(|(_, v)| v.clone());
             let gv = gv.unwrap_or_else(|| {
-                if k == "fields" {
+                if k == "errorFields" {
                     Json::Obj(vec![])
                 } else {
                     panic!("{}: decoded frame has no field {}", name, k)
