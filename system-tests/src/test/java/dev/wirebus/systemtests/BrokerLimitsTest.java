@@ -18,9 +18,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import java.io.IOException;
-import java.net.InetSocketAddress;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
@@ -284,14 +281,7 @@ class BrokerLimitsTest {
         }
 
         static Peer open(EmbeddedBroker broker, EmbeddedBroker.Transport transport) throws IOException {
-            SocketChannel ch;
-            if (transport == EmbeddedBroker.Transport.UNIX) {
-                ch = SocketChannel.open(StandardProtocolFamily.UNIX);
-                ch.connect(UnixDomainSocketAddress.of(broker.broker().unixSocket()));
-            } else {
-                ch = SocketChannel.open(new InetSocketAddress("127.0.0.1", broker.broker().tcpAddress().getPort()));
-            }
-            return new Peer(ch);
+            return new Peer(RawConnection.socket(broker, transport));
         }
 
         static Peer handshaken(EmbeddedBroker broker, EmbeddedBroker.Transport transport) throws IOException {

@@ -31,14 +31,17 @@ final class RawConnection implements AutoCloseable {
     }
 
     static RawConnection open(EmbeddedBroker broker, EmbeddedBroker.Transport transport) throws IOException {
-        SocketChannel ch;
+        return new RawConnection(socket(broker, transport));
+    }
+
+    /** A blocking socket connected to the broker's listener of that transport, nothing sent yet. */
+    static SocketChannel socket(EmbeddedBroker broker, EmbeddedBroker.Transport transport) throws IOException {
         if (transport == EmbeddedBroker.Transport.UNIX) {
-            ch = SocketChannel.open(StandardProtocolFamily.UNIX);
+            SocketChannel ch = SocketChannel.open(StandardProtocolFamily.UNIX);
             ch.connect(UnixDomainSocketAddress.of(broker.broker().unixSocket()));
-        } else {
-            ch = SocketChannel.open(new InetSocketAddress("127.0.0.1", broker.broker().tcpAddress().getPort()));
+            return ch;
         }
-        return new RawConnection(ch);
+        return SocketChannel.open(new InetSocketAddress("127.0.0.1", broker.broker().tcpAddress().getPort()));
     }
 
     /** Opens a connection and completes the handshake. */
