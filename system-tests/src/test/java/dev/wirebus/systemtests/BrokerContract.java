@@ -11,6 +11,7 @@ import dev.wirebus.client.WirebusTimeoutException;
 import dev.wirebus.protocol.ErrorCode;
 import dev.wirebus.protocol.Frame;
 import dev.wirebus.testing.EmbeddedBroker;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
@@ -87,6 +88,7 @@ abstract class BrokerContract {
 
     // 1 ------------------------------------------------------------------------------------------
 
+    @Tag("slow")
     @Test
     void sixtyFourThreadsSharingOneClientPublishEveryPayloadExactlyOnceInOrder() throws Exception {
         int threads = 64;
@@ -183,6 +185,7 @@ abstract class BrokerContract {
 
     // 3 ------------------------------------------------------------------------------------------
 
+    @Tag("slow")
     @Test
     void subscribersJoiningMidStreamAndAfterForcedDisconnectsSeeEverySequence() throws Exception {
         // the subscription set-up window (start fixed, delivery later) is widened in SubscribeHandlerTest

@@ -11,6 +11,7 @@ import dev.wirebus.client.WirebusTimeoutException;
 import dev.wirebus.protocol.ErrorCode;
 import dev.wirebus.server.Broker;
 import dev.wirebus.server.BrokerConfig;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -115,6 +116,7 @@ class DurableConsumerTest {
         }
     }
 
+    @Tag("slow")
     @Test
     void aGatingConsumerPacesTheProducerExactlyAndTheLagNeverExceedsTheMaximum() throws Exception {
         int maxLag = 500;
