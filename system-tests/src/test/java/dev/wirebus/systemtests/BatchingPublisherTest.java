@@ -128,7 +128,7 @@ class BatchingPublisherTest {
 
     @Test
     void aBatchWhoseConnectionDiesFailsItsFuturesAndIsNotResent() throws Exception {
-        try (EmbeddedBroker broker = EmbeddedBroker.start(b -> b.subscribeSetupDelay(Duration.ZERO));
+        try (EmbeddedBroker broker = EmbeddedBroker.start();
              BatchingPublisher pub = BatchingPublisher.builder().address(broker.unixAddress()).name("ingress")
                      .maxBatchMessages(500).build()) {
             List<CompletableFuture<Long>> acks = new ArrayList<>();

@@ -11,6 +11,7 @@ import dev.wirebus.client.WirebusTimeoutException;
 import dev.wirebus.protocol.ErrorCode;
 import dev.wirebus.protocol.Frame;
 import dev.wirebus.testing.EmbeddedBroker;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
@@ -24,7 +25,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -87,6 +88,7 @@ abstract class BrokerContract {
 
     // 1 ------------------------------------------------------------------------------------------
 
+    @Tag("slow")
     @Test
     void sixtyFourThreadsSharingOneClientPublishEveryPayloadExactlyOnceInOrder() throws Exception {
         int threads = 64;
@@ -183,30 +185,32 @@ abstract class BrokerContract {
 
     // 3 ------------------------------------------------------------------------------------------
 
+    @Tag("slow")
     @Test
-    void subscribersJoiningAtRandomMomentsAndAfterForcedDisconnectsSeeEverySequence() throws Exception {
-        runLateJoinerScenario(Duration.ZERO, 20_000);
+    void subscribersJoiningMidStreamAndAfterForcedDisconnectsSeeEverySequence() throws Exception {
+        // the subscription set-up window (start fixed, delivery later) is widened in SubscribeHandlerTest
+        runLateJoinerScenario(20_000);
     }
 
-    @Test
-    void aTwoSecondSubscriptionSetUpWindowStillLosesNothing() throws Exception {
-        runLateJoinerScenario(Duration.ofSeconds(2), 6_000);
-    }
-
-    private void runLateJoinerScenario(Duration setupDelay, int total) throws Exception {
-        try (EmbeddedBroker broker = EmbeddedBroker.start(b -> b.subscribeSetupDelay(setupDelay));
+    private void runLateJoinerScenario(int total) throws Exception {
+        try (EmbeddedBroker broker = EmbeddedBroker.start();
              WirebusClient producer = client(broker, "producer").connect()) {
             AtomicBoolean producing = new AtomicBoolean(true);
             AtomicReference<Throwable> producerFailure = new AtomicReference<>();
+            // subscriber s joins once the producer passed s * step messages, and the producer does not
+            // pass (s + 1) * step before it joined: every join lands mid-stream, with no sleeping
+            int joiners = 20;
+            int step = total / (joiners + 1);
+            AtomicLong published = new AtomicLong();
+            Semaphore joined = new Semaphore(0);
             Thread producerThread = startThread(() -> {
                 try {
-                    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(setupDelay.isZero() ? 3 : 6);
                     for (int i = 1; i <= total; i++) {
-                        // spread the messages over a few seconds so subscribers join mid-stream
                         producer.publish("chunks", utf8("chunk-" + i)).get(10, TimeUnit.SECONDS);
-                        long due = System.nanoTime() + (deadline - System.nanoTime()) / (total - i + 1);
-                        while (System.nanoTime() < due) {
-                            Thread.onSpinWait();
+                        published.set(i);
+                        if (i % step == 0 && i / step <= joiners
+                                && !joined.tryAcquire(LONG.toMillis(), TimeUnit.MILLISECONDS)) {
+                            throw new AssertionError("subscriber " + (i / step - 1) + " did not join within " + LONG);
                         }
                     }
                 } catch (Throwable t) {
@@ -220,7 +224,9 @@ abstract class BrokerContract {
             List<Collector> fromLatest = new ArrayList<>();
             List<Long> latestStarts = new CopyOnWriteArrayList<>();
             try {
-                for (int s = 0; s < 20 && producing.get(); s++) {
+                for (int s = 0; s < joiners && producing.get(); s++) {
+                    long from = (long) s * step;
+                    await().atMost(LONG).until(() -> published.get() >= from || !producing.get());
                     WirebusClient c = client(broker, "sub-" + s).connect();
                     clients.add(c);
                     Collector col = new Collector();
@@ -236,8 +242,7 @@ abstract class BrokerContract {
                     if (s % 5 == 4) {
                         broker.broker().disconnect("sub-" + (s - 1));   // resumes by itself
                     }
-                    await().pollDelay(Duration.ofMillis(ThreadLocalRandom.current().nextInt(20, 120)))
-                            .atMost(Duration.ofSeconds(1)).until(() -> true);
+                    joined.release();
                 }
                 // a subscriber that gives up its client and re-subscribes by hand from where it got to
                 Collector manual = new Collector();
@@ -515,7 +520,7 @@ abstract class BrokerContract {
     }
 
     @Test
-    void slowResponderTimesOutAtTheDeadlineNotBefore() throws Exception {
+    void aSilentResponderMakesTheRequestTimeOut() throws Exception {
         try (EmbeddedBroker broker = EmbeddedBroker.start();
              WirebusClient responder = client(broker, "slow").connect();
              WirebusClient c = client(broker, "c").connect()) {
@@ -524,11 +529,11 @@ abstract class BrokerContract {
                 never.await(30, TimeUnit.SECONDS);
                 return new byte[0];
             }).get(5, TimeUnit.SECONDS);
-            long start = System.nanoTime();
+            // "not before the deadline" is proven on an injected clock: RequestHandlersTest
             CompletableFuture<byte[]> f = c.request("state.epoch", new byte[0], Duration.ofMillis(500));
             assertThatThrownBy(() -> f.get(10, TimeUnit.SECONDS)).cause().isInstanceOf(WirebusTimeoutException.class)
                     .hasMessageContaining("state.epoch");
-            assertThat(Duration.ofNanos(System.nanoTime() - start)).isGreaterThanOrEqualTo(Duration.ofMillis(500));
+            assertThat(never.getCount()).as("the responder never answered").isEqualTo(1);
             never.countDown();
         }
     }

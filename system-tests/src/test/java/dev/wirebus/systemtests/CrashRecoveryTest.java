@@ -5,6 +5,7 @@ import dev.wirebus.client.ReconnectPolicy;
 import dev.wirebus.client.StartPosition;
 import dev.wirebus.client.WirebusClient;
 import dev.wirebus.server.BrokerConfig;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -31,6 +32,7 @@ import static org.awaitility.Awaitility.await;
  * A real broker process, killed with SIGKILL at random moments while a producer publishes: after
  * each restart every acknowledged message is there, at its sequence, in order, once, uncorrupted.
  */
+@Tag("slow")
 class CrashRecoveryTest {
     private static final int ROUNDS = 20;
 

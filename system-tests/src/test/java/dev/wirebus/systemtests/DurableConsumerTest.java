@@ -11,6 +11,7 @@ import dev.wirebus.client.WirebusTimeoutException;
 import dev.wirebus.protocol.ErrorCode;
 import dev.wirebus.server.Broker;
 import dev.wirebus.server.BrokerConfig;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -115,6 +116,7 @@ class DurableConsumerTest {
         }
     }
 
+    @Tag("slow")
     @Test
     void aGatingConsumerPacesTheProducerExactlyAndTheLagNeverExceedsTheMaximum() throws Exception {
         int maxLag = 500;
@@ -183,13 +185,12 @@ class DurableConsumerTest {
             }
             // the executor is gone at 20: 50 more fit, the next one waits 400 ms and fails
             publishBlocks(p, 21, 70);
-            long start = System.nanoTime();
+            // the deadline itself (not before 400 ms) is proven on an injected clock: StreamPartsTest
             CompletableFuture<Long> blocked = p.publish("blocks", utf8("block-71"), 71);
             assertThatThrownBy(() -> blocked.get(10, TimeUnit.SECONDS)).cause()
                     .isInstanceOf(WirebusTimeoutException.class)
-                    .hasMessageContaining("consumer 'executor'")
+                    .hasMessageContaining("waited 400 ms for consumer 'executor'")
                     .hasMessageContaining("nothing was appended");
-            assertThat(Duration.ofNanos(System.nanoTime() - start)).isGreaterThanOrEqualTo(Duration.ofMillis(400));
             assertThat(broker.lastSequence("blocks")).isEqualTo(70);
             // a batch that can never fit while the consumer is away fails the same way
             assertThatThrownBy(() -> p.publishBatch("blocks", List.of(utf8("x"), utf8("y"))).get(10, TimeUnit.SECONDS))
@@ -198,7 +199,7 @@ class DurableConsumerTest {
             // both refusals, and the time they spent held, are reported
             var gate = p.consumers("blocks").get(5, TimeUnit.SECONDS);
             assertThat(gate.rejectedPublishes()).isEqualTo(2);
-            assertThat(gate.heldMillis()).isGreaterThanOrEqualTo(800);
+            assertThat(gate.heldMillis()).as("reported; summed exactly in PublishGateTest").isPositive();
             assertThat(gate.heldPublishes()).isZero();
             assertThat(gate.consumers().get(0).lag()).isEqualTo(50);
         }

@@ -10,6 +10,7 @@ import dev.wirebus.client.WirebusClient;
 import dev.wirebus.protocol.ErrorCode;
 import dev.wirebus.server.Broker;
 import dev.wirebus.server.BrokerConfig;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -196,6 +197,7 @@ class IdempotentProducerTest {
         }
     }
 
+    @Tag("slow")
     /**
      * A producer that keeps each message's producer sequence and sends it again until it is
      * acknowledged, through five SIGKILLs of the broker: the stream ends up holding every message

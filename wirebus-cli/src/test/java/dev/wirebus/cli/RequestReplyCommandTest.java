@@ -58,12 +58,12 @@ class RequestReplyCommandTest extends BrokerFixture {
             return new byte[0];
         }).join();
         try {
-            long start = System.nanoTime();
             Cli.Result r = Cli.run("req", "slow", "x", "--timeout", "300ms", "--uds", socket);
 
+            // it ended while the responder still held the request: it gave up, nobody answered
+            assertThat(release.getCount()).isEqualTo(1);
             assertThat(r.exitCode()).isEqualTo(1);
             assertThat(r.errLines()).singleElement().asString().startsWith("wirebus: ").contains("TIMEOUT");
-            assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(5));
         } finally {
             release.countDown();
         }

@@ -1,5 +1,6 @@
 package dev.wirebus.conformance;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
@@ -54,6 +55,7 @@ class ConformanceIT {
         return new Result(p.exitValue(), lines);
     }
 
+    @Tag("slow") // conformance/run-all.sh (CI) runs the same scenarios for every client
     @Test
     void everyScenarioPassesForTheJavaClient() throws Exception {
         Result r = run("java", "--clients", "java");

@@ -53,7 +53,6 @@ public final class BrokerConfig {
     private final Duration handshakeTimeout;
     private final Duration shutdownGrace;
     private final Duration maxRequestTimeout;
-    private final Duration subscribeSetupDelay;
     private final int ioThreads;
     private final String serverName;
     private final Storage storage;
@@ -112,7 +111,6 @@ public final class BrokerConfig {
         this.handshakeTimeout = b.handshakeTimeout;
         this.shutdownGrace = b.shutdownGrace;
         this.maxRequestTimeout = b.maxRequestTimeout;
-        this.subscribeSetupDelay = b.subscribeSetupDelay;
         this.ioThreads = b.ioThreads;
         this.serverName = b.serverName;
     }
@@ -285,15 +283,6 @@ public final class BrokerConfig {
         return maxRequestTimeout;
     }
 
-    /**
-     * Test hook: how long the broker waits between fixing a subscription's start position and
-     * starting to deliver (zero in production). Widens the window in which a broken pub/sub design
-     * would lose messages, to prove this one does not.
-     */
-    public Duration subscribeSetupDelay() {
-        return subscribeSetupDelay;
-    }
-
     /** Event loop threads serving connections (0 = Netty's default, twice the cores). */
     public int ioThreads() {
         return ioThreads;
@@ -387,7 +376,6 @@ public final class BrokerConfig {
         private Duration handshakeTimeout = Duration.ofSeconds(10);
         private Duration shutdownGrace = Duration.ofSeconds(5);
         private Duration maxRequestTimeout = Duration.ofMinutes(5);
-        private Duration subscribeSetupDelay = Duration.ZERO;
         private int ioThreads = 0;
         private String serverName = "wirebus";
         private Storage storage = Storage.MEMORY;
@@ -644,12 +632,6 @@ public final class BrokerConfig {
             return this;
         }
 
-        /** Test hook; see {@link BrokerConfig#subscribeSetupDelay()}. */
-        public Builder subscribeSetupDelay(Duration delay) {
-            require(delay != null && !delay.isNegative(), "subscribeSetupDelay", delay, "zero or positive");
-            this.subscribeSetupDelay = delay;
-            return this;
-        }
 
         public Builder ioThreads(int threads) {
             require(threads >= 0, "ioThreads", threads, "zero (default) or positive");

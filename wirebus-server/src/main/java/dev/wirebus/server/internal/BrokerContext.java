@@ -15,6 +15,7 @@ public final class BrokerContext {
     private volatile boolean shuttingDown;
     /** Asked before every operation a frame asks for; everything allowed until one is set. */
     private volatile AccessPolicy accessPolicy = AccessPolicy.ALLOW_ALL;
+    private volatile long subscribeSetupDelayMillis;
 
     private final StreamStorage storage;
     private final BrokerMetrics metrics;
@@ -89,7 +90,16 @@ public final class BrokerContext {
 
     /** Test hook: milliseconds between fixing a subscription's start and delivering (0 in production). */
     long subscribeSetupDelayMillis() {
-        return config.subscribeSetupDelay().toMillis();
+        return subscribeSetupDelayMillis;
+    }
+
+    /**
+     * Test hook, not configuration: how long the broker waits between fixing a subscription's start
+     * position and starting to deliver. Widens the window in which a broken pub/sub design would lose
+     * messages, to prove this one does not (SubscribeHandlerTest).
+     */
+    void subscribeSetupDelay(java.time.Duration delay) {
+        this.subscribeSetupDelayMillis = delay.toMillis();
     }
 
     public boolean shuttingDown() {

@@ -4,6 +4,8 @@ import dev.wirebus.protocol.ErrorCode;
 import dev.wirebus.protocol.Frame;
 import org.junit.jupiter.api.Test;
 
+import java.util.concurrent.TimeUnit;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 class RequestHandlersTest {
@@ -49,6 +51,23 @@ class RequestHandlersTest {
             assertThat(responder.drain()).containsExactly(new Frame.Ok(5), new Frame.Ok(6));
             requester.send(new Frame.Request(77, "quote", 10_000, "q".getBytes()));
             requester.nextError(77, ErrorCode.NO_RESPONDERS);
+        }
+    }
+
+    @Test
+    void anUnansweredRequestFailsAtItsDeadlineNotBefore() {
+        try (EmbeddedConnection requester = EmbeddedConnection.open();
+             EmbeddedConnection responder = requester.another()) {
+            responder.send(new Frame.RespondOn(5, "quote"));
+            responder.next(Frame.Ok.class);
+            requester.channel.freezeTime(); // the deadline runs on the requester's event loop
+            requester.send(new Frame.Request(77, "quote", 500, "q".getBytes()));
+            responder.next(Frame.Request.class);
+
+            requester.channel.advanceTimeBy(499, TimeUnit.MILLISECONDS);
+            assertThat(requester.next()).as("before the deadline").isNull();
+            requester.channel.advanceTimeBy(1, TimeUnit.MILLISECONDS);
+            assertThat(requester.nextError(77, ErrorCode.TIMEOUT).message()).contains("quote");
         }
     }
 

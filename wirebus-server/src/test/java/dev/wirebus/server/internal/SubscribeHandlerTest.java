@@ -4,6 +4,11 @@ import dev.wirebus.protocol.ErrorCode;
 import dev.wirebus.protocol.Frame;
 import org.junit.jupiter.api.Test;
 
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
 import static org.assertj.core.api.Assertions.assertThat;
 
 class SubscribeHandlerTest {
@@ -58,6 +63,40 @@ class SubscribeHandlerTest {
             c.send(new Frame.Unsubscribe(13, 1));
             c.nextError(13, ErrorCode.UNKNOWN_SUBSCRIPTION);
         }
+    }
+
+    @Test
+    void publishesDuringTheSubscriptionSetUpWindowAreDeliveredAfterIt() {
+        try (EmbeddedConnection c = EmbeddedConnection.open(); EmbeddedConnection producer = c.another()) {
+            c.broker.subscribeSetupDelay(Duration.ofSeconds(2));
+            c.channel.freezeTime();
+            producer.publish("orders", "before");
+            c.send(new Frame.Subscribe(10, 1, "orders", Frame.StartKind.LATEST, 0, 100),
+                    new Frame.Subscribe(11, 2, "orders", Frame.StartKind.SEQUENCE, 1, 100));
+            producer.publish("orders", "during-1");
+            producer.publish("orders", "during-2");
+            c.channel.advanceTimeBy(1999, TimeUnit.MILLISECONDS);
+            assertThat(c.next()).as("inside the window").isNull();
+
+            c.channel.advanceTimeBy(1, TimeUnit.MILLISECONDS);
+            // the start was fixed at SUBSCRIBE: LATEST is 2, and nothing published meanwhile is lost
+            List<Frame> frames = c.drain();
+            assertThat(frames).contains(new Frame.Subscribed(10, 1, 2), new Frame.Subscribed(11, 2, 1));
+            assertThat(delivered(frames, 1)).containsExactly("during-1", "during-2");
+            assertThat(delivered(frames, 2)).containsExactly("before", "during-1", "during-2");
+        }
+    }
+
+    private static List<String> delivered(List<Frame> frames, int subscriptionId) {
+        List<String> out = new ArrayList<>();
+        for (Frame f : frames) {
+            if (f instanceof Frame.Deliver d && d.subscriptionId() == subscriptionId) {
+                for (int i = 0; i < d.records().count(); i++) {
+                    out.add(new String(d.records().payload(i)));
+                }
+            }
+        }
+        return out;
     }
 
     @Test

@@ -2,6 +2,7 @@ package dev.wirebus.server.internal.storage;
 
 import dev.wirebus.server.internal.InMemoryLogs;
 import dev.wirebus.server.internal.StreamLog;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -20,6 +21,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * (sequences, record ranges, payloads) as the in-memory log, from every sequence and for a range
  * of record and byte limits: first, last, inside a batch, at a segment boundary.
  */
+@Tag("slow")
 class ReadMatchesInMemoryLogTest {
     @TempDir
     Path dir;

@@ -1,6 +1,7 @@
 package dev.wirebus.server.internal.storage;
 
 import dev.wirebus.server.internal.StreamLog;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -72,6 +73,7 @@ class RecoveryTest {
         }
     }
 
+    @Tag("slow")
     @Test
     void aTornTailIsCutToTheLastGoodEntryWhereverTheCutFallsAndOneWarningSaysSo() throws IOException {
         int[] sizes = {3, 1, 4, 2, 5};
