@@ -17,15 +17,19 @@ import java.util.concurrent.Executor;
  * answers. Calls return {@link CompletableFuture}s that complete on the client's I/O thread: chain
  * with the {@code *Async} methods when a stage blocks.
  *
- * <p>Every call has a deadline ({@link Builder#requestTimeout}); at most
- * {@link Builder#maxInFlight} calls wait for answers at once, and a caller beyond that waits for a
- * slot until its deadline. When the connection is lost, calls already sent fail with
- * {@link ConnectionException} (their outcome is unknown), calls not yet sent wait for the
- * reconnect, and subscriptions and responders are restored by themselves.
+ * <p>Every call has a deadline ({@link Builder#requestTimeout}). At most
+ * {@link Builder#maxInFlight} publishes and requests await answers at once; a call beyond that is
+ * not sent and its future fails at once with {@link BackpressureException}: no call ever blocks
+ * its caller (safe on an event loop), the caller decides whether to retry, shed or slow down.
+ * When the connection is lost, calls already sent fail with {@link ConnectionException} (their
+ * outcome is unknown) except idempotent publishes, which are sent again; calls not yet sent wait
+ * for the reconnect, and subscriptions and responders are restored by themselves. With several
+ * addresses ({@link Builder#addresses}) a reconnect is a failover to the next address, with the
+ * same guarantees.
  *
  * <pre>{@code
  * try (WirebusClient client = WirebusClient.builder().address("unix:///run/wirebus.sock").name("executor").connect()) {
- *     long seq = client.publish("blocks", block).join();
+ *     long seq = client.publish("blocks", block).join().firstSequence();
  *     Subscription sub = client.subscribe("blocks", StartPosition.sequence(1), m -> execute(m));
  *     byte[] epoch = client.request("state.epoch", new byte[0], Duration.ofSeconds(10)).join();
  * }
@@ -51,15 +55,18 @@ public interface WirebusClient extends AutoCloseable {
         return 0;
     }
 
-    /** Appends a message; completes with its sequence. */
-    CompletableFuture<Long> publish(String stream, byte[] payload);
+    /**
+     * Appends a message; completes with where it landed ({@link PublishAck#firstSequence()} is its
+     * sequence). Every publish overload completes with a {@link PublishAck}.
+     */
+    CompletableFuture<PublishAck> publish(String stream, byte[] payload);
 
     /**
      * Appends a message only if {@code expectedSequence} is the stream's last sequence + 1;
      * otherwise fails with {@link SequenceMismatchException}. Lets a producer that resumes after a
      * reconnect go on in its own index order without duplicates.
      */
-    CompletableFuture<Long> publish(String stream, byte[] payload, long expectedSequence);
+    CompletableFuture<PublishAck> publish(String stream, byte[] payload, long expectedSequence);
 
     /** Appends messages atomically at consecutive sequences, in one frame. */
     CompletableFuture<PublishAck> publishBatch(String stream, List<byte[]> payloads);
@@ -115,7 +122,7 @@ public interface WirebusClient extends AutoCloseable {
     /** The connection's state now. */
     ConnectionState state();
 
-    /** The address this client connects to. */
+    /** The address this client is connected to (or tries next): one of its addresses. */
     String address();
 
     /** Closes the connection; pending calls fail with {@link ConnectionException}. Idempotent. */
@@ -149,11 +156,32 @@ public interface WirebusClient extends AutoCloseable {
         private Builder() {
         }
 
-        /** {@code unix:///path/to.sock}, {@code tcp://host:port}, or a bare socket path. */
+        /**
+         * {@code unix:///path/to.sock}, {@code tcp://host:port}, or a bare socket path; or several of
+         * them separated by commas ({@code tcp://node-a:7440,tcp://node-b:7440}), as {@link #addresses}.
+         */
         public Builder address(String address) {
-            ClientOptions.parseAddress(address);
+            ClientOptions.parseAddresses(address);
             this.address = address;
             return this;
+        }
+
+        /**
+         * Several brokers serving the same streams (nodes on one shared store): the client connects
+         * to the first that answers, trying them in order, and on a lost connection fails over to the
+         * next, round robin, resuming subscriptions, responders and idempotent publishes exactly as
+         * on a reconnect to the same broker. Each address as in {@link #address}.
+         */
+        public Builder addresses(String... addresses) {
+            if (addresses.length == 0) {
+                throw new IllegalArgumentException("addresses needs at least one address");
+            }
+            for (String a : addresses) {
+                if (a == null || a.contains(",")) {
+                    throw new IllegalArgumentException("address '" + a + "' is empty or contains a comma");
+                }
+            }
+            return address(String.join(",", addresses));
         }
 
         /** The client name the broker sees (logs, {@code disconnect}). */
@@ -183,7 +211,10 @@ public interface WirebusClient extends AutoCloseable {
             return this;
         }
 
-        /** Most calls awaiting answers at once; further callers wait for a slot until their deadline. */
+        /**
+         * Most publishes and requests awaiting answers at once. A call beyond it fails at once with
+         * {@link BackpressureException} (it is not queued and never blocks its caller).
+         */
         public Builder maxInFlight(int calls) {
             if (calls < 1) {
                 throw new IllegalArgumentException("maxInFlight must be at least 1, was " + calls);

@@ -9,7 +9,7 @@ import java.util.function.Supplier;
 
 /**
  * One request awaiting its answer: the frame to send, its deadline, and how to turn the answer
- * into the caller's result. Ends exactly once.
+ * into the caller's result. Ends exactly once. Made by {@link CallTable#newCall}.
  */
 final class Call<T> {
     final long id;
@@ -17,6 +17,8 @@ final class Call<T> {
     final long createdNanos;
     final long deadlineNanos;
     final boolean countsInFlight;
+    /** Has the default deadline (the table keeps those in deadline order). */
+    final boolean defaultDeadline;
     final CompletableFuture<T> future = new CompletableFuture<>();
     final AtomicBoolean done = new AtomicBoolean();
     private final Function<Frame, T> answer;
@@ -26,12 +28,13 @@ final class Call<T> {
     /** Safe to send again on a new connection (an idempotent publish): resent instead of failed on a lost connection. */
     boolean resendable;
 
-    Call(long id, Frame frame, long createdNanos, long timeoutNanos, boolean countsInFlight, Supplier<String> description,
-         Function<Frame, T> answer) {
+    Call(long id, Frame frame, long createdNanos, long timeoutNanos, boolean defaultDeadline, boolean countsInFlight,
+         Supplier<String> description, Function<Frame, T> answer) {
         this.id = id;
         this.frame = frame;
         this.createdNanos = createdNanos;
         this.deadlineNanos = createdNanos + timeoutNanos;
+        this.defaultDeadline = defaultDeadline;
         this.countsInFlight = countsInFlight;
         this.description = description;
         this.answer = answer;

@@ -7,6 +7,8 @@ import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Executor;
 
 import io.netty.channel.EventLoop;
@@ -22,6 +24,29 @@ public record ClientOptions(String address, String name, Duration connectTimeout
         public String toString() {
             return unixPath != null ? "unix://" + unixPath : "tcp://" + tcp.getHostString() + ":" + tcp.getPort();
         }
+    }
+
+    /** The addresses to connect to, in order: {@link #address()} split at commas (failover list). */
+    public List<Target> targets() {
+        return parseAddresses(address);
+    }
+
+    /**
+     * Parses a comma-separated list of addresses ({@code tcp://a:7440,tcp://b:7440}); each as
+     * {@link #parseAddress}. Blank entries are refused.
+     */
+    public static List<Target> parseAddresses(String addresses) {
+        if (addresses == null || addresses.isBlank()) {
+            throw new IllegalArgumentException("address is empty; use unix:///path or tcp://host:port");
+        }
+        List<Target> list = new ArrayList<>();
+        for (String a : addresses.split(",", -1)) {
+            if (a.isBlank()) {
+                throw new IllegalArgumentException("address list '" + addresses + "' has an empty entry");
+            }
+            list.add(parseAddress(a.strip()));
+        }
+        return List.copyOf(list);
     }
 
     /**
