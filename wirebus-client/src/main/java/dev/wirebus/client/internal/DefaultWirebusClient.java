@@ -163,6 +163,11 @@ public final class DefaultWirebusClient implements WirebusClient, Connection.Ses
         responders.shutdown();
     }
 
+    /** The responders part (tests drive it directly with an EmbeddedChannel). */
+    Responders responders() {
+        return responders;
+    }
+
     // ---------------------------------------------------------------- API
 
     @Override
