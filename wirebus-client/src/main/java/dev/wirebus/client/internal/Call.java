@@ -25,6 +25,8 @@ final class Call<T> {
     private final Supplier<String> description;
     /** Set on the I/O thread once the frame went to a channel. */
     volatile boolean written;
+    /** Runs once when the call ends, before its future completes (gives the in-flight slot back). */
+    Runnable onEnd;
     /** Safe to send again on a new connection (an idempotent publish): resent instead of failed on a lost connection. */
     boolean resendable;
 
@@ -50,6 +52,7 @@ final class Call<T> {
         if (!done.compareAndSet(false, true)) {
             return false;
         }
+        ended();
         if (f instanceof Frame.Error e) {
             future.completeExceptionally(Errors.of(e));
             return true;
@@ -67,7 +70,16 @@ final class Call<T> {
         if (!done.compareAndSet(false, true)) {
             return false;
         }
+        ended();
         future.completeExceptionally(t);
         return true;
+    }
+
+    /** So that a caller woken by the future finds the slot already free. */
+    private void ended() {
+        Runnable r = onEnd;
+        if (r != null) {
+            r.run();
+        }
     }
 }

@@ -86,10 +86,13 @@ final class CallTable {
      * fails at once with {@link BackpressureException} and this returns false. Never blocks.
      */
     boolean admit(Call<?> call) {
-        if (call.countsInFlight && !inFlight.tryAcquire()) {
-            call.fail(new BackpressureException(maxInFlight + " calls already await answers from " + peer.get()
-                    + "; " + call.description() + " was not sent (maxInFlight)"));
-            return false;
+        if (call.countsInFlight) {
+            if (!inFlight.tryAcquire()) {
+                call.fail(new BackpressureException(maxInFlight + " calls already await answers from " + peer.get()
+                        + "; " + call.description() + " was not sent (maxInFlight)"));
+                return false;
+            }
+            call.onEnd = inFlight::release; // runs once, before the caller sees the future complete
         }
         track(call);
         return true;
@@ -109,17 +112,13 @@ final class CallTable {
     /** Ends the call {@code f} answers; false when no call waits for that id (late, or never made). */
     boolean answer(Frame f) {
         Call<?> c = calls.remove(f.requestId());
-        if (c != null && c.answer(f)) {
-            release(c);
-            return true;
-        }
-        return false;
+        return c != null && c.answer(f);
     }
 
     /** Fails one call if it is still in the table (a call abandoned before it was sent). */
     void fail(Call<?> c, Throwable t) {
-        if (calls.remove(c.id, c) && c.fail(t)) {
-            release(c);
+        if (calls.remove(c.id, c)) {
+            c.fail(t);
         }
     }
 
@@ -199,12 +198,6 @@ final class CallTable {
         fail(c, new WirebusTimeoutException("no answer to " + c.description() + " from " + peer.get()
                 + " by its deadline" + (c.written ? "" : " (not sent: " + state.get() + ")")
                 + (ms > 100 ? ", " + ms + " ms late" : "")));
-    }
-
-    private void release(Call<?> c) {
-        if (c.countsInFlight) {
-            inFlight.release();
-        }
     }
 
     /** Calls awaiting answers (for tests and diagnostics). */

@@ -6,6 +6,8 @@ import dev.wirebus.client.WirebusTimeoutException;
 import dev.wirebus.protocol.Frame;
 import org.junit.jupiter.api.Test;
 
+import java.util.concurrent.TimeUnit;
+
 import java.time.Duration;
 import java.util.List;
 
@@ -24,7 +26,7 @@ class CallTableTest {
     }
 
     @Test
-    void requestIdsAreFreshAndNeverZero() {
+    void requestIdsAreFreshAndNeverZero() throws Exception {
         long a = table.nextId();
         long b = table.nextId();
         assertThat(a).isPositive();
@@ -32,7 +34,7 @@ class CallTableTest {
     }
 
     @Test
-    void anAnswerEndsTheCallWithItsIdAndNoOther() {
+    void anAnswerEndsTheCallWithItsIdAndNoOther() throws Exception {
         Call<Long> one = publish();
         Call<Long> two = publish();
         assertThat(table.admit(one)).isTrue();
@@ -40,13 +42,13 @@ class CallTableTest {
         // answered out of order: each future gets its own answer
         assertThat(table.answer(new Frame.PublishAck(two.id, 20, 1, false))).isTrue();
         assertThat(table.answer(new Frame.PublishAck(one.id, 10, 1, false))).isTrue();
-        assertThat(one.future.join()).isEqualTo(10L);
-        assertThat(two.future.join()).isEqualTo(20L);
+        assertThat(one.future.get(10, TimeUnit.SECONDS)).isEqualTo(10L);
+        assertThat(two.future.get(10, TimeUnit.SECONDS)).isEqualTo(20L);
         assertThat(table.answer(new Frame.PublishAck(one.id, 99, 1, false))).as("a repeated answer").isFalse();
     }
 
     @Test
-    void aCallBeyondTheInFlightWindowFailsAtOnceAndAnAnswerFreesASlot() {
+    void aCallBeyondTheInFlightWindowFailsAtOnceAndAnAnswerFreesASlot() throws Exception {
         Call<Long> one = publish();
         Call<Long> two = publish();
         Call<Long> three = publish();
@@ -54,14 +56,14 @@ class CallTableTest {
         assertThat(table.admit(two)).isTrue();
         assertThat(table.admit(three)).isFalse();
         assertThat(three.future).isCompletedExceptionally();
-        assertThatThrownBy(three.future::join).cause().isInstanceOf(BackpressureException.class)
+        assertThatThrownBy(() -> three.future.get(10, TimeUnit.SECONDS)).cause().isInstanceOf(BackpressureException.class)
                 .hasMessageContaining("2 calls already await answers");
         table.answer(new Frame.PublishAck(one.id, 1, 1, false));
         assertThat(table.admit(publish())).isTrue();
     }
 
     @Test
-    void aDeadlineFiresWhenTheClockPassesItAndNotBefore() {
+    void aDeadlineFiresWhenTheClockPassesItAndNotBefore() throws Exception {
         Call<Long> call = publish();
         table.admit(call);
         clock.advance(Duration.ofMillis(999));
@@ -69,13 +71,13 @@ class CallTableTest {
         assertThat(call.future).isNotDone();
         clock.advance(Duration.ofMillis(1));
         table.sweep();
-        assertThatThrownBy(call.future::join).cause().isInstanceOf(WirebusTimeoutException.class)
+        assertThatThrownBy(() -> call.future.get(10, TimeUnit.SECONDS)).cause().isInstanceOf(WirebusTimeoutException.class)
                 .hasMessageContaining("PUBLISH on stream 's'").hasMessageContaining("not sent: CONNECTED");
         assertThat(table.freeSlots()).as("the expired call gave its slot back").isEqualTo(2);
     }
 
     @Test
-    void aCallWithItsOwnDeadlineExpiresOnItsOwnSchedule() {
+    void aCallWithItsOwnDeadlineExpiresOnItsOwnSchedule() throws Exception {
         Frame f = new Frame.Request(table.nextId(), "subj", 100, new byte[0]);
         Call<byte[]> request = table.newCall(f, true, () -> "REQUEST", a -> ((Frame.Response) a).payload(),
                 Duration.ofMillis(100).toNanos());
@@ -89,7 +91,7 @@ class CallTableTest {
     }
 
     @Test
-    void aLostConnectionFailsWrittenCallsAndHandsBackResendableOnesOldestFirst() {
+    void aLostConnectionFailsWrittenCallsAndHandsBackResendableOnesOldestFirst() throws Exception {
         Call<Long> sent = publish();
         Call<Long> idempotentA = publish();
         Call<Long> idempotentB = publish();
@@ -106,7 +108,7 @@ class CallTableTest {
         List<Call<?>> again = big.connectionLost("tcp://peer:1");
         assertThat(again).containsExactly(idempotentA, idempotentB);
         assertThat(again).allMatch(c -> !c.written);
-        assertThatThrownBy(sent.future::join).cause().isInstanceOf(ConnectionException.class)
+        assertThatThrownBy(() -> sent.future.get(10, TimeUnit.SECONDS)).cause().isInstanceOf(ConnectionException.class)
                 .hasMessageContaining("outcome is unknown");
         assertThat(notSent.future).as("not written: waits for the next connection").isNotDone();
         assertThat(idempotentA.future).isNotDone();

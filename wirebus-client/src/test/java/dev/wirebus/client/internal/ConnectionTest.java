@@ -15,6 +15,8 @@ import dev.wirebus.testing.mockbroker.Held;
 import dev.wirebus.testing.mockbroker.MockBroker;
 import org.junit.jupiter.api.Test;
 
+import java.util.concurrent.TimeUnit;
+
 import java.net.ServerSocket;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
@@ -32,7 +34,7 @@ class ConnectionTest {
     }
 
     @Test
-    void theHandshakeOffersTheVersionsAndNamesTheClient() {
+    void theHandshakeOffersTheVersionsAndNamesTheClient() throws Exception {
         try (MockBroker broker = MockBroker.start()) {
             broker.handshake(h -> new Frame.Welcome(h.requestId(), 2, 1 << 20, 5, "mock"));
             try (DefaultWirebusClient c = TestClients.options(broker.address()).connect()) {
@@ -46,7 +48,7 @@ class ConnectionTest {
     }
 
     @Test
-    void aHandshakeRefusedByTheBrokerFailsTheConnectWithItsError() {
+    void aHandshakeRefusedByTheBrokerFailsTheConnectWithItsError() throws Exception {
         try (MockBroker broker = MockBroker.start()) {
             broker.handshake(h -> new Frame.Error(h.requestId(), ErrorCode.UNSUPPORTED_VERSION, "too new"));
             assertThatThrownBy(() -> TestClients.options(broker.address()).connect())
@@ -66,7 +68,7 @@ class ConnectionTest {
     }
 
     @Test
-    void aConnectionLostMidCallFailsTheCallAndTheClientReconnects() {
+    void aConnectionLostMidCallFailsTheCallAndTheClientReconnects() throws Exception {
         try (MockBroker broker = MockBroker.start()) {
             TestClients.Recorder events = new TestClients.Recorder();
             broker.enqueue(FrameType.PUBLISH, Action.closeConnection());
@@ -76,7 +78,7 @@ class ConnectionTest {
                 assertThatThrownBy(() -> lost.get(WAIT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS))
                         .cause().isInstanceOf(ConnectionException.class).hasMessageContaining("outcome is unknown");
                 await().atMost(WAIT).until(() -> c.state() == ConnectionState.CONNECTED && broker.handshakeCount() == 2);
-                assertThat(c.publish("s", new byte[] {2}).join().firstSequence()).isEqualTo(2);
+                assertThat(c.publish("s", new byte[] {2}).get(10, TimeUnit.SECONDS).firstSequence()).isEqualTo(2);
                 assertThat(events.states).containsSubsequence(ConnectionState.CONNECTED, ConnectionState.RECONNECTING,
                         ConnectionState.CONNECTED);
             }
@@ -84,12 +86,12 @@ class ConnectionTest {
     }
 
     @Test
-    void anIdempotentPublishInFlightIsSentAgainAfterTheReconnect() {
+    void anIdempotentPublishInFlightIsSentAgainAfterTheReconnect() throws Exception {
         try (MockBroker broker = MockBroker.start()) {
             broker.enqueue(FrameType.PUBLISH_IDEMPOTENT, Action.closeConnection());
             broker.enqueue(FrameType.PUBLISH_IDEMPOTENT, Action.answer(f -> new Frame.PublishAck(f.requestId(), 9, 1, true)));
             try (DefaultWirebusClient c = TestClients.options(broker.address()).connect()) {
-                PublishAck ack = c.publish("s", new byte[] {1}, PublishOptions.builder().producer("p", 1).build()).join();
+                PublishAck ack = c.publish("s", new byte[] {1}, PublishOptions.builder().producer("p", 1).build()).get(10, TimeUnit.SECONDS);
                 assertThat(ack.firstSequence()).isEqualTo(9);
                 assertThat(ack.duplicate()).isTrue();
                 Frame.PublishIdempotent first = broker.takeFrame(Frame.PublishIdempotent.class, WAIT);
@@ -101,37 +103,37 @@ class ConnectionTest {
     }
 
     @Test
-    void aGoAwayIsReportedAndTheClientComesBack() {
+    void aGoAwayIsReportedAndTheClientComesBack() throws Exception {
         try (MockBroker broker = MockBroker.start()) {
             TestClients.Recorder events = new TestClients.Recorder();
             broker.enqueue(FrameType.PING, Action.goAway("restarting"));
             broker.answerAlways(FrameType.PING, Action.answer(f -> new Frame.Pong(f.requestId())));
             try (DefaultWirebusClient c = TestClients.options(broker.address()).listener(events).connect()) {
                 CompletableFuture<Duration> first = c.ping();
-                assertThatThrownBy(first::join).cause().isInstanceOf(ConnectionException.class);
+                assertThatThrownBy(() -> first.get(10, TimeUnit.SECONDS)).cause().isInstanceOf(ConnectionException.class);
                 assertThat(events.errors).anySatisfy(e -> assertThat(e).isInstanceOf(ConnectionException.class)
                         .hasMessageContaining("going away: restarting"));
                 await().atMost(WAIT).until(() -> broker.handshakeCount() == 2);
-                assertThat(c.ping().join()).isNotNull();
+                assertThat(c.ping().get(10, TimeUnit.SECONDS)).isNotNull();
             }
         }
     }
 
     @Test
-    void withReconnectNeverALostConnectionClosesTheClient() {
+    void withReconnectNeverALostConnectionClosesTheClient() throws Exception {
         try (MockBroker broker = MockBroker.start()) {
             try (DefaultWirebusClient c = TestClients.options(broker.address()).reconnect(ReconnectPolicy.never())
                     .connect()) {
                 broker.dropConnections();
                 await().atMost(WAIT).until(() -> c.state() == ConnectionState.CLOSED);
-                assertThatThrownBy(() -> c.publish("s", new byte[1]).join()).cause()
+                assertThatThrownBy(() -> c.publish("s", new byte[1]).get(10, TimeUnit.SECONDS)).cause()
                         .isInstanceOf(ConnectionException.class).hasMessageContaining("closed");
             }
         }
     }
 
     @Test
-    void reconnectGivesUpAfterTheAttemptsOfThePolicy() {
+    void reconnectGivesUpAfterTheAttemptsOfThePolicy() throws Exception {
         MockBroker broker = MockBroker.start();
         TestClients.Recorder events = new TestClients.Recorder();
         try (DefaultWirebusClient c = TestClients.options(broker.address()).listener(events)
@@ -158,7 +160,7 @@ class ConnectionTest {
     }
 
     @Test
-    void whenTheFirstBrokerDiesTheClientFailsOverToTheNextAndResendsIdempotentPublishes() {
+    void whenTheFirstBrokerDiesTheClientFailsOverToTheNextAndResendsIdempotentPublishes() throws Exception {
         MockBroker a = MockBroker.start();
         try (MockBroker b = MockBroker.start()) {
             Held inFlight = a.enqueueHeld(FrameType.PUBLISH_IDEMPOTENT);
@@ -169,7 +171,7 @@ class ConnectionTest {
                         PublishOptions.builder().producer("p", 7).build());
                 inFlight.frame(WAIT);
                 a.close(); // the node dies with the publish unanswered
-                assertThat(ack.join().firstSequence()).isEqualTo(1);
+                assertThat(ack.get(10, TimeUnit.SECONDS).firstSequence()).isEqualTo(1);
                 assertThat(c.address()).isEqualTo(b.address());
                 assertThat(b.takeFrame(Frame.PublishIdempotent.class, WAIT).producerSequence()).isEqualTo(7);
             }
@@ -177,7 +179,7 @@ class ConnectionTest {
     }
 
     @Test
-    void anErrorWithoutRequestIdGoesToTheListener() {
+    void anErrorWithoutRequestIdGoesToTheListener() throws Exception {
         try (MockBroker broker = MockBroker.start()) {
             TestClients.Recorder events = new TestClients.Recorder();
             try (DefaultWirebusClient c = TestClients.options(broker.address()).listener(events).connect()) {

@@ -9,6 +9,8 @@ import dev.wirebus.testing.mockbroker.MockBroker;
 import io.netty.channel.embedded.EmbeddedChannel;
 import org.junit.jupiter.api.Test;
 
+import java.util.concurrent.TimeUnit;
+
 import java.nio.charset.StandardCharsets;
 
 import static dev.wirebus.client.internal.TestClients.WAIT;
@@ -19,12 +21,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class RespondersTest {
 
     @Test
-    void aRequestIsAnsweredByTheHandlerWithTheSameRequestId() {
+    void aRequestIsAnsweredByTheHandlerWithTheSameRequestId() throws Exception {
         try (MockBroker broker = MockBroker.start()) {
             broker.answerAlways(FrameType.RESPOND_ON, Action.ok());
             try (DefaultWirebusClient c = TestClients.options(broker.address()).connect()) {
                 Responder r = c.respond("state.epoch", req -> ("epoch of " + req.payloadAsString())
-                        .getBytes(StandardCharsets.UTF_8)).join();
+                        .getBytes(StandardCharsets.UTF_8)).get(10, TimeUnit.SECONDS);
                 assertThat(r.subject()).isEqualTo("state.epoch");
                 broker.takeFrame(Frame.RespondOn.class, WAIT);
                 broker.send(new Frame.Request(77, "state.epoch", 1000, "x".getBytes(StandardCharsets.UTF_8)));
@@ -36,13 +38,13 @@ class RespondersTest {
     }
 
     @Test
-    void aHandlerThatThrowsAnswersResponderFailed() {
+    void aHandlerThatThrowsAnswersResponderFailed() throws Exception {
         try (MockBroker broker = MockBroker.start()) {
             broker.answerAlways(FrameType.RESPOND_ON, Action.ok());
             try (DefaultWirebusClient c = TestClients.options(broker.address()).connect()) {
                 c.respond("s", req -> {
                     throw new IllegalStateException("no epoch yet");
-                }).join();
+                }).get(10, TimeUnit.SECONDS);
                 broker.takeFrame(Frame.RespondOn.class, WAIT);
                 broker.send(new Frame.Request(5, "s", 1000, new byte[0]));
                 Frame.Error e = broker.takeFrame(Frame.Error.class, WAIT);
@@ -53,12 +55,12 @@ class RespondersTest {
     }
 
     @Test
-    void everySubjectIsRegisteredAgainAfterAReconnect() {
+    void everySubjectIsRegisteredAgainAfterAReconnect() throws Exception {
         try (MockBroker broker = MockBroker.start()) {
             broker.answerAlways(FrameType.RESPOND_ON, Action.ok());
             try (DefaultWirebusClient c = TestClients.options(broker.address()).connect()) {
-                c.respond("a", req -> new byte[0]).join();
-                c.respond("b", req -> new byte[0]).join();
+                c.respond("a", req -> new byte[0]).get(10, TimeUnit.SECONDS);
+                c.respond("b", req -> new byte[0]).get(10, TimeUnit.SECONDS);
                 broker.takeFrame(Frame.RespondOn.class, WAIT);
                 broker.takeFrame(Frame.RespondOn.class, WAIT);
                 broker.dropConnections();
@@ -71,19 +73,19 @@ class RespondersTest {
     }
 
     @Test
-    void aRefusedRegistrationIsForgottenSoItCanBeTriedAgain() {
+    void aRefusedRegistrationIsForgottenSoItCanBeTriedAgain() throws Exception {
         try (MockBroker broker = MockBroker.start()) {
             broker.enqueue(FrameType.RESPOND_ON, Action.error(ErrorCode.PERMISSION_DENIED, "RESPOND on 's' is not permitted"));
             broker.enqueue(FrameType.RESPOND_ON, Action.ok());
             try (DefaultWirebusClient c = TestClients.options(broker.address()).connect()) {
-                assertThatThrownBy(() -> c.respond("s", req -> new byte[0]).join()).hasMessageContaining("not permitted");
-                assertThat(c.respond("s", req -> new byte[0]).join().subject()).isEqualTo("s");
+                assertThatThrownBy(() -> c.respond("s", req -> new byte[0]).get(10, TimeUnit.SECONDS)).hasMessageContaining("not permitted");
+                assertThat(c.respond("s", req -> new byte[0]).get(10, TimeUnit.SECONDS).subject()).isEqualTo("s");
             }
         }
     }
 
     @Test
-    void aRequestForASubjectNotRespondedOnIsRefusedOnTheChannelItCameOn() {
+    void aRequestForASubjectNotRespondedOnIsRefusedOnTheChannelItCameOn() throws Exception {
         // the Responders part alone, on an EmbeddedChannel: no broker, no socket
         try (MockBroker unused = MockBroker.start();
              DefaultWirebusClient c = TestClients.options(unused.address()).connect()) {

@@ -14,6 +14,8 @@ import dev.wirebus.testing.mockbroker.Held;
 import dev.wirebus.testing.mockbroker.MockBroker;
 import org.junit.jupiter.api.Test;
 
+import java.util.concurrent.TimeUnit;
+
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -37,7 +39,7 @@ class SubscriptionsTest {
     }
 
     @Test
-    void afterAReconnectTheSubscriptionResumesAtTheSequenceAfterTheLastReceived() {
+    void afterAReconnectTheSubscriptionResumesAtTheSequenceAfterTheLastReceived() throws Exception {
         try (MockBroker broker = MockBroker.start()) {
             broker.answerAlways(FrameType.SUBSCRIBE, Action.answer(f -> {
                 Frame.Subscribe s = (Frame.Subscribe) f;
@@ -48,7 +50,7 @@ class SubscriptionsTest {
                 Subscription sub = c.subscribe("blocks", StartPosition.earliest(), got::add);
                 Frame.Subscribe first = broker.takeFrame(Frame.Subscribe.class, WAIT);
                 assertThat(first.startKind()).isEqualTo(Frame.StartKind.EARLIEST);
-                assertThat(sub.started().join()).isEqualTo(1);
+                assertThat(sub.started().get(10, TimeUnit.SECONDS)).isEqualTo(1);
                 broker.send(deliver(first, 1, "a", "b", "c"));
                 await().atMost(WAIT).until(() -> got.size() == 3);
                 broker.dropConnections();
@@ -64,7 +66,7 @@ class SubscriptionsTest {
     }
 
     @Test
-    void aDeliveryWithAGapIsNeverHandedToTheHandlerAndForcesAResume() {
+    void aDeliveryWithAGapIsNeverHandedToTheHandlerAndForcesAResume() throws Exception {
         try (MockBroker broker = MockBroker.start()) {
             TestClients.Recorder events = new TestClients.Recorder();
             broker.answerAlways(FrameType.SUBSCRIBE, Action.answer(f -> {
@@ -73,7 +75,7 @@ class SubscriptionsTest {
             }));
             List<Message> got = new CopyOnWriteArrayList<>();
             try (DefaultWirebusClient c = TestClients.options(broker.address()).listener(events).connect()) {
-                c.subscribe("blocks", StartPosition.earliest(), got::add).started().join();
+                c.subscribe("blocks", StartPosition.earliest(), got::add).started().get(10, TimeUnit.SECONDS);
                 Frame.Subscribe first = broker.takeFrame(Frame.Subscribe.class, WAIT);
                 broker.send(deliver(first, 1, "a"));
                 broker.send(deliver(first, 3, "c")); // 2 is missing
@@ -87,19 +89,19 @@ class SubscriptionsTest {
     }
 
     @Test
-    void closeAsyncCompletesOnlyOnceTheBrokerAnsweredTheUnsubscribe() {
+    void closeAsyncCompletesOnlyOnceTheBrokerAnsweredTheUnsubscribe() throws Exception {
         try (MockBroker broker = MockBroker.start()) {
             broker.enqueue(FrameType.SUBSCRIBE, subscribed(1));
             Held unsubscribe = broker.enqueueHeld(FrameType.UNSUBSCRIBE);
             try (DefaultWirebusClient c = TestClients.options(broker.address()).connect()) {
                 Subscription sub = c.subscribe("blocks", StartPosition.earliest(), m -> { });
-                sub.started().join();
+                sub.started().get(10, TimeUnit.SECONDS);
                 CompletableFuture<Void> closing = sub.closeAsync();
                 Frame.Unsubscribe u = (Frame.Unsubscribe) unsubscribe.frame(WAIT);
                 assertThat(closing).isNotDone();
                 assertThat(sub.closed()).isNotDone();
                 unsubscribe.release(f -> new Frame.Ok(f.requestId()), WAIT);
-                closing.join();
+                closing.get(10, TimeUnit.SECONDS);
                 assertThat(sub.closed()).isCompleted();
                 assertThat(u.subscriptionId()).isEqualTo(broker.takeFrame(Frame.Subscribe.class, WAIT).subscriptionId());
             }
@@ -107,41 +109,41 @@ class SubscriptionsTest {
     }
 
     @Test
-    void aBrokerThatEndsTheSubscriptionEndsItWithItsReason() {
+    void aBrokerThatEndsTheSubscriptionEndsItWithItsReason() throws Exception {
         try (MockBroker broker = MockBroker.start()) {
             broker.enqueue(FrameType.SUBSCRIBE, subscribed(1));
             try (DefaultWirebusClient c = TestClients.options(broker.address()).connect()) {
                 Subscription sub = c.subscribe("blocks", StartPosition.earliest(), m -> { });
-                sub.started().join();
+                sub.started().get(10, TimeUnit.SECONDS);
                 Frame.Subscribe s = broker.takeFrame(Frame.Subscribe.class, WAIT);
                 broker.send(new Frame.SubscriptionClosed(0, s.subscriptionId(), ErrorCode.SEQUENCE_NOT_RETAINED.code(),
                         "trimmed", dev.wirebus.protocol.ErrorFields.NONE));
-                assertThatThrownBy(() -> sub.closed().join()).hasMessageContaining("trimmed");
+                assertThatThrownBy(() -> sub.closed().get(10, TimeUnit.SECONDS)).hasMessageContaining("trimmed");
             }
         }
     }
 
     @Test
-    void aBrokerBackWithAnotherStoreEndsSubscriptionsInsteadOfResumingThem() {
+    void aBrokerBackWithAnotherStoreEndsSubscriptionsInsteadOfResumingThem() throws Exception {
         try (MockBroker broker = MockBroker.start()) {
             broker.answerAlways(FrameType.SUBSCRIBE, subscribed(1));
             try (DefaultWirebusClient c = TestClients.options(broker.address()).connect()) {
                 Subscription sub = c.subscribe("blocks", StartPosition.earliest(), m -> { });
-                sub.started().join();
+                sub.started().get(10, TimeUnit.SECONDS);
                 broker.storeId(99);
                 broker.dropConnections();
-                assertThatThrownBy(() -> sub.closed().join()).cause().isInstanceOf(StoreChangedException.class);
+                assertThatThrownBy(() -> sub.closed().get(10, TimeUnit.SECONDS)).cause().isInstanceOf(StoreChangedException.class);
             }
         }
     }
 
     @Test
-    void creditsGoBackAsTheHandlerFinishesHalfTheWindow() {
+    void creditsGoBackAsTheHandlerFinishesHalfTheWindow() throws Exception {
         try (MockBroker broker = MockBroker.start()) {
             broker.enqueue(FrameType.SUBSCRIBE, subscribed(1));
             List<Message> got = new CopyOnWriteArrayList<>();
             try (DefaultWirebusClient c = TestClients.options(broker.address()).window(4).connect()) {
-                c.subscribe("blocks", StartPosition.earliest(), got::add).started().join();
+                c.subscribe("blocks", StartPosition.earliest(), got::add).started().get(10, TimeUnit.SECONDS);
                 Frame.Subscribe s = broker.takeFrame(Frame.Subscribe.class, WAIT);
                 assertThat(s.credits()).isEqualTo(4);
                 broker.send(deliver(s, 1, "a", "b"));
