@@ -1,15 +1,20 @@
 package dev.wirebus.client;
 
 import dev.wirebus.client.internal.ClientOptions;
+import dev.wirebus.client.internal.ClientSecurity;
 import dev.wirebus.client.internal.DefaultWirebusClient;
 import dev.wirebus.protocol.Defaults;
 import io.netty.channel.EventLoop;
 
+import javax.net.ssl.SSLContext;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
+import java.util.function.Supplier;
 
 /**
  * A connection to a wirebus broker, shared safely by any number of threads: every call carries a
@@ -116,6 +121,38 @@ public interface WirebusClient extends AutoCloseable {
     /** Registers {@code handler} as responder on {@code subject}; completes when the broker confirms. */
     CompletableFuture<Responder> respond(String subject, RequestHandler handler);
 
+    /**
+     * Admin: lists the streams whose names sort after {@code after} ("" = from the first), at most
+     * {@code max} (1..1000) of them; only streams this client's principal may administer are listed.
+     *
+     * @throws IllegalArgumentException when {@code max} is outside 1..1000
+     */
+    CompletableFuture<StreamPage> streams(String after, int max);
+
+    /**
+     * Admin: deletes a stream, its records and its durable consumers. Fails with a
+     * {@link ServerRefusedException} with {@code NOT_FOUND} when there is no such stream, and with
+     * {@link PermissionDeniedException} without the admin permission on it.
+     */
+    CompletableFuture<Void> deleteStream(String stream);
+
+    /**
+     * Admin: drops the stream's records below {@code beforeSequence} as far as the storage
+     * granularity allows (never a record at or above it).
+     */
+    CompletableFuture<Void> trimStream(String stream, long beforeSequence);
+
+    /** Admin: deletes a durable consumer of a stream ({@code NOT_FOUND} when absent). */
+    CompletableFuture<Void> deleteConsumer(String stream, String consumer);
+
+    /**
+     * The principal the broker gave this client's credential in the last AUTH ("" when the client
+     * sends none: the broker then treats it by transport, e.g. by the Unix socket peer's uid).
+     */
+    default String principal() {
+        return "";
+    }
+
     /** Round trip to the broker; completes with the time it took. */
     CompletableFuture<Duration> ping();
 
@@ -152,12 +189,14 @@ public interface WirebusClient extends AutoCloseable {
         private int subscriptionWindow = 4096;
         private Executor dispatchExecutor;
         private EventLoop eventLoop;
+        private ClientSecurity security = ClientSecurity.NONE;
 
         private Builder() {
         }
 
         /**
-         * {@code unix:///path/to.sock}, {@code tcp://host:port}, or a bare socket path; or several of
+         * {@code unix:///path/to.sock}, {@code tcp://host:port}, {@code tls://host:port} (TLS: see
+         * {@link #trustedCertificates}), or a bare socket path; or several of
          * them separated by commas ({@code tcp://node-a:7440,tcp://node-b:7440}), as {@link #addresses}.
          */
         public Builder address(String address) {
@@ -182,6 +221,59 @@ public interface WirebusClient extends AutoCloseable {
                 }
             }
             return address(String.join(",", addresses));
+        }
+
+        /**
+         * A bearer credential (a static token or a JWT) sent in AUTH after every handshake, before
+         * anything else; a refused one fails {@link #connect()} with {@link AuthenticationException}.
+         */
+        public Builder token(String token) {
+            Objects.requireNonNull(token, "token");
+            if (token.isEmpty()) {
+                throw new IllegalArgumentException("token is empty");
+            }
+            return credentials(() -> token);
+        }
+
+        /**
+         * Where the bearer credential comes from: asked on every (re)connect and again before a
+         * credential with an expiry runs out (at 80 % of its life), so a short-lived JWT can be minted
+         * fresh each time. Called on the client's I/O thread: return quickly.
+         */
+        public Builder credentials(Supplier<String> supplier) {
+            this.security = security.withCredentials(Objects.requireNonNull(supplier, "credentials"));
+            return this;
+        }
+
+        /**
+         * For {@code tls://} addresses: the CA certificates (a PEM file) the broker's certificate must
+         * chain to; without it, the JDK's default trust store. The broker's host name is always checked.
+         */
+        public Builder trustedCertificates(Path caPem) {
+            requireFile("trustedCertificates", caPem);
+            this.security = security.withTrustedCertificates(caPem);
+            return this;
+        }
+
+        /** For {@code tls://} with mutual TLS: this client's certificate chain and PKCS#8 private key (PEM files). */
+        public Builder clientCertificate(Path certificatePem, Path privateKeyPem) {
+            requireFile("clientCertificate", certificatePem);
+            requireFile("clientCertificate key", privateKeyPem);
+            this.security = security.withClientCertificate(certificatePem, privateKeyPem);
+            return this;
+        }
+
+        /** For {@code tls://}: an {@link SSLContext} of the caller's (key and trust managers), instead of PEM files. */
+        public Builder sslContext(SSLContext context) {
+            this.security = security.withSslContext(Objects.requireNonNull(context, "sslContext"));
+            return this;
+        }
+
+        private static void requireFile(String what, Path p) {
+            Objects.requireNonNull(p, what);
+            if (!Files.isReadable(p)) {
+                throw new IllegalArgumentException(what + " file " + p + " does not exist or is not readable");
+            }
         }
 
         /** The client name the broker sees (logs, {@code disconnect}). */
@@ -239,6 +331,7 @@ public interface WirebusClient extends AutoCloseable {
         }
 
         /**
+         * The one Netty type in this API, a deliberate extension point for servers built on Netty.
          * Runs the client's connection on {@code loop}, an event loop of the caller's, instead of on
          * a thread of its own; {@link WirebusClient#close()} leaves the loop running. For a server
          * that talks to the broker from its own Netty event loops (the HTTP gateway): answers then
@@ -260,7 +353,7 @@ public interface WirebusClient extends AutoCloseable {
          */
         public WirebusClient connect() {
             ClientOptions options = new ClientOptions(address, name, connectTimeout, requestTimeout, reconnectPolicy,
-                    listener, maxInFlight, subscriptionWindow, dispatchExecutor, eventLoop);
+                    listener, maxInFlight, subscriptionWindow, dispatchExecutor, eventLoop, security);
             return DefaultWirebusClient.connect(options);
         }
 

@@ -21,25 +21,30 @@ import io.netty.channel.EventLoop;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.handler.codec.DecoderException;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.util.concurrent.ScheduledFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.time.Duration;
 import java.util.List;
+import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
 
 /**
  * The client's connection to the broker, over its whole life: connect, the HELLO/WELCOME
- * handshake, reconnect with backoff ({@link dev.wirebus.client.ReconnectPolicy}) and failover
- * over the configured addresses, and the write path. Change reconnect, backoff, failover and
- * the handshake here.
+ * handshake (HELLO/WELCOME, then AUTH when the client has a credential, over TLS for
+ * {@code tls://} addresses, see {@link ClientTls}), reconnect with backoff
+ * ({@link dev.wirebus.client.ReconnectPolicy}) and failover over the configured addresses, and the
+ * write path. Change reconnect, backoff, failover, the handshake and authentication here.
  *
  * <p><b>Addresses and failover.</b> Each connect attempt goes to the next address of the list,
  * round robin: the first connection tries every address once before it fails; after a lost
@@ -96,6 +101,12 @@ final class Connection {
     /** I/O thread: idempotent publishes to send again once reconnected. */
     private List<Call<?>> resend = List.of();
     private long helloId;
+    /** I/O thread: the AUTH sent after WELCOME (0: none), and the WELCOME that waits for its AUTH_OK. */
+    private long authId;
+    private Frame.Welcome pendingWelcome;
+    /** The principal the broker gave the last AUTH ("" without credentials). */
+    private volatile String principal = "";
+    private final ClientTls tls;
     /** I/O thread: the store id of the first WELCOME (0 before it). */
     private long storeId;
     /** I/O thread: attempts in this outage; index of the next address to try; failures in the first connect. */
@@ -111,6 +122,8 @@ final class Connection {
         this.loop = loop;
         this.calls = calls;
         this.listener = options.listener();
+        boolean anyTls = targets.stream().anyMatch(ClientOptions.Target::tls);
+        this.tls = anyTls ? ClientTls.of(options.security()) : null;
     }
 
     /** Starts connecting; the future completes after the first handshake or fails saying why. */
@@ -157,6 +170,8 @@ final class Connection {
         if (state == ConnectionState.CLOSED) {
             return;
         }
+        authId = 0;
+        pendingWelcome = null;
         ClientOptions.Target target = targets.get(nextTarget % targets.size());
         nextTarget = (nextTarget + 1) % targets.size();
         current = target;
@@ -168,6 +183,15 @@ final class Connection {
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
+                        if (target.tls()) {
+                            SslHandler ssl = tls.newHandler(ch.alloc(), target.tcp().getHostString(), target.tcp().getPort());
+                            ssl.handshakeFuture().addListener(h -> {
+                                if (!h.isSuccess() && connecting == ch) {
+                                    handshakeFailed(ch, ClientTls.handshakeFailure(target, h.cause()));
+                                }
+                            });
+                            ch.pipeline().addLast(ssl);
+                        }
                         ch.pipeline().addLast(new FrameDecoder(CLIENT_MAX_FRAME_LENGTH), ENCODER, new InboundHandler());
                     }
                 });
@@ -255,6 +279,76 @@ final class Connection {
         // the frames after WELCOME are in the negotiated version (the decoder pauses after WELCOME)
         ch.attr(FrameCodec.VERSION).set(w.version());
         protocolVersion = w.version();
+        Supplier<String> credentials = options.security().credentials();
+        if (credentials != null) {
+            // AUTH before anything else; the connection goes live on AUTH_OK
+            String token;
+            try {
+                token = Objects.requireNonNull(credentials.get(), "the credential supplier returned null");
+            } catch (RuntimeException e) {
+                handshakeFailed(ch, new ConnectionException("no credential for " + current + ": " + e.getMessage(), e));
+                return;
+            }
+            authId = calls.nextId();
+            pendingWelcome = w;
+            ch.writeAndFlush(new Frame.Auth(authId, Frame.Auth.BEARER, token.getBytes(StandardCharsets.UTF_8)));
+            return;
+        }
+        goLive(ch, w);
+    }
+
+    /** I/O thread: AUTH_OK for the AUTH sent after WELCOME. */
+    private void onAuthOk(Channel ch, Frame.AuthOk ok) {
+        Frame.Welcome w = pendingWelcome;
+        pendingWelcome = null;
+        authId = 0;
+        principal = ok.principal();
+        goLive(ch, w);
+        scheduleRefresh(ch, ok.expiresAtMillis());
+    }
+
+    /**
+     * A credential that expires is replaced before it does: at 80 % of its remaining life a fresh
+     * one from the supplier goes in a new AUTH on the same connection.
+     */
+    private void scheduleRefresh(Channel ch, long expiresAtMillis) {
+        if (expiresAtMillis <= 0) {
+            return;
+        }
+        long left = expiresAtMillis - System.currentTimeMillis();
+        long delay = Math.max(1, left * 8 / 10);
+        loop.schedule(() -> {
+            if (channel != ch || state == ConnectionState.CLOSED) {
+                return;
+            }
+            String token;
+            try {
+                token = options.security().credentials().get();
+            } catch (RuntimeException e) {
+                reportError(new ConnectionException("no fresh credential for " + current + ": " + e.getMessage(), e));
+                return;
+            }
+            Call<Frame.AuthOk> call = calls.newCall(new Frame.Auth(calls.nextId(), Frame.Auth.BEARER,
+                    token.getBytes(StandardCharsets.UTF_8)), false, () -> "AUTH (refresh)", f -> (Frame.AuthOk) f);
+            call.future.whenComplete((ok, e) -> {
+                if (e != null) {
+                    reportError(e);
+                } else {
+                    principal = ok.principal();
+                    onLoop(() -> scheduleRefresh(ch, ok.expiresAtMillis()));
+                }
+            });
+            writeNow(ch, call);
+            ch.flush();
+        }, delay, TimeUnit.MILLISECONDS);
+    }
+
+    String principal() {
+        return principal;
+    }
+
+    /** I/O thread: the handshake (and AUTH) is done: restore, resend, go. */
+    private void goLive(Channel ch, Frame.Welcome w) {
         connecting = null;
         channel = ch;
         attempt = 0;
@@ -479,13 +573,20 @@ final class Connection {
             Channel ch = ctx.channel();
             switch (f.type()) {
                 case WELCOME -> onWelcome(ch, (Frame.Welcome) f);
+                case AUTH_OK -> {
+                    if (ch == connecting && authId != 0 && f.requestId() == authId) {
+                        onAuthOk(ch, (Frame.AuthOk) f);
+                    } else {
+                        session.onFrame(ch, f);
+                    }
+                }
                 case PING -> ch.writeAndFlush(new Frame.Pong(f.requestId()));
                 case GOAWAY -> {
                     Frame.GoAway g = (Frame.GoAway) f;
                     reportError(new ConnectionException("broker " + current + " is going away: " + g.message()));
                 }
                 case ERROR -> {
-                    if (f.requestId() == helloId && channel != ch) {
+                    if ((f.requestId() == helloId || f.requestId() == authId) && channel != ch) {
                         handshakeFailed(ch, Errors.of((Frame.Error) f));
                     } else if (f.requestId() == 0) {
                         reportError(Errors.of((Frame.Error) f));

@@ -12,6 +12,8 @@ import dev.wirebus.client.RequestHandler;
 import dev.wirebus.client.Responder;
 import dev.wirebus.client.StartPosition;
 import dev.wirebus.client.StreamConsumers;
+import dev.wirebus.client.StreamInfo;
+import dev.wirebus.client.StreamPage;
 import dev.wirebus.client.SubscribeOptions;
 import dev.wirebus.client.Subscription;
 import dev.wirebus.client.WirebusClient;
@@ -328,6 +330,53 @@ public final class DefaultWirebusClient implements WirebusClient, Connection.Ses
         checkName("subject", subject);
         Objects.requireNonNull(handler, "handler");
         return responders.register(subject, handler);
+    }
+
+    @Override
+    public CompletableFuture<StreamPage> streams(String after, int max) {
+        Objects.requireNonNull(after, "after");
+        if (max < 1 || max > 1000) {
+            throw new IllegalArgumentException("max must be 1..1000, was " + max);
+        }
+        return connection.send(calls.newCall(new Frame.Streams(calls.nextId(), after, max), false,
+                () -> "STREAMS after '" + after + "'", f -> {
+                    Frame.StreamList l = (Frame.StreamList) f;
+                    List<StreamInfo> list = new java.util.ArrayList<>(l.streams().size());
+                    for (Frame.StreamInfo i : l.streams()) {
+                        list.add(new StreamInfo(i.name(), i.firstSequence(), i.lastSequence(), i.bytes(), i.consumers()));
+                    }
+                    return new StreamPage(list, l.more());
+                }));
+    }
+
+    @Override
+    public CompletableFuture<Void> deleteStream(String stream) {
+        checkName("stream", stream);
+        return connection.send(calls.newCall(new Frame.DeleteStream(calls.nextId(), stream), false,
+                () -> "DELETE_STREAM '" + stream + "'", f -> null));
+    }
+
+    @Override
+    public CompletableFuture<Void> trimStream(String stream, long beforeSequence) {
+        checkName("stream", stream);
+        if (beforeSequence < 1) {
+            throw new IllegalArgumentException("beforeSequence must be at least 1, was " + beforeSequence);
+        }
+        return connection.send(calls.newCall(new Frame.TrimStream(calls.nextId(), stream, beforeSequence), false,
+                () -> "TRIM_STREAM '" + stream + "' below " + beforeSequence, f -> null));
+    }
+
+    @Override
+    public CompletableFuture<Void> deleteConsumer(String stream, String consumer) {
+        checkName("stream", stream);
+        checkName("consumer", consumer);
+        return connection.send(calls.newCall(new Frame.DeleteConsumer(calls.nextId(), stream, consumer), false,
+                () -> "DELETE_CONSUMER '" + consumer + "' of stream '" + stream + "'", f -> null));
+    }
+
+    @Override
+    public String principal() {
+        return connection.principal();
     }
 
     @Override

@@ -60,6 +60,7 @@ final class TestClients {
         int window = 16;
         ConnectionListener listener = new ConnectionListener() { };
         Clock clock = Clock.SYSTEM;
+        ClientSecurity security = ClientSecurity.NONE;
 
         Options(String address) {
             this.address = address;
@@ -90,6 +91,21 @@ final class TestClients {
             return this;
         }
 
+        Options token(String t) {
+            security = security.withCredentials(() -> t);
+            return this;
+        }
+
+        Options credentials(java.util.function.Supplier<String> s) {
+            security = security.withCredentials(s);
+            return this;
+        }
+
+        Options trusted(java.nio.file.Path caPem) {
+            security = security.withTrustedCertificates(caPem);
+            return this;
+        }
+
         Options clock(Clock c) {
             clock = c;
             return this;
@@ -97,7 +113,7 @@ final class TestClients {
 
         ClientOptions build() {
             return new ClientOptions(address, "test-client", connectTimeout, requestTimeout, reconnect, listener,
-                    maxInFlight, window, null, null);
+                    maxInFlight, window, null, null, security);
         }
 
         DefaultWirebusClient connect() {

@@ -107,7 +107,10 @@ public final class MockBroker implements AutoCloseable {
     private volatile Function<Frame.Hello, Frame> handshake;
     private volatile boolean overflowed;
 
-    private MockBroker(SslContext ssl) {
+    private final String host;
+
+    private MockBroker(SslContext ssl, InetAddress bind) {
+        host = bind.getHostAddress();
         group = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("mock-broker", true),
                 NioIoHandler.newFactory());
         ChannelHandler encoder = new FrameEncoder();
@@ -122,22 +125,32 @@ public final class MockBroker implements AutoCloseable {
                                 new Handler());
                     }
                 })
-                .bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0)).syncUninterruptibly().channel();
+                .bind(new InetSocketAddress(bind, 0)).syncUninterruptibly().channel();
     }
 
     /** Starts a mock broker on a free loopback TCP port. */
     public static MockBroker start() {
-        return new MockBroker(null);
+        return new MockBroker(null, InetAddress.getLoopbackAddress());
     }
 
     /** Starts a mock broker that speaks TLS with {@code serverContext} (the client uses {@code tls://}). */
     public static MockBroker startTls(SslContext serverContext) {
-        return new MockBroker(Objects.requireNonNull(serverContext, "serverContext"));
+        return startTls(serverContext, InetAddress.getLoopbackAddress());
     }
 
-    /** {@code tcp://127.0.0.1:PORT}. */
+    /** {@link #startTls(SslContext)} on another local address (e.g. 127.0.0.2, to test host name checks). */
+    public static MockBroker startTls(SslContext serverContext, InetAddress bind) {
+        return new MockBroker(Objects.requireNonNull(serverContext, "serverContext"), bind);
+    }
+
+    /** {@code tcp://127.0.0.1:PORT} (the address it listens on). */
     public String address() {
-        return "tcp://127.0.0.1:" + port();
+        return "tcp://" + host + ":" + port();
+    }
+
+    /** {@code tls://127.0.0.1:PORT} (the address it listens on), for a broker made by {@link #startTls}. */
+    public String tlsAddress() {
+        return "tls://" + host + ":" + port();
     }
 
     public int port() {
