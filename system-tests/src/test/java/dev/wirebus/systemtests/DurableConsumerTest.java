@@ -186,7 +186,8 @@ class DurableConsumerTest {
             // the executor is gone at 20: 50 more fit, the next one waits 400 ms and fails
             publishBlocks(p, 21, 70);
             // the deadline itself (not before 400 ms) is proven on an injected clock: StreamPartsTest
-            CompletableFuture<Long> blocked = p.publish("blocks", utf8("block-71"), 71);
+            CompletableFuture<Long> blocked = p.publish("blocks", utf8("block-71"), 71)
+                    .thenApply(dev.wirebus.client.PublishAck::firstSequence);
             assertThatThrownBy(() -> blocked.get(10, TimeUnit.SECONDS)).cause()
                     .isInstanceOf(WirebusTimeoutException.class)
                     .hasMessageContaining("waited 400 ms for consumer 'executor'")
