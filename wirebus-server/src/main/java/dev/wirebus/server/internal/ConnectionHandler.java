@@ -34,6 +34,7 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
 
     private final BrokerContext broker;
     private final BrokerMetrics metrics;
+    private final ConnectionSecurity security;
     private final Map<Integer, SubscriptionCursor> subscriptions = new HashMap<>();
     private final Set<String> subjects = ConcurrentHashMap.newKeySet();
     private final Set<Long> pendingRequests = ConcurrentHashMap.newKeySet();
@@ -55,6 +56,12 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
     public ConnectionHandler(BrokerContext broker) {
         this.broker = broker;
         this.metrics = broker.metrics();
+        this.security = new ConnectionSecurity(broker.security(), this);
+    }
+
+    /** Who is on this connection and what it may do. */
+    public ConnectionSecurity security() {
+        return security;
     }
 
     @Override
@@ -90,6 +97,7 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         channel = ctx.channel();
+        security.attach(channel);
         broker.connections().add(this);
         metrics.connectionOpened();
         long timeout = broker.config().handshakeTimeout().toMillis();
@@ -117,6 +125,7 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
             return;
         }
         try {
+            security.check(frame);
             dispatch(frame);
         } catch (BrokerException e) {
             ctx.write(error(frame.requestId(), e));
@@ -175,6 +184,7 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
         }
         handshaken = true;
         handshakeTimer.cancel(false);
+        security.handshaken();
         clientName = hello.clientName();
         channel.write(new Frame.Welcome(hello.requestId(), version,
                 broker.config().maxFrameLength(), broker.storeId(), broker.config().serverName()));
@@ -283,7 +293,8 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
             case PING -> channel.write(new Frame.Pong(frame.requestId()));
             case PONG, OK -> { }
             case HELLO -> closeWithError(frame.requestId(), ErrorCode.HANDSHAKE_REQUIRED, "HELLO sent twice");
-            case AUTH, STREAMS, DELETE_STREAM, TRIM_STREAM, DELETE_CONSUMER ->
+            case AUTH -> security.authenticate((Frame.Auth) frame);
+            case STREAMS, DELETE_STREAM, TRIM_STREAM, DELETE_CONSUMER ->
                     closeWithError(frame.requestId(), ErrorCode.UNKNOWN_FRAME_TYPE,
                             frame.type() + " is not supported by this broker yet");
             case WELCOME, GOAWAY, PUBLISH_ACK, SUBSCRIBED, DELIVER, SUBSCRIPTION_CLOSED, CONSUMER_LIST, FETCHED,
@@ -575,6 +586,7 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
         if (handshakeTimer != null) {
             handshakeTimer.cancel(false);
         }
+        security.close();
         for (SubscriptionCursor c : subscriptions.values()) {
             c.close();
         }
@@ -606,7 +618,35 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
                 new Frame.GoAway(0, ErrorCode.SHUTTING_DOWN.code(), message)));
     }
 
-    private void closeWithError(long requestId, ErrorCode code, String message) {
+    /**
+     * Event loop: closes each subscription and responder registration for which {@code refusal}
+     * gives a reason (access revoked by a reload or a new AUTH): SUBSCRIPTION_CLOSED or ERROR
+     * (request id 0) with PERMISSION_DENIED and that reason.
+     */
+    void revokeWhere(java.util.function.BiFunction<dev.wirebus.security.Operation, String, String> refusal) {
+        for (SubscriptionCursor c : java.util.List.copyOf(subscriptions.values())) {
+            String why = refusal.apply(dev.wirebus.security.Operation.READ, c.stream().name());
+            if (why == null && c.consumer() != null) {
+                why = refusal.apply(dev.wirebus.security.Operation.CONSUME, c.consumer());
+            }
+            if (why != null) {
+                subscriptions.remove(c.subscriptionId(), c);
+                c.close();
+                metrics.error(ErrorCode.PERMISSION_DENIED);
+                channel.write(new Frame.SubscriptionClosed(0, c.subscriptionId(), ErrorCode.PERMISSION_DENIED.code(),
+                        why));
+            }
+        }
+        for (String subject : java.util.List.copyOf(subjects)) {
+            String why = refusal.apply(dev.wirebus.security.Operation.RESPOND, subject);
+            if (why != null) {
+                broker.router().unregister(subject, this);
+                channel.write(error(0, ErrorCode.PERMISSION_DENIED, why));
+            }
+        }
+    }
+
+    void closeWithError(long requestId, ErrorCode code, String message) {
         if (closing) {
             return;
         }
