@@ -104,7 +104,8 @@ class JwtAuthTest {
 
     @Test
     void aTokenThatExpiresMidConnectionClosesItWithAuthExpired() throws Exception {
-        String jwt = token("browser-1", System.currentTimeMillis() + 1500, "wirebus", readOnly("chat.session-1"),
+        // exp is in whole seconds: now + 2 s is at least 1 s ahead
+        String jwt = token("browser-1", System.currentTimeMillis() + 2000, "wirebus", readOnly("chat.session-1"),
                 SECRET);
         try (RawConnection c = RawConnection.handshaken(broker, EmbeddedBroker.Transport.TCP, 2)) {
             c.send(auth(1, jwt));
@@ -122,7 +123,8 @@ class JwtAuthTest {
     @Test
     void aFreshTokenBeforeExpiryKeepsTheConnection() throws Exception {
         long now = System.currentTimeMillis();
-        String first = token("browser-1", now + 1000, "wirebus", readOnly("chat.session-1"), SECRET);
+        // exp is in whole seconds: now + 3 s is at least 2 s ahead
+        String first = token("browser-1", now + 3000, "wirebus", readOnly("chat.session-1"), SECRET);
         String fresh = token("browser-1", now + 600_000, "wirebus", readOnly("chat.session-1"), SECRET);
         try (RawConnection c = RawConnection.handshaken(broker, EmbeddedBroker.Transport.TCP, 2)) {
             c.send(auth(1, first));
@@ -130,7 +132,7 @@ class JwtAuthTest {
             c.send(auth(2, fresh));
             assertThat(c.read(WAIT)).isInstanceOf(Frame.AuthOk.class);
             // past the first token's exp (and then some) the connection is still open and serves
-            assertThat(c.closedByPeer(Duration.ofMillis(Math.max(0, now + 2000 - System.currentTimeMillis()))))
+            assertThat(c.closedByPeer(Duration.ofMillis(Math.max(0, now + 4000 - System.currentTimeMillis()))))
                     .isFalse();
             c.send(new Frame.Fetch(3, "chat.session-1", 1, 1));
             assertThat(c.read(WAIT)).isInstanceOf(Frame.Fetched.class);

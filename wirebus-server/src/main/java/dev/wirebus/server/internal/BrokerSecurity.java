@@ -40,6 +40,7 @@ public final class BrokerSecurity implements AutoCloseable {
     private volatile AuditLog audit;
     private volatile ReloadingSslContext tls;
     private volatile Set<ConnectionHandler> connections = Set.of();
+    private volatile java.util.function.Consumer<dev.wirebus.security.AccessPolicy> onPolicy = p -> { };
     private ScheduledExecutorService watcher;
     /** The credential of this broker's own in-process clients (the HTTP gateway): random per start. */
     private final byte[] internalToken = new byte[32];
@@ -104,6 +105,11 @@ public final class BrokerSecurity implements AutoCloseable {
     /** Whether {@code credential} is the internal one (compared in constant time). */
     boolean isInternal(byte[] credential) {
         return java.security.MessageDigest.isEqual(internalToken, credential);
+    }
+
+    /** Tells {@code listener} the policy in force after each reload (the dispatch table checks frames with it). */
+    void onPolicy(java.util.function.Consumer<dev.wirebus.security.AccessPolicy> listener) {
+        this.onPolicy = listener;
     }
 
     /** The configuration in force. */
@@ -209,6 +215,7 @@ public final class BrokerSecurity implements AutoCloseable {
             audit = new AuditLog(next.auditLinesPerSecond());
         }
         config = next;
+        onPolicy.accept(next.policy());
         synchronized (this) {
             stamps = stamps(next.files());
         }

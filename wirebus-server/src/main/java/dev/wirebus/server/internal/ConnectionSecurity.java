@@ -67,7 +67,7 @@ public final class ConnectionSecurity {
             }
         }
         if (broker.enabled()) {
-            principal = peerPrincipal(broker.current());
+            setPrincipal(peerPrincipal(broker.current()));
         }
     }
 
@@ -89,8 +89,14 @@ public final class ConnectionSecurity {
             // no client certificate: anonymous until AUTH
         }
         if (broker.enabled() && credential == null) {
-            principal = peerPrincipal(broker.current());
+            setPrincipal(peerPrincipal(broker.current()));
         }
+    }
+
+    /** The connection's principal is this one from now on; the dispatch table checks frames against it. */
+    private void setPrincipal(Principal p) {
+        principal = p;
+        handler.principal(p);
     }
 
     private Principal peerPrincipal(SecurityConfig c) {
@@ -103,55 +109,15 @@ public final class ConnectionSecurity {
         return Principal.ANONYMOUS;
     }
 
-    /**
-     * Checks a frame's operation against the policy.
-     *
-     * @throws BrokerException PERMISSION_DENIED naming the operation, the resource and the principal
-     */
-    void check(Frame frame) {
-        SecurityConfig c = broker.current();
-        if (!c.enabled()) {
-            return;
-        }
-        switch (frame.type()) {
-            case PUBLISH -> require(c, Operation.PUBLISH, ((Frame.Publish) frame).stream());
-            case PUBLISH_BATCH -> require(c, Operation.PUBLISH, ((Frame.PublishBatch) frame).stream());
-            case PUBLISH_IDEMPOTENT -> require(c, Operation.PUBLISH, ((Frame.PublishIdempotent) frame).stream());
-            case SUBSCRIBE -> require(c, Operation.READ, ((Frame.Subscribe) frame).stream());
-            case FETCH -> require(c, Operation.READ, ((Frame.Fetch) frame).stream());
-            case CONSUME -> {
-                Frame.Consume f = (Frame.Consume) frame;
-                require(c, Operation.READ, f.stream());
-                require(c, Operation.CONSUME, f.consumer());
-            }
-            case CONSUMERS -> require(c, Operation.ADMIN, ((Frame.Consumers) frame).stream());
-            case REQUEST -> require(c, Operation.REQUEST, ((Frame.Request) frame).subject());
-            case RESPOND_ON -> require(c, Operation.RESPOND, ((Frame.RespondOn) frame).subject());
-            case DELETE_STREAM -> require(c, Operation.ADMIN, ((Frame.DeleteStream) frame).stream());
-            case TRIM_STREAM -> require(c, Operation.ADMIN, ((Frame.TrimStream) frame).stream());
-            case DELETE_CONSUMER -> require(c, Operation.ADMIN, ((Frame.DeleteConsumer) frame).stream());
-            default -> {
-                // the rest act on the connection's own subscriptions, responders and requests, or are the
-                // handshake and AUTH; STREAMS lists only the streams the principal may administer
-            }
-        }
-    }
-
-    private void require(SecurityConfig c, Operation op, String resource) {
-        if (!c.policy().allows(principal, op, resource)) {
-            denied(c, op, resource, "permission");
-            throw new BrokerException(ErrorCode.PERMISSION_DENIED, message(op, resource));
-        }
+    /** Records a denial the dispatch table answered with PERMISSION_DENIED: counter and audit line. */
+    void denied(Operation op, String resource) {
+        denied(broker.current(), op, resource, "permission");
     }
 
     /** Whether the principal may do {@code op} on {@code resource} now (STREAMS listing, re-checks). */
     boolean allows(Operation op, String resource) {
         SecurityConfig c = broker.current();
         return !c.enabled() || c.policy().allows(principal, op, resource);
-    }
-
-    private String message(Operation op, String resource) {
-        return op.word() + " on '" + resource + "' is not permitted for '" + principal.name() + "'";
     }
 
     private void denied(SecurityConfig c, Operation op, String resource, String reason) {
@@ -212,7 +178,7 @@ public final class ConnectionSecurity {
     }
 
     private void become(Authentication a) {
-        principal = a.principal();
+        setPrincipal(a.principal());
         expiresAtMillis = a.expiresAtMillis();
         if (expiry != null) {
             expiry.cancel(false);
@@ -263,7 +229,7 @@ public final class ConnectionSecurity {
                 return;
             }
         } else {
-            principal = peerPrincipal(c);
+            setPrincipal(peerPrincipal(c));
         }
         revokeDisallowed(c);
         channel.flush();
