@@ -155,6 +155,31 @@ abstract class SeedRolesContract {
     }
 
     @Test
+    void onlyTheOperatorListsStreamsAndAdminFramesNeedAdmin() throws Exception {
+        try (RawConnection committer = as(COMMITTER, "committer");
+             RawConnection observer = as(OBSERVER, "observer");
+             RawConnection operator = as(OPERATOR, "operator")) {
+            committer.send(publish(1, "blocks"));
+            assertThat(committer.read(WAIT)).isInstanceOf(Frame.PublishAck.class);
+            operator.send(new Frame.Streams(1, "", 10));
+            Frame.StreamList list = (Frame.StreamList) operator.read(WAIT);
+            assertThat(list.streams()).extracting(Frame.StreamInfo::name).containsExactly("blocks");
+            assertThat(list.streams().get(0).lastSequence()).isEqualTo(1);
+            assertThat(list.streams().get(0).bytes()).isPositive();
+            assertThat(list.more()).isFalse();
+            // the observer may administer no stream: it sees none, not even their names
+            observer.send(new Frame.Streams(1, "", 10));
+            assertThat(((Frame.StreamList) observer.read(WAIT)).streams()).isEmpty();
+            observer.send(new Frame.DeleteStream(2, "blocks"));
+            assertDenied(observer.read(WAIT), 2, "admin", "blocks");
+            observer.send(new Frame.TrimStream(3, "blocks", 1));
+            assertDenied(observer.read(WAIT), 3, "admin", "blocks");
+            observer.send(new Frame.DeleteConsumer(4, "blocks", "executor"));
+            assertDenied(observer.read(WAIT), 4, "admin", "blocks");
+        }
+    }
+
+    @Test
     void anUnknownTokenFailsAuthenticationAndClosesTheConnection() throws Exception {
         try (RawConnection c = as(null, null)) {
             c.send(SecurityFixtures.auth(1, "committer-demo-token-guessed"));

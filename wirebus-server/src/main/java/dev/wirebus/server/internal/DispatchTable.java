@@ -93,6 +93,14 @@ final class DispatchTable {
                 .on(FrameType.RESPOND_OFF, Frame.RespondOff.class, RequestHandlers::respondOff)
                 // access control: ConnectionSecurity (AUTH replaces the connection's principal)
                 .on(FrameType.AUTH, Frame.Auth.class, (c, f) -> c.security().authenticate(f))
+                // admin: AdminHandlers (STREAMS lists only the streams the principal may administer)
+                .on(FrameType.STREAMS, Frame.Streams.class, AdminHandlers::streams)
+                .on(FrameType.DELETE_STREAM, Frame.DeleteStream.class, AdminHandlers::notYet,
+                        AccessCheck.of(Operation.ADMIN, Frame.DeleteStream::stream))
+                .on(FrameType.TRIM_STREAM, Frame.TrimStream.class, AdminHandlers::notYet,
+                        AccessCheck.of(Operation.ADMIN, Frame.TrimStream::stream))
+                .on(FrameType.DELETE_CONSUMER, Frame.DeleteConsumer.class, AdminHandlers::notYet,
+                        AccessCheck.of(Operation.ADMIN, Frame.DeleteConsumer::stream))
                 // the connection itself: ControlHandlers
                 .on(FrameType.PING, Frame.Ping.class, ControlHandlers::ping)
                 .on(FrameType.PONG, Frame.class, ControlHandlers::ignore)

@@ -22,6 +22,11 @@ final class InMemoryStreamLog implements StreamLog {
     private long retainedBytes;
     private final ProducerTable producers = new ProducerTable();
 
+    @Override
+    public long retainedBytes() {
+        return retainedBytes;
+    }
+
     InMemoryStreamLog(long retentionMessages, long retentionBytes) {
         this.retentionMessages = retentionMessages;
         this.retentionBytes = retentionBytes;

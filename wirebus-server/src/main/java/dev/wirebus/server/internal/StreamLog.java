@@ -23,6 +23,11 @@ public interface StreamLog {
     /** The stream's idempotent producers, as of the last append (rebuilt from storage on first use). */
     ProducerTable producers();
 
+    /** Payload bytes retained, as far as the log counts them (0 when it does not); for STREAMS listings. */
+    default long retainedBytes() {
+        return 0;
+    }
+
     /** Sequence of the oldest retained record ({@link #nextSequence()} when empty). */
     long firstSequence();
 

@@ -759,6 +759,11 @@ public final class SegmentedFileLog implements DurableStreamLog, OpenFileBudget.
     // ---------------------------------------------------------------- reads
 
     @Override
+    public long retainedBytes() {
+        return retainedBytes;
+    }
+
+    @Override
     public long firstSequence() {
         return segments.get(0).baseSequence;
     }

@@ -1,0 +1,55 @@
+package dev.wirebus.server.internal;
+
+import dev.wirebus.protocol.ErrorCode;
+import dev.wirebus.protocol.Frame;
+import dev.wirebus.security.Operation;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The admin frames (issue 13): STREAMS lists the streams the principal may administer, in name
+ * order, with their retained range, bytes and durable consumers. DELETE_STREAM, TRIM_STREAM and
+ * DELETE_CONSUMER pass their ADMIN check (in {@link DispatchTable}) and are then answered with
+ * {@link ErrorCode#UNAVAILABLE}: the stores cannot delete or trim on demand yet.
+ */
+final class AdminHandlers {
+    /** Most streams one STREAM_LIST carries. */
+    static final int MAX_STREAMS_PER_PAGE = 1000;
+
+    private AdminHandlers() {
+    }
+
+    /** STREAMS: a page of the streams the connection's principal may administer; others are not named. */
+    static void streams(ConnectionHandler c, Frame.Streams f) {
+        if (f.max() < 1 || f.max() > MAX_STREAMS_PER_PAGE) {
+            throw new BrokerException(ErrorCode.INVALID_ARGUMENT, "STREAMS max must be 1.." + MAX_STREAMS_PER_PAGE
+                    + ", was " + f.max());
+        }
+        StreamRegistry registry = c.broker().streams();
+        List<Frame.StreamInfo> page = new ArrayList<>();
+        boolean more = false;
+        for (String name : registry.names()) {
+            if (name.compareTo(f.after()) <= 0 || !c.security().allows(Operation.ADMIN, name)) {
+                continue;
+            }
+            if (page.size() == f.max()) {
+                more = true;
+                break;
+            }
+            Stream s = registry.get(name);
+            if (s == null) {
+                continue; // deleted meanwhile
+            }
+            page.add(new Frame.StreamInfo(name, s.firstSequence(), s.lastSequence(), s.log().retainedBytes(),
+                    s.consumerList(0).consumers().size()));
+        }
+        c.channel().write(new Frame.StreamList(f.requestId(), page, more));
+    }
+
+    /** DELETE_STREAM, TRIM_STREAM, DELETE_CONSUMER: allowed, but not carried out by this broker yet. */
+    static void notYet(ConnectionHandler c, Frame f) {
+        throw new BrokerException(ErrorCode.UNAVAILABLE, f.type() + " is not carried out by this broker yet"
+                + " (the stores cannot delete or trim on demand); retention limits trim streams meanwhile");
+    }
+}
