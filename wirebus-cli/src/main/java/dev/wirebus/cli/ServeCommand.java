@@ -342,7 +342,9 @@ final class ServeCommand implements Callable<Integer> {
         out.println("wirebus storage: " + broker.storageDescription());
         out.println("wirebus retention: " + describeRetention(config));
         out.println("wirebus transport: " + broker.transportName());
-        out.println("wirebus security: " + config.security());
+        if (config.security().enabled()) {
+            out.println("wirebus security: " + config.security());
+        }
         SecuritySignals.reloadOnHangup(broker);
         gateway.describe(out);
         out.println("ready");

@@ -278,6 +278,11 @@ final class ServeSettings {
             return this;
         }
 
+        /** The {@code [security]} table this layer read, or {@link SecuritySettings#NONE}. */
+        SecuritySettings securitySettings() {
+            return security == null ? SecuritySettings.NONE : security;
+        }
+
         /** Sets one stream's overrides. */
         Layer stream(String name, StreamSettings settings) {
             streams.put(name, settings);
