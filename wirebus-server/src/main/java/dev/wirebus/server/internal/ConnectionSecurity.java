@@ -1,6 +1,7 @@
 package dev.wirebus.server.internal;
 
 import dev.wirebus.protocol.ErrorCode;
+import dev.wirebus.security.AccessPolicy;
 import dev.wirebus.protocol.Frame;
 import dev.wirebus.security.Authentication;
 import dev.wirebus.security.AuthenticationException;
@@ -107,6 +108,31 @@ public final class ConnectionSecurity {
             return c.tlsPeers().principalFor(certificate);
         }
         return Principal.ANONYMOUS;
+    }
+
+    /** Event loop: the last check allowed, so a stream published to again and again costs one equals. */
+    private AccessPolicy lastPolicy;
+    private Principal lastPrincipal;
+    private Operation lastOperation;
+    private String lastResource;
+
+    /**
+     * Event loop: whether {@code policy} allows the operation (the dispatch table's check). The last
+     * allowed check is remembered: the same policy, principal, operation and resource again is
+     * answered without asking the policy (a reload installs a new policy, an AUTH a new principal).
+     */
+    boolean allows(AccessPolicy policy, Principal p, Operation op, String resource) {
+        if (policy == lastPolicy && p == lastPrincipal && op == lastOperation && resource.equals(lastResource)) {
+            return true;
+        }
+        if (!policy.allows(p, op, resource)) {
+            return false;
+        }
+        lastPolicy = policy;
+        lastPrincipal = p;
+        lastOperation = op;
+        lastResource = resource;
+        return true;
     }
 
     /** Records a denial the dispatch table answered with PERMISSION_DENIED: counter and audit line. */

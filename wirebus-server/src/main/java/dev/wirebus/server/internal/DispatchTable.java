@@ -32,7 +32,7 @@ final class DispatchTable {
             for (AccessCheck<F> check : checks) {
                 String resource = check.resource().apply(f);
                 Principal principal = connection.principal();
-                if (!policy.allows(principal, check.operation(), resource)) {
+                if (!connection.security().allows(policy, principal, check.operation(), resource)) {
                     connection.security().denied(check.operation(), resource);
                     throw new BrokerException(ErrorCode.PERMISSION_DENIED,
                             AccessCheck.deniedMessage(check.operation(), resource, principal.name()));
