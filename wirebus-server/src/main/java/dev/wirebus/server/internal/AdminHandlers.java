@@ -42,7 +42,7 @@ final class AdminHandlers {
                 continue; // deleted meanwhile
             }
             page.add(new Frame.StreamInfo(name, s.firstSequence(), s.lastSequence(), s.log().retainedBytes(),
-                    s.consumerList(0).consumers().size()));
+                    s.consumerReport().consumers().size()));
         }
         c.channel().write(new Frame.StreamList(f.requestId(), page, more));
     }

@@ -28,6 +28,14 @@ public interface StreamLog {
         return 0;
     }
 
+    /**
+     * Judges idempotent producers' batches before they are appended: {@link #producers()} unless a
+     * store keeps producer state elsewhere (shared by the nodes appending to it).
+     */
+    default ProducerCheck producerCheck() {
+        return producers();
+    }
+
     /** Sequence of the oldest retained record ({@link #nextSequence()} when empty). */
     long firstSequence();
 
