@@ -9,9 +9,10 @@ import java.util.List;
 
 /**
  * The admin frames (issue 13): STREAMS lists the streams the principal may administer, in name
- * order, with their retained range, bytes and durable consumers. DELETE_STREAM, TRIM_STREAM and
- * DELETE_CONSUMER pass their ADMIN check (in {@link DispatchTable}) and are then answered with
- * {@link ErrorCode#UNAVAILABLE}: the stores cannot delete or trim on demand yet.
+ * order, with their retained range, bytes and durable consumers. DELETE_CONSUMER forgets a durable
+ * consumer that no subscription is attached to. DELETE_STREAM and TRIM_STREAM pass their ADMIN
+ * check (in {@link DispatchTable}) and are then answered with {@link ErrorCode#UNAVAILABLE}: the
+ * stores cannot delete or trim on demand yet.
  */
 final class AdminHandlers {
     /** Most streams one STREAM_LIST carries. */
@@ -47,9 +48,21 @@ final class AdminHandlers {
         c.channel().write(new Frame.StreamList(f.requestId(), page, more));
     }
 
-    /** DELETE_STREAM, TRIM_STREAM, DELETE_CONSUMER: allowed, but not carried out by this broker yet. */
+    /** DELETE_CONSUMER: forgets a durable consumer no subscription is attached to; OK, or NOT_FOUND. */
+    static void deleteConsumer(ConnectionHandler c, Frame.DeleteConsumer f) {
+        StreamRegistry.checkName("stream", f.stream());
+        StreamRegistry.checkName("consumer", f.consumer());
+        Stream s = c.broker().streams().get(f.stream());
+        if (s == null || !s.deleteConsumer(f.consumer())) {
+            throw new BrokerException(ErrorCode.NOT_FOUND, "stream '" + f.stream() + "' has no durable consumer '"
+                    + f.consumer() + "'");
+        }
+        c.channel().write(new Frame.Ok(f.requestId()));
+    }
+
+    /** DELETE_STREAM, TRIM_STREAM: allowed, but not carried out by this broker yet. */
     static void notYet(ConnectionHandler c, Frame f) {
         throw new BrokerException(ErrorCode.UNAVAILABLE, f.type() + " is not carried out by this broker yet"
-                + " (the stores cannot delete or trim on demand); retention limits trim streams meanwhile");
+                + " (the stores cannot delete or trim streams on demand); retention limits trim streams meanwhile");
     }
 }

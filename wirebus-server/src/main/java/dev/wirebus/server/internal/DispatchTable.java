@@ -99,7 +99,7 @@ final class DispatchTable {
                         AccessCheck.of(Operation.ADMIN, Frame.DeleteStream::stream))
                 .on(FrameType.TRIM_STREAM, Frame.TrimStream.class, AdminHandlers::notYet,
                         AccessCheck.of(Operation.ADMIN, Frame.TrimStream::stream))
-                .on(FrameType.DELETE_CONSUMER, Frame.DeleteConsumer.class, AdminHandlers::notYet,
+                .on(FrameType.DELETE_CONSUMER, Frame.DeleteConsumer.class, AdminHandlers::deleteConsumer,
                         AccessCheck.of(Operation.ADMIN, Frame.DeleteConsumer::stream))
                 // the connection itself: ControlHandlers
                 .on(FrameType.PING, Frame.Ping.class, ControlHandlers::ping)

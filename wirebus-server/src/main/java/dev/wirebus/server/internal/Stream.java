@@ -367,6 +367,27 @@ public final class Stream {
         return start;
     }
 
+    /**
+     * Deletes a durable consumer no subscription is attached to (DELETE_CONSUMER); publishes its
+     * lag held back go on.
+     *
+     * @return false when the stream has no such consumer
+     */
+    boolean deleteConsumer(String consumer) {
+        List<Runnable> after = new ArrayList<>(2);
+        lock.lock();
+        try {
+            if (!consumers.remove(consumer)) {
+                return false;
+            }
+            releaseHeld(after);
+            return true;
+        } finally {
+            lock.unlock();
+            after.forEach(Runnable::run);
+        }
+    }
+
     /** A subscription of the consumer ended. */
     void detachConsumer(String consumer) {
         lock.lock();
