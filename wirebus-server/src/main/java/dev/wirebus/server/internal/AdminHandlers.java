@@ -10,9 +10,9 @@ import java.util.List;
 /**
  * The admin frames (issue 13): STREAMS lists the streams the principal may administer, in name
  * order, with their retained range, bytes and durable consumers. DELETE_CONSUMER forgets a durable
- * consumer that no subscription is attached to. DELETE_STREAM and TRIM_STREAM pass their ADMIN
- * check (in {@link DispatchTable}) and are then answered with {@link ErrorCode#UNAVAILABLE}: the
- * stores cannot delete or trim on demand yet.
+ * consumer that no subscription is attached to. TRIM_STREAM drops records below a sequence as far
+ * as the store allows. DELETE_STREAM passes its ADMIN check (in {@link DispatchTable}) and is then
+ * answered with {@link ErrorCode#UNAVAILABLE}: the stores cannot delete a stream on demand yet.
  */
 final class AdminHandlers {
     /** Most streams one STREAM_LIST carries. */
@@ -60,9 +60,28 @@ final class AdminHandlers {
         c.channel().write(new Frame.Ok(f.requestId()));
     }
 
-    /** DELETE_STREAM, TRIM_STREAM: allowed, but not carried out by this broker yet. */
+    /** TRIM_STREAM: drops records below the sequence as far as the store's granularity allows; OK. */
+    static void trimStream(ConnectionHandler c, Frame.TrimStream f) {
+        StreamRegistry.checkName("stream", f.stream());
+        if (f.beforeSequence() < 1) {
+            throw new BrokerException(ErrorCode.INVALID_ARGUMENT, "TRIM_STREAM before sequence must be at least 1, was "
+                    + f.beforeSequence());
+        }
+        Stream s = c.broker().streams().get(f.stream());
+        if (s == null || s.isAwaited()) {
+            throw new BrokerException(ErrorCode.NOT_FOUND, "no stream '" + f.stream() + "'");
+        }
+        try {
+            s.trimBefore(f.beforeSequence());
+        } catch (UnsupportedOperationException e) {
+            throw new BrokerException(ErrorCode.UNAVAILABLE, e.getMessage());
+        }
+        c.channel().write(new Frame.Ok(f.requestId()));
+    }
+
+    /** DELETE_STREAM: allowed, but not carried out by this broker yet. */
     static void notYet(ConnectionHandler c, Frame f) {
         throw new BrokerException(ErrorCode.UNAVAILABLE, f.type() + " is not carried out by this broker yet"
-                + " (the stores cannot delete or trim streams on demand); retention limits trim streams meanwhile");
+                + " (the stores cannot delete a stream on demand yet); TRIM_STREAM drops its records meanwhile");
     }
 }

@@ -97,7 +97,7 @@ final class DispatchTable {
                 .on(FrameType.STREAMS, Frame.Streams.class, AdminHandlers::streams)
                 .on(FrameType.DELETE_STREAM, Frame.DeleteStream.class, AdminHandlers::notYet,
                         AccessCheck.of(Operation.ADMIN, Frame.DeleteStream::stream))
-                .on(FrameType.TRIM_STREAM, Frame.TrimStream.class, AdminHandlers::notYet,
+                .on(FrameType.TRIM_STREAM, Frame.TrimStream.class, AdminHandlers::trimStream,
                         AccessCheck.of(Operation.ADMIN, Frame.TrimStream::stream))
                 .on(FrameType.DELETE_CONSUMER, Frame.DeleteConsumer.class, AdminHandlers::deleteConsumer,
                         AccessCheck.of(Operation.ADMIN, Frame.DeleteConsumer::stream))

@@ -23,6 +23,18 @@ final class InMemoryStreamLog implements StreamLog {
     private final ProducerTable producers = new ProducerTable();
 
     @Override
+    public long trimBefore(long before) {
+        while (head < tail && (head + 1 < tail ? firstSequences[head + 1] : nextSequence) <= before) {
+            RecordBatch dropped = batches[head];
+            batches[head] = null;
+            head++;
+            retainedMessages -= dropped.count();
+            retainedBytes -= dropped.sizeInBytes();
+        }
+        return firstSequence();
+    }
+
+    @Override
     public long retainedBytes() {
         return retainedBytes;
     }

@@ -368,6 +368,21 @@ public final class Stream {
     }
 
     /**
+     * Drops records below {@code before} as far as the log allows (TRIM_STREAM).
+     *
+     * @return the first sequence retained after it
+     * @throws UnsupportedOperationException when the store cannot trim on demand
+     */
+    long trimBefore(long before) {
+        lock.lock();
+        try {
+            return log.trimBefore(before);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
      * Deletes a durable consumer no subscription is attached to (DELETE_CONSUMER); publishes its
      * lag held back go on.
      *

@@ -759,6 +759,21 @@ public final class SegmentedFileLog implements DurableStreamLog, OpenFileBudget.
     // ---------------------------------------------------------------- reads
 
     @Override
+    public long trimBefore(long before) {
+        enter();
+        try {
+            checkOpen();
+            // whole segments only, and never the one appended to
+            while (segments.size() > 1 && segments.get(1).baseSequence <= before && delete(segments.get(0))) {
+                // the next oldest
+            }
+            return firstSequence();
+        } finally {
+            leave();
+        }
+    }
+
+    @Override
     public long retainedBytes() {
         return retainedBytes;
     }
