@@ -180,6 +180,20 @@ abstract class SeedRolesContract {
     }
 
     @Test
+    void theBrokersInternalCredentialMayDoEverything() throws Exception {
+        try (RawConnection c = RawConnection.handshaken(broker, transport(), 2)) {
+            c.send(new Frame.Auth(1, Frame.Auth.BEARER, broker.broker().internalCredential()));
+            Frame ok = c.read(WAIT);
+            assertThat(ok).isInstanceOf(Frame.AuthOk.class);
+            assertThat(((Frame.AuthOk) ok).principal()).isEqualTo("wirebus-internal");
+            c.send(publish(2, "anything.at.all"));
+            assertThat(c.read(WAIT)).isInstanceOf(Frame.PublishAck.class);
+            c.send(new Frame.RespondOn(3, "state.epoch"));
+            assertThat(c.read(WAIT)).isInstanceOf(Frame.Ok.class);
+        }
+    }
+
+    @Test
     void anUnknownTokenFailsAuthenticationAndClosesTheConnection() throws Exception {
         try (RawConnection c = as(null, null)) {
             c.send(SecurityFixtures.auth(1, "committer-demo-token-guessed"));
