@@ -24,8 +24,17 @@ public final class GatewayContext {
     private final java.util.concurrent.ConcurrentHashMap<io.netty.util.concurrent.EventExecutor, DeadlineQueue> headerDeadlines =
             new java.util.concurrent.ConcurrentHashMap<>();
     private Router router;
+    private final GatewaySetup setup;
+    private volatile RequestGuard guard;
 
     public GatewayContext(WirebusClient client, GatewayLimits limits, PrometheusMeterRegistry registry) {
+        this(client, limits, registry, GatewaySetup.defaults());
+    }
+
+    public GatewayContext(WirebusClient client, GatewayLimits limits, PrometheusMeterRegistry registry,
+                          GatewaySetup setup) {
+        this.setup = setup;
+        this.guard = new RequestGuard(setup.access(), true, setup.tls() != null);
         this.client = client;
         this.limits = limits;
         this.registry = registry;
@@ -38,6 +47,53 @@ public final class GatewayContext {
         // subscriber joining at the ring's start would be cut as slow before its first write
         this.feeds = new StreamFeeds(client, StreamFeeds.RING_MESSAGES,
                 Math.max(1, Math.min(StreamFeeds.RING_BYTES, limits.subscriberBufferBytes() / 2)), StreamFeeds.LINGER);
+    }
+
+    /** The gateway's settings besides its limits. */
+    public GatewaySetup setup() {
+        return setup;
+    }
+
+    /** The browser checks; set once the listening address is known (loopback or not). */
+    public RequestGuard guard() {
+        return guard;
+    }
+
+    void guard(RequestGuard guard) {
+        this.guard = guard;
+    }
+
+    /** The authentication of {@code token} (null: none presented). @throws dev.wirebus.gateway.AuthenticationException */
+    public dev.wirebus.gateway.Authentication authenticate(String token) {
+        dev.wirebus.gateway.Authentication a = setup.authenticator().authenticate(token);
+        if (a == null) {
+            throw new dev.wirebus.gateway.AuthenticationException("the credential was not accepted");
+        }
+        if (a.expiredAt(System.currentTimeMillis())) {
+            throw new dev.wirebus.gateway.AuthenticationException("the credential of '" + a.principal().name()
+                    + "' expired at " + java.time.Instant.ofEpochMilli(a.expiresAtMillis()));
+        }
+        return a;
+    }
+
+    /**
+     * Null when {@code auth} may do {@code op} on {@code resource}; else the refusal: {@code 401
+     * AUTH_REQUIRED} for a caller without a credential, {@code 403 PERMISSION_DENIED} otherwise, both
+     * naming the operation and the resource asked for.
+     */
+    public GatewayError denied(dev.wirebus.gateway.Authentication auth, dev.wirebus.security.Operation op,
+                               String resource) {
+        if (auth.allows(op, resource)) {
+            return null;
+        }
+        metrics.rejected(GatewayMetrics.Rejection.PERMISSION_DENIED);
+        String what = op.word() + " on '" + resource + "'";
+        GatewayError e = auth.anonymous()
+                ? GatewayError.of(HttpResponseStatus.UNAUTHORIZED, GatewayError.AUTH_REQUIRED,
+                        what + " needs a credential: send Authorization: Bearer <token>")
+                : GatewayError.of(HttpResponseStatus.FORBIDDEN, GatewayError.PERMISSION_DENIED,
+                        what + " is not permitted for '" + auth.principal().name() + "'");
+        return e.with("operation", op.word()).with("resource", resource);
     }
 
     void router(Router router) {

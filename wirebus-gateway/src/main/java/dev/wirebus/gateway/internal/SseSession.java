@@ -136,6 +136,15 @@ final class SseSession {
         long every = gateway.limits().keepAliveInterval().toNanos();
         keepalive = channel.eventLoop().scheduleAtFixedRate(() -> outbox.offer(KEEPALIVE.duplicate()), every, every,
                 TimeUnit.NANOSECONDS);
+        long expiresAt = exchange.auth().expiresAtMillis();
+        if (expiresAt != 0) {
+            // the stream lives no longer than its credential: the browser reconnects with a fresh one
+            ScheduledFuture<?> expiry = channel.eventLoop().schedule(() -> end(GatewayError.of(
+                    HttpResponseStatus.UNAUTHORIZED, GatewayError.AUTH_EXPIRED, "the credential of '"
+                            + exchange.auth().principal().name() + "' expired").with("resume_from", cursor.next())),
+                    Math.max(0, expiresAt - System.currentTimeMillis()), TimeUnit.MILLISECONDS);
+            channel.closeFuture().addListener(f -> expiry.cancel(false));
+        }
         // a streaming response is not idle: its liveness is the keepalive above
         channel.pipeline().remove(HttpPipeline.IDLE);
         outbox.start(channel.pipeline().context(HttpPipeline.CODEC));
