@@ -2,7 +2,8 @@ package dev.wirebus.cli;
 
 import dev.wirebus.cli.ServeSettings.Setting;
 import dev.wirebus.gateway.BrowserAccess;
-import dev.wirebus.gateway.PemTls;
+import dev.wirebus.security.ReloadingSslContext;
+import dev.wirebus.security.TlsFiles;
 
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
@@ -45,9 +46,18 @@ record GatewaySettings(BrowserAccess access, boolean demo, Optional<Path> tlsCer
         return new GatewaySettings(access.build(), (Boolean) settings.get(Setting.HTTP_DEMO), cert, key);
     }
 
-    /** The TLS context supplier of HTTPS (reloading the files when they change), when a certificate is set. */
-    Optional<PemTls> tls() {
-        return tlsCert.map(c -> PemTls.load(c, tlsKey.orElseThrow()));
+    /** How often a new connection looks for a renewed certificate. */
+    static final java.time.Duration TLS_CHECK_INTERVAL = java.time.Duration.ofSeconds(1);
+
+    /**
+     * The TLS context of HTTPS, rebuilt for new connections when a file changes (checked at most
+     * once a second), when a certificate is set.
+     *
+     * @throws IllegalArgumentException naming the files when they do not hold a certificate and its key
+     */
+    Optional<ReloadingSslContext> tls() {
+        return tlsCert.map(c -> ReloadingSslContext.open(new TlsFiles(c, tlsKey.orElseThrow(), null, false),
+                TLS_CHECK_INTERVAL));
     }
 
     @SuppressWarnings("unchecked")

@@ -58,7 +58,7 @@ final class HttpGateway implements AutoCloseable {
                     .eventLoopGroup(loops)
                     .browserAccess(browser.access())
                     .demo(browser.demo());
-            browser.tls().ifPresent(builder::tls);
+            browser.tls().ifPresent(tls -> builder.tls(tls::current));
             Gateway gateway = builder.build().start();
             return new HttpGateway(client, gateway, loops, settings.limits(), browser);
         } catch (RuntimeException e) {

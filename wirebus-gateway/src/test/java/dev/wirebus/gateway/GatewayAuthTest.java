@@ -2,6 +2,8 @@ package dev.wirebus.gateway;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.wirebus.security.AccessPolicy;
+import dev.wirebus.security.Authentication;
+import dev.wirebus.security.AuthenticationException;
 import dev.wirebus.security.Operation;
 import dev.wirebus.security.Principal;
 import org.junit.jupiter.api.AfterEach;
@@ -41,16 +43,25 @@ class GatewayAuthTest {
 
     private GatewayFixture start() {
         Map<String, String> tokens = Map.of("reader-token", "reader", "writer-token", "writer", "short-token", "reader");
-        return GatewayFixture.startWith(g -> g.authenticator(token -> {
-            if (token == null) {
-                return Authentication.anonymous(POLICY);
+        return GatewayFixture.startWith(g -> g.authenticator(new GatewayAuthenticator() {
+            @Override
+            public Authentication authenticate(String token) throws AuthenticationException {
+                if (token == null) {
+                    return ANONYMOUS;
+                }
+                String name = tokens.get(token);
+                if (name == null) {
+                    throw new AuthenticationException(AuthenticationException.Reason.UNKNOWN_CREDENTIAL,
+                            "credential not recognised");
+                }
+                long expires = token.equals("short-token") ? shortLivedExpiry : 0;
+                return new Authentication(new Principal(name, Principal.TOKEN), expires);
             }
-            String name = tokens.get(token);
-            if (name == null) {
-                throw new AuthenticationException("unknown token");
+
+            @Override
+            public AccessPolicy policy() {
+                return POLICY;
             }
-            long expires = token.equals("short-token") ? shortLivedExpiry : 0;
-            return new Authentication(new Principal(name, "token"), expires, POLICY);
         }));
     }
 

@@ -1,6 +1,8 @@
 package dev.wirebus.gateway;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.wirebus.security.ReloadingSslContext;
+import dev.wirebus.security.TlsFiles;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -23,7 +25,7 @@ import java.util.concurrent.TimeUnit;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-/** HTTPS and wss:// on the gateway from PEM files; a client that does not trust the certificate fails the handshake. */
+/** HTTPS and wss:// on the gateway from PEM files (the security module's reloading context); a client that does not trust the certificate fails the handshake. */
 @Timeout(value = 120, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class GatewayTlsTest {
     @TempDir
@@ -32,7 +34,8 @@ class GatewayTlsTest {
     @Test
     void httpsAndWssServeWithThePemCertificateAndAnUntrustingClientFailsCleanly() throws Exception {
         TestCertificates certs = TestCertificates.make(dir, "gateway");
-        try (GatewayFixture f = GatewayFixture.startWith(g -> g.tls(PemTls.load(certs.certificate, certs.key)))) {
+        try (GatewayFixture f = GatewayFixture.startWith(g -> g.tls(ReloadingSslContext.open(
+                new TlsFiles(certs.certificate, certs.key, null, false), Duration.ofSeconds(1))::current))) {
             HttpClient trusting = HttpClient.newBuilder().sslContext(certs.trustingClient())
                     .connectTimeout(Duration.ofSeconds(5)).build();
             String base = "https://localhost:" + f.gateway.port();
@@ -73,7 +76,8 @@ class GatewayTlsTest {
         Path key = dir.resolve("key.pem");
         Files.copy(first.certificate, cert);
         Files.copy(first.key, key);
-        try (GatewayFixture f = GatewayFixture.startWith(g -> g.tls(PemTls.load(cert, key)))) {
+        try (GatewayFixture f = GatewayFixture.startWith(g -> g.tls(ReloadingSslContext.open(
+                new TlsFiles(cert, key, null, false), Duration.ZERO)::current))) {
             URI health = URI.create("https://localhost:" + f.gateway.port() + "/healthz");
             assertThat(HttpClient.newBuilder().sslContext(first.trustingClient()).build()
                     .send(HttpRequest.newBuilder(health).build(), HttpResponse.BodyHandlers.ofString()).statusCode())

@@ -37,8 +37,8 @@ public final class Exchange extends DeadlineQueue.Entry {
     boolean holdsInFlight;
     /** The allowed foreign origin of the request (its answer gets CORS headers), or null. */
     String corsOrigin;
-    /** Who calls, once authenticated (routes that reach the broker); {@link dev.wirebus.gateway.Authentication#OPEN} before. */
-    dev.wirebus.gateway.Authentication auth = dev.wirebus.gateway.Authentication.OPEN;
+    /** Who calls, once authenticated (routes that reach the broker); anonymous before. */
+    dev.wirebus.security.Authentication auth = dev.wirebus.gateway.GatewayAuthenticator.ANONYMOUS;
 
     Exchange(HttpRequestHandler owner, ChannelHandlerContext ctx, FullHttpRequest request, QueryStringDecoder query,
              Route route, Map<String, String> params, boolean keepAlive) {
@@ -89,7 +89,7 @@ public final class Exchange extends DeadlineQueue.Entry {
     }
 
     /** Who calls (see {@link dev.wirebus.gateway.GatewayAuthenticator}). */
-    public dev.wirebus.gateway.Authentication auth() {
+    public dev.wirebus.security.Authentication auth() {
         return auth;
     }
 

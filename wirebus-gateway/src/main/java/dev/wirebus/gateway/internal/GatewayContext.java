@@ -3,6 +3,9 @@ package dev.wirebus.gateway.internal;
 import dev.wirebus.client.ConnectionState;
 import dev.wirebus.client.WirebusClient;
 import dev.wirebus.gateway.GatewayLimits;
+import dev.wirebus.security.Authentication;
+import dev.wirebus.security.AuthenticationException;
+import dev.wirebus.security.Operation;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.netty.handler.codec.http.HttpResponseStatus;
 
@@ -63,32 +66,41 @@ public final class GatewayContext {
         this.guard = guard;
     }
 
-    /** The authentication of {@code token} (null: none presented). @throws dev.wirebus.gateway.AuthenticationException */
-    public dev.wirebus.gateway.Authentication authenticate(String token) {
-        dev.wirebus.gateway.Authentication a = setup.authenticator().authenticate(token);
+    /**
+     * The authentication of {@code token} (null: none presented).
+     *
+     * @throws AuthenticationException when the token is refused or has expired
+     */
+    public Authentication authenticate(String token) throws AuthenticationException {
+        Authentication a = setup.authenticator().authenticate(token);
         if (a == null) {
-            throw new dev.wirebus.gateway.AuthenticationException("the credential was not accepted");
+            throw new AuthenticationException(AuthenticationException.Reason.UNKNOWN_CREDENTIAL,
+                    "credential not recognised");
         }
-        if (a.expiredAt(System.currentTimeMillis())) {
-            throw new dev.wirebus.gateway.AuthenticationException("the credential of '" + a.principal().name()
-                    + "' expired at " + java.time.Instant.ofEpochMilli(a.expiresAtMillis()));
+        if (expired(a, System.currentTimeMillis())) {
+            throw new AuthenticationException(AuthenticationException.Reason.EXPIRED, "the credential of '"
+                    + a.principal().name() + "' expired at " + java.time.Instant.ofEpochMilli(a.expiresAtMillis()));
         }
         return a;
+    }
+
+    /** Whether {@code a} has expired at {@code nowMillis} (never when its expiry is 0). */
+    public static boolean expired(Authentication a, long nowMillis) {
+        return a.expiresAtMillis() != 0 && nowMillis >= a.expiresAtMillis();
     }
 
     /**
      * Null when {@code auth} may do {@code op} on {@code resource}; else the refusal: {@code 401
      * AUTH_REQUIRED} for a caller without a credential, {@code 403 PERMISSION_DENIED} otherwise, both
-     * naming the operation and the resource asked for.
+     * naming the operation and the resource asked for (and nothing else: no other stream's name).
      */
-    public GatewayError denied(dev.wirebus.gateway.Authentication auth, dev.wirebus.security.Operation op,
-                               String resource) {
-        if (auth.allows(op, resource)) {
+    public GatewayError denied(Authentication auth, Operation op, String resource) {
+        if (setup.authenticator().policy().allows(auth.principal(), op, resource)) {
             return null;
         }
         metrics.rejected(GatewayMetrics.Rejection.PERMISSION_DENIED);
         String what = op.word() + " on '" + resource + "'";
-        GatewayError e = auth.anonymous()
+        GatewayError e = auth.principal().isAnonymous()
                 ? GatewayError.of(HttpResponseStatus.UNAUTHORIZED, GatewayError.AUTH_REQUIRED,
                         what + " needs a credential: send Authorization: Bearer <token>")
                 : GatewayError.of(HttpResponseStatus.FORBIDDEN, GatewayError.PERMISSION_DENIED,

@@ -200,9 +200,10 @@ public final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
         }
         try {
             ex.auth = gateway.authenticate(token);
-        } catch (dev.wirebus.gateway.AuthenticationException e) {
+        } catch (dev.wirebus.security.AuthenticationException e) {
             gateway.metrics().rejected(GatewayMetrics.Rejection.AUTH_FAILED);
-            return GatewayError.of(HttpResponseStatus.UNAUTHORIZED, GatewayError.AUTH_FAILED, e.getMessage());
+            return GatewayError.of(HttpResponseStatus.UNAUTHORIZED, GatewayError.AUTH_FAILED, e.getMessage())
+                    .with("reason", e.reason().word());
         }
         if (route.operation() == null) {
             return null;

@@ -91,12 +91,12 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
     private final Map<String, WsSubscription> subscriptions = new HashMap<>();
     private ScheduledFuture<?> keepalive;
     /** Who this connection is; replaced by an {@code auth} message. Event loop only. */
-    private dev.wirebus.gateway.Authentication auth;
+    private dev.wirebus.security.Authentication auth;
     /** Closes the connection when {@link #auth} expires without a fresh one. Event loop only. */
     private ScheduledFuture<?> expiry;
 
     WebSocketSession(GatewayContext gateway, WebSocketServerHandshaker handshaker, Channel channel,
-                     InetAddress clientAddress, dev.wirebus.gateway.Authentication auth) {
+                     InetAddress clientAddress, dev.wirebus.security.Authentication auth) {
         this.auth = auth;
         this.gateway = gateway;
         this.handshaker = handshaker;
@@ -129,7 +129,7 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
             return;
         }
         long delay = Math.max(0, auth.expiresAtMillis() - System.currentTimeMillis());
-        dev.wirebus.gateway.Authentication expiring = auth;
+        dev.wirebus.security.Authentication expiring = auth;
         expiry = channel.eventLoop().schedule(() -> {
             if (auth == expiring && channel.isActive()) {
                 gateway.metrics().rejected(GatewayMetrics.Rejection.AUTH_FAILED);
@@ -153,12 +153,13 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
     /** {@code {"op":"auth","token":"…"}}: a fresh credential replaces the connection's; subscriptions it may no longer read end. */
     private void authenticate(JsonNode op, String id) {
         String token = required(op, "token");
-        dev.wirebus.gateway.Authentication fresh;
+        dev.wirebus.security.Authentication fresh;
         try {
             fresh = gateway.authenticate(token);
-        } catch (dev.wirebus.gateway.AuthenticationException e) {
+        } catch (dev.wirebus.security.AuthenticationException e) {
             gateway.metrics().rejected(GatewayMetrics.Rejection.AUTH_FAILED);
-            send(error(id, GatewayError.of(HttpResponseStatus.UNAUTHORIZED, GatewayError.AUTH_FAILED, e.getMessage())));
+            send(error(id, GatewayError.of(HttpResponseStatus.UNAUTHORIZED, GatewayError.AUTH_FAILED, e.getMessage())
+                    .with("reason", e.reason().word())));
             return;
         }
         auth = fresh;
