@@ -28,6 +28,8 @@ public final class GatewayContext {
             new java.util.concurrent.ConcurrentHashMap<>();
     private Router router;
     private final GatewaySetup setup;
+    /** One line per denial or refused credential, at most 20 a second (logger wirebus.audit). */
+    private final dev.wirebus.security.AuditLog audit = new dev.wirebus.security.AuditLog(20);
     private volatile RequestGuard guard;
 
     public GatewayContext(WirebusClient client, GatewayLimits limits, PrometheusMeterRegistry registry) {
@@ -84,6 +86,11 @@ public final class GatewayContext {
         return a;
     }
 
+    /** The audit log of denials, refused and expired credentials. */
+    public dev.wirebus.security.AuditLog audit() {
+        return audit;
+    }
+
     /** Whether {@code a} has expired at {@code nowMillis} (never when its expiry is 0). */
     public static boolean expired(Authentication a, long nowMillis) {
         return a.expiresAtMillis() != 0 && nowMillis >= a.expiresAtMillis();
@@ -94,11 +101,12 @@ public final class GatewayContext {
      * AUTH_REQUIRED} for a caller without a credential, {@code 403 PERMISSION_DENIED} otherwise, both
      * naming the operation and the resource asked for (and nothing else: no other stream's name).
      */
-    public GatewayError denied(Authentication auth, Operation op, String resource) {
+    public GatewayError denied(Authentication auth, Operation op, String resource, java.net.InetAddress peer) {
         if (setup.authenticator().policy().allows(auth.principal(), op, resource)) {
             return null;
         }
         metrics.rejected(GatewayMetrics.Rejection.PERMISSION_DENIED);
+        audit.denied(auth.principal(), op, resource, "http " + peer.getHostAddress());
         String what = op.word() + " on '" + resource + "'";
         GatewayError e = auth.principal().isAnonymous()
                 ? GatewayError.of(HttpResponseStatus.UNAUTHORIZED, GatewayError.AUTH_REQUIRED,

@@ -202,6 +202,7 @@ public final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
             ex.auth = gateway.authenticate(token);
         } catch (dev.wirebus.security.AuthenticationException e) {
             gateway.metrics().rejected(GatewayMetrics.Rejection.AUTH_FAILED);
+            gateway.audit().authFailed(e.reason(), "http " + ex.clientAddress().getHostAddress());
             return GatewayError.of(HttpResponseStatus.UNAUTHORIZED, GatewayError.AUTH_FAILED, e.getMessage())
                     .with("reason", e.reason().word());
         }
@@ -209,7 +210,7 @@ public final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
             return null;
         }
         String resource = route.resourceParam() == null ? "*" : ex.param(route.resourceParam());
-        return gateway.denied(ex.auth, route.operation(), resource);
+        return gateway.denied(ex.auth, route.operation(), resource, ex.clientAddress());
     }
 
     /** 431 when the headers or 414 when the request line were too long, 400 otherwise; then close. */

@@ -133,6 +133,7 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
         expiry = channel.eventLoop().schedule(() -> {
             if (auth == expiring && channel.isActive()) {
                 gateway.metrics().rejected(GatewayMetrics.Rejection.AUTH_FAILED);
+                gateway.audit().expired(auth.principal(), "websocket " + clientAddress.getHostAddress());
                 // nothing more for this principal: stop every subscription, then say why and close
                 for (WsSubscription s : subscriptions.values()) {
                     stop(s);
@@ -158,6 +159,7 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
             fresh = gateway.authenticate(token);
         } catch (dev.wirebus.security.AuthenticationException e) {
             gateway.metrics().rejected(GatewayMetrics.Rejection.AUTH_FAILED);
+            gateway.audit().authFailed(e.reason(), "websocket " + clientAddress.getHostAddress());
             send(error(id, GatewayError.of(HttpResponseStatus.UNAUTHORIZED, GatewayError.AUTH_FAILED, e.getMessage())
                     .with("reason", e.reason().word())));
             return;
@@ -165,7 +167,7 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
         auth = fresh;
         scheduleExpiry();
         for (WsSubscription s : new java.util.ArrayList<>(subscriptions.values())) {
-            GatewayError denied = gateway.denied(auth, dev.wirebus.security.Operation.READ, s.stream);
+            GatewayError denied = gateway.denied(auth, dev.wirebus.security.Operation.READ, s.stream, clientAddress);
             if (denied != null) {
                 ended(s, null, denied, null);
             }
@@ -176,7 +178,7 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
 
     /** True when this connection may do {@code op} on {@code resource}; else answers the refusal with {@code id}. */
     private boolean permitted(dev.wirebus.security.Operation op, String resource, String id) {
-        GatewayError denied = gateway.denied(auth, op, resource);
+        GatewayError denied = gateway.denied(auth, op, resource, clientAddress);
         if (denied == null) {
             return true;
         }
