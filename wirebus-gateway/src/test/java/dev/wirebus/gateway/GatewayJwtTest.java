@@ -126,4 +126,29 @@ class GatewayJwtTest {
         config.set(config(Map.of("observer", Permissions.NONE)));
         assertThat(read("blocks", "observer-secret").statusCode()).isEqualTo(403);
     }
+
+    @Test
+    void aReloadThatRevokesReadEndsOpenWebSocketAndSseSubscriptions() throws Exception {
+        config.set(config(Map.of("observer", Permissions.builder().allow(Operation.READ, "blocks").build())));
+        f = GatewayFixture.startWith(l -> l.keepAliveInterval(Duration.ofMillis(100)), b -> { },
+                b -> b.client(dev.wirebus.testing.EmbeddedBroker.Transport.UNIX).name("gateway").connect(),
+                g -> g.authenticator(GatewayAuthenticator.of(config::get)));
+        f.client.publish("blocks", "b1".getBytes()).get(10, TimeUnit.SECONDS);
+        try (WsClient ws = WsClient.connectOffering(f, "wirebus.v1", "bearer.observer-secret");
+             SseEvents sse = SseEvents.open(f.http, f.uri("/v1/streams/blocks/events?from=1&token=observer-secret"))) {
+            ws.send("{\"op\":\"subscribe\",\"id\":\"a\",\"stream\":\"blocks\",\"from\":1}");
+            assertThat(ws.next().get("type").asText()).isEqualTo("subscribed");
+            assertThat(ws.next().get("data").asText()).isEqualTo("b1");
+            assertThat(sse.next().data()).isEqualTo("b1");
+
+            config.set(config(Map.of("observer", Permissions.NONE)));
+
+            JsonNode ended = ws.next();
+            assertThat(ended.get("code").asText()).isEqualTo("PERMISSION_DENIED");
+            assertThat(ended.get("stream").asText()).isEqualTo("blocks");
+            SseEvents.Event last = sse.next();
+            assertThat(last.event()).isEqualTo("wirebus-error");
+            assertThat(last.data()).contains("PERMISSION_DENIED");
+        }
+    }
 }

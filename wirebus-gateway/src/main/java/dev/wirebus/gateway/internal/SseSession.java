@@ -134,8 +134,10 @@ final class SseSession {
             }
         });
         long every = gateway.limits().keepAliveInterval().toNanos();
-        keepalive = channel.eventLoop().scheduleAtFixedRate(() -> outbox.offer(KEEPALIVE.duplicate()), every, every,
-                TimeUnit.NANOSECONDS);
+        keepalive = channel.eventLoop().scheduleAtFixedRate(() -> {
+            outbox.offer(KEEPALIVE.duplicate());
+            recheck();
+        }, every, every, TimeUnit.NANOSECONDS);
         long expiresAt = exchange.auth().expiresAtMillis();
         if (expiresAt != 0) {
             // the stream lives no longer than its credential: the browser reconnects with a fresh one
@@ -148,6 +150,18 @@ final class SseSession {
         // a streaming response is not idle: its liveness is the keepalive above
         channel.pipeline().remove(HttpPipeline.IDLE);
         outbox.start(channel.pipeline().context(HttpPipeline.CODEC));
+    }
+
+    /**
+     * Ends the response with {@code PERMISSION_DENIED} when the current policy no longer lets its
+     * caller read the stream (a reload took the permission away); with every keepalive. Event loop.
+     */
+    private void recheck() {
+        GatewayError denied = gateway.denied(exchange.auth(), dev.wirebus.security.Operation.READ, stream,
+                exchange.clientAddress());
+        if (denied != null) {
+            end(denied.with("resume_from", cursor.next()));
+        }
     }
 
     /** Client dispatch thread. */

@@ -115,6 +115,7 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
             if (channel.isWritable()) {
                 channel.writeAndFlush(new PingWebSocketFrame(), channel.voidPromise());
             }
+            recheck();
         }, every, every, TimeUnit.NANOSECONDS);
         scheduleExpiry();
     }
@@ -174,6 +175,20 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
         }
         send(Json.object().put("type", "authenticated").put("id", id).put("principal", fresh.principal().name())
                 .put("expires_at_ms", fresh.expiresAtMillis()));
+    }
+
+    /**
+     * Ends the subscriptions the current policy no longer lets this connection read (a reload took
+     * the permission away): each gets its {@code PERMISSION_DENIED} frame. Runs with every keepalive,
+     * so a revocation reaches open connections within one interval. Event loop.
+     */
+    private void recheck() {
+        for (WsSubscription s : new java.util.ArrayList<>(subscriptions.values())) {
+            GatewayError denied = gateway.denied(auth, dev.wirebus.security.Operation.READ, s.stream, clientAddress);
+            if (denied != null) {
+                ended(s, null, denied, null);
+            }
+        }
     }
 
     /** True when this connection may do {@code op} on {@code resource}; else answers the refusal with {@code id}. */
