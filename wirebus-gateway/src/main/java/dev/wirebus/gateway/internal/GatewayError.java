@@ -152,6 +152,8 @@ public final class GatewayError {
                 return HttpResponseStatus.BAD_REQUEST;
             case PERMISSION_DENIED:
                 return HttpResponseStatus.FORBIDDEN;
+            case NOT_FOUND:
+                return HttpResponseStatus.NOT_FOUND;
             case TIMEOUT:
                 return HttpResponseStatus.GATEWAY_TIMEOUT;
             case NO_RESPONDERS:
