@@ -133,6 +133,18 @@ class BrowserAccessTest {
     }
 
     @Test
+    void anAllowedOriginsEventStreamCarriesCorsHeaders() throws Exception {
+        String app = "https://chat.example.com";
+        f = GatewayFixture.startWith(g -> g.browserAccess(BrowserAccess.builder().allowOrigin(app).build()));
+        f.client.publish("sse", "x".getBytes()).get(10, java.util.concurrent.TimeUnit.SECONDS);
+        try (SseEvents events = SseEvents.open(f.http, f.uri("/v1/streams/sse/events?from=1"), "Origin", app)) {
+            assertThat(events.response.statusCode()).isEqualTo(200);
+            assertThat(events.response.headers().firstValue("access-control-allow-origin")).hasValue(app);
+            assertThat(events.next().data()).isEqualTo("x");
+        }
+    }
+
+    @Test
     void aPlainOptionsListsTheMethodsOfThePath() {
         f = GatewayFixture.start();
         HttpResponse<String> r = f.send(HttpRequest.newBuilder(f.uri("/v1/streams/chat/messages"))

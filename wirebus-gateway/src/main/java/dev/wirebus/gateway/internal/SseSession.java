@@ -117,6 +117,11 @@ final class SseSession {
                 .set(HttpHeaderNames.CACHE_CONTROL, "no-cache")
                 .set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED)
                 .set("X-Accel-Buffering", "no");
+        if (exchange.corsOrigin() != null) {
+            RequestGuard.cors(head.headers(), exchange.corsOrigin()); // an allowed origin's EventSource reads it
+        } else {
+            head.headers().set(HttpHeaderNames.VARY, "Origin");
+        }
         channel.write(head);
         // an id-only block sets the browser's last event ID without firing an event: a reconnect before
         // the first message then sends Last-Event-ID and resumes where this response started
