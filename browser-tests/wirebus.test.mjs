@@ -12,8 +12,9 @@ const { WirebusSocket, WirebusError } = await import('data:text/javascript;base6
 
 class FakeWebSocket {
   static all = [];
-  constructor(url) {
+  constructor(url, protocols) {
     this.url = url;
+    this.protocols = protocols;
     this.sent = [];
     this.closed = null;
     FakeWebSocket.all.push(this);
@@ -321,5 +322,88 @@ test('STREAM_RESET ends the subscription with that error and never resubscribes,
   await until(() => FakeWebSocket.all.length === 2, 'a reconnect');
   conn().open();
   assert.equal(conn().last('subscribe'), undefined);
+  ws.close();
+});
+
+test('several gateways: a drop goes to the next one at once and resumes after the last delivered sequence', async () => {
+  FakeWebSocket.all = [];
+  const ws = new WirebusSocket(['ws://a/v1/ws', 'ws://b/v1/ws'], {
+    WebSocket: FakeWebSocket, minBackoffMs: 1, maxBackoffMs: 5, pingIntervalMs: 0, stableAfterMs: 0,
+  });
+  const conn = () => FakeWebSocket.all.at(-1);
+  const got = [];
+  ws.subscribe('chat', { from: 1, onMessage: (m) => got.push(m.seq) });
+  assert.equal(conn().url, 'ws://a/v1/ws');
+  conn().open();
+  const s1 = conn().last('subscribe');
+  conn().receive({ type: 'subscribed', id: s1.id, stream: 'chat', from: 1 });
+  for (const seq of [1, 2]) conn().receive({ type: 'message', id: s1.id, stream: 'chat', seq, data: 'x' });
+  conn().serverClose(1006); // node a dies
+  await until(() => FakeWebSocket.all.length === 2, 'a reconnect');
+  assert.equal(conn().url, 'ws://b/v1/ws');
+  assert.equal(ws.url, 'ws://b/v1/ws');
+  conn().open();
+  const s2 = conn().last('subscribe');
+  assert.equal(s2.from, 3);
+  conn().receive({ type: 'subscribed', id: s2.id, stream: 'chat', from: 3 });
+  conn().receive({ type: 'message', id: s2.id, stream: 'chat', seq: 3, data: 'x' });
+  assert.deepEqual(got, [1, 2, 3]);
+  conn().serverClose(1006); // and back to a
+  await until(() => FakeWebSocket.all.length === 3, 'another reconnect');
+  assert.equal(conn().url, 'ws://a/v1/ws');
+  ws.close();
+});
+
+test('a token goes as the bearer subprotocol beside wirebus.v1; one a subprotocol cannot hold goes in the query', () => {
+  FakeWebSocket.all = [];
+  const a = new WirebusSocket('ws://g/v1/ws', { WebSocket: FakeWebSocket, pingIntervalMs: 0, token: 'eyJ.abc-_.sig' });
+  assert.deepEqual(FakeWebSocket.all.at(-1).protocols, ['wirebus.v1', 'bearer.eyJ.abc-_.sig']);
+  assert.equal(FakeWebSocket.all.at(-1).url, 'ws://g/v1/ws');
+  a.close();
+  const b = new WirebusSocket('ws://g/v1/ws', { WebSocket: FakeWebSocket, pingIntervalMs: 0, token: 'a/b=c' });
+  assert.equal(FakeWebSocket.all.at(-1).url, 'ws://g/v1/ws?token=a%2Fb%3Dc');
+  assert.equal(FakeWebSocket.all.at(-1).protocols, undefined);
+  b.close();
+});
+
+test('a token function is asked before every connect, so a reconnect carries a fresh token', async () => {
+  FakeWebSocket.all = [];
+  let n = 0;
+  const ws = new WirebusSocket('ws://g/v1/ws', {
+    WebSocket: FakeWebSocket, minBackoffMs: 1, maxBackoffMs: 5, pingIntervalMs: 0, token: async () => `t${++n}`,
+  });
+  await until(() => FakeWebSocket.all.length === 1, 'a connect after the token');
+  assert.deepEqual(FakeWebSocket.all[0].protocols, ['wirebus.v1', 'bearer.t1']);
+  FakeWebSocket.all[0].open();
+  FakeWebSocket.all[0].serverClose(4401); // the credential expired
+  await until(() => FakeWebSocket.all.length === 2, 'a reconnect');
+  assert.deepEqual(FakeWebSocket.all[1].protocols, ['wirebus.v1', 'bearer.t2']);
+  ws.close();
+});
+
+test('authenticate hands a fresh token to the open connection and resolves with the principal', async () => {
+  const { ws, conn } = connect({ token: 'old' });
+  conn().open();
+  const p = ws.authenticate('new');
+  const frame = conn().last('auth');
+  assert.equal(frame.token, 'new');
+  conn().receive({ type: 'authenticated', id: frame.id, principal: 'browser-42', expires_at_ms: 123 });
+  assert.deepEqual(await p, { principal: 'browser-42', expiresAtMs: 123 });
+  conn().serverClose(1006);
+  await until(() => FakeWebSocket.all.length === 2, 'a reconnect');
+  assert.deepEqual(conn().protocols, ['wirebus.v1', 'bearer.new']);
+  ws.close();
+});
+
+test('PERMISSION_DENIED ends the subscription without a retry', async () => {
+  const { ws, conn } = connect();
+  const errors = [];
+  ws.subscribe('secret', { from: 1, onError: (e) => errors.push(e.code) });
+  conn().open();
+  const s = conn().last('subscribe');
+  conn().receive({ type: 'error', id: s.id, stream: 'secret', code: 'PERMISSION_DENIED', message: 'read on ...' });
+  await tick(20);
+  assert.deepEqual(errors, ['PERMISSION_DENIED']);
+  assert.equal(conn().sent.filter((f) => f.op === 'subscribe').length, 1);
   ws.close();
 });

@@ -370,7 +370,7 @@ public final class Soak implements Callable<Integer> {
             s.connect(new InetSocketAddress("127.0.0.1", port), 5000);
             open.add(s);
             OutputStream out = s.getOutputStream();
-            byte[] requests = "GET /v1/streams/big/messages?from=1&limit=1&encoding=base64 HTTP/1.1\r\nHost: x\r\n\r\n"
+            byte[] requests = "GET /v1/streams/big/messages?from=1&limit=1&encoding=base64 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
                     .repeat(30).getBytes(StandardCharsets.ISO_8859_1);
             while (running) {
                 out.write(requests);
@@ -387,7 +387,7 @@ public final class Soak implements Callable<Integer> {
         try (Socket s = new Socket()) {
             s.connect(new InetSocketAddress("127.0.0.1", port), 5000);
             open.add(s);
-            s.getOutputStream().write("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: 1".getBytes(StandardCharsets.ISO_8859_1));
+            s.getOutputStream().write("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: 1".getBytes(StandardCharsets.ISO_8859_1));
             s.getOutputStream().flush();
             byte[] b = new byte[4096];
             while (s.getInputStream().read(b) >= 0) {

@@ -25,8 +25,11 @@ final class HttpGateway implements AutoCloseable {
     private final Gateway gateway;
     private final EventLoopGroup loops;
     private final GatewayLimits limits;
+    private final GatewaySettings browser;
 
-    private HttpGateway(WirebusClient client, Gateway gateway, EventLoopGroup loops, GatewayLimits limits) {
+    private HttpGateway(WirebusClient client, Gateway gateway, EventLoopGroup loops, GatewayLimits limits,
+                        GatewaySettings browser) {
+        this.browser = browser;
         this.client = client;
         this.gateway = gateway;
         this.loops = loops;
@@ -34,10 +37,10 @@ final class HttpGateway implements AutoCloseable {
     }
 
     /** Starts the gateway, or nothing when {@code settings} say off. */
-    static HttpGateway start(Broker broker, HttpSettings settings,
+    static HttpGateway start(Broker broker, HttpSettings settings, GatewaySettings browser,
                              io.micrometer.prometheusmetrics.PrometheusMeterRegistry registry) {
         if (settings.listen() == null) {
-            return new HttpGateway(null, null, null, settings.limits());
+            return new HttpGateway(null, null, null, settings.limits(), browser);
         }
         String address = broker.unixSocket() != null ? "unix://" + broker.unixSocket()
                 : "tcp://" + HostPort.of(broker.tcpAddress());
@@ -48,13 +51,16 @@ final class HttpGateway implements AutoCloseable {
         try {
             client = WirebusClient.builder().address(address).name("wirebus-http")
                     .dispatchExecutor(Gateway.clientDispatchExecutor()).eventLoop(loops.next()).connect();
-            Gateway gateway = Gateway.builder().client(client)
+            Gateway.Builder builder = Gateway.builder().client(client)
                     .bind(settings.listen().host(), settings.listen().port())
                     .limits(settings.limits())
                     .meterRegistry(registry)
                     .eventLoopGroup(loops)
-                    .build().start();
-            return new HttpGateway(client, gateway, loops, settings.limits());
+                    .browserAccess(browser.access())
+                    .demo(browser.demo());
+            browser.tls().ifPresent(tls -> builder.tls(tls::current));
+            Gateway gateway = builder.build().start();
+            return new HttpGateway(client, gateway, loops, settings.limits(), browser);
         } catch (RuntimeException e) {
             if (client != null) {
                 client.close();
@@ -71,7 +77,11 @@ final class HttpGateway implements AutoCloseable {
             return;
         }
         HostPort at = HostPort.of(gateway.address());
-        out.println("wirebus http on http://" + at + "/");
+        out.println("wirebus http on " + (browser.tlsCert().isPresent() ? "https://" : "http://") + at + "/"
+                + (browser.demo() ? "" : " (demo off)"));
+        if (browser.access().anyOrigin() || !browser.access().origins().isEmpty() || !browser.access().hosts().isEmpty()) {
+            out.println("wirebus http browser access: " + browser.access());
+        }
         out.println("wirebus http limits: " + new HttpRate(limits.ratePermits(), limits.ratePeriod())
                 + " per client IP, body " + Sizes.format(limits.maxBodyBytes())
                 + ", headers " + Sizes.format(limits.maxHeaderBytes())

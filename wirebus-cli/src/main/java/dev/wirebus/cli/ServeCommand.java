@@ -296,10 +296,38 @@ final class ServeCommand implements Callable<Integer> {
                     + "See docs/security.md.")
     boolean insecure;
 
+    @Option(names = "--http-allowed-origins", paramLabel = "ORIGINS",
+            description = "Origins (https://chat.example.com, comma-separated; * for any) whose pages may call the "
+                    + "gateway besides its own; others get 403 (default: none).")
+    String httpAllowedOrigins;
+
+    @Option(names = "--http-allowed-hosts", paramLabel = "HOSTS",
+            description = "Host names the gateway answers besides localhost, 127.0.0.1 and [::1] on loopback "
+                    + "(DNS rebinding); on other addresses, when set, the only ones (default: none).")
+    String httpAllowedHosts;
+
+    @Option(names = "--http-demo", paramLabel = "on|off",
+            description = "Serve the demo page at / and the demo producer endpoint (default: on).")
+    String httpDemo;
+
+    @Option(names = "--http-tls-cert", paramLabel = "FILE",
+            description = "PEM certificate chain: the gateway speaks HTTPS and wss:// (reloaded when it changes).")
+    String httpTlsCert;
+
+    @Option(names = "--http-tls-key", paramLabel = "FILE",
+            description = "PEM (PKCS#8) private key of --http-tls-cert.")
+    String httpTlsKey;
+
     @Override
     public Integer call() {
         ServeSettings settings = settings();
         HttpSettings httpSettings = settings.toHttpSettings();
+        GatewaySettings gatewaySettings;
+        try {
+            gatewaySettings = GatewaySettings.of(settings);
+        } catch (SettingsException e) {
+            throw e.onCommandLine() ? usage(e.getMessage()) : new CliFailure(e.getMessage(), WirebusCommand.USAGE);
+        }
         // one registry for the broker's and the gateway's meters, scraped at GET /metrics
         io.micrometer.prometheusmetrics.PrometheusMeterRegistry registry = httpSettings.listen() == null ? null
                 : new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(
@@ -318,7 +346,7 @@ final class ServeCommand implements Callable<Integer> {
         }
         HttpGateway gateway;
         try {
-            gateway = HttpGateway.start(broker, httpSettings, registry);
+            gateway = HttpGateway.start(broker, httpSettings, gatewaySettings, registry);
         } catch (RuntimeException e) {
             broker.close();
             throw new CliFailure(e.getMessage());
@@ -452,6 +480,11 @@ final class ServeCommand implements Callable<Integer> {
         flag(layer, Setting.HTTP_HEADER_TIMEOUT, httpHeaderTimeout);
         flag(layer, Setting.HTTP_SUBSCRIBER_BUFFER, httpSubscriberBuffer);
         flag(layer, Setting.HTTP_MAX_PIPELINED, httpMaxPipelined);
+        flag(layer, Setting.HTTP_ALLOWED_ORIGINS, httpAllowedOrigins);
+        flag(layer, Setting.HTTP_ALLOWED_HOSTS, httpAllowedHosts);
+        flag(layer, Setting.HTTP_DEMO, httpDemo);
+        flag(layer, Setting.HTTP_TLS_CERT, httpTlsCert);
+        flag(layer, Setting.HTTP_TLS_KEY, httpTlsKey);
         return layer;
     }
 

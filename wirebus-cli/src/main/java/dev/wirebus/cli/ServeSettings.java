@@ -168,7 +168,17 @@ final class ServeSettings {
                 ServeSettings::notTheBrokers, c -> 0),
         HTTP_MAX_PIPELINED("http", "max-pipelined", "--http-max-pipelined",
                 t -> gateway(intCount(t), (g, n) -> g.maxPipelined(n)), ServeSettings::notTheBrokers,
-                c -> GATEWAY_DEFAULTS.maxPipelined());
+                c -> GATEWAY_DEFAULTS.maxPipelined()),
+        // the gateway's browser safety and TLS (issue 13): parsed and resolved by GatewaySettings
+        HTTP_ALLOWED_ORIGINS("http", "allowed-origins", "--http-allowed-origins", GatewaySettings::origins,
+                ServeSettings::notTheBrokers, c -> List.of()),
+        HTTP_ALLOWED_HOSTS("http", "allowed-hosts", "--http-allowed-hosts", GatewaySettings::hosts,
+                ServeSettings::notTheBrokers, c -> List.of()),
+        HTTP_DEMO("http", "demo", "--http-demo", GatewaySettings::onOff, ServeSettings::notTheBrokers, c -> true),
+        HTTP_TLS_CERT("http", "tls-cert", "--http-tls-cert", GatewaySettings::optionalPath,
+                ServeSettings::notTheBrokers, c -> Optional.empty()),
+        HTTP_TLS_KEY("http", "tls-key", "--http-tls-key", GatewaySettings::optionalPath,
+                ServeSettings::notTheBrokers, c -> Optional.empty());
 
         private final String table;
         private final String key;

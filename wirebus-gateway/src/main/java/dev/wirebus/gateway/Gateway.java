@@ -2,12 +2,18 @@ package dev.wirebus.gateway;
 
 import dev.wirebus.client.WirebusClient;
 import dev.wirebus.gateway.internal.GatewayServer;
+import dev.wirebus.gateway.internal.GatewaySetup;
+import io.netty.handler.ssl.SslContext;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.netty.channel.EventLoopGroup;
 
 import java.net.InetSocketAddress;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Objects;
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 import java.util.concurrent.Executor;
 
 /**
@@ -44,7 +50,8 @@ public final class Gateway implements AutoCloseable {
 
     private Gateway(Builder b) {
         this.server = new GatewayServer(b.client, new InetSocketAddress(b.host, b.port), b.limits, b.registry,
-                b.ioThreads, b.eventLoopGroup);
+                b.ioThreads, b.eventLoopGroup, new GatewaySetup(b.browserAccess, b.authenticator, b.demo, b.tls,
+                        Map.copyOf(b.readiness)));
     }
 
     /**
@@ -143,8 +150,74 @@ public final class Gateway implements AutoCloseable {
         private PrometheusMeterRegistry registry;
         private int ioThreads;
         private EventLoopGroup eventLoopGroup;
+        private BrowserAccess browserAccess = BrowserAccess.defaults();
+        private GatewayAuthenticator authenticator = GatewayAuthenticator.OPEN;
+        private boolean demo = true;
+        private Supplier<SslContext> tls;
+        private final Map<String, BooleanSupplier> readiness = new LinkedHashMap<>();
 
         private Builder() {
+        }
+
+        /**
+         * Which web pages may call the gateway and under which host names (default: its own page
+         * only; on loopback only localhost, 127.0.0.1 and [::1]). See {@link BrowserAccess}.
+         */
+        public Builder browserAccess(BrowserAccess access) {
+            this.browserAccess = Objects.requireNonNull(access, "access");
+            return this;
+        }
+
+        /**
+         * Who may do what (default {@link GatewayAuthenticator#OPEN}: everyone everything). Every
+         * HTTP request, SSE stream and WebSocket message that reaches the broker is checked: a caller
+         * without a credential that may not do it gets {@code 401 AUTH_REQUIRED}, a refused token
+         * {@code 401 AUTH_FAILED}, a caller not permitted {@code 403 PERMISSION_DENIED}.
+         */
+        public Builder authenticator(GatewayAuthenticator authenticator) {
+            this.authenticator = Objects.requireNonNull(authenticator, "authenticator");
+            return this;
+        }
+
+        /** Serve the demo page, its files and the demo producer endpoint (default true). */
+        public Builder demo(boolean on) {
+            this.demo = on;
+            return this;
+        }
+
+        /** Speak HTTPS (and {@code wss://}) with this server context (default: plain HTTP). */
+        public Builder tls(SslContext context) {
+            Objects.requireNonNull(context, "context");
+            if (!context.isServer()) {
+                throw new IllegalArgumentException("the TLS context must be a server context");
+            }
+            this.tls = () -> context;
+            return this;
+        }
+
+        /**
+         * Speak HTTPS with the context {@code contexts} gives for each new connection: a supplier that
+         * reloads a renewed certificate serves it to new connections without a restart.
+         */
+        public Builder tls(Supplier<SslContext> contexts) {
+            this.tls = Objects.requireNonNull(contexts, "contexts");
+            return this;
+        }
+
+        /**
+         * One more thing {@code /readyz} checks besides the broker connection, e.g. {@code "store"}
+         * with the reachability of a Redis store: while {@code healthy} answers false, {@code /readyz}
+         * answers {@code 503 NOT_READY} naming it. Called on an event loop for each {@code /readyz}:
+         * it must not block (return a state kept up to date elsewhere).
+         */
+        public Builder readinessCheck(String name, BooleanSupplier healthy) {
+            Objects.requireNonNull(name, "name");
+            Objects.requireNonNull(healthy, "healthy");
+            if (name.isBlank()) {
+                throw new IllegalArgumentException("a readiness check needs a name");
+            }
+            readiness.put(name, healthy);
+            return this;
         }
 
         /** The broker connection the gateway uses (required; not closed by the gateway). */

@@ -82,7 +82,7 @@ class FairnessAndDeadlinesTest {
         byte[] nonce = new byte[16];
         new SecureRandom().nextBytes(nonce);
         try (RawHttp raw = RawHttp.connect(f.gateway.port())) {
-            raw.write("GET /v1/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            raw.write("GET /v1/ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                     + "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: " + Base64.getEncoder().encodeToString(nonce)
                     + "\r\n\r\n");
             assertThat(raw.readLine()).startsWith("HTTP/1.1 101");
@@ -96,7 +96,7 @@ class FairnessAndDeadlinesTest {
     void aBodyNotCompleteWithinTheHeaderTimeoutIs408AndClosed() {
         f = GatewayFixture.start(l -> l.headerTimeout(Duration.ofMillis(300)));
         try (RawHttp raw = RawHttp.connect(f.gateway.port())) {
-            raw.write("POST /v1/streams/s/messages HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly part");
+            raw.write("POST /v1/streams/s/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\nonly part");
             RawHttp.Response r = raw.readResponse();
             assertThat(r.status()).isEqualTo(408);
             assertThat(r.body()).contains("BODY_TIMEOUT");
@@ -126,12 +126,12 @@ class FairnessAndDeadlinesTest {
         // the same address is refused at once; another address is served
         try (RawHttp same = RawHttp.connect(f.gateway.port(), "127.0.0.1", 0);
              RawHttp other = RawHttp.connect(f.gateway.port(), "127.0.0.2", 0)) {
-            same.write("POST /v1/streams/s/messages HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nx");
+            same.write("POST /v1/streams/s/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1\r\n\r\nx");
             RawHttp.Response refused = same.readResponse();
             assertThat(refused.status()).isEqualTo(503);
             assertThat(refused.body()).contains("TOO_MANY_IN_FLIGHT");
             assertThat(refused.headers()).containsKey("retry-after");
-            other.write("POST /v1/streams/s/messages HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nx");
+            other.write("POST /v1/streams/s/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1\r\n\r\nx");
             assertThat(other.readResponse().status()).isEqualTo(200);
         }
         release.countDown();

@@ -50,13 +50,26 @@ final class GatewayFixture implements AutoCloseable {
     /** A gateway whose client {@code connect} makes, e.g. through a proxy. */
     static GatewayFixture startWithClient(Consumer<GatewayLimits.Builder> limits, Consumer<BrokerConfig.Builder> broker,
                                           java.util.function.Function<EmbeddedBroker, WirebusClient> connect) {
+        return startWith(limits, broker, connect, g -> { });
+    }
+
+    /** A gateway with more settings ({@code gateway} adds them to its builder). */
+    static GatewayFixture startWith(Consumer<Gateway.Builder> gateway) {
+        return startWith(l -> { }, b -> { }, b -> b.client(EmbeddedBroker.Transport.UNIX).name("gateway").connect(),
+                gateway);
+    }
+
+    static GatewayFixture startWith(Consumer<GatewayLimits.Builder> limits, Consumer<BrokerConfig.Builder> broker,
+                                    java.util.function.Function<EmbeddedBroker, WirebusClient> connect,
+                                    Consumer<Gateway.Builder> gateway) {
         EmbeddedBroker b = EmbeddedBroker.start(broker);
         WirebusClient c = connect.apply(b);
         GatewayLimits.Builder lb = GatewayLimits.builder();
         limits.accept(lb);
         PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        Gateway g = Gateway.builder().client(c).bind("127.0.0.1", 0).limits(lb.build()).meterRegistry(registry)
-                .build().start();
+        Gateway.Builder gb = Gateway.builder().client(c).bind("127.0.0.1", 0).limits(lb.build()).meterRegistry(registry);
+        gateway.accept(gb);
+        Gateway g = gb.build().start();
         return new GatewayFixture(b, c, g, registry);
     }
 

@@ -31,7 +31,8 @@ class GatewayLimitsTest {
 
     @Test
     void floodFromOneAddressGets429WhileAnotherAddressIsServed() {
-        f = GatewayFixture.start(l -> l.rateLimit(20, Duration.ofSeconds(10)));
+        // one token per 3 minutes: the 60 requests below cannot earn another while they run, however slow the machine
+        f = GatewayFixture.start(l -> l.rateLimit(20, Duration.ofHours(1)));
         List<Integer> statuses = new ArrayList<>();
         HttpResponse<String> limited = null;
         for (int i = 0; i < 60; i++) {
@@ -75,7 +76,7 @@ class GatewayLimitsTest {
     void headersOverTheLimitAre431AndTheConnectionCloses() {
         f = GatewayFixture.start(l -> l.maxHeaderBytes(1024));
         try (RawHttp raw = RawHttp.connect(f.gateway.port())) {
-            raw.write("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + "y".repeat(4000) + "\r\n\r\n");
+            raw.write("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + "y".repeat(4000) + "\r\n\r\n");
 
             RawHttp.Response r = raw.readResponse();
 
@@ -132,7 +133,7 @@ class GatewayLimitsTest {
     void slowLorisIsClosedByTheHeaderTimeout() {
         f = GatewayFixture.start(l -> l.headerTimeout(Duration.ofMillis(300)));
         try (RawHttp raw = RawHttp.connect(f.gateway.port())) {
-            raw.write("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: 1");
+            raw.write("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: 1");
 
             RawHttp.Response r = raw.readResponse();
 
@@ -154,7 +155,7 @@ class GatewayLimitsTest {
                 .get(10, java.util.concurrent.TimeUnit.SECONDS);
         int requests = 100; // 20 MB of answers (Netty's codec refuses more than 128 pipelined)
         try (RawHttp raw = RawHttp.connect(f.gateway.port(), "127.0.0.1", 4096)) {
-            raw.write("GET /v1/streams/big/messages?from=1&limit=1&encoding=text HTTP/1.1\r\nHost: x\r\n\r\n"
+            raw.write("GET /v1/streams/big/messages?from=1&limit=1&encoding=text HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
                     .repeat(requests));
             java.util.concurrent.atomic.AtomicLong peak = new java.util.concurrent.atomic.AtomicLong();
             await().atMost(Duration.ofSeconds(10)).until(() -> {
@@ -237,7 +238,7 @@ class GatewayLimitsTest {
         int limit = 64 * 1024;
         f = GatewayFixture.start(l -> l.subscriberBufferBytes(limit));
         try (RawHttp reader = RawHttp.connect(f.gateway.port(), "127.0.0.1", 4096)) {
-            reader.write("GET /v1/streams/big/events?from=beginning HTTP/1.1\r\nHost: x\r\n\r\n");
+            reader.write("GET /v1/streams/big/events?from=beginning HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
             assertThat(reader.readLine()).startsWith("HTTP/1.1 200");
             reader.readHeaders();
             // the reader stops reading; the stream grows by far more than the socket buffers and the limit hold

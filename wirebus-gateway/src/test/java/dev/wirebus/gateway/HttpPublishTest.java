@@ -236,7 +236,7 @@ class HttpPublishTest {
     void badPercentEncodingInThePathIs400AndTheConnectionServesTheNextRequest() {
         String body = "y".repeat(200_000);
         try (RawHttp c = RawHttp.connect(f.gateway.port())) {
-            c.write("POST /v1/streams/%zz/messages HTTP/1.1\r\nHost: x\r\nContent-Length: " + body.length()
+            c.write("POST /v1/streams/%zz/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: " + body.length()
                     + "\r\n\r\n" + body);
             RawHttp.Response r = c.readResponse();
             assertThat(r.status()).isEqualTo(400);

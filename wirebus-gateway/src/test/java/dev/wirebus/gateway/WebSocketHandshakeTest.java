@@ -9,7 +9,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** A WebSocket handshake that cannot succeed is answered and closed, never left hanging. */
 @Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class WebSocketHandshakeTest {
-    private static final String UPGRADE = "GET /v1/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n";
+    private static final String UPGRADE = "GET /v1/ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n";
 
     private GatewayFixture f;
 

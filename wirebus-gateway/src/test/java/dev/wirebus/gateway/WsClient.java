@@ -21,6 +21,10 @@ final class WsClient implements AutoCloseable {
     private final WebSocket socket;
 
     private WsClient(HttpClient http, URI uri, Consumer<JsonNode> onFrame) {
+        this(http, uri, onFrame, new String[0]);
+    }
+
+    private WsClient(HttpClient http, URI uri, Consumer<JsonNode> onFrame, String[] subprotocols) {
         WebSocket.Listener listener = new WebSocket.Listener() {
             private final StringBuilder partial = new StringBuilder();
 
@@ -51,7 +55,11 @@ final class WsClient implements AutoCloseable {
                 closedWith.complete(-1);
             }
         };
-        this.socket = http.newWebSocketBuilder().buildAsync(uri, listener).join();
+        WebSocket.Builder builder = http.newWebSocketBuilder();
+        if (subprotocols.length > 0) {
+            builder.subprotocols(subprotocols[0], java.util.Arrays.copyOfRange(subprotocols, 1, subprotocols.length));
+        }
+        this.socket = builder.buildAsync(uri, listener).join();
     }
 
     static WsClient connect(GatewayFixture f) {
@@ -65,6 +73,16 @@ final class WsClient implements AutoCloseable {
     /** Frames go to {@code onFrame} (on the client's thread) instead of the queue. */
     static WsClient connect(GatewayFixture f, Consumer<JsonNode> onFrame) {
         return new WsClient(f.http, URI.create("ws://127.0.0.1:" + f.gateway.port() + "/v1/ws"), onFrame);
+    }
+
+    /** Offers {@code subprotocols} in the handshake (e.g. {@code wirebus.v1} and {@code bearer.<token>}). */
+    static WsClient connectOffering(GatewayFixture f, String... subprotocols) {
+        return new WsClient(f.http, URI.create("ws://127.0.0.1:" + f.gateway.port() + "/v1/ws"), null, subprotocols);
+    }
+
+    /** The subprotocol the gateway selected ("" for none). */
+    String subprotocol() {
+        return socket.getSubprotocol();
     }
 
     void send(String json) {

@@ -35,6 +35,10 @@ public final class Exchange extends DeadlineQueue.Entry {
     boolean answered;
     boolean streaming;
     boolean holdsInFlight;
+    /** The allowed foreign origin of the request (its answer gets CORS headers), or null. */
+    String corsOrigin;
+    /** Who calls, once authenticated (routes that reach the broker); anonymous before. */
+    dev.wirebus.security.Authentication auth = dev.wirebus.gateway.GatewayAuthenticator.ANONYMOUS;
 
     Exchange(HttpRequestHandler owner, ChannelHandlerContext ctx, FullHttpRequest request, QueryStringDecoder query,
              Route route, Map<String, String> params, boolean keepAlive) {
@@ -82,6 +86,16 @@ public final class Exchange extends DeadlineQueue.Entry {
     /** A request header, or null. */
     public String header(CharSequence name) {
         return request.headers().get(name);
+    }
+
+    /** Who calls (see {@link dev.wirebus.gateway.GatewayAuthenticator}). */
+    public dev.wirebus.security.Authentication auth() {
+        return auth;
+    }
+
+    /** The allowed foreign origin of the request, whose answers carry CORS headers; null for none. */
+    public String corsOrigin() {
+        return corsOrigin;
     }
 
     /** A copy of the request body. */

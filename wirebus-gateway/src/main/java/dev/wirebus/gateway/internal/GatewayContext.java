@@ -3,6 +3,9 @@ package dev.wirebus.gateway.internal;
 import dev.wirebus.client.ConnectionState;
 import dev.wirebus.client.WirebusClient;
 import dev.wirebus.gateway.GatewayLimits;
+import dev.wirebus.security.Authentication;
+import dev.wirebus.security.AuthenticationException;
+import dev.wirebus.security.Operation;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.netty.handler.codec.http.HttpResponseStatus;
 
@@ -24,8 +27,19 @@ public final class GatewayContext {
     private final java.util.concurrent.ConcurrentHashMap<io.netty.util.concurrent.EventExecutor, DeadlineQueue> headerDeadlines =
             new java.util.concurrent.ConcurrentHashMap<>();
     private Router router;
+    private final GatewaySetup setup;
+    /** One line per denial or refused credential, at most 20 a second (logger wirebus.audit). */
+    private final dev.wirebus.security.AuditLog audit = new dev.wirebus.security.AuditLog(20);
+    private volatile RequestGuard guard;
 
     public GatewayContext(WirebusClient client, GatewayLimits limits, PrometheusMeterRegistry registry) {
+        this(client, limits, registry, GatewaySetup.defaults());
+    }
+
+    public GatewayContext(WirebusClient client, GatewayLimits limits, PrometheusMeterRegistry registry,
+                          GatewaySetup setup) {
+        this.setup = setup;
+        this.guard = new RequestGuard(setup.access(), true, setup.tls() != null);
         this.client = client;
         this.limits = limits;
         this.registry = registry;
@@ -38,6 +52,68 @@ public final class GatewayContext {
         // subscriber joining at the ring's start would be cut as slow before its first write
         this.feeds = new StreamFeeds(client, StreamFeeds.RING_MESSAGES,
                 Math.max(1, Math.min(StreamFeeds.RING_BYTES, limits.subscriberBufferBytes() / 2)), StreamFeeds.LINGER);
+    }
+
+    /** The gateway's settings besides its limits. */
+    public GatewaySetup setup() {
+        return setup;
+    }
+
+    /** The browser checks; set once the listening address is known (loopback or not). */
+    public RequestGuard guard() {
+        return guard;
+    }
+
+    void guard(RequestGuard guard) {
+        this.guard = guard;
+    }
+
+    /**
+     * The authentication of {@code token} (null: none presented).
+     *
+     * @throws AuthenticationException when the token is refused or has expired
+     */
+    public Authentication authenticate(String token) throws AuthenticationException {
+        Authentication a = setup.authenticator().authenticate(token);
+        if (a == null) {
+            throw new AuthenticationException(AuthenticationException.Reason.UNKNOWN_CREDENTIAL,
+                    "credential not recognised");
+        }
+        if (expired(a, System.currentTimeMillis())) {
+            throw new AuthenticationException(AuthenticationException.Reason.EXPIRED, "the credential of '"
+                    + a.principal().name() + "' expired at " + java.time.Instant.ofEpochMilli(a.expiresAtMillis()));
+        }
+        return a;
+    }
+
+    /** The audit log of denials, refused and expired credentials. */
+    public dev.wirebus.security.AuditLog audit() {
+        return audit;
+    }
+
+    /** Whether {@code a} has expired at {@code nowMillis} (never when its expiry is 0). */
+    public static boolean expired(Authentication a, long nowMillis) {
+        return a.expiresAtMillis() != 0 && nowMillis >= a.expiresAtMillis();
+    }
+
+    /**
+     * Null when {@code auth} may do {@code op} on {@code resource}; else the refusal: {@code 401
+     * AUTH_REQUIRED} for a caller without a credential, {@code 403 PERMISSION_DENIED} otherwise, both
+     * naming the operation and the resource asked for (and nothing else: no other stream's name).
+     */
+    public GatewayError denied(Authentication auth, Operation op, String resource, java.net.InetAddress peer) {
+        if (setup.authenticator().policy().allows(auth.principal(), op, resource)) {
+            return null;
+        }
+        metrics.rejected(GatewayMetrics.Rejection.PERMISSION_DENIED);
+        audit.denied(auth.principal(), op, resource, "http " + peer.getHostAddress());
+        String what = op.word() + " on '" + resource + "'";
+        GatewayError e = auth.principal().isAnonymous()
+                ? GatewayError.of(HttpResponseStatus.UNAUTHORIZED, GatewayError.AUTH_REQUIRED,
+                        what + " needs a credential: send Authorization: Bearer <token>")
+                : GatewayError.of(HttpResponseStatus.FORBIDDEN, GatewayError.PERMISSION_DENIED,
+                        what + " is not permitted for '" + auth.principal().name() + "'");
+        return e.with("operation", op.word()).with("resource", resource);
     }
 
     void router(Router router) {

@@ -3,6 +3,7 @@ package dev.wirebus.gateway.internal;
 import dev.wirebus.client.BackpressureException;
 import dev.wirebus.client.ConnectionException;
 import dev.wirebus.client.SequenceMismatchException;
+import dev.wirebus.client.ServerRefusedException;
 import dev.wirebus.client.StoreChangedException;
 import dev.wirebus.client.WirebusException;
 import dev.wirebus.protocol.ErrorCode;
@@ -35,6 +36,20 @@ public final class GatewayError {
     public static final String TIMEOUT = "TIMEOUT";
     public static final String TOO_MANY_SUBSCRIPTIONS = "TOO_MANY_SUBSCRIPTIONS";
     public static final String BODY_TIMEOUT = "BODY_TIMEOUT";
+    /** A readiness check other than the broker connection fails (e.g. the store is unreachable). */
+    public static final String NOT_READY = "NOT_READY";
+    /** The request's Host is not a name this gateway answers to (DNS rebinding). */
+    public static final String HOST_NOT_ALLOWED = "HOST_NOT_ALLOWED";
+    /** The request came from a page of an origin that is not allowed. */
+    public static final String ORIGIN_NOT_ALLOWED = "ORIGIN_NOT_ALLOWED";
+    /** No credential, and the anonymous caller may not do this (401). */
+    public static final String AUTH_REQUIRED = "AUTH_REQUIRED";
+    /** The bearer token was refused (401). */
+    public static final String AUTH_FAILED = "AUTH_FAILED";
+    /** The credential of a WebSocket or SSE stream expired and no fresh one came. */
+    public static final String AUTH_EXPIRED = "AUTH_EXPIRED";
+    /** The caller may not do this operation on this resource (403). */
+    public static final String PERMISSION_DENIED = "PERMISSION_DENIED";
     /** The broker came back without the streams' history: a subscription cannot resume, and is not retried. */
     public static final String STREAM_RESET = "STREAM_RESET";
 
@@ -105,6 +120,13 @@ public final class GatewayError {
             if (code == ErrorCode.NO_RESPONDERS || code == ErrorCode.SHUTTING_DOWN) {
                 e = e.retryAfter(1000);
             }
+            if (code == ErrorCode.BACKPRESSURE) {
+                // the broker's hint (a gated stream, a full queue) becomes Retry-After; 1 s when it gave none
+                long hint = t instanceof ServerRefusedException
+                        ? ((ServerRefusedException) t).retryAfter().map(java.time.Duration::toMillis).orElse(1000L)
+                        : 1000L;
+                e = e.retryAfter(hint);
+            }
             return e;
         }
         if (t instanceof IllegalArgumentException) {
@@ -122,10 +144,16 @@ public final class GatewayError {
                 return HttpResponseStatus.GONE;
             case MESSAGE_TOO_LARGE:
                 return HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE;
+            case STREAM_LIMIT:
+                // the broker holds as many streams as it may: the server cannot store what this
+                // request would create (not the client's fault, so no 4xx like 429; not transient, so no 503)
+                return HttpResponseStatus.INSUFFICIENT_STORAGE;
             case INVALID_ARGUMENT:
                 return HttpResponseStatus.BAD_REQUEST;
             case PERMISSION_DENIED:
                 return HttpResponseStatus.FORBIDDEN;
+            case NOT_FOUND:
+                return HttpResponseStatus.NOT_FOUND;
             case TIMEOUT:
                 return HttpResponseStatus.GATEWAY_TIMEOUT;
             case NO_RESPONDERS:

@@ -3,6 +3,7 @@ package dev.wirebus.gateway.internal;
 import dev.wirebus.client.WirebusClient;
 import dev.wirebus.gateway.GatewayLimits;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import dev.wirebus.security.Operation;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
@@ -46,8 +47,14 @@ public final class GatewayServer {
     /** @param external event loops of the caller's (not shut down on close), or null for loops of its own */
     public GatewayServer(WirebusClient client, InetSocketAddress address, GatewayLimits limits,
                          PrometheusMeterRegistry registry, int ioThreads, EventLoopGroup external) {
+        this(client, address, limits, registry, ioThreads, external, GatewaySetup.defaults());
+    }
+
+    /** @param external event loops of the caller's (not shut down on close), or null for loops of its own */
+    public GatewayServer(WirebusClient client, InetSocketAddress address, GatewayLimits limits,
+                         PrometheusMeterRegistry registry, int ioThreads, EventLoopGroup external, GatewaySetup setup) {
         this.requested = address;
-        this.gateway = new GatewayContext(client, limits, registry);
+        this.gateway = new GatewayContext(client, limits, registry, setup);
         this.ioThreads = ioThreads;
         this.external = external;
     }
@@ -68,21 +75,31 @@ public final class GatewayServer {
 
     private Router routes(DemoTokenProducer demo) {
         StaticResources files = new StaticResources();
-        return new Router()
-                .add(HttpMethod.POST, "/v1/streams/{stream}/messages", Route.Kind.BROKER, new PublishEndpoint())
-                .add(HttpMethod.GET, "/v1/streams/{stream}/messages", Route.Kind.BROKER, new ReadEndpoint())
-                .add(HttpMethod.POST, "/v1/streams/{stream}/batch", Route.Kind.BROKER, new BatchPublishEndpoint())
-                .add(HttpMethod.GET, "/v1/streams/{stream}/events", Route.Kind.STREAMING, new SseEndpoint())
-                .add(HttpMethod.GET, "/v1/streams/{stream}", Route.Kind.BROKER, new StreamInfoEndpoint())
-                .add(HttpMethod.POST, "/v1/requests/{subject}", Route.Kind.BROKER, new RequestEndpoint())
-                .add(HttpMethod.POST, "/v1/demo/streams/{stream}/tokens", Route.Kind.BROKER, new DemoEndpoint(demo))
-                .add(HttpMethod.GET, "/v1/ws", Route.Kind.STREAMING, new WebSocketEndpoint())
+        Router r = new Router()
+                .add(HttpMethod.POST, "/v1/streams/{stream}/messages", Route.Kind.BROKER, new PublishEndpoint(),
+                        Operation.PUBLISH, "stream")
+                .add(HttpMethod.GET, "/v1/streams/{stream}/messages", Route.Kind.BROKER, new ReadEndpoint(),
+                        Operation.READ, "stream")
+                .add(HttpMethod.POST, "/v1/streams/{stream}/batch", Route.Kind.BROKER, new BatchPublishEndpoint(),
+                        Operation.PUBLISH, "stream")
+                .add(HttpMethod.GET, "/v1/streams/{stream}/events", Route.Kind.STREAMING, new SseEndpoint(),
+                        Operation.READ, "stream")
+                .add(HttpMethod.GET, "/v1/streams/{stream}", Route.Kind.BROKER, new StreamInfoEndpoint(),
+                        Operation.ADMIN, "stream")
+                .add(HttpMethod.POST, "/v1/requests/{subject}", Route.Kind.BROKER, new RequestEndpoint(),
+                        Operation.REQUEST, "subject")
+                .add(HttpMethod.GET, "/v1/ws", Route.Kind.STREAMING, new WebSocketEndpoint()) // checked per message
                 .add(HttpMethod.GET, "/healthz", Route.Kind.EXEMPT, HealthEndpoints::health)
                 .add(HttpMethod.GET, "/readyz", Route.Kind.EXEMPT, HealthEndpoints::ready)
                 .add(HttpMethod.GET, "/metrics", Route.Kind.EXEMPT, HealthEndpoints::metrics)
-                .add(HttpMethod.GET, "/openapi.json", Route.Kind.LOCAL, files::openApi)
-                .add(HttpMethod.GET, "/", Route.Kind.LOCAL, files::index)
-                .add(HttpMethod.GET, "/{file}", Route.Kind.LOCAL, files::file);
+                .add(HttpMethod.GET, "/openapi.json", Route.Kind.LOCAL, files::openApi);
+        if (gateway.setup().demo()) {
+            r.add(HttpMethod.POST, "/v1/demo/streams/{stream}/tokens", Route.Kind.BROKER, new DemoEndpoint(demo),
+                            Operation.PUBLISH, "stream")
+                    .add(HttpMethod.GET, "/", Route.Kind.LOCAL, files::index)
+                    .add(HttpMethod.GET, "/{file}", Route.Kind.LOCAL, files::file);
+        }
+        return r;
     }
 
     public synchronized void start() {
@@ -105,6 +122,9 @@ public final class GatewayServer {
                 .childHandler(new HttpPipeline(gateway, connections));
         try {
             serverChannel = b.bind(requested).syncUninterruptibly().channel();
+            java.net.InetAddress bound = ((InetSocketAddress) serverChannel.localAddress()).getAddress();
+            gateway.guard(new RequestGuard(gateway.setup().access(), bound.isLoopbackAddress(),
+                    gateway.setup().tls() != null));
         } catch (Exception e) {
             shutdownGroup(0, 1);
             String why = e.getMessage() == null ? e.toString() : e.getMessage();

@@ -13,14 +13,35 @@ public final class HealthEndpoints {
         ex.respond(Responses.text(HttpResponseStatus.OK, "ok\n", "text/plain; charset=utf-8"));
     }
 
-    /** 200 {@code ready} when the client is connected to the broker, else 503 with its state. */
+    /**
+     * 200 {@code ready} when the client is connected to the broker and every readiness check
+     * (e.g. the store's) holds; else 503 with the broker connection's state, or {@code NOT_READY}
+     * naming the checks that fail.
+     */
     public static void ready(Exchange ex) {
         ConnectionState state = ex.gateway().client().state();
-        if (state == ConnectionState.CONNECTED) {
-            ex.respond(Responses.text(HttpResponseStatus.OK, "ready\n", "text/plain; charset=utf-8"));
-        } else {
+        if (state != ConnectionState.CONNECTED) {
             ex.fail(GatewayError.of(HttpResponseStatus.SERVICE_UNAVAILABLE, GatewayError.BROKER_UNAVAILABLE,
                     "broker connection is " + state.name().toLowerCase(java.util.Locale.ROOT)).retryAfter(1000));
+            return;
+        }
+        java.util.List<String> failing = new java.util.ArrayList<>();
+        ex.gateway().setup().readiness().forEach((name, healthy) -> {
+            boolean ok;
+            try {
+                ok = healthy.getAsBoolean();
+            } catch (RuntimeException e) {
+                ok = false;
+            }
+            if (!ok) {
+                failing.add(name);
+            }
+        });
+        if (failing.isEmpty()) {
+            ex.respond(Responses.text(HttpResponseStatus.OK, "ready\n", "text/plain; charset=utf-8"));
+        } else {
+            ex.fail(GatewayError.of(HttpResponseStatus.SERVICE_UNAVAILABLE, GatewayError.NOT_READY,
+                    "not ready: " + String.join(", ", failing) + " unhealthy").with("failing", failing).retryAfter(1000));
         }
     }
 

@@ -44,6 +44,12 @@ public final class HttpPipeline extends ChannelInitializer<SocketChannel> {
         connections.add(ch);
         ChannelPipeline p = ch.pipeline();
         p.addLast("connections", connectionLimit);
+        java.util.function.Supplier<io.netty.handler.ssl.SslContext> tls = gateway.setup().tls();
+        if (tls != null) {
+            // after the connection limit (a refused connection costs no handshake), before the header
+            // timeout (which so also bounds a handshake that never completes)
+            p.addLast("tls", tls.get().newHandler(ch.alloc()));
+        }
         p.addLast(HEADER_TIMEOUT, headerTimeout);
         // idle = no request read for that long (every answer comes well within it: the request timeout is
         // shorter); a reader-idle timeout costs nothing per write, where an all-idle one adds a promise

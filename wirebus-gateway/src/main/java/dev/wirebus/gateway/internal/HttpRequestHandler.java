@@ -8,6 +8,7 @@ import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.ReadOnlyHttpHeaders;
@@ -107,6 +108,32 @@ public final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
                 HttpUtil.isKeepAlive(request));
         current = ex;
         try {
+            // the browser checks come first: nothing of a refused request reaches an endpoint
+            RequestGuard guard = gateway.guard();
+            GatewayError badHost = guard.checkHost(request);
+            if (badHost != null) {
+                gateway.metrics().rejected(GatewayMetrics.Rejection.HOST_NOT_ALLOWED);
+                ex.fail(badHost);
+                return;
+            }
+            RequestGuard.OriginKind origin = guard.classify(request);
+            if (origin == RequestGuard.OriginKind.FOREIGN) {
+                gateway.metrics().rejected(GatewayMetrics.Rejection.ORIGIN_NOT_ALLOWED);
+                ex.fail(RequestGuard.foreignOrigin(request));
+                return;
+            }
+            if (origin == RequestGuard.OriginKind.ALLOWED) {
+                ex.corsOrigin = request.headers().get(HttpHeaderNames.ORIGIN);
+            }
+            if (HttpMethod.OPTIONS.equals(request.method()) && malformed == null) {
+                java.util.List<HttpMethod> methods = gateway.router().methods(path);
+                if (methods.isEmpty()) {
+                    ex.fail(GatewayError.of(HttpResponseStatus.NOT_FOUND, GatewayError.NOT_FOUND, "no such path: " + path));
+                } else {
+                    ex.respond(guard.options(request, methods, origin));
+                }
+                return;
+            }
             if (malformed != null) {
                 gateway.metrics().rejected(GatewayMetrics.Rejection.BAD_REQUEST);
                 ex.fail(malformed);
@@ -130,6 +157,13 @@ public final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
                     return;
                 }
             }
+            if (route.kind() == Route.Kind.BROKER || route.kind() == Route.Kind.STREAMING) {
+                GatewayError refused = authenticate(ex, route);
+                if (refused != null) {
+                    ex.fail(refused);
+                    return;
+                }
+            }
             if (route.kind() == Route.Kind.BROKER) {
                 GatewayError down = gateway.brokerUnavailable();
                 if (down != null) {
@@ -150,6 +184,33 @@ public final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
         } catch (Exception e) {
             ex.fail(e);
         }
+    }
+
+    /**
+     * Establishes who calls ({@link Exchange#auth}) from its bearer token and checks the route's
+     * operation: null when it may go on, else the 401 or 403 to answer.
+     */
+    private GatewayError authenticate(Exchange ex, Route route) {
+        String token;
+        try {
+            token = BearerTokens.of(ex.request(), ex.query("token"), route.kind() == Route.Kind.STREAMING);
+        } catch (IllegalArgumentException e) {
+            gateway.metrics().rejected(GatewayMetrics.Rejection.AUTH_FAILED);
+            return GatewayError.of(HttpResponseStatus.UNAUTHORIZED, GatewayError.AUTH_FAILED, e.getMessage());
+        }
+        try {
+            ex.auth = gateway.authenticate(token);
+        } catch (dev.wirebus.security.AuthenticationException e) {
+            gateway.metrics().rejected(GatewayMetrics.Rejection.AUTH_FAILED);
+            gateway.audit().authFailed(e.reason(), "http " + ex.clientAddress().getHostAddress());
+            return GatewayError.of(HttpResponseStatus.UNAUTHORIZED, GatewayError.AUTH_FAILED, e.getMessage())
+                    .with("reason", e.reason().word());
+        }
+        if (route.operation() == null) {
+            return null;
+        }
+        String resource = route.resourceParam() == null ? "*" : ex.param(route.resourceParam());
+        return gateway.denied(ex.auth, route.operation(), resource, ex.clientAddress());
     }
 
     /** 431 when the headers or 414 when the request line were too long, 400 otherwise; then close. */
@@ -197,6 +258,17 @@ public final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
         }
         finish(ex, response.status().code());
         boolean keepAlive = ex.keepAlive && ex.ctx.channel().isActive();
+        if (ex.corsOrigin != null || (ex.request != null && HttpMethod.GET.equals(ex.request.method()))) {
+            if (response.headers() instanceof ReadOnlyHttpHeaders) {
+                FullHttpResponse copy = response.replace(response.content()); // writable copies of the headers
+                response = copy;
+            }
+            if (ex.corsOrigin != null) {
+                RequestGuard.cors(response.headers(), ex.corsOrigin);
+            } else {
+                response.headers().set(HttpHeaderNames.VARY, "Origin"); // a cache keeps answers per origin
+            }
+        }
         if (response.headers() instanceof ReadOnlyHttpHeaders) {
             if (!keepAlive) {
                 response = response.replace(response.content()); // writable copies of the headers

@@ -77,6 +77,10 @@ public final class Responses {
         if (error.retryAfterMillis() > 0) {
             r.headers().set(HttpHeaderNames.RETRY_AFTER, retryAfterSeconds(error.retryAfterMillis()));
         }
+        if (error.status().code() == 401) {
+            r.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, GatewayError.AUTH_FAILED.equals(error.code())
+                    ? "Bearer realm=\"wirebus\", error=\"invalid_token\"" : "Bearer realm=\"wirebus\"");
+        }
         return r;
     }
 

@@ -1,5 +1,6 @@
 package dev.wirebus.gateway.internal;
 
+import dev.wirebus.security.Operation;
 import io.netty.handler.codec.http.HttpMethod;
 
 import java.util.HashMap;
@@ -29,8 +30,17 @@ public final class Route {
     private final String[] paramNames;
     private final Kind kind;
     private final Endpoint endpoint;
+    /** The operation a caller must be allowed, or null when the route needs none (health, the page). */
+    private final Operation operation;
+    /** The path parameter naming the resource of {@link #operation} ({@code stream}, {@code subject}). */
+    private final String resourceParam;
 
     public Route(HttpMethod method, String template, Kind kind, Endpoint endpoint) {
+        this(method, template, kind, endpoint, null, null);
+    }
+
+    public Route(HttpMethod method, String template, Kind kind, Endpoint endpoint, Operation operation,
+                 String resourceParam) {
         this.method = method;
         this.template = template;
         this.segments = template.split("/", -1);
@@ -43,6 +53,8 @@ public final class Route {
         }
         this.kind = kind;
         this.endpoint = endpoint;
+        this.operation = operation;
+        this.resourceParam = resourceParam;
     }
 
     /**
@@ -119,5 +131,15 @@ public final class Route {
 
     public Endpoint endpoint() {
         return endpoint;
+    }
+
+    /** The operation a caller must be allowed on {@link #resourceParam()}, or null. */
+    public Operation operation() {
+        return operation;
+    }
+
+    /** The path parameter that names the resource of {@link #operation()}; null when it is "*" or there is none. */
+    public String resourceParam() {
+        return resourceParam;
     }
 }

@@ -1,5 +1,6 @@
 package dev.wirebus.gateway.internal;
 
+import dev.wirebus.security.Operation;
 import io.netty.handler.codec.http.HttpMethod;
 
 import java.util.ArrayList;
@@ -17,6 +18,25 @@ public final class Router {
     public Router add(HttpMethod method, String template, Route.Kind kind, Endpoint endpoint) {
         routes.add(new Route(method, template, kind, endpoint));
         return this;
+    }
+
+    /** A route whose caller must be allowed {@code operation} on the path parameter {@code resourceParam}. */
+    public Router add(HttpMethod method, String template, Route.Kind kind, Endpoint endpoint, Operation operation,
+                      String resourceParam) {
+        routes.add(new Route(method, template, kind, endpoint, operation, resourceParam));
+        return this;
+    }
+
+    /** The methods of the routes with this path (empty: no route has it), for {@code Allow} and preflights. */
+    public List<HttpMethod> methods(String path) {
+        String[] segments = path.split("/", -1);
+        List<HttpMethod> methods = new ArrayList<>();
+        for (Route r : routes) {
+            if (r.match(segments) != null && !methods.contains(r.method())) {
+                methods.add(r.method());
+            }
+        }
+        return methods;
     }
 
     /** The route for {@code method} and {@code path}; null when no route has the path. */

@@ -117,6 +117,11 @@ final class SseSession {
                 .set(HttpHeaderNames.CACHE_CONTROL, "no-cache")
                 .set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED)
                 .set("X-Accel-Buffering", "no");
+        if (exchange.corsOrigin() != null) {
+            RequestGuard.cors(head.headers(), exchange.corsOrigin()); // an allowed origin's EventSource reads it
+        } else {
+            head.headers().set(HttpHeaderNames.VARY, "Origin");
+        }
         channel.write(head);
         // an id-only block sets the browser's last event ID without firing an event: a reconnect before
         // the first message then sends Last-Event-ID and resumes where this response started
@@ -134,11 +139,34 @@ final class SseSession {
             }
         });
         long every = gateway.limits().keepAliveInterval().toNanos();
-        keepalive = channel.eventLoop().scheduleAtFixedRate(() -> outbox.offer(KEEPALIVE.duplicate()), every, every,
-                TimeUnit.NANOSECONDS);
+        keepalive = channel.eventLoop().scheduleAtFixedRate(() -> {
+            outbox.offer(KEEPALIVE.duplicate());
+            recheck();
+        }, every, every, TimeUnit.NANOSECONDS);
+        long expiresAt = exchange.auth().expiresAtMillis();
+        if (expiresAt != 0) {
+            // the stream lives no longer than its credential: the browser reconnects with a fresh one
+            ScheduledFuture<?> expiry = channel.eventLoop().schedule(() -> end(GatewayError.of(
+                    HttpResponseStatus.UNAUTHORIZED, GatewayError.AUTH_EXPIRED, "the credential of '"
+                            + exchange.auth().principal().name() + "' expired").with("resume_from", cursor.next())),
+                    Math.max(0, expiresAt - System.currentTimeMillis()), TimeUnit.MILLISECONDS);
+            channel.closeFuture().addListener(f -> expiry.cancel(false));
+        }
         // a streaming response is not idle: its liveness is the keepalive above
         channel.pipeline().remove(HttpPipeline.IDLE);
         outbox.start(channel.pipeline().context(HttpPipeline.CODEC));
+    }
+
+    /**
+     * Ends the response with {@code PERMISSION_DENIED} when the current policy no longer lets its
+     * caller read the stream (a reload took the permission away); with every keepalive. Event loop.
+     */
+    private void recheck() {
+        GatewayError denied = gateway.denied(exchange.auth(), dev.wirebus.security.Operation.READ, stream,
+                exchange.clientAddress());
+        if (denied != null) {
+            end(denied.with("resume_from", cursor.next()));
+        }
     }
 
     /** Client dispatch thread. */

@@ -54,8 +54,10 @@ public final class WebSocketEndpoint implements Endpoint {
         }
         String host = headers.get(HttpHeaderNames.HOST, "localhost");
         int maxFrame = ex.gateway().limits().maxBodyBytes();
-        WebSocketServerHandshaker handshaker = new WebSocketServerHandshakerFactory("ws://" + host + "/v1/ws", null,
-                true, maxFrame).newHandshaker(request);
+        String scheme = ex.gateway().setup().tls() != null ? "wss://" : "ws://";
+        // the only subprotocol selected: a bearer.<token> offered beside it is never echoed
+        WebSocketServerHandshaker handshaker = new WebSocketServerHandshakerFactory(scheme + host + "/v1/ws",
+                BearerTokens.WS_PROTOCOL, true, maxFrame).newHandshaker(request);
         if (handshaker == null) {
             refuse(ex, "not a WebSocket handshake Netty understands");
             return;
@@ -83,7 +85,8 @@ public final class WebSocketEndpoint implements Endpoint {
         long readerIdle = ex.gateway().limits().keepAliveInterval().toNanos() * 3;
         p.addLast("ws-reader-idle", new IdleStateHandler(readerIdle, 0, 0, TimeUnit.NANOSECONDS));
         p.addLast("ws-aggregator", new WebSocketFrameAggregator(maxFrame));
-        p.addLast("ws", new WebSocketSession(ex.gateway(), handshaker, ex.ctx().channel(), ex.clientAddress()));
+        p.addLast("ws", new WebSocketSession(ex.gateway(), handshaker, ex.ctx().channel(), ex.clientAddress(),
+                ex.auth()));
     }
 
     private static void refuse(Exchange ex, String why) {

@@ -49,6 +49,8 @@ import java.util.concurrent.TimeUnit;
 final class WebSocketSession extends ChannelInboundHandlerAdapter {
     /** Close code after SLOW_CONSUMER. */
     static final int SLOW_CONSUMER_CLOSE = 4008;
+    /** Close code after AUTH_EXPIRED (4000 + HTTP 401). */
+    static final int AUTH_EXPIRED_CLOSE = 4401;
     private static final JsonStringEncoder QUOTER = JsonStringEncoder.getInstance();
     private static final byte[] STREAM_FIELD = "\"stream\":\"".getBytes(StandardCharsets.US_ASCII);
 
@@ -88,9 +90,14 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
     private final SubscriberOutbox outbox;
     private final Map<String, WsSubscription> subscriptions = new HashMap<>();
     private ScheduledFuture<?> keepalive;
+    /** Who this connection is; replaced by an {@code auth} message. Event loop only. */
+    private dev.wirebus.security.Authentication auth;
+    /** Closes the connection when {@link #auth} expires without a fresh one. Event loop only. */
+    private ScheduledFuture<?> expiry;
 
     WebSocketSession(GatewayContext gateway, WebSocketServerHandshaker handshaker, Channel channel,
-                     InetAddress clientAddress) {
+                     InetAddress clientAddress, dev.wirebus.security.Authentication auth) {
+        this.auth = auth;
         this.gateway = gateway;
         this.handshaker = handshaker;
         this.channel = channel;
@@ -108,7 +115,94 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
             if (channel.isWritable()) {
                 channel.writeAndFlush(new PingWebSocketFrame(), channel.voidPromise());
             }
+            recheck();
         }, every, every, TimeUnit.NANOSECONDS);
+        scheduleExpiry();
+    }
+
+    /** Ends the connection when the credential expires, unless an {@code auth} message brings a fresh one first. */
+    private void scheduleExpiry() {
+        if (expiry != null) {
+            expiry.cancel(false);
+            expiry = null;
+        }
+        if (auth.expiresAtMillis() == 0) {
+            return;
+        }
+        long delay = Math.max(0, auth.expiresAtMillis() - System.currentTimeMillis());
+        dev.wirebus.security.Authentication expiring = auth;
+        expiry = channel.eventLoop().schedule(() -> {
+            if (auth == expiring && channel.isActive()) {
+                gateway.metrics().rejected(GatewayMetrics.Rejection.AUTH_FAILED);
+                gateway.audit().expired(auth.principal(), "websocket " + clientAddress.getHostAddress());
+                // nothing more for this principal: stop every subscription, then say why and close
+                for (WsSubscription s : subscriptions.values()) {
+                    stop(s);
+                    gateway.subscribers().removed(s.stream, true);
+                }
+                subscriptions.clear();
+                ObjectNode frame = error(null, GatewayError.of(HttpResponseStatus.UNAUTHORIZED, GatewayError.AUTH_EXPIRED,
+                        "the credential of '" + auth.principal().name() + "' expired; send {\"op\":\"auth\"} with a "
+                                + "fresh token before it does"));
+                channel.write(new TextWebSocketFrame(Unpooled.wrappedBuffer(Json.bytes(frame))));
+                channel.writeAndFlush(new CloseWebSocketFrame(AUTH_EXPIRED_CLOSE, "credential expired"))
+                        .addListener(ChannelFutureListener.CLOSE);
+                channel.eventLoop().schedule(() -> channel.close(), 5, TimeUnit.SECONDS);
+            }
+        }, delay, TimeUnit.MILLISECONDS);
+    }
+
+    /** {@code {"op":"auth","token":"…"}}: a fresh credential replaces the connection's; subscriptions it may no longer read end. */
+    private void authenticate(JsonNode op, String id) {
+        String token = required(op, "token");
+        dev.wirebus.security.Authentication fresh;
+        try {
+            fresh = gateway.authenticate(token);
+        } catch (dev.wirebus.security.AuthenticationException e) {
+            gateway.metrics().rejected(GatewayMetrics.Rejection.AUTH_FAILED);
+            gateway.audit().authFailed(e.reason(), "websocket " + clientAddress.getHostAddress());
+            send(error(id, GatewayError.of(HttpResponseStatus.UNAUTHORIZED, GatewayError.AUTH_FAILED, e.getMessage())
+                    .with("reason", e.reason().word())));
+            return;
+        }
+        auth = fresh;
+        scheduleExpiry();
+        for (WsSubscription s : new java.util.ArrayList<>(subscriptions.values())) {
+            GatewayError denied = gateway.denied(auth, dev.wirebus.security.Operation.READ, s.stream, clientAddress);
+            if (denied != null) {
+                ended(s, null, denied, null);
+            }
+        }
+        send(Json.object().put("type", "authenticated").put("id", id).put("principal", fresh.principal().name())
+                .put("expires_at_ms", fresh.expiresAtMillis()));
+    }
+
+    /**
+     * Ends the subscriptions the current policy no longer lets this connection read (a reload took
+     * the permission away): each gets its {@code PERMISSION_DENIED} frame. Runs with every keepalive,
+     * so a revocation reaches open connections within one interval. Event loop.
+     */
+    private void recheck() {
+        for (WsSubscription s : new java.util.ArrayList<>(subscriptions.values())) {
+            GatewayError denied = gateway.denied(auth, dev.wirebus.security.Operation.READ, s.stream, clientAddress);
+            if (denied != null) {
+                ended(s, null, denied, null);
+            }
+        }
+    }
+
+    /** True when this connection may do {@code op} on {@code resource}; else answers the refusal with {@code id}. */
+    private boolean permitted(dev.wirebus.security.Operation op, String resource, String id) {
+        GatewayError denied = gateway.denied(auth, op, resource, clientAddress);
+        if (denied == null) {
+            return true;
+        }
+        ObjectNode frame = error(id, denied);
+        if (op == dev.wirebus.security.Operation.READ) {
+            frame.put("stream", resource);
+        }
+        send(frame);
+        return false;
     }
 
     @Override
@@ -168,9 +262,12 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
                 case "ping":
                     send(Json.object().put("type", "pong").put("id", id));
                     break;
+                case "auth":
+                    authenticate(op, id);
+                    break;
                 default:
                     throw new IllegalArgumentException("unknown op '" + name
-                            + "': subscribe, unsubscribe, publish, request or ping");
+                            + "': subscribe, unsubscribe, publish, request, auth or ping");
             }
         } catch (IllegalArgumentException e) {
             gateway.metrics().rejected(GatewayMetrics.Rejection.BAD_REQUEST);
@@ -182,6 +279,9 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
         String stream = required(op, "stream");
         Payloads encoding = Payloads.parse(op.hasNonNull("encoding") ? op.get("encoding").asText() : null);
         StartPosition start = StartPositions.parse(op.get("from"));
+        if (!permitted(dev.wirebus.security.Operation.READ, stream, id)) {
+            return;
+        }
         if (subscriptions.containsKey(stream)) {
             send(error(id, GatewayError.of(HttpResponseStatus.CONFLICT, ErrorCode.DUPLICATE_SUBSCRIPTION.name(),
                     "this connection already subscribes to '" + stream + "'")));
@@ -318,7 +418,7 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
         String stream = required(op, "stream");
         byte[] payload = Payloads.fromJson(op);
         PublishHeaders conditions = PublishHeaders.of(op);
-        if (!takeInFlight(id)) {
+        if (!permitted(dev.wirebus.security.Operation.PUBLISH, stream, id) || !takeInFlight(id)) {
             return;
         }
         CompletableFuture<dev.wirebus.client.PublishAck> f;
@@ -356,7 +456,7 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
             }
             timeout = Duration.ofMillis(Math.min(ms, max.toMillis()));
         }
-        if (!takeInFlight(id)) {
+        if (!permitted(dev.wirebus.security.Operation.REQUEST, subject, id) || !takeInFlight(id)) {
             return;
         }
         gateway.client().request(subject, payload, timeout).whenComplete((reply, failure) -> {
@@ -457,6 +557,9 @@ final class WebSocketSession extends ChannelInboundHandlerAdapter {
     public void channelInactive(ChannelHandlerContext ctx) {
         if (keepalive != null) {
             keepalive.cancel(false);
+        }
+        if (expiry != null) {
+            expiry.cancel(false);
         }
         outbox.close();
         for (WsSubscription s : subscriptions.values()) {

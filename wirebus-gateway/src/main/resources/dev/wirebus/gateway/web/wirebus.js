@@ -14,6 +14,12 @@
  *   const ws = new WirebusSocket(`ws://${location.host}/v1/ws`);
  *   ws.addEventListener('state', (e) => console.log('connection:', e.detail.state));
  *
+ *   // several gateways (or one load balancer): on a drop the next one is tried, and every
+ *   // subscription resumes there at the sequence after the last one delivered
+ *   const ws2 = new WirebusSocket(['wss://a.example/v1/ws', 'wss://b.example/v1/ws'], {
+ *     token: async () => (await fetch('/session-token')).text(),   // or a string; asked on each connect
+ *   });
+ *
  *   const sub = ws.subscribe('chat', {
  *     from: 1,                                   // 1..N | 'beginning' | 'end' (default 'end')
  *     onMessage(m) { console.log(m.seq, m.data); },
@@ -40,8 +46,17 @@
  * Data: a string is sent as text (`data`); a Uint8Array or ArrayBuffer as `base64`. A
  * subscription with `encoding: 'base64'` delivers `m.data` as a Uint8Array, otherwise as a string.
  *
+ * Access control: with `token` the socket offers the WebSocket subprotocols `wirebus.v1` and
+ * `bearer.<token>` (the gateway selects `wirebus.v1`, never echoing the token; a token with
+ * characters a subprotocol cannot hold goes in the `token` query parameter instead). A function
+ * is called before every connect, so a reconnect carries a fresh short-lived token;
+ * `authenticate(token)` hands a fresh one to the open connection before the old one expires.
+ * A credential that expires anyway ends the connection (close 4401, AUTH_EXPIRED) and the socket
+ * reconnects with the next token. AUTH_REQUIRED, AUTH_FAILED and PERMISSION_DENIED end a
+ * subscription (onError) or reject a call.
+ *
  * Events (EventTarget): 'state' (detail.state: 'connecting' | 'open' | 'reconnecting' | 'closed';
- * with 'reconnecting', detail.reconnectInMs),
+ * with 'connecting', detail.url; with 'reconnecting', detail.reconnectInMs),
  * 'open', 'close' (detail: code, reason, dropped), 'error' (detail.error: a WirebusError not tied
  * to one call or subscription).
  *
@@ -96,22 +111,32 @@ const DEFAULTS = {
   pingIntervalMs: 20_000,   // 0 disables; a ping unanswered within pingTimeoutMs drops the connection
   pingTimeoutMs: 10_000,
   stableAfterMs: 1_000,     // a connection that lived this long resets the backoff
+  token: undefined,         // a bearer token, or a function returning one (or a promise of one)
   WebSocket: undefined,     // an alternative WebSocket constructor (tests, Node)
 };
+
+/** Characters an RFC 7230 token (and so a WebSocket subprotocol) may hold. */
+const SUBPROTOCOL_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /**
  * One logical connection to a wirebus gateway, kept open across drops.
  */
 export class WirebusSocket extends EventTarget {
   /**
-   * @param {string} url  e.g. `ws://localhost:7480/v1/ws`
+   * @param {string|string[]} url  e.g. `ws://localhost:7480/v1/ws`, or several gateways' URLs:
+   *   each reconnect after a drop or a failed attempt goes to the next one
    * @param {object} [options]  minBackoffMs, maxBackoffMs, requestTimeoutMs, pingIntervalMs,
-   *   pingTimeoutMs, stableAfterMs, WebSocket
+   *   pingTimeoutMs, stableAfterMs, token, WebSocket
    */
   constructor(url, options = {}) {
     super();
-    this.url = url;
+    this.urls = Array.isArray(url) ? [...url] : [url];
+    if (this.urls.length === 0 || this.urls.some((u) => typeof u !== 'string' || u === '')) {
+      throw new TypeError('url must be a URL or a non-empty array of URLs');
+    }
+    this._urlIndex = 0;
     this.options = { ...DEFAULTS, ...options };
+    this._token = this.options.token;
     if (!(this.options.minBackoffMs > 0) || this.options.maxBackoffMs < this.options.minBackoffMs) {
       throw new RangeError('need 0 < minBackoffMs <= maxBackoffMs');
     }
@@ -126,12 +151,30 @@ export class WirebusSocket extends EventTarget {
     this._pending = new Map(); // id -> call
     this._queue = [];          // calls waiting for the connection to open
     this._subs = new Map();    // stream -> Subscription
+    this._connectAttempt = 0;
     this._connect();
   }
 
   /** 'connecting' | 'open' | 'reconnecting' | 'closed' */
   get state() {
     return this._state;
+  }
+
+  /** The URL of the gateway this socket connects (or is connected) to. */
+  get url() {
+    return this.urls[this._urlIndex];
+  }
+
+  /**
+   * Hands a fresh token to the gateway on the open connection (before the current one expires)
+   * and keeps it for reconnects when the `token` option is not a function. Resolves to
+   * {principal, expiresAtMs}; rejects with AUTH_FAILED when the gateway refuses it.
+   */
+  authenticate(token, opts = {}) {
+    if (typeof token !== 'string' || token === '') return Promise.reject(new TypeError('token must be a non-empty string'));
+    if (typeof this.options.token !== 'function') this._token = token;
+    return this._call({ op: 'auth', token }, opts.timeoutMs ?? this.options.requestTimeoutMs,
+      (m) => ({ principal: m.principal, expiresAtMs: m.expires_at_ms }));
   }
 
   /**
@@ -220,12 +263,39 @@ export class WirebusSocket extends EventTarget {
 
   _connect() {
     this._reconnectTimer = null;
+    const url = this.url;
+    this._setState('connecting', { url });
+    const token = this._token;
+    if (typeof token === 'function') {
+      // a fresh token for every connection; the attempt waits for it (and is retried if it fails)
+      const attempt = ++this._connectAttempt;
+      Promise.resolve().then(() => token()).then((t) => {
+        if (attempt === this._connectAttempt && this._state === 'connecting') this._open(url, t);
+      }, (e) => {
+        if (attempt !== this._connectAttempt || this._state !== 'connecting') return;
+        this._emitError(new WirebusError('TOKEN_FAILED', `the token function failed: ${e && e.message || e}`));
+        this._failedAttempt();
+      });
+      return;
+    }
+    this._open(url, token);
+  }
+
+  _open(url, token) {
     let ws;
     try {
-      ws = new this._Impl(this.url);
+      if (typeof token === 'string' && token !== '') {
+        if (SUBPROTOCOL_TOKEN.test(token)) {
+          ws = new this._Impl(url, ['wirebus.v1', 'bearer.' + token]);
+        } else {
+          ws = new this._Impl(url + (url.includes('?') ? '&' : '?') + 'token=' + encodeURIComponent(token));
+        }
+      } else {
+        ws = new this._Impl(url);
+      }
     } catch (e) {
       this._emitError(new WirebusError('CONNECT_FAILED', String(e && e.message || e)));
-      this._scheduleReconnect();
+      this._failedAttempt();
       return;
     }
     this._ws = ws;
@@ -233,6 +303,16 @@ export class WirebusSocket extends EventTarget {
     ws.onmessage = (ev) => this._onFrame(ws, ev.data);
     ws.onclose = (ev) => { if (ws === this._ws) this._lost(ev.code, ev.reason, false); };
     ws.onerror = () => { /* a close event follows */ };
+  }
+
+  /** An attempt failed before a socket existed: the next endpoint, after the backoff. */
+  _failedAttempt() {
+    this._nextEndpoint();
+    this._scheduleReconnect();
+  }
+
+  _nextEndpoint() {
+    this._urlIndex = (this._urlIndex + 1) % this.urls.length;
   }
 
   _onOpen(ws) {
@@ -274,6 +354,7 @@ export class WirebusSocket extends EventTarget {
         return;
       case 'ack':
       case 'reply':
+      case 'authenticated':
       case 'pong': {
         const call = this._pending.get(m.id);
         if (call) this._settle(call, null, m);
@@ -390,9 +471,14 @@ export class WirebusSocket extends EventTarget {
     // Calls already sent have an unknown outcome; queued ones are still safe to send later.
     for (const call of [...this._pending.values()]) this._settle(call, new WirebusDisconnectedError(), null);
     if (this._openedAt && now() - this._openedAt >= this.options.stableAfterMs) this._attempt = 0;
+    const wasOpen = this._openedAt !== 0;
     this._openedAt = 0;
     this._emit('close', { code, reason, dropped: byUs });
-    this._scheduleReconnect(immediately);
+    // a gateway that dropped us or could not be reached may be gone: try the next one. One we
+    // dropped ourselves (dropConnection, a slow-consumer cut) is tried again.
+    if (!byUs) this._nextEndpoint();
+    // a drop from an open connection to another gateway resumes at once; the backoff is for retries
+    this._scheduleReconnect(immediately || (!byUs && wasOpen && this.urls.length > 1 && this._attempt === 0));
   }
 
   _scheduleReconnect(immediately = false) {
@@ -404,7 +490,6 @@ export class WirebusSocket extends EventTarget {
     this._reconnectTimer = setTimeout(() => {
       this._reconnectTimer = null;
       if (this._state === 'closed') return;
-      this._setState('connecting');
       this._connect();
     }, delay);
     this._setState('reconnecting', { reconnectInMs: Math.round(delay) });
