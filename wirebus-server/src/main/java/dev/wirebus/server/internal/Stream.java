@@ -92,6 +92,9 @@ public final class Stream {
         this.durableLog = committer != null && log instanceof DurableStreamLog d ? d : null;
         this.committer = durableLog == null ? null : committer;
         this.visibleNext = log.nextSequence();
+        if (log instanceof SharedStreamLog shared) {
+            shared.onVisible(this::makeVisible); // appends of every broker, read back by the store's tailer
+        }
     }
 
     /** Whether the stream only awaits its first publish (no files, nothing persisted). */
@@ -214,6 +217,11 @@ public final class Stream {
     public void append(RecordBatch records, long expectedSequence, String producerId, long producerSequence,
                        AppendListener listener, java.util.concurrent.ScheduledExecutorService timers,
                        long maxWaitMillis) {
+        if (log instanceof SharedStreamLog shared) {
+            // the shared store checks, gates and sequences the append for all brokers at once
+            shared.appendShared(records, expectedSequence, producerId, producerSequence, listener, maxWaitMillis);
+            return;
+        }
         List<Runnable> after = new ArrayList<>(2);
         lock.lock();
         try {
@@ -407,9 +415,23 @@ public final class Stream {
     long attachConsumer(String consumer, Frame.StartKind kind, long sequence, long resumeAt, int maxLag) {
         List<Runnable> after = new ArrayList<>(2);
         long start;
+        // a consumer may have moved here from another broker on the same shared store: take its position from there
+        ConsumerPositions.Saved stored = log instanceof SharedStreamLog shared ? shared.storedConsumer(consumer) : null;
         lock.lock();
         try {
             ConsumerState c = consumers.get(consumer);
+            if (stored != null) {
+                if (c == null) {
+                    c = new ConsumerState(consumer, stored.acked(), stored.maxLag());
+                    consumers.put(consumer, c);
+                    if (consumerAdded != null) {
+                        java.util.function.Consumer<String> added = consumerAdded;
+                        after.add(() -> added.accept(consumer));
+                    }
+                } else if (stored.acked() > c.acked) {
+                    c.acked = stored.acked();
+                }
+            }
             if (c == null) {
                 start = resolveStartLocked(kind, sequence);
                 c = new ConsumerState(consumer, start - 1, maxLag);
