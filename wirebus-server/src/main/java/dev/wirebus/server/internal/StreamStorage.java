@@ -63,6 +63,14 @@ public interface StreamStorage extends AutoCloseable {
     default void bind(StreamRegistry streams) {
     }
 
+    /**
+     * Whether several brokers share this store: a subscription then opens the stored stream (which
+     * another broker may append to) instead of waiting on a placeholder. False by default.
+     */
+    default boolean shared() {
+        return false;
+    }
+
     /** Completes pending syncs and releases the store. Logs are closed by their streams first. */
     @Override
     void close();

@@ -457,6 +457,11 @@ public final class RedisStorage implements StreamStorage {
     // ------------------------------------------------------------------ StreamStorage
 
     @Override
+    public boolean shared() {
+        return true;
+    }
+
+    @Override
     public void bind(StreamRegistry streams) {
         this.registry = streams;
     }
