@@ -404,7 +404,7 @@ public final class RedisStorage implements StreamStorage {
         }
         long start = System.nanoTime();
         try {
-            sync(commands.ping(), "answer PING");
+            sync(commands.ping(), "PING");
             metrics.ping(System.nanoTime() - start);
             if (!available) {
                 available = true;

@@ -127,6 +127,14 @@ final class RedisServer implements AutoCloseable {
         process.waitFor(10, TimeUnit.SECONDS);
     }
 
+    /** SIGSTOP / SIGCONT: Redis hangs (as behind a partition) and comes back. */
+    void signal(String sig) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder("kill", "-" + sig, Long.toString(process.pid())).inheritIO().start();
+        if (p.waitFor() != 0) {
+            throw new IOException("kill -" + sig + " " + process.pid() + " failed");
+        }
+    }
+
     boolean alive() {
         return process != null && process.isAlive();
     }
