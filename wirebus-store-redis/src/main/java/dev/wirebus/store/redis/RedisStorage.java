@@ -67,7 +67,7 @@ import java.util.function.BooleanSupplier;
  *
  * <p>An append is acknowledged when Redis answered the append script (and, with {@code wait=n},
  * when n replicas confirmed it): with {@code appendfsync always} that is after Redis' fsync. Redis
- * unreachable: appends fail at once with BACKPRESSURE naming Redis (nothing appended), a command
+ * unreachable: appends fail at once with UNAVAILABLE (42) naming Redis (nothing appended), a command
  * without answer within the timeout fails with INTERNAL saying the outcome is unknown; subscribers
  * wait and go on from their cursor when Redis is back.
  *
@@ -278,7 +278,7 @@ public final class RedisStorage implements StreamStorage {
 
     /**
      * The error a broker answers when Redis failed a command: unreachable (nothing was sent, so
-     * nothing happened: BACKPRESSURE with a retry hint), no answer in time (INTERNAL: the outcome is
+     * nothing happened: UNAVAILABLE with a retry hint), no answer in time (INTERNAL: the outcome is
      * unknown), or another failure (INTERNAL).
      */
     BrokerException unavailable(Throwable failure, String what) {
@@ -291,10 +291,15 @@ public final class RedisStorage implements StreamStorage {
                     + settings.timeout().toMillis() + " ms to " + what + "; it may or may not have happened");
         }
         String msg = String.valueOf(t.getMessage());
-        if (t instanceof RedisConnectionException || msg.contains("not connected") || msg.contains("Connection closed")
-                || msg.contains("Currently not connected") || msg.contains("LOADING")) {
+        if (msg.contains("Connection closed")) {
+            // sent, then the connection went: Redis may have run it
             markUnavailable(msg);
-            return new BrokerException(ErrorCode.BACKPRESSURE, "Redis store " + settings + " is unreachable ("
+            return new BrokerException(ErrorCode.INTERNAL, "Redis store " + settings + " closed the connection before "
+                    + "answering to " + what + "; it may or may not have happened");
+        }
+        if (t instanceof RedisConnectionException || msg.contains("not connected") || msg.contains("LOADING")) {
+            markUnavailable(msg);
+            return new BrokerException(ErrorCode.UNAVAILABLE, "Redis store " + settings + " is unreachable ("
                     + msg + "): could not " + what + "; nothing was done, retry later",
                     ErrorFields.of(ErrorFields.RETRY_AFTER_MILLIS, 1000));
         }

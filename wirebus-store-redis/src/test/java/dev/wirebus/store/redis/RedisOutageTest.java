@@ -88,7 +88,7 @@ class RedisOutageTest {
             await().atMost(Duration.ofSeconds(20)).untilAsserted(() ->
                     assertThatThrownBy(() -> producer.publish("blocks", utf8("down"), producer(1000)).get(10, TimeUnit.SECONDS))
                             .cause().isInstanceOfSatisfying(ServerRefusedException.class, e -> {
-                                assertThat(e.errorCode()).isEqualTo(ErrorCode.BACKPRESSURE);
+                                assertThat(e.errorCode()).isEqualTo(ErrorCode.UNAVAILABLE);
                                 assertThat(e.getMessage()).contains("Redis store", "unreachable", "nothing was done");
                             }));
             await().atMost(Duration.ofSeconds(10)).until(() -> !nodes.stores.get(0).isAvailable());
