@@ -122,7 +122,10 @@ public final class RedisStorage implements StreamStorage {
                 this.client = null;
                 this.clusterClient = RedisClusterClient.create(resources, seeds);
                 clusterClient.setOptions(ClusterClientOptions.builder()
-                        .autoReconnect(true).disconnectedBehavior(reject).socketOptions(socket).timeoutOptions(timeouts)
+                        // a node connection opens on first use: a rejected command would fail that use, so commands
+                        // wait for it (bounded by the timeout) instead
+                        .autoReconnect(true).disconnectedBehavior(ClientOptions.DisconnectedBehavior.ACCEPT_COMMANDS)
+                        .requestQueueSize(100_000).socketOptions(socket).timeoutOptions(timeouts)
                         .topologyRefreshOptions(ClusterTopologyRefreshOptions.builder()
                                 .enableAllAdaptiveRefreshTriggers().enablePeriodicRefresh(Duration.ofSeconds(10)).build())
                         .build());
@@ -304,6 +307,13 @@ public final class RedisStorage implements StreamStorage {
                     ErrorFields.of(ErrorFields.RETRY_AFTER_MILLIS, 1000));
         }
         return new BrokerException(ErrorCode.INTERNAL, "Redis store " + settings + " failed to " + what + ": " + msg);
+    }
+
+    /** The refusal of work while the last check found Redis unreachable: nothing was sent. */
+    BrokerException refusedWhileDown(String what) {
+        return new BrokerException(ErrorCode.UNAVAILABLE, "Redis store " + settings + " is unreachable (no answer to "
+                + "the broker's last check): could not " + what + "; nothing was done, retry later",
+                ErrorFields.of(ErrorFields.RETRY_AFTER_MILLIS, 1000));
     }
 
     private void markUnavailable(String why) {

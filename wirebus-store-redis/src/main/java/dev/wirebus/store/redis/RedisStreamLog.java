@@ -140,6 +140,12 @@ final class RedisStreamLog implements SharedStreamLog {
     }
 
     private void submit(Pending p, boolean retry) {
+        if (!store.isAvailable()) {
+            // the last check found Redis gone: refuse now rather than queue behind a dead connection
+            answered(p, retry);
+            p.listener.appended(0, 0, store.refusedWhileDown("append to stream '" + name + "'"));
+            return;
+        }
         long start = System.nanoTime();
         byte[][] args = {
                 bytes(Integer.toString(p.records.count())), p.data,

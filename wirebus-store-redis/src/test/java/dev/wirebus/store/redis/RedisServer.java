@@ -48,6 +48,41 @@ final class RedisServer implements AutoCloseable {
         return r;
     }
 
+    static RedisServer startOn(Path dir, int port, String... extra) throws IOException {
+        RedisServer r = new RedisServer(dir, port, List.of(extra));
+        r.start();
+        return r;
+    }
+
+    /** Sends a command and returns its whole reply (for bulk replies such as CLUSTER INFO). */
+    String commandBulk(String... args) throws IOException {
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress("127.0.0.1", port), 1000);
+            s.setSoTimeout(5000);
+            StringBuilder b = new StringBuilder("*" + args.length + "\r\n");
+            for (String a : args) {
+                b.append('$').append(a.getBytes(StandardCharsets.UTF_8).length).append("\r\n").append(a).append("\r\n");
+            }
+            s.getOutputStream().write(b.toString().getBytes(StandardCharsets.UTF_8));
+            java.io.BufferedReader in = new java.io.BufferedReader(new java.io.InputStreamReader(s.getInputStream(),
+                    StandardCharsets.UTF_8));
+            String head = in.readLine();
+            if (head == null || !head.startsWith("$")) {
+                return String.valueOf(head);
+            }
+            char[] body = new char[Integer.parseInt(head.substring(1))];
+            int read = 0;
+            while (read < body.length) {
+                int n = in.read(body, read, body.length - read);
+                if (n < 0) {
+                    break;
+                }
+                read += n;
+            }
+            return new String(body, 0, read);
+        }
+    }
+
     static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0)) {
             return s.getLocalPort();
