@@ -59,6 +59,16 @@ class ServeRedisStoreTest extends BrokerFixture {
     }
 
     @Test
+    void theDeployExampleConfigNamesARedisStore() throws Exception {
+        Path root = Path.of("").toAbsolutePath().getParent();
+        ServeSettings s = ServeSettings.resolve(java.util.List.of(ServeSettings.defaults(),
+                ConfigFile.read(root.resolve("deploy/systemd/wirebus.toml"))));
+        assertThat(s.redisStore()).isNotNull();
+        assertThat(s.redisStore().nodes().get(0).host()).isEqualTo("10.0.0.10");
+        assertThat(s.redisStore().timeout()).isEqualTo(Duration.ofSeconds(2));
+    }
+
+    @Test
     void aBadRedisAddressIsAUsageError() throws Exception {
         Cli.Result r = Cli.run("serve", "--uds", dir.resolve("x.sock").toString(), "--no-tcp",
                 "--store", "redis://h:1?colour=red");
