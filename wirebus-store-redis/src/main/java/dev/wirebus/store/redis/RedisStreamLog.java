@@ -93,6 +93,7 @@ final class RedisStreamLog implements SharedStreamLog {
         final Stream.AppendListener listener;
         final long maxWaitMillis;
         final long deadlineNanos;
+        long heldSinceNanos = System.nanoTime();
         String gate;
 
         Pending(RecordBatch records, long expected, String producerId, long producerSequence,
@@ -111,6 +112,15 @@ final class RedisStreamLog implements SharedStreamLog {
 
     // ------------------------------------------------------------------ appends
 
+    /** Most publishes, and bytes of records, one script call carries. */
+    static final int GROUP_PUBLISHES = 64;
+    static final int GROUP_BYTES = 4 * 1024 * 1024;
+
+    /** Guarded by held: publishes waiting for the group in flight to be answered. */
+    private final ArrayDeque<Pending> queued = new ArrayDeque<>();
+    /** Guarded by held: a group is in flight (one at a time per stream and node, so groups keep their order). */
+    private boolean sending;
+
     @Override
     public void appendShared(RecordBatch records, long expectedSequence, String producerId, long producerSequence,
                              Stream.AppendListener listener, long maxWaitMillis) {
@@ -120,8 +130,13 @@ final class RedisStreamLog implements SharedStreamLog {
                 hold(p);
                 return;
             }
+            if (sending) {
+                queued.add(p); // goes with the next group, as soon as the one in flight is answered
+                return;
+            }
+            sending = true;
         }
-        submit(p, false);
+        send(List.of(p), false);
     }
 
     /** Guarded by held: queues a publish behind the held ones, or refuses it when too many are held. */
@@ -139,51 +154,125 @@ final class RedisStreamLog implements SharedStreamLog {
         store.scheduleGateRetry(this);
     }
 
-    private void submit(Pending p, boolean retry) {
+    /**
+     * Runs the append script for a group of publishes, in order; {@code retry} for the held head
+     * alone. Whatever queued meanwhile goes next, as one group.
+     */
+    private void send(List<Pending> group, boolean retry) {
         if (!store.isAvailable()) {
             // the last check found Redis gone: refuse now rather than queue behind a dead connection
-            answered(p, retry);
-            p.listener.appended(0, 0, store.refusedWhileDown("append to stream '" + name + "'"));
+            BrokerException down = store.refusedWhileDown("append to stream '" + name + "'");
+            for (Pending p : group) {
+                p.listener.appended(0, 0, down);
+            }
+            groupDone(group, retry, List.of());
             return;
         }
         long start = System.nanoTime();
-        byte[][] args = {
-                bytes(Integer.toString(p.records.count())), p.data,
-                bytes(Long.toString(p.expected)), bytes(p.producerId == null ? "" : p.producerId),
-                bytes(Long.toString(p.producerId == null ? 0 : p.producerSequence)),
-                bytes(Long.toString(store.retentionMessages(name))), bytes(store.eventsChannel()), bytes(name),
-                bytes(Integer.toString(ProducerTable.REMEMBERED_BATCHES))};
+        byte[][] args = new byte[5 + 5 * group.size()][];
+        args[0] = bytes(store.eventsChannel());
+        args[1] = bytes(name);
+        args[2] = bytes(Long.toString(store.retentionMessages(name)));
+        args[3] = bytes(Integer.toString(ProducerTable.REMEMBERED_BATCHES));
+        args[4] = bytes(Integer.toString(group.size()));
+        int at = 5;
+        for (Pending p : group) {
+            args[at++] = bytes(Integer.toString(p.records.count()));
+            args[at++] = p.data;
+            args[at++] = bytes(Long.toString(p.expected));
+            args[at++] = bytes(p.producerId == null ? "" : p.producerId);
+            args[at++] = bytes(Long.toString(p.producerId == null ? 0 : p.producerSequence));
+        }
         store.appendStarted();
         store.append().run(store.commands(), keys, args)
                 .thenCompose(reply -> store.waitReplicas(reply))
                 .whenComplete((reply, failure) -> {
                     store.appendEnded(System.nanoTime() - start, failure);
+                    List<Pending> gated = new java.util.ArrayList<>();
                     if (failure != null) {
-                        answered(p, retry);
-                        p.listener.appended(0, 0, store.unavailable(failure, "append to stream '" + name + "'"));
-                        return;
+                        BrokerException e = store.unavailable(failure, "append to stream '" + name + "'");
+                        for (Pending p : group) {
+                            p.listener.appended(0, 0, e);
+                        }
+                    } else {
+                        for (int i = 0; i < group.size(); i++) {
+                            Pending p = group.get(i);
+                            if (!judge(p, reply.subList(4 * i, 4 * i + 4))) {
+                                gated.add(p);
+                            }
+                        }
                     }
-                    judge(p, reply, retry);
+                    groupDone(group, retry, gated);
                 });
     }
 
-    private void judge(Pending p, List<Object> reply, boolean retry) {
+    /**
+     * A group was answered. Publishes the gate held (and those not tried after them) go to the
+     * held queue, ahead of what queued meanwhile; otherwise the queued ones go as the next group.
+     */
+    private void groupDone(List<Pending> group, boolean retry, List<Pending> gated) {
+        List<Pending> next = null;
+        boolean tryHeld = false;
+        synchronized (held) {
+            if (retry) {
+                retrying = false;
+                if (gated.isEmpty()) {
+                    Pending head = group.get(0);
+                    if (held.peek() == head) {
+                        held.poll();
+                        heldBytes -= head.data.length;
+                        store.metrics().heldNanos(System.nanoTime() - head.heldSinceNanos);
+                    }
+                    tryHeld = true; // the next held one may fit too
+                } else {
+                    store.scheduleGateRetry(this); // the head stays first
+                }
+            } else {
+                sending = false;
+                for (Pending p : gated) {
+                    p.heldSinceNanos = System.nanoTime();
+                    hold(p);
+                }
+                if (!held.isEmpty()) {
+                    while (!queued.isEmpty()) {
+                        Pending p = queued.poll();
+                        p.heldSinceNanos = System.nanoTime();
+                        hold(p);
+                    }
+                } else if (!queued.isEmpty()) {
+                    next = new java.util.ArrayList<>();
+                    long bytes = 0;
+                    while (!queued.isEmpty() && next.size() < GROUP_PUBLISHES
+                            && (next.isEmpty() || bytes + queued.peek().data.length <= GROUP_BYTES)) {
+                        Pending p = queued.poll();
+                        bytes += p.data.length;
+                        next.add(p);
+                    }
+                    sending = true;
+                }
+            }
+        }
+        if (next != null) {
+            send(next, false);
+        }
+        if (tryHeld) {
+            retryHeld();
+        }
+    }
+
+    /** Answers one publish of a group; false when the gate held it (or it was not tried after one that was). */
+    private boolean judge(Pending p, List<Object> reply) {
         String verdict = LuaScript.text(reply.get(0));
         switch (verdict) {
             case "OK" -> {
                 long firstSeq = LuaScript.number(reply.get(1));
                 long firstRetained = LuaScript.number(reply.get(2));
-                answered(p, retry);
                 announced(firstSeq + p.records.count(), firstRetained);
                 p.listener.appended(firstSeq, p.records.count(), null);
             }
-            case "DUP" -> {
-                answered(p, retry);
-                p.listener.duplicate(LuaScript.number(reply.get(1)), (int) LuaScript.number(reply.get(2)));
-            }
+            case "DUP" -> p.listener.duplicate(LuaScript.number(reply.get(1)), (int) LuaScript.number(reply.get(2)));
             case "MISMATCH" -> {
                 long last = LuaScript.number(reply.get(1));
-                answered(p, retry);
                 p.listener.appended(0, 0, new BrokerException(ErrorCode.SEQUENCE_MISMATCH, "stream '" + name
                         + "' is at last sequence " + last + "; expected sequence " + p.expected + " is not "
                         + (last + 1), ErrorFields.of(ErrorFields.LAST_SEQUENCE, last)));
@@ -191,7 +280,6 @@ final class RedisStreamLog implements SharedStreamLog {
             case "PSEQ" -> {
                 long last = LuaScript.number(reply.get(1));
                 long oldest = LuaScript.number(reply.get(2));
-                answered(p, retry);
                 String why = p.producerSequence < oldest
                         ? " is older than the last " + ProducerTable.REMEMBERED_BATCHES + " batches remembered (from "
                         + oldest + " to " + last + "); if it was appended, it was appended once; nothing was appended now"
@@ -203,37 +291,15 @@ final class RedisStreamLog implements SharedStreamLog {
             case "GATED" -> {
                 p.gate = "consumer '" + LuaScript.text(reply.get(1)) + "' (lag " + LuaScript.text(reply.get(2))
                         + ", max lag " + LuaScript.text(reply.get(3)) + ")";
-                synchronized (held) {
-                    if (retry) {
-                        retrying = false; // the head stays first; tried again on the next acknowledgement
-                        store.scheduleGateRetry(this);
-                    } else {
-                        hold(p);
-                    }
-                }
+                return false;
             }
-            default -> {
-                answered(p, retry);
-                p.listener.appended(0, 0, new BrokerException(ErrorCode.INTERNAL, "stream '" + name
-                        + "': the append script answered '" + verdict + "'"));
+            case "SKIPPED" -> {
+                return false;
             }
+            default -> p.listener.appended(0, 0, new BrokerException(ErrorCode.INTERNAL, "stream '" + name
+                    + "': the append script answered '" + verdict + "'"));
         }
-    }
-
-    /** A publish got its final answer: when it was the held head being retried, the next one may go. */
-    private void answered(Pending p, boolean retry) {
-        if (!retry) {
-            return;
-        }
-        synchronized (held) {
-            if (held.peek() == p) {
-                held.poll();
-                heldBytes -= p.data.length;
-                store.metrics().heldNanos(System.nanoTime() - (p.deadlineNanos - p.maxWaitMillis * 1_000_000L));
-            }
-            retrying = false;
-        }
-        retryHeld();
+        return true;
     }
 
     /**
@@ -253,20 +319,20 @@ final class RedisStreamLog implements SharedStreamLog {
                     expired.add(p);
                 }
             }
-            head = retrying ? null : held.peek();
+            head = retrying || sending ? null : held.peek();
             if (head != null) {
                 retrying = true;
             }
         }
         for (Pending p : expired) {
             store.metrics().gateRejected();
-            store.metrics().heldNanos(p.maxWaitMillis * 1_000_000L);
+            store.metrics().heldNanos(System.nanoTime() - p.heldSinceNanos);
             p.listener.appended(0, 0, new BrokerException(ErrorCode.TIMEOUT, "publish to stream '" + name
                     + "' waited " + p.maxWaitMillis + " ms for " + (p.gate == null ? "the publishes ahead of it" : p.gate)
                     + "; nothing was appended"));
         }
         if (head != null) {
-            submit(head, true);
+            send(List.of(head), true);
         }
     }
 

@@ -221,6 +221,31 @@ class RedisStoreAcrossBrokersTest {
     }
 
     @Test
+    void pipelinedPublishesHeldByAGateOnAnotherBrokerAreAppendedInTheirOrderAsTheConsumerAcknowledges()
+            throws Exception {
+        try (Nodes nodes = Nodes.start(2, redis.uri(), b -> b.publishWait(Duration.ofSeconds(60)))) {
+            List<Message> got = new CopyOnWriteArrayList<>();
+            java.util.concurrent.atomic.AtomicReference<Subscription> sub = new java.util.concurrent.atomic.AtomicReference<>();
+            sub.set(nodes.client(0).subscribe("paced", SubscribeOptions.builder().consumer("worker")
+                    .ackMode(SubscribeOptions.AckMode.EXPLICIT).maxLag(2).build(), m -> {
+                        got.add(m);
+                        sub.get().ack(m.sequence()); // each message acknowledged as it is handled
+                    }));
+            sub.get().started().get(10, TimeUnit.SECONDS);
+            List<CompletableFuture<Long>> acks = new ArrayList<>();
+            for (int i = 1; i <= 200; i++) {
+                acks.add(nodes.client(1).publish("paced", utf8("p" + i)));
+            }
+            for (int i = 0; i < acks.size(); i++) {
+                assertThat(acks.get(i).get(60, TimeUnit.SECONDS)).isEqualTo(i + 1);
+            }
+            await().atMost(Duration.ofSeconds(30)).until(() -> got.size() == 200);
+            assertThat(got).extracting(Message::payloadAsString)
+                    .isEqualTo(java.util.stream.IntStream.rangeClosed(1, 200).mapToObj(i -> "p" + i).toList());
+        }
+    }
+
+    @Test
     void aGatedPublishTimesOutAndIsNotAppended() throws Exception {
         try (Nodes nodes = Nodes.start(2, redis.uri(), b -> b.publishWait(Duration.ofMillis(300)))) {
             Subscription a = nodes.client(0).subscribe("slow", SubscribeOptions.builder().consumer("c")
