@@ -3,6 +3,9 @@ package dev.wirebus.server.internal;
 import dev.wirebus.protocol.ErrorCode;
 import dev.wirebus.protocol.Frame;
 
+import java.util.ArrayList;
+import java.util.List;
+
 /**
  * CONSUME, ACK and CONSUMERS: attaches a subscription of a named durable consumer (which starts
  * after its acknowledged sequence and may gate publishers by its maximum lag), records its
@@ -48,7 +51,12 @@ final class ConsumeHandler {
     static void consumers(ConnectionHandler c, Frame.Consumers f) {
         StreamRegistry.checkName("stream", f.stream());
         Stream s = c.broker().streams().get(f.stream());
-        c.channel().write(s == null ? new Frame.ConsumerList(f.requestId(), 0, 0, 0, 0, java.util.List.of())
-                : s.consumerList(f.requestId()));
+        Stream.ConsumerReport r = s == null ? Stream.ConsumerReport.NONE : s.consumerReport();
+        List<Frame.ConsumerInfo> consumers = new ArrayList<>(r.consumers().size());
+        for (ConsumerStates.Snapshot cs : r.consumers()) {
+            consumers.add(new Frame.ConsumerInfo(cs.name(), cs.acked(), cs.maxLag(), cs.connected()));
+        }
+        c.channel().write(new Frame.ConsumerList(f.requestId(), r.lastSequence(), r.heldPublishes(), r.heldMillis(),
+                r.rejectedPublishes(), consumers));
     }
 }
