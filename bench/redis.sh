@@ -66,6 +66,6 @@ run_config() { # label store nodes
 }
 
 for n in $NODES; do
-  run_config "redis, $n broker(s)" "redis://127.0.0.1:$PORT" "$n"
+  run_config "redis, $n broker(s)" "redis://127.0.0.1:$PORT?timeout=10s" "$n"
 done
 run_config "disk store, 1 broker" "disk:$WORK/disk" 1

@@ -307,10 +307,12 @@ final class ServeCommand implements Callable<Integer> {
             out.flush();
         }
         Broker broker;
+        // with --store redis://...: redisStore.readiness() is false while Redis is unreachable (for /readyz)
+        dev.wirebus.store.redis.RedisStorage redisStore = null;
         try {
             dev.wirebus.store.redis.RedisStoreSettings redis = settings.redisStore();
-            broker = redis == null ? Broker.start(config)
-                    : Broker.start(config, dev.wirebus.store.redis.RedisStorage.open(redis, config));
+            redisStore = redis == null ? null : dev.wirebus.store.redis.RedisStorage.open(redis, config);
+            broker = redisStore == null ? Broker.start(config) : Broker.start(config, redisStore);
         } catch (IOException e) {
             throw new CliFailure(e.getMessage());
         }

@@ -428,8 +428,15 @@ public final class RedisStorage implements StreamStorage {
             }
             positions.retryFailed();
             // a notification lost while the connection was down would leave a tail behind: compare with Redis
-            for (RedisStreamLog log : logs.values()) {
-                byte[] next = commands.hget(log.keys[1], "next").get(settings.timeout().toMillis(), TimeUnit.MILLISECONDS);
+            // one pipelined HGET per stream, then the answers
+            List<RedisStreamLog> open = new ArrayList<>(logs.values());
+            List<RedisFuture<byte[]>> nexts = new ArrayList<>(open.size());
+            for (RedisStreamLog log : open) {
+                nexts.add(commands.hget(log.keys[1], "next"));
+            }
+            for (int i = 0; i < open.size(); i++) {
+                RedisStreamLog log = open.get(i);
+                byte[] next = nexts.get(i).get(settings.timeout().toMillis(), TimeUnit.MILLISECONDS);
                 if (next != null) {
                     log.announced(Long.parseLong(new String(next, StandardCharsets.US_ASCII)), 0);
                 }
