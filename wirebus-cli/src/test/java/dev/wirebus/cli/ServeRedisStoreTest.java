@@ -59,6 +59,105 @@ class ServeRedisStoreTest extends BrokerFixture {
     }
 
     @Test
+    void aNodeKilledWithSigkillWhilePublishingLosesNoAcknowledgedPublishAndResendsThroughAnotherAreAppendedOnce()
+            throws Exception {
+        Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/redis-server")),
+                "redis-server is not installed (apt-get install -y redis-server): skipped");
+        int redisPort = freePort();
+        Path redisDir = Files.createDirectories(dir.resolve("redis-kill"));
+        Process redis = new ProcessBuilder("/usr/bin/redis-server", "--port", Integer.toString(redisPort), "--bind",
+                "127.0.0.1", "--dir", redisDir.toString(), "--appendonly", "yes", "--appendfsync", "always", "--save", "")
+                .redirectErrorStream(true).redirectOutput(redisDir.resolve("redis.out").toFile()).start();
+        Process nodeA = null;
+        try {
+            await().atMost(Duration.ofSeconds(20)).ignoreExceptions().until(() -> {
+                try (java.net.Socket s = new java.net.Socket("127.0.0.1", redisPort)) {
+                    return true;
+                }
+            });
+            String store = "redis://127.0.0.1:" + redisPort;
+            // node A in a JVM of its own, so it can die by SIGKILL; node B in this one
+            int portA = freePort();
+            nodeA = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp",
+                    System.getProperty("java.class.path"), "dev.wirebus.cli.WirebusCommand", "serve", "--no-uds",
+                    "--tcp", "127.0.0.1:" + portA, "--store", store)
+                    .redirectErrorStream(true).redirectOutput(dir.resolve("node-a.out").toFile()).start();
+            Path b = dir.resolve("b.sock");
+            try (Cli.Running nodeB = Cli.start("serve", "--uds", b.toString(), "--no-tcp", "--store", store)) {
+                await().atMost(Duration.ofSeconds(60)).until(() -> Files.readString(dir.resolve("node-a.out"))
+                        .contains("ready") && nodeB.out().contains("ready\n"));
+                java.util.Map<Long, Long> acked = new java.util.concurrent.ConcurrentHashMap<>();
+                java.util.List<Long> unacknowledged = new java.util.ArrayList<>();
+                try (dev.wirebus.client.WirebusClient toA = dev.wirebus.client.WirebusClient.builder()
+                        .address("tcp://127.0.0.1:" + portA).requestTimeout(Duration.ofSeconds(20))
+                        .reconnectPolicy(dev.wirebus.client.ReconnectPolicy.never()).connect()) {
+                    java.util.List<java.util.concurrent.CompletableFuture<dev.wirebus.client.PublishAck>> sent =
+                            new java.util.ArrayList<>();
+                    // at most 16 in flight: fewer than the 32 batches the store remembers per producer, so every
+                    // resend of an appended batch is recognised as a duplicate
+                    java.util.concurrent.Semaphore window = new java.util.concurrent.Semaphore(16);
+                    for (long i = 1; i <= 400; i++) {
+                        if (!window.tryAcquire(30, TimeUnit.SECONDS)) {
+                            throw new AssertionError("no ack nor failure within 30 s");
+                        }
+                        sent.add(toA.publish("ledger", ("e" + i).getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                                dev.wirebus.client.PublishOptions.builder().producer("ledger-writer", i).build())
+                                .whenComplete((ack, failure) -> window.release()));
+                        if (i == 200) {
+                            sent.get(99).get(20, TimeUnit.SECONDS); // some are acknowledged before the kill
+                            nodeA.destroyForcibly();
+                        }
+                    }
+                    for (int k = 0; k < sent.size(); k++) {
+                        try {
+                            acked.put(k + 1L, sent.get(k).get(30, TimeUnit.SECONDS).firstSequence());
+                        } catch (java.util.concurrent.ExecutionException e) {
+                            unacknowledged.add(k + 1L);
+                        }
+                    }
+                }
+                assertThat(acked).hasSizeGreaterThanOrEqualTo(100);
+                assertThat(unacknowledged).isNotEmpty();
+                // the producer resends what it did not see acknowledged, in order, through node B
+                try (dev.wirebus.client.WirebusClient toB = dev.wirebus.client.WirebusClient.builder()
+                        .address("unix://" + b).connect()) {
+                    for (long i : unacknowledged) {
+                        acked.put(i, toB.publish("ledger", ("e" + i).getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                                dev.wirebus.client.PublishOptions.builder().producer("ledger-writer", i).build())
+                                .get(20, TimeUnit.SECONDS).firstSequence());
+                    }
+                    java.util.List<dev.wirebus.client.Message> all = new java.util.ArrayList<>();
+                    while (all.size() < 400) {
+                        var page = toB.fetch("ledger", all.size() + 1, 1000).get(10, TimeUnit.SECONDS);
+                        assertThat(page.messages()).isNotEmpty();
+                        all.addAll(page.messages());
+                    }
+                    assertThat(toB.fetch("ledger", 1, 0).get(10, TimeUnit.SECONDS).lastSequence()).isEqualTo(400);
+                    for (dev.wirebus.client.Message m : all) {
+                        long i = Long.parseLong(m.payloadAsString().substring(1));
+                        assertThat(acked.get(i)).as("e%d", i).isEqualTo(m.sequence());
+                    }
+                }
+                nodeB.interrupt();
+                assertThat(nodeB.awaitExit(Cli.DEADLINE).exitCode()).isZero();
+            }
+        } finally {
+            if (nodeA != null) {
+                nodeA.destroyForcibly();
+                nodeA.waitFor(10, TimeUnit.SECONDS);
+            }
+            redis.destroyForcibly();
+            redis.waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+
+    private static int freePort() throws java.io.IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    @Test
     void theDeployExampleConfigNamesARedisStore() throws Exception {
         Path root = Path.of("").toAbsolutePath().getParent();
         ServeSettings s = ServeSettings.resolve(java.util.List.of(ServeSettings.defaults(),
