@@ -267,7 +267,7 @@ final class RedisStreamLog implements SharedStreamLog {
             case "OK" -> {
                 long firstSeq = LuaScript.number(reply.get(1));
                 long firstRetained = LuaScript.number(reply.get(2));
-                announced(firstSeq + p.records.count(), firstRetained);
+                appendedHere(firstSeq, p.records, firstRetained);
                 p.listener.appended(firstSeq, p.records.count(), null);
             }
             case "DUP" -> p.listener.duplicate(LuaScript.number(reply.get(1)), (int) LuaScript.number(reply.get(2)));
@@ -366,6 +366,44 @@ final class RedisStreamLog implements SharedStreamLog {
     }
 
     /**
+     * This node's append landed at {@code first}: when it continues the tail, it joins it at once
+     * (no read back from Redis, and local subscribers see it without waiting for the tailer);
+     * otherwise another node appended in between and the tailer reads both in order.
+     */
+    private void appendedHere(long first, RecordBatch records, long firstRetained) {
+        long end = -1;
+        synchronized (this) {
+            if (firstRetained > this.first) {
+                this.first = firstRetained;
+            }
+            if (first == cacheNext) {
+                cache.put(first, records);
+                cachedRecords += records.count();
+                cacheNext = first + records.count();
+                trimTail();
+                end = cacheNext;
+            }
+        }
+        if (end < 0) {
+            announced(first + records.count(), firstRetained);
+        } else {
+            visible.accept(end);
+        }
+    }
+
+    /** Guarded by this: keeps the tail within its record budget (one batch at least). */
+    private void trimTail() {
+        while (cachedRecords > cacheRecords && cache.size() > 1) {
+            Map.Entry<Long, RecordBatch> e = cache.pollFirstEntry();
+            cachedRecords -= e.getValue().count();
+            cacheFirst = cache.firstKey();
+        }
+        if (cacheNext > target) {
+            target = cacheNext;
+        }
+    }
+
+    /**
      * Reads what Redis holds past the tail into it and announces the new end; blocking, on the
      * tailer or a broker thread. Returns false when Redis could not be read.
      */
@@ -403,14 +441,7 @@ final class RedisStreamLog implements SharedStreamLog {
                         cachedRecords += b.count();
                         cacheNext = f + b.count();
                     }
-                    while (cachedRecords > cacheRecords && cache.size() > 1) {
-                        Map.Entry<Long, RecordBatch> e = cache.pollFirstEntry();
-                        cachedRecords -= e.getValue().count();
-                        cacheFirst = cache.firstKey();
-                    }
-                    if (cacheNext > target) {
-                        target = cacheNext;
-                    }
+                    trimTail();
                     end = cacheNext;
                 }
                 visible.accept(end);

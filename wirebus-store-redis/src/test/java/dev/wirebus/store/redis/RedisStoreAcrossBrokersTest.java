@@ -246,6 +246,25 @@ class RedisStoreAcrossBrokersTest {
     }
 
     @Test
+    void retentionByMessagesDropsWholeBatchesFromTheFrontForEveryBroker() throws Exception {
+        try (Nodes nodes = Nodes.start(2, redis.uri(), b -> b.retentionMessages(10))) {
+            for (int i = 1; i <= 30; i++) {
+                nodes.client(0).publish("short", utf8("s" + i)).get(10, TimeUnit.SECONDS);
+            }
+            // the other broker reads below its tail from Redis, where sequences 1..20 are gone
+            assertThatThrownBy(() -> nodes.client(1).fetch("short", 1, 5).get(10, TimeUnit.SECONDS))
+                    .cause().isInstanceOfSatisfying(ServerRefusedException.class, e -> {
+                        assertThat(e.errorCode()).isEqualTo(ErrorCode.SEQUENCE_NOT_RETAINED);
+                        assertThat(e.firstRetainedSequence()).hasValue(21);
+                    });
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() ->
+                    assertThat(nodes.client(1).fetch("short", 21, 100).get(10, TimeUnit.SECONDS).messages())
+                            .extracting(Message::payloadAsString).first().isEqualTo("s21"));
+            assertThat(redis.command("XLEN", nodes.stores.get(0).keys("short")[0])).isEqualTo(":10");
+        }
+    }
+
+    @Test
     void aGatedPublishTimesOutAndIsNotAppended() throws Exception {
         try (Nodes nodes = Nodes.start(2, redis.uri(), b -> b.publishWait(Duration.ofMillis(300)))) {
             Subscription a = nodes.client(0).subscribe("slow", SubscribeOptions.builder().consumer("c")
