@@ -335,15 +335,23 @@ public final class RedisStorage implements StreamStorage {
 
     /** After the append script: WAIT for replicas when asked; the reply passes through. */
     CompletableFuture<List<Object>> waitReplicas(List<Object> reply) {
-        if (settings.waitReplicas() == 0 || !"OK".equals(LuaScript.text(reply.get(0)))) {
+        boolean appended = false;
+        for (int i = 0; i < reply.size(); i += 4) {
+            // a duplicate is waited for too: its first copy may not have reached the replicas yet
+            String verdict = LuaScript.text(reply.get(i));
+            appended |= verdict.equals("OK") || verdict.equals("DUP");
+        }
+        if (settings.waitReplicas() == 0 || !appended) {
             return CompletableFuture.completedFuture(reply);
         }
         RedisClusterAsyncCommands<String, byte[]> c = commands;
-        return c.waitForReplication(settings.waitReplicas(), settings.timeout().toMillis()).toCompletableFuture()
+        // WAIT gives up at half the timeout, so it answers (with the count) before the command itself times out
+        long waitMillis = Math.max(1, settings.timeout().toMillis() / 2);
+        return c.waitForReplication(settings.waitReplicas(), waitMillis).toCompletableFuture()
                 .thenCompose(n -> n >= settings.waitReplicas() ? CompletableFuture.completedFuture(reply)
                         : CompletableFuture.failedFuture(new BrokerException(ErrorCode.INTERNAL, "only " + n + " of "
                         + settings.waitReplicas() + " Redis replicas confirmed the append within "
-                        + settings.timeout().toMillis() + " ms; it is on the master and may be lost if it fails")));
+                        + waitMillis + " ms; it is on the master and may be lost if it fails")));
     }
 
     void readFailed(String stream, RuntimeException e) {

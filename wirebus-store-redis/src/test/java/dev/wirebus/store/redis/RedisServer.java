@@ -48,6 +48,16 @@ final class RedisServer implements AutoCloseable {
         return r;
     }
 
+    /** A Sentinel on {@code port} with {@code dir/sentinel.conf} (which it rewrites). */
+    static RedisServer sentinel(Path dir, int port) throws IOException {
+        RedisServer r = new RedisServer(dir, port, List.of());
+        r.sentinelConf = dir.resolve("sentinel.conf");
+        r.start();
+        return r;
+    }
+
+    private Path sentinelConf;
+
     static RedisServer startOn(Path dir, int port, String... extra) throws IOException {
         RedisServer r = new RedisServer(dir, port, List.of(extra));
         r.start();
@@ -103,6 +113,12 @@ final class RedisServer implements AutoCloseable {
 
     void start() throws IOException {
         Files.createDirectories(dir);
+        if (sentinelConf != null) {
+            process = new ProcessBuilder(binary(), sentinelConf.toString(), "--sentinel").redirectErrorStream(true)
+                    .redirectOutput(dir.resolve("sentinel.out").toFile()).start();
+            awaitPing();
+            return;
+        }
         List<String> cmd = new ArrayList<>(List.of(binary(), "--port", Integer.toString(port), "--bind", "127.0.0.1",
                 "--dir", dir.toString(), "--appendonly", "yes", "--appendfsync", "always", "--save", "",
                 "--daemonize", "no", "--logfile", dir.resolve("redis.log").toString()));
@@ -136,8 +152,7 @@ final class RedisServer implements AutoCloseable {
         IOException last = null;
         while (System.nanoTime() < deadline) {
             if (!process.isAlive()) {
-                throw new IOException("redis-server exited with " + process.exitValue() + ": "
-                        + Files.readString(dir.resolve("redis.log")));
+                throw new IOException("redis-server exited with " + process.exitValue() + " (see " + dir + ")");
             }
             try {
                 if (command("PING").equals("+PONG")) {
