@@ -94,8 +94,10 @@ final class ServeCommand implements Callable<Integer> {
                     + "(default: rw-------).")
     String socketMode;
 
-    @Option(names = "--store", paramLabel = "disk|memory",
-            description = "Where streams live: segment files under --data, or memory (gone at stop) (default: disk).")
+    @Option(names = "--store", paramLabel = "disk|memory|redis://HOST:PORT",
+            description = "Where streams live: segment files under --data, memory (gone at stop), or Redis shared "
+                    + "by several brokers (redis://, rediss://, redis-sentinel://, redis-cluster://; docs/redis.md) "
+                    + "(default: disk).")
     String store;
 
     @Option(names = "--data", paramLabel = "DIR",
@@ -339,8 +341,12 @@ final class ServeCommand implements Callable<Integer> {
             out.flush();
         }
         Broker broker;
+        // with --store redis://...: redisStore.readiness() is false while Redis is unreachable (for /readyz)
+        dev.wirebus.store.redis.RedisStorage redisStore = null;
         try {
-            broker = Broker.start(config);
+            dev.wirebus.store.redis.RedisStoreSettings redis = settings.redisStore();
+            redisStore = redis == null ? null : dev.wirebus.store.redis.RedisStorage.open(redis, config);
+            broker = redisStore == null ? Broker.start(config) : Broker.start(config, redisStore);
         } catch (IOException e) {
             throw new CliFailure(e.getMessage());
         }

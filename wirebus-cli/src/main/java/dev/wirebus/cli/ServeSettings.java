@@ -74,7 +74,8 @@ final class ServeSettings {
                 (b, v) -> b.shutdownGrace((Duration) v), BrokerConfig::shutdownGrace),
 
         STORE("storage", "store", "--store", ServeSettings::store,
-                (b, v) -> b.storage((BrokerConfig.Storage) v),
+                // a Redis store is opened by ServeCommand (wirebus-store-redis); the broker's own setting is unused then
+                (b, v) -> b.storage(v instanceof BrokerConfig.Storage st ? st : BrokerConfig.Storage.MEMORY),
                 // serve keeps streams on disk; an embedded broker defaults to memory
                 c -> BrokerConfig.Storage.DISK),
         DATA("storage", "data", "--data", ServeSettings::path,
@@ -573,12 +574,20 @@ final class ServeSettings {
         return text;
     }
 
-    private static BrokerConfig.Storage store(String text) {
+    private static Object store(String text) {
+        if (dev.wirebus.store.redis.RedisStoreSettings.isRedis(text)) {
+            return dev.wirebus.store.redis.RedisStoreSettings.parse(text);
+        }
         return switch (text.strip().toLowerCase(Locale.ROOT)) {
             case "disk" -> BrokerConfig.Storage.DISK;
             case "memory" -> BrokerConfig.Storage.MEMORY;
-            default -> throw new IllegalArgumentException("'" + text + "' is not disk or memory");
+            default -> throw new IllegalArgumentException("'" + text + "' is not disk, memory or a redis:// address");
         };
+    }
+
+    /** The Redis store asked for ({@code --store redis://...}), or null for disk or memory. */
+    dev.wirebus.store.redis.RedisStoreSettings redisStore() {
+        return values.get(Setting.STORE) instanceof dev.wirebus.store.redis.RedisStoreSettings r ? r : null;
     }
 
     /** Keys of a {@code [streams.NAME]} table. */

@@ -174,7 +174,7 @@ class ServeSettingsTest {
         "[limits]\\nhandshake-timeout = '0s'|[limits] handshake-timeout: duration '0s' must be more than zero",
         "socket-mode = 'rw-'|socket-mode: 'rw-' is not of the form rw-rw----",
         "tcp = 'localhost'|tcp: 'localhost' is not HOST:PORT (e.g. 127.0.0.1:7440)",
-        "[storage]\\nstore = 'tape'|[storage] store: 'tape' is not disk or memory",
+        "[storage]\\nstore = 'tape'|[storage] store: 'tape' is not disk, memory or a redis:// address",
         "a = 1\\na = 2|line 2, column 6: not valid TOML: Duplicate key",
         "[streams.blocks]\\ncolour = 'red'|[streams.blocks] colour: unknown key (keys of a stream: retention-messages, "
                 + "retention-bytes, retention-age, durability, max-message-bytes)",

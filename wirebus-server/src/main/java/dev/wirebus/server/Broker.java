@@ -75,8 +75,17 @@ public final class Broker implements AutoCloseable {
      * @throws IOException when a listener cannot bind; the message names the address and why
      */
     public static Broker start(BrokerConfig config) throws IOException {
-        StreamStorage storage = config.storage() == BrokerConfig.Storage.DISK
-                ? DiskStorage.open(config) : new MemoryStorage(config);
+        return start(config, config.storage() == BrokerConfig.Storage.DISK
+                ? DiskStorage.open(config) : new MemoryStorage(config));
+    }
+
+    /**
+     * Starts a broker on a store opened by the caller (the Redis store of {@code wirebus-store-redis}),
+     * which the broker closes when it stops or fails to start; {@link BrokerConfig#storage()} is ignored.
+     *
+     * @throws IOException when a listener cannot bind; the message names the address and why
+     */
+    public static Broker start(BrokerConfig config, StreamStorage storage) throws IOException {
         BrokerMetrics metrics = new BrokerMetrics(config.meterRegistry());
         Broker broker;
         try {
@@ -87,6 +96,7 @@ public final class Broker implements AutoCloseable {
             throw e;
         }
         try {
+            storage.bind(broker.context.streams());
             int recovered = broker.context.streams().recover();
             if (recovered > 0) {
                 log.info("opened {} streams from {}", recovered, storage.describe());

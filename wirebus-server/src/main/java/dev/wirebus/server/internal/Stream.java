@@ -98,6 +98,14 @@ public final class Stream {
         this.visibility = new Visibility(log.nextSequence());
         this.consumers = new ConsumerStates(name);
         this.gate = new PublishGate(name, consumers);
+        watchShared(log);
+    }
+
+    /** A log shared by several brokers tells when records any of them appended become readable. */
+    private void watchShared(StreamLog log) {
+        if (log instanceof SharedStreamLog shared) {
+            shared.onVisible(this::makeVisible);
+        }
     }
 
     /**
@@ -129,6 +137,7 @@ public final class Stream {
             this.log = created;
             this.durability = Durability.of(created, committer);
             visibility.reset(created.nextSequence());
+            watchShared(created);
             consumers.moveTo(p, saved);
             awaited = false;
             onIdleWhileAwaited = null;
@@ -186,6 +195,11 @@ public final class Stream {
     /** As the other appends, with the deadline of a held publish kept by {@code clock}. */
     void append(RecordBatch records, long expectedSequence, String producerId, long producerSequence,
                 AppendListener listener, DeadlineClock clock, long maxWaitMillis) {
+        if (log instanceof SharedStreamLog shared) {
+            // the shared store checks, gates and sequences the append for all brokers at once
+            shared.appendShared(records, expectedSequence, producerId, producerSequence, listener, maxWaitMillis);
+            return;
+        }
         List<Runnable> after = new ArrayList<>(2);
         lock.lock();
         try {
@@ -333,9 +347,22 @@ public final class Stream {
     long attachConsumer(String consumer, Frame.StartKind kind, long sequence, long resumeAt, int maxLag) {
         List<Runnable> after = new ArrayList<>(2);
         long start;
+        // a consumer may have moved here from another broker on the same shared store: take its position from there
+        ConsumerPositions.Saved stored = log instanceof SharedStreamLog shared ? shared.storedConsumer(consumer) : null;
         lock.lock();
         try {
             ConsumerStates.State c = consumers.get(consumer);
+            if (stored != null) {
+                if (c == null) {
+                    c = consumers.add(consumer, stored.acked(), stored.maxLag());
+                    if (consumerAdded != null) {
+                        java.util.function.Consumer<String> added = consumerAdded;
+                        after.add(() -> added.accept(consumer));
+                    }
+                } else if (stored.acked() > c.acked) {
+                    c.acked = stored.acked();
+                }
+            }
             if (c == null) {
                 start = resolveStartLocked(kind, sequence);
                 c = consumers.add(consumer, start - 1, maxLag);

@@ -122,6 +122,12 @@ public final class StreamRegistry {
         checkName("stream", name);
         synchronized (this) {
             s = streams.get(name);
+            if (storage.shared() && (s == null || s.isAwaited())) {
+                // another broker may create it any moment: subscribe to the stored stream, not a placeholder
+                s = getOrCreate(name);
+                s.subscriberOpened();
+                return s;
+            }
             if (s == null) {
                 if (awaited >= maxStreams) {
                     refused.incrementAndGet();

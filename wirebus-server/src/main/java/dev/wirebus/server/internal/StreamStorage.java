@@ -56,6 +56,21 @@ public interface StreamStorage extends AutoCloseable {
         return StorageHealth.NONE;
     }
 
+    /**
+     * Hands the store the broker's streams once they exist, before clients connect: a store shared by
+     * several brokers opens there the streams other brokers create. Nothing by default.
+     */
+    default void bind(StreamRegistry streams) {
+    }
+
+    /**
+     * Whether several brokers share this store: a subscription then opens the stored stream (which
+     * another broker may append to) instead of waiting on a placeholder. False by default.
+     */
+    default boolean shared() {
+        return false;
+    }
+
     /** Completes pending syncs and releases the store. Logs are closed by their streams first. */
     @Override
     void close();

@@ -1,0 +1,575 @@
+package dev.wirebus.store.redis;
+
+import dev.wirebus.protocol.ErrorCode;
+import dev.wirebus.protocol.ErrorFields;
+import dev.wirebus.server.BrokerConfig;
+import dev.wirebus.server.internal.BrokerException;
+import dev.wirebus.server.internal.ConsumerPositions;
+import dev.wirebus.server.internal.StreamLog;
+import dev.wirebus.server.internal.StreamRegistry;
+import dev.wirebus.server.internal.StreamStorage;
+import dev.wirebus.server.internal.storage.GroupCommitter;
+import io.lettuce.core.ClientOptions;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisCommandTimeoutException;
+import io.lettuce.core.RedisConnectionException;
+import io.lettuce.core.RedisFuture;
+import io.lettuce.core.RedisURI;
+import io.lettuce.core.SocketOptions;
+import io.lettuce.core.TimeoutOptions;
+import io.lettuce.core.api.StatefulConnection;
+import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.cluster.ClusterClientOptions;
+import io.lettuce.core.cluster.ClusterTopologyRefreshOptions;
+import io.lettuce.core.cluster.RedisClusterClient;
+import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.lettuce.core.cluster.api.async.RedisClusterAsyncCommands;
+import io.lettuce.core.codec.ByteArrayCodec;
+import io.lettuce.core.codec.RedisCodec;
+import io.lettuce.core.codec.StringCodec;
+import io.lettuce.core.pubsub.RedisPubSubAdapter;
+import io.lettuce.core.pubsub.StatefulRedisPubSubConnection;
+import io.lettuce.core.resource.ClientResources;
+import io.lettuce.core.resource.DefaultClientResources;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
+
+/**
+ * Streams in Redis (standalone, Sentinel or Cluster), shared by every broker started on the same
+ * Redis and key prefix: one sequence space per stream, durable consumers, gates and idempotent
+ * producers across brokers. See {@code docs/redis.md}.
+ *
+ * <pre>{@code
+ * RedisStorage store = RedisStorage.open(RedisStoreSettings.parse("redis://127.0.0.1:6379"), config);
+ * Broker broker = Broker.start(config, store);   // the broker closes the store
+ * }</pre>
+ *
+ * <p>Keys (prefix {@code wirebus}): {@code wirebus:{s}:log} (a Redis stream, one entry per batch,
+ * id {@code <first sequence>-0}), {@code wirebus:{s}:meta}, {@code wirebus:{s}:producers},
+ * {@code wirebus:{s}:consumers}, and {@code wirebus:streams}, {@code wirebus:store-id}; appends and
+ * acknowledgements are announced on the channel {@code wirebus:events}.
+ *
+ * <p>An append is acknowledged when Redis answered the append script (and, with {@code wait=n},
+ * when n replicas confirmed it): with {@code appendfsync always} that is after Redis' fsync. Redis
+ * unreachable: appends fail at once with UNAVAILABLE (42) naming Redis (nothing appended), a command
+ * without answer within the timeout fails with INTERNAL saying the outcome is unknown; subscribers
+ * wait and go on from their cursor when Redis is back.
+ *
+ * <p>Threading: thread-safe. One thread (the tailer) reads other brokers' appends into the streams'
+ * tails, opens streams other brokers created, retries gated publishes and checks Redis each second.
+ */
+public final class RedisStorage implements StreamStorage {
+    private static final Logger LOG = LoggerFactory.getLogger(RedisStorage.class);
+    /** Held publishes are tried again at least this often (acknowledgements announce themselves sooner). */
+    static final long GATE_RETRY_MILLIS = 50;
+    private static final long CHECK_MILLIS = 1000;
+    private static final RedisCodec<String, byte[]> CODEC = RedisCodec.of(StringCodec.UTF8, ByteArrayCodec.INSTANCE);
+
+    private final RedisStoreSettings settings;
+    private final BrokerConfig config;
+    private final ClientResources resources;
+    private final RedisClient client;
+    private final RedisClusterClient clusterClient;
+    private final StatefulConnection<String, byte[]> connection;
+    private final RedisClusterAsyncCommands<String, byte[]> commands;
+    private final StatefulRedisPubSubConnection<String, byte[]> pubsub;
+    private final LuaScript append = LuaScript.load("append");
+    private final LuaScript position = LuaScript.load("position");
+    private final RedisConsumerPositions positions;
+    private final RedisStoreMetrics metrics;
+    private final ScheduledExecutorService tailer;
+    private final Map<String, RedisStreamLog> logs = new ConcurrentHashMap<>();
+    private final java.util.Set<RedisStreamLog> toFill = ConcurrentHashMap.newKeySet();
+    private final java.util.Set<RedisStreamLog> toRetry = ConcurrentHashMap.newKeySet();
+    private final java.util.Set<String> toOpen = ConcurrentHashMap.newKeySet();
+    private final AtomicInteger inFlight = new AtomicInteger();
+    private final long storeId;
+    private final String durability;
+    private volatile StreamRegistry registry;
+    private volatile boolean available = true;
+    private volatile boolean closed;
+
+    private RedisStorage(RedisStoreSettings settings, BrokerConfig config) {
+        this.settings = settings;
+        this.config = config;
+        this.resources = DefaultClientResources.builder().ioThreadPoolSize(2).computationThreadPoolSize(2).build();
+        this.metrics = new RedisStoreMetrics(config.meterRegistry(), settings.toString(), this::isAvailable);
+        ClientOptions.DisconnectedBehavior reject = ClientOptions.DisconnectedBehavior.REJECT_COMMANDS;
+        SocketOptions socket = SocketOptions.builder().connectTimeout(settings.timeout()).keepAlive(true).build();
+        TimeoutOptions timeouts = TimeoutOptions.enabled(settings.timeout());
+        try {
+            if (settings.mode() == RedisStoreSettings.Mode.CLUSTER) {
+                List<RedisURI> seeds = new ArrayList<>();
+                for (RedisStoreSettings.HostAndPort hp : settings.nodes()) {
+                    seeds.add(uri(settings, hp).build());
+                }
+                this.client = null;
+                this.clusterClient = RedisClusterClient.create(resources, seeds);
+                clusterClient.setOptions(ClusterClientOptions.builder()
+                        // a node connection opens on first use: a rejected command would fail that use, so commands
+                        // wait for it (bounded by the timeout) instead
+                        .autoReconnect(true).disconnectedBehavior(ClientOptions.DisconnectedBehavior.ACCEPT_COMMANDS)
+                        .requestQueueSize(100_000).socketOptions(socket).timeoutOptions(timeouts)
+                        .topologyRefreshOptions(ClusterTopologyRefreshOptions.builder()
+                                .enableAllAdaptiveRefreshTriggers().enablePeriodicRefresh(Duration.ofSeconds(10)).build())
+                        .build());
+                StatefulRedisClusterConnection<String, byte[]> c = clusterClient.connect(CODEC);
+                this.connection = c;
+                this.commands = c.async();
+                this.pubsub = clusterClient.connectPubSub(CODEC);
+            } else {
+                RedisURI uri;
+                if (settings.mode() == RedisStoreSettings.Mode.SENTINEL) {
+                    RedisStoreSettings.HostAndPort s0 = settings.nodes().get(0);
+                    RedisURI.Builder b = RedisURI.Builder.sentinel(s0.host(), s0.port(), settings.masterName());
+                    for (RedisStoreSettings.HostAndPort hp : settings.nodes().subList(1, settings.nodes().size())) {
+                        b.withSentinel(hp.host(), hp.port());
+                    }
+                    if (settings.password() != null) {
+                        b.withPassword(settings.password().toCharArray());
+                    }
+                    uri = b.withDatabase(settings.database()).withTimeout(settings.timeout()).build();
+                } else {
+                    uri = uri(settings, settings.nodes().get(0)).withDatabase(settings.database()).build();
+                }
+                this.clusterClient = null;
+                this.client = RedisClient.create(resources, uri);
+                client.setOptions(ClientOptions.builder().autoReconnect(true).disconnectedBehavior(reject)
+                        .socketOptions(socket).timeoutOptions(timeouts).build());
+                StatefulRedisConnection<String, byte[]> c = client.connect(CODEC);
+                this.connection = c;
+                this.commands = c.async();
+                this.pubsub = client.connectPubSub(CODEC);
+            }
+        } catch (RuntimeException e) {
+            resources.shutdown(0, 1, TimeUnit.SECONDS);
+            throw e;
+        }
+        this.positions = new RedisConsumerPositions(this);
+        this.tailer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "wirebus-redis-tailer");
+            t.setDaemon(true);
+            return t;
+        });
+        pubsub.addListener(new RedisPubSubAdapter<>() {
+            @Override
+            public void message(String channel, byte[] message) {
+                event(new String(message, StandardCharsets.UTF_8));
+            }
+        });
+        sync(pubsub.async().subscribe(eventsChannel()), "subscribe to " + eventsChannel());
+        byte[] fresh = Long.toString(ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE))
+                .getBytes(StandardCharsets.US_ASCII);
+        sync(commands.setnx(settings.prefix() + ":store-id", fresh), "create the store id");
+        this.storeId = Long.parseLong(new String(sync(commands.get(settings.prefix() + ":store-id"),
+                "read the store id"), StandardCharsets.US_ASCII));
+        this.durability = readDurability();
+        tailer.scheduleWithFixedDelay(this::check, CHECK_MILLIS, CHECK_MILLIS, TimeUnit.MILLISECONDS);
+    }
+
+    private static RedisURI.Builder uri(RedisStoreSettings settings, RedisStoreSettings.HostAndPort hp) {
+        RedisURI.Builder b = RedisURI.Builder.redis(hp.host(), hp.port()).withSsl(settings.tls())
+                .withTimeout(settings.timeout());
+        if (settings.password() != null) {
+            b.withPassword(settings.password().toCharArray());
+        }
+        return b;
+    }
+
+    /**
+     * Connects to Redis and reads (or creates) the store id there.
+     *
+     * @throws java.io.IOException naming Redis when it cannot be reached
+     */
+    public static RedisStorage open(RedisStoreSettings settings, BrokerConfig config) throws java.io.IOException {
+        try {
+            return new RedisStorage(settings, config);
+        } catch (RuntimeException e) {
+            throw new java.io.IOException("cannot open the Redis store " + settings + ": " + e.getMessage(), e);
+        }
+    }
+
+    private String readDurability() {
+        try {
+            Map<String, String> c = connection instanceof StatefulRedisConnection<String, byte[]> s
+                    ? s.sync().configGet("appendonly", "appendfsync")
+                    : ((StatefulRedisClusterConnection<String, byte[]>) connection).sync().configGet("appendonly",
+                    "appendfsync");
+            String appendonly = c.getOrDefault("appendonly", "?");
+            String fsync = c.getOrDefault("appendfsync", "?");
+            if (!"yes".equals(appendonly) || !"always".equals(fsync)) {
+                LOG.warn("Redis runs with appendonly {} and appendfsync {}: an acknowledged publish can be lost when "
+                        + "Redis stops (appendonly yes and appendfsync always keep every acknowledged one; "
+                        + "docs/redis.md)", appendonly, fsync);
+            }
+            return "appendonly " + appendonly + ", appendfsync " + fsync;
+        } catch (RuntimeException e) {
+            return "durability unknown (CONFIG GET refused: " + e.getMessage() + ")";
+        }
+    }
+
+    // ------------------------------------------------------------------ for the logs and positions
+
+    RedisStoreSettings settings() {
+        return settings;
+    }
+
+    RedisClusterAsyncCommands<String, byte[]> commands() {
+        return commands;
+    }
+
+    LuaScript append() {
+        return append;
+    }
+
+    LuaScript position() {
+        return position;
+    }
+
+    RedisStoreMetrics metrics() {
+        return metrics;
+    }
+
+    RedisConsumerPositions positionsStore() {
+        return positions;
+    }
+
+    String eventsChannel() {
+        return settings.prefix() + ":events";
+    }
+
+    /** log, meta, producers, consumers: one hash tag, so one Cluster slot. */
+    String[] keys(String stream) {
+        String base = settings.prefix() + ":{" + stream + "}:";
+        return new String[] {base + "log", base + "meta", base + "producers", base + "consumers"};
+    }
+
+    long retentionMessages(String stream) {
+        long n = config.retentionMessages(stream);
+        return n >= (1L << 53) ? 0 : n;
+    }
+
+    /** Waits for a command (bounded by the timeout); failures become a BrokerException naming Redis. */
+    <T> T sync(RedisFuture<T> future, String what) {
+        try {
+            return future.get(settings.timeout().toMillis() + 500, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new BrokerException(ErrorCode.INTERNAL, "interrupted while waiting for Redis to " + what);
+        } catch (ExecutionException e) {
+            throw unavailable(e.getCause(), what);
+        } catch (TimeoutException e) {
+            throw unavailable(new RedisCommandTimeoutException("no answer"), what);
+        }
+    }
+
+    /**
+     * The error a broker answers when Redis failed a command: unreachable (nothing was sent, so
+     * nothing happened: UNAVAILABLE with a retry hint), no answer in time (INTERNAL: the outcome is
+     * unknown), or another failure (INTERNAL).
+     */
+    BrokerException unavailable(Throwable failure, String what) {
+        Throwable t = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+        if (t instanceof BrokerException b) {
+            return b;
+        }
+        if (t instanceof RedisCommandTimeoutException) {
+            return new BrokerException(ErrorCode.INTERNAL, "Redis store " + settings + " did not answer within "
+                    + settings.timeout().toMillis() + " ms to " + what + "; it may or may not have happened");
+        }
+        String msg = String.valueOf(t.getMessage());
+        if (msg.contains("Connection closed")) {
+            // sent, then the connection went: Redis may have run it
+            markUnavailable(msg);
+            return new BrokerException(ErrorCode.INTERNAL, "Redis store " + settings + " closed the connection before "
+                    + "answering to " + what + "; it may or may not have happened");
+        }
+        if (t instanceof RedisConnectionException || msg.contains("not connected") || msg.contains("LOADING")) {
+            markUnavailable(msg);
+            return new BrokerException(ErrorCode.UNAVAILABLE, "Redis store " + settings + " is unreachable ("
+                    + msg + "): could not " + what + "; nothing was done, retry later",
+                    ErrorFields.of(ErrorFields.RETRY_AFTER_MILLIS, 1000));
+        }
+        return new BrokerException(ErrorCode.INTERNAL, "Redis store " + settings + " failed to " + what + ": " + msg);
+    }
+
+    /** The refusal of work while the last check found Redis unreachable: nothing was sent. */
+    BrokerException refusedWhileDown(String what) {
+        return new BrokerException(ErrorCode.UNAVAILABLE, "Redis store " + settings + " is unreachable (no answer to "
+                + "the broker's last check): could not " + what + "; nothing was done, retry later",
+                ErrorFields.of(ErrorFields.RETRY_AFTER_MILLIS, 1000));
+    }
+
+    private void markUnavailable(String why) {
+        if (available) {
+            available = false;
+            metrics.failover();
+            LOG.error("Redis store {} is unreachable: {}; publishes fail until it is back, subscribers wait", settings, why);
+        }
+    }
+
+    void appendStarted() {
+        inFlight.incrementAndGet();
+    }
+
+    void appendEnded(long nanos, Throwable failure) {
+        inFlight.decrementAndGet();
+        metrics.append(nanos, failure == null);
+    }
+
+    /** After the append script: WAIT for replicas when asked; the reply passes through. */
+    CompletableFuture<List<Object>> waitReplicas(List<Object> reply) {
+        boolean appended = false;
+        for (int i = 0; i < reply.size(); i += 4) {
+            // a duplicate is waited for too: its first copy may not have reached the replicas yet
+            String verdict = LuaScript.text(reply.get(i));
+            appended |= verdict.equals("OK") || verdict.equals("DUP");
+        }
+        if (settings.waitReplicas() == 0 || !appended) {
+            return CompletableFuture.completedFuture(reply);
+        }
+        RedisClusterAsyncCommands<String, byte[]> c = commands;
+        // WAIT gives up at half the timeout, so it answers (with the count) before the command itself times out
+        long waitMillis = Math.max(1, settings.timeout().toMillis() / 2);
+        return c.waitForReplication(settings.waitReplicas(), waitMillis).toCompletableFuture()
+                .thenCompose(n -> n >= settings.waitReplicas() ? CompletableFuture.completedFuture(reply)
+                        : CompletableFuture.failedFuture(new BrokerException(ErrorCode.INTERNAL, "only " + n + " of "
+                        + settings.waitReplicas() + " Redis replicas confirmed the append within "
+                        + waitMillis + " ms; it is on the master and may be lost if it fails")));
+    }
+
+    void readFailed(String stream, RuntimeException e) {
+        LOG.debug("reading stream '{}' from Redis failed: {}", stream, e.getMessage());
+    }
+
+    void positionFailed(String stream, String consumer, Throwable failure) {
+        LOG.warn("could not store the position of consumer '{}' of stream '{}' in Redis ({}); retrying",
+                consumer, stream, failure.getMessage());
+    }
+
+    /** A consumer's position was stored: held publishes of that stream may pass now. */
+    void acknowledged(String stream) {
+        RedisStreamLog log = logs.get(stream);
+        if (log != null && log.holding()) {
+            log.retryHeld();
+        }
+    }
+
+    void scheduleGateRetry(RedisStreamLog log) {
+        if (!closed && toRetry.add(log)) {
+            tailer.schedule(() -> {
+                toRetry.remove(log);
+                log.retryHeld();
+            }, GATE_RETRY_MILLIS, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    void scheduleFill(RedisStreamLog log) {
+        if (!closed && toFill.add(log)) {
+            tailer.execute(() -> {
+                toFill.remove(log);
+                if (log.fill() && log.behind()) {
+                    scheduleFill(log);
+                }
+            });
+        }
+    }
+
+    /** An event on the channel: "a <stream> <next> <first>" (appended) or "k <stream>" (acknowledged). */
+    private void event(String message) {
+        String[] parts = message.split(" ");
+        if (parts.length < 2) {
+            return;
+        }
+        RedisStreamLog log = logs.get(parts[1]);
+        if (parts[0].equals("a") && parts.length == 4) {
+            if (log != null) {
+                log.announced(Long.parseLong(parts[2]), Long.parseLong(parts[3]));
+            } else if (registry != null && toOpen.add(parts[1])) {
+                tailer.execute(() -> openCreatedElsewhere(parts[1]));
+            }
+        } else if (parts[0].equals("k") && log != null && log.holding()) {
+            log.retryHeld();
+        }
+    }
+
+    /** Another broker created a stream: open it here too, so its subscribers here see it. */
+    private void openCreatedElsewhere(String stream) {
+        try {
+            registry.getOrCreate(stream);
+        } catch (RuntimeException e) {
+            LOG.warn("stream '{}' was created by another broker but cannot be opened here: {}", stream, e.getMessage());
+        } finally {
+            toOpen.remove(stream);
+        }
+    }
+
+    /** Each second: is Redis there (latency), did anything get missed while it was not. */
+    private void check() {
+        if (closed) {
+            return;
+        }
+        long start = System.nanoTime();
+        try {
+            sync(commands.ping(), "PING");
+            metrics.ping(System.nanoTime() - start);
+            if (!available) {
+                available = true;
+                metrics.failover();
+                LOG.warn("Redis store {} is reachable again; catching up", settings);
+            }
+            positions.retryFailed();
+            // a notification lost while the connection was down would leave a tail behind: compare with Redis
+            // one pipelined HGET per stream, then the answers
+            List<RedisStreamLog> open = new ArrayList<>(logs.values());
+            List<RedisFuture<byte[]>> nexts = new ArrayList<>(open.size());
+            for (RedisStreamLog log : open) {
+                nexts.add(commands.hget(log.keys[1], "next"));
+            }
+            for (int i = 0; i < open.size(); i++) {
+                RedisStreamLog log = open.get(i);
+                byte[] next = nexts.get(i).get(settings.timeout().toMillis(), TimeUnit.MILLISECONDS);
+                if (next != null) {
+                    log.announced(Long.parseLong(new String(next, StandardCharsets.US_ASCII)), 0);
+                }
+                if (log.behind()) {
+                    scheduleFill(log);
+                }
+                if (log.holding()) {
+                    log.retryHeld();
+                }
+            }
+            if (registry != null) {
+                for (byte[] name : commands.smembers(settings.prefix() + ":streams")
+                        .get(settings.timeout().toMillis(), TimeUnit.MILLISECONDS)) {
+                    String s = new String(name, StandardCharsets.UTF_8);
+                    if (!logs.containsKey(s) && toOpen.add(s)) {
+                        openCreatedElsewhere(s);
+                    }
+                }
+            }
+        } catch (Exception e) {
+            markUnavailable(String.valueOf(e.getMessage()));
+        }
+    }
+
+    /** Whether Redis answered the last check (for {@code /readyz}). */
+    public boolean isAvailable() {
+        return available && !closed;
+    }
+
+    /** The health the gateway's {@code /readyz} reports: false while Redis is unreachable. */
+    public BooleanSupplier readiness() {
+        return this::isAvailable;
+    }
+
+    /** Failovers and outages seen (each loss of Redis and each return counts one). */
+    public long failoverEvents() {
+        return metrics.failovers();
+    }
+
+    // ------------------------------------------------------------------ StreamStorage
+
+    @Override
+    public boolean shared() {
+        return true;
+    }
+
+    @Override
+    public void bind(StreamRegistry streams) {
+        this.registry = streams;
+    }
+
+    @Override
+    public StreamLog open(String stream) {
+        String[] k = keys(stream);
+        sync(commands.sadd(settings.prefix() + ":streams", stream.getBytes(StandardCharsets.UTF_8)),
+                "register stream '" + stream + "'");
+        List<io.lettuce.core.KeyValue<String, byte[]>> meta = sync(commands.hmget(k[1], "next", "first"),
+                "read stream '" + stream + "'");
+        long next = meta.get(0).hasValue() ? Long.parseLong(new String(meta.get(0).getValue(), StandardCharsets.US_ASCII)) : 1;
+        long first = meta.get(1).hasValue() ? Long.parseLong(new String(meta.get(1).getValue(), StandardCharsets.US_ASCII)) : 1;
+        RedisStreamLog log = new RedisStreamLog(this, stream, next, first);
+        logs.put(stream, log);
+        return log;
+    }
+
+    @Override
+    public List<String> existing() {
+        List<String> names = new ArrayList<>();
+        for (byte[] b : sync(commands.smembers(settings.prefix() + ":streams"), "list the streams")) {
+            names.add(new String(b, StandardCharsets.UTF_8));
+        }
+        return names;
+    }
+
+    @Override
+    public GroupCommitter committer(String stream) {
+        return null;
+    }
+
+    @Override
+    public ConsumerPositions positions() {
+        return positions;
+    }
+
+    @Override
+    public long storeId() {
+        return storeId;
+    }
+
+    @Override
+    public String describe() {
+        return "redis " + settings + " (" + durability + (settings.waitReplicas() > 0
+                ? ", WAIT " + settings.waitReplicas() + " replicas" : "") + ")";
+    }
+
+    @Override
+    public void settle() {
+        long deadline = System.nanoTime() + settings.timeout().toNanos();
+        while (inFlight.get() > 0 && System.nanoTime() < deadline) {
+            // appends in flight are answered by Redis or by the command timeout; poll their count
+            java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(2));
+        }
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        settle();
+        tailer.shutdownNow();
+        try {
+            tailer.awaitTermination(settings.timeout().toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        pubsub.close();
+        connection.close();
+        if (client != null) {
+            client.shutdown(Duration.ZERO, Duration.ofSeconds(1));
+        } else {
+            clusterClient.shutdown(Duration.ZERO, Duration.ofSeconds(1));
+        }
+        resources.shutdown(0, 1, TimeUnit.SECONDS);
+        metrics.close();
+    }
+}
