@@ -76,7 +76,22 @@ public enum ErrorCode {
      */
     STORE_CHANGED(38, false),
     /** The named stream (or consumer) does not exist. */
-    NOT_FOUND(39, false);
+    NOT_FOUND(39, false),
+    /**
+     * The credential in AUTH was refused: unknown token, bad signature, expired or not yet valid,
+     * wrong audience, or an unsupported mechanism. Closes the connection.
+     */
+    AUTH_FAILED(40, true),
+    /**
+     * The connection's credential expired and no fresh AUTH replaced it; sent with request id 0.
+     * Closes the connection.
+     */
+    AUTH_EXPIRED(41, true),
+    /**
+     * The store behind the stream cannot be reached (for example Redis is down or failing over):
+     * nothing was done; retry later, possibly on another node.
+     */
+    UNAVAILABLE(42, false);
 
     private static final ErrorCode[] BY_CODE = new ErrorCode[64];
 

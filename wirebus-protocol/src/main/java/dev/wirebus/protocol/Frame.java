@@ -351,4 +351,70 @@ public sealed interface Frame {
             return FrameType.RESPOND_OFF;
         }
     }
+
+    /**
+     * Presents a credential; answered by AUTH_OK or ERROR {@code AUTH_FAILED} (which closes the
+     * connection). {@code mechanism} "bearer" carries a static token or a JWT. May be sent again
+     * later (a fresh token before the old one expires); each replaces the connection's principal.
+     */
+    record Auth(long requestId, String mechanism, byte[] credential) implements Frame {
+        /** The one mechanism defined: a bearer token (static or JWT). */
+        public static final String BEARER = "bearer";
+
+        public FrameType type() {
+            return FrameType.AUTH;
+        }
+    }
+
+    /** The principal an AUTH established, and when its credential expires (epoch ms, 0 = never). */
+    record AuthOk(long requestId, String principal, long expiresAtMillis) implements Frame {
+        public FrameType type() {
+            return FrameType.AUTH_OK;
+        }
+    }
+
+    /**
+     * Lists streams whose names sort after {@code after} ("" = from the first), at most {@code max}
+     * (1..1000); answered by STREAM_LIST. Only streams the principal may administer are listed.
+     */
+    record Streams(long requestId, String after, int max) implements Frame {
+        public FrameType type() {
+            return FrameType.STREAMS;
+        }
+    }
+
+    /** One stream in a STREAM_LIST: its retained range, bytes stored, and durable consumers. */
+    record StreamInfo(String name, long firstSequence, long lastSequence, long bytes, int consumers) {
+    }
+
+    /** A page of streams, in name order; {@code more} when names after the last one exist. */
+    record StreamList(long requestId, java.util.List<StreamInfo> streams, boolean more) implements Frame {
+        public FrameType type() {
+            return FrameType.STREAM_LIST;
+        }
+    }
+
+    /** Deletes a stream, its records and its durable consumers; answered by OK (NOT_FOUND if absent). */
+    record DeleteStream(long requestId, String stream) implements Frame {
+        public FrameType type() {
+            return FrameType.DELETE_STREAM;
+        }
+    }
+
+    /**
+     * Drops a stream's records below {@code beforeSequence} as far as the storage granularity
+     * allows (never one at or above it); answered by OK.
+     */
+    record TrimStream(long requestId, String stream, long beforeSequence) implements Frame {
+        public FrameType type() {
+            return FrameType.TRIM_STREAM;
+        }
+    }
+
+    /** Deletes a durable consumer of a stream; answered by OK (NOT_FOUND if absent). */
+    record DeleteConsumer(long requestId, String stream, String consumer) implements Frame {
+        public FrameType type() {
+            return FrameType.DELETE_CONSUMER;
+        }
+    }
 }

@@ -210,6 +210,45 @@ public final class FrameCodec {
                     out.writeByte(c.connected() ? 1 : 0);
                 }
             }
+            case AUTH -> {
+                Frame.Auth f = (Frame.Auth) frame;
+                writeString(out, f.mechanism());
+                out.writeInt(f.credential().length);
+                out.writeBytes(f.credential());
+            }
+            case AUTH_OK -> {
+                Frame.AuthOk f = (Frame.AuthOk) frame;
+                writeString(out, f.principal());
+                out.writeLong(f.expiresAtMillis());
+            }
+            case STREAMS -> {
+                Frame.Streams f = (Frame.Streams) frame;
+                writeString(out, f.after());
+                out.writeInt(f.max());
+            }
+            case STREAM_LIST -> {
+                Frame.StreamList f = (Frame.StreamList) frame;
+                out.writeInt(f.streams().size());
+                for (Frame.StreamInfo i : f.streams()) {
+                    writeString(out, i.name());
+                    out.writeLong(i.firstSequence());
+                    out.writeLong(i.lastSequence());
+                    out.writeLong(i.bytes());
+                    out.writeInt(i.consumers());
+                }
+                out.writeByte(f.more() ? 1 : 0);
+            }
+            case DELETE_STREAM -> writeString(out, ((Frame.DeleteStream) frame).stream());
+            case TRIM_STREAM -> {
+                Frame.TrimStream f = (Frame.TrimStream) frame;
+                writeString(out, f.stream());
+                out.writeLong(f.beforeSequence());
+            }
+            case DELETE_CONSUMER -> {
+                Frame.DeleteConsumer f = (Frame.DeleteConsumer) frame;
+                writeString(out, f.stream());
+                writeString(out, f.consumer());
+            }
             case PUBLISH_BATCH, PUBLISH_IDEMPOTENT, DELIVER, FETCHED -> throw new AssertionError("handled above");
         }
         out.setInt(start, out.writerIndex() - start - LENGTH_FIELD_LENGTH);
@@ -438,6 +477,32 @@ public final class FrameCodec {
                         resume == 1);
             }
             case ACK -> new Frame.Ack(requestId, r.i32("subscriptionId"), r.i64("sequence"));
+            case AUTH -> {
+                String mechanism = r.string("mechanism");
+                int n = r.nonNegative("credential.length");
+                yield new Frame.Auth(requestId, mechanism, r.bytes(n, "credential"));
+            }
+            case AUTH_OK -> new Frame.AuthOk(requestId, r.string("principal"), r.i64("expiresAtMillis"));
+            case STREAMS -> new Frame.Streams(requestId, r.string("after"), r.nonNegative("max"));
+            case STREAM_LIST -> {
+                long n = r.u32("count");
+                if (n > in.readableBytes() / 30) {
+                    throw r.malformed("stream count " + n + " cannot fit in " + in.readableBytes() + " bytes");
+                }
+                java.util.List<Frame.StreamInfo> list = new java.util.ArrayList<>((int) n);
+                for (int i = 0; i < n; i++) {
+                    list.add(new Frame.StreamInfo(r.string("name"), r.i64("firstSequence"), r.i64("lastSequence"),
+                            r.i64("bytes"), r.nonNegative("consumers")));
+                }
+                int more = r.u8("more");
+                if (more > 1) {
+                    throw r.malformed("more " + more + " is not 0 or 1");
+                }
+                yield new Frame.StreamList(requestId, java.util.List.copyOf(list), more == 1);
+            }
+            case DELETE_STREAM -> new Frame.DeleteStream(requestId, r.string("stream"));
+            case TRIM_STREAM -> new Frame.TrimStream(requestId, r.string("stream"), r.i64("beforeSequence"));
+            case DELETE_CONSUMER -> new Frame.DeleteConsumer(requestId, r.string("stream"), r.string("consumer"));
             case CONSUMERS -> new Frame.Consumers(requestId, r.string("stream"));
             case CONSUMER_LIST -> {
                 long last = r.i64("lastSequence");
@@ -572,6 +637,13 @@ public final class FrameCodec {
                 }
             }
             return fields;
+        }
+
+        byte[] bytes(int n, String field) {
+            need(n, field);
+            byte[] b = new byte[n];
+            in.readBytes(b);
+            return b;
         }
 
         byte[] rest() {

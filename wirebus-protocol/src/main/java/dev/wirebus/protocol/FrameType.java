@@ -15,6 +15,8 @@ public enum FrameType {
     GOAWAY(0x05),
     ERROR(0x06),
     OK(0x07),
+    AUTH(0x08),
+    AUTH_OK(0x09),
     PUBLISH(0x10),
     PUBLISH_BATCH(0x11),
     PUBLISH_ACK(0x12),
@@ -34,7 +36,12 @@ public enum FrameType {
     REQUEST(0x30),
     RESPONSE(0x31),
     RESPOND_ON(0x32),
-    RESPOND_OFF(0x33);
+    RESPOND_OFF(0x33),
+    STREAMS(0x40),
+    STREAM_LIST(0x41),
+    DELETE_STREAM(0x42),
+    TRIM_STREAM(0x43),
+    DELETE_CONSUMER(0x44);
 
     private static final FrameType[] BY_CODE = new FrameType[256];
 

@@ -387,6 +387,19 @@ class ProtocolVectorsTest {
                 yield new Frame.ConsumerList(id, u64(f.get("lastSequence")), i32(f.get("heldPublishes")),
                         u64(f.get("heldMillis")), u64(f.get("rejectedPublishes")), list);
             }
+            case AUTH -> new Frame.Auth(id, str(f.get("mechanism")), hex(f.get("credentialHex")));
+            case AUTH_OK -> new Frame.AuthOk(id, str(f.get("principal")), u64(f.get("expiresAtMillis")));
+            case STREAMS -> new Frame.Streams(id, str(f.get("after")), i32(f.get("max")));
+            case STREAM_LIST -> {
+                List<Frame.StreamInfo> list = new ArrayList<>();
+                f.get("streams").forEach(c -> list.add(new Frame.StreamInfo(str(c.get("name")),
+                        u64(c.get("firstSequence")), u64(c.get("lastSequence")), u64(c.get("bytes")),
+                        i32(c.get("consumers")))));
+                yield new Frame.StreamList(id, list, bool(f.get("more")));
+            }
+            case DELETE_STREAM -> new Frame.DeleteStream(id, str(f.get("stream")));
+            case TRIM_STREAM -> new Frame.TrimStream(id, str(f.get("stream")), u64(f.get("beforeSequence")));
+            case DELETE_CONSUMER -> new Frame.DeleteConsumer(id, str(f.get("stream")), str(f.get("consumer")));
         };
     }
 
@@ -559,6 +572,47 @@ class ProtocolVectorsTest {
                 }
                 m.put("consumers", cs);
             }
+            case AUTH -> {
+                Frame.Auth f = (Frame.Auth) frame;
+                m.put("mechanism", f.mechanism());
+                m.put("credentialHex", HEX.formatHex(f.credential()));
+            }
+            case AUTH_OK -> {
+                Frame.AuthOk f = (Frame.AuthOk) frame;
+                m.put("principal", f.principal());
+                m.put("expiresAtMillis", Long.toUnsignedString(f.expiresAtMillis()));
+            }
+            case STREAMS -> {
+                Frame.Streams f = (Frame.Streams) frame;
+                m.put("after", f.after());
+                m.put("max", f.max());
+            }
+            case STREAM_LIST -> {
+                Frame.StreamList f = (Frame.StreamList) frame;
+                List<Map<String, Object>> ss = new ArrayList<>();
+                for (Frame.StreamInfo i : f.streams()) {
+                    Map<String, Object> sm = new LinkedHashMap<>();
+                    sm.put("name", i.name());
+                    sm.put("firstSequence", Long.toUnsignedString(i.firstSequence()));
+                    sm.put("lastSequence", Long.toUnsignedString(i.lastSequence()));
+                    sm.put("bytes", Long.toUnsignedString(i.bytes()));
+                    sm.put("consumers", i.consumers());
+                    ss.add(sm);
+                }
+                m.put("streams", ss);
+                m.put("more", f.more());
+            }
+            case DELETE_STREAM -> m.put("stream", ((Frame.DeleteStream) frame).stream());
+            case TRIM_STREAM -> {
+                Frame.TrimStream f = (Frame.TrimStream) frame;
+                m.put("stream", f.stream());
+                m.put("beforeSequence", Long.toUnsignedString(f.beforeSequence()));
+            }
+            case DELETE_CONSUMER -> {
+                Frame.DeleteConsumer f = (Frame.DeleteConsumer) frame;
+                m.put("stream", f.stream());
+                m.put("consumer", f.consumer());
+            }
         }
         return m;
     }
@@ -613,6 +667,7 @@ class ProtocolVectorsTest {
     private static boolean isU64Field(String name) {
         return name.equals("requestId") || name.equals("storeId") || name.equals("sequence")
                 || name.equals("heldMillis") || name.equals("rejectedPublishes") || name.equals("retryAfterMillis")
+                || name.equals("expiresAtMillis") || name.equals("bytes")
                 || name.endsWith("Sequence");
     }
 }

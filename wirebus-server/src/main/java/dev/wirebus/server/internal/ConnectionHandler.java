@@ -132,7 +132,9 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
      * checked in the handshake (a second one is HANDSHAKE_REQUIRED whatever its id).
      */
     private static final java.util.Set<dev.wirebus.protocol.FrameType> ANSWERED = java.util.EnumSet.of(
-            dev.wirebus.protocol.FrameType.PING,
+            dev.wirebus.protocol.FrameType.PING, dev.wirebus.protocol.FrameType.AUTH,
+            dev.wirebus.protocol.FrameType.STREAMS, dev.wirebus.protocol.FrameType.DELETE_STREAM,
+            dev.wirebus.protocol.FrameType.TRIM_STREAM, dev.wirebus.protocol.FrameType.DELETE_CONSUMER,
             dev.wirebus.protocol.FrameType.PUBLISH, dev.wirebus.protocol.FrameType.PUBLISH_BATCH,
             dev.wirebus.protocol.FrameType.PUBLISH_IDEMPOTENT, dev.wirebus.protocol.FrameType.SUBSCRIBE,
             dev.wirebus.protocol.FrameType.UNSUBSCRIBE, dev.wirebus.protocol.FrameType.CONSUME,
@@ -281,7 +283,11 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
             case PING -> channel.write(new Frame.Pong(frame.requestId()));
             case PONG, OK -> { }
             case HELLO -> closeWithError(frame.requestId(), ErrorCode.HANDSHAKE_REQUIRED, "HELLO sent twice");
-            case WELCOME, GOAWAY, PUBLISH_ACK, SUBSCRIBED, DELIVER, SUBSCRIPTION_CLOSED, CONSUMER_LIST, FETCHED ->
+            case AUTH, STREAMS, DELETE_STREAM, TRIM_STREAM, DELETE_CONSUMER ->
+                    closeWithError(frame.requestId(), ErrorCode.UNKNOWN_FRAME_TYPE,
+                            frame.type() + " is not supported by this broker yet");
+            case WELCOME, GOAWAY, PUBLISH_ACK, SUBSCRIBED, DELIVER, SUBSCRIPTION_CLOSED, CONSUMER_LIST, FETCHED,
+                 AUTH_OK, STREAM_LIST ->
                     closeWithError(frame.requestId(), ErrorCode.MALFORMED_FRAME,
                             frame.type() + " frames are sent by brokers, not clients");
         }
