@@ -47,6 +47,17 @@ impl Broker {
         Broker::spawn(&["serve", "--store", "memory", "--uds", path, "--no-tcp", "--http", "off"])
     }
 
+    /// `java -jar JAR <args>` (the caller chooses store, data directory and listeners).
+    pub fn start_args(args: &[&str]) -> Broker {
+        Broker::spawn(args)
+    }
+
+    /// SIGKILL: no GOAWAY, connections just drop.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     fn spawn(args: &[&str]) -> Broker {
         let jar = jar();
         assert!(std::path::Path::new(&jar).exists(), "broker jar {} not found: set WIREBUS_JAR", jar);
@@ -110,6 +121,11 @@ impl Drop for Broker {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A 127.0.0.1 port nothing listens on right now (a dead address until a broker starts there).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// A TCP proxy in front of a broker. `cut` closes every connection through it (clients see
