@@ -548,6 +548,7 @@ class Run:
         self.auth_broker = None      # started at the first scenario that needs it
         self.auth_proxy = None
         self.auth_problem = None     # why there is none (a broker without access control)
+        self.auth_broken = False     # it should have started but did not: a failure, not a skip
         self.run_id = run_id
         self.log_dir = log_dir
         self.stream_config = stream_config
@@ -570,7 +571,12 @@ class Run:
             self.auth_broker = Broker(self.args.jar, str(config), self.log_dir / "broker-auth.log",
                                       self.args.max_frame_bytes, self.max_message)
         except RuntimeError as e:
-            self.auth_problem = f"the broker does not start with a [security] configuration ({e})"
+            log = (self.log_dir / "broker-auth.log").read_text(errors="replace")
+            if "[security]: unknown table" in log:
+                self.auth_problem = "this broker has no access control (it does not know the [security] table)"
+            else:
+                self.auth_problem = f"the broker with access control did not start: {e}"
+                self.auth_broken = True
             return None
         self.auth_proxy = Proxy(self.auth_broker.address)
         return self.auth_proxy
@@ -595,6 +601,10 @@ class Run:
         main_proxy, upstream = self.proxy, self.upstream
         if scenario.get("broker") == "auth":
             main_proxy = self.start_auth_broker()
+            if main_proxy is None and self.auth_broken:
+                self.failed += 1
+                print(f"FAIL  {title}: {self.auth_problem}", flush=True)
+                return
             if main_proxy is None:
                 print(f"SKIP  {title}: {self.auth_problem}", flush=True)
                 return

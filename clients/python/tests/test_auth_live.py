@@ -61,8 +61,9 @@ class LiveAuthTest(unittest.IsolatedAsyncioTestCase):
             cls.broker = support.Broker(extra=("--config", config))
         except RuntimeError as e:
             cls.dir.cleanup()
-            raise unittest.SkipTest("this broker has no access control (it refused a [security] table): %s"
-                                    % str(e)[:300])
+            if "[security]: unknown table" in str(e):
+                raise unittest.SkipTest("this broker has no access control (it does not know the [security] table)")
+            raise
         cls.tls = tls is not None
         cls.address = cls.broker.address.replace("tcp://", "tls://") if cls.tls else cls.broker.address
 
