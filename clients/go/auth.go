@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 )
 
 // WithToken sets a bearer credential (static token or JWT), sent in AUTH on every connection.
@@ -17,6 +18,9 @@ func WithToken(token string) Option { return func(o *Options) { o.Token = token 
 func WithTokenProvider(provider func(ctx context.Context) (string, error)) Option {
 	return func(o *Options) { o.TokenProvider = provider }
 }
+
+// WithoutTokenRefresh: no AUTH before the credential expires (see Options.NoTokenRefresh).
+func WithoutTokenRefresh() Option { return func(o *Options) { o.NoTokenRefresh = true } }
 
 // WithTLS sets the TLS configuration of tls:// addresses.
 func WithTLS(cfg *tls.Config) Option { return func(o *Options) { o.TLS = cfg } }
@@ -106,6 +110,18 @@ func (cl *Client) Auth(ctx context.Context, token string) (AuthInfo, error) {
 	if token == "" {
 		return AuthInfo{}, errors.New("wirebus: empty token")
 	}
+	info, err := cl.sendAuth(ctx, token)
+	if err != nil {
+		return AuthInfo{}, err
+	}
+	cl.mu.Lock()
+	cl.token = &token
+	cl.mu.Unlock()
+	return info, nil
+}
+
+// sendAuth sends AUTH on the current connection and records AUTH_OK on it.
+func (cl *Client) sendAuth(ctx context.Context, token string) (AuthInfo, error) {
 	f := &Frame{Type: TypeAuth, RequestID: cl.ids.Add(1), Mechanism: "bearer", Credential: []byte(token)}
 	desc := func() string { return "AUTH" }
 	resp, err := cl.roundTrip(ctx, f, desc)
@@ -117,12 +133,57 @@ func (cl *Client) Auth(ctx context.Context, token string) (AuthInfo, error) {
 	}
 	info := AuthInfo{Principal: resp.Principal, ExpiresAtMillis: resp.ExpiresAtMillis}
 	cl.mu.Lock()
-	cl.token = &token
 	if cl.cur != nil {
 		cl.cur.principal, cl.cur.expiresAt = info.Principal, info.ExpiresAtMillis
 	}
 	cl.mu.Unlock()
 	return info, nil
+}
+
+// refreshCredential asks the token provider for a fresh token when three quarters of the current
+// one's remaining lifetime have passed and presents it on cn, for as long as cn is the client's
+// connection and its credential expires. A failure is reported; the broker then ends the
+// connection with AUTH_EXPIRED and the reconnect authenticates afresh.
+func (cl *Client) refreshCredential(cn *conn) {
+	defer cl.wg.Done()
+	for {
+		cl.mu.Lock()
+		exp, current, custom := cn.expiresAt, cl.cur == cn, cl.token != nil
+		cl.mu.Unlock()
+		if exp == 0 || !current || custom {
+			return
+		}
+		t := time.NewTimer(time.Until(time.UnixMilli(int64(exp))) * 3 / 4)
+		select {
+		case <-cn.done:
+			t.Stop()
+			return
+		case <-cl.closedCh:
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), cl.opts.RequestTimeout)
+		tok, err := cl.opts.TokenProvider(ctx)
+		if err == nil && tok == "" {
+			err = errors.New("the token provider returned an empty token")
+		}
+		if err == nil {
+			cl.mu.Lock()
+			current = cl.cur == cn
+			cl.mu.Unlock()
+			if !current {
+				cancel()
+				return
+			}
+			_, err = cl.sendAuth(ctx, tok)
+		}
+		cancel()
+		if err != nil {
+			cl.report(fmt.Errorf("wirebus: refreshing the credential before it expires: %w", err))
+			return
+		}
+	}
 }
 
 // StreamInfo describes one stream in a Streams page.

@@ -150,7 +150,7 @@ func TestLiveAuthJWTExpiresMidConnection(t *testing.T) {
 	var mu sync.Mutex
 	var minted []int64
 	expired := make(chan struct{}, 1)
-	c, err := dialOpts(t, wirebus.WithAddresses(addr), wirebus.WithCAFile(ca),
+	c, err := dialOpts(t, wirebus.WithAddresses(addr), wirebus.WithCAFile(ca), wirebus.WithoutTokenRefresh(),
 		wirebus.WithTokenProvider(func(context.Context) (string, error) {
 			mu.Lock()
 			defer mu.Unlock()
@@ -199,5 +199,50 @@ func TestLiveAuthJWTExpiresMidConnection(t *testing.T) {
 	var pd *wirebus.PermissionDeniedError
 	if _, err := c.Publish(ctx, "auth.s", []byte("x")); !errors.As(err, &pd) {
 		t.Fatalf("outside the token's claims: %v", err)
+	}
+}
+
+func TestLiveAuthJWTRefreshedBeforeExpiry(t *testing.T) {
+	addr, ca := startSecureBroker(t)
+	perms := map[string][]string{"read": {"auth.refresh"}, "publish": {"auth.refresh"}}
+	var mu sync.Mutex
+	var minted []int64
+	var reported []error
+	c, err := dialOpts(t, wirebus.WithAddresses(addr), wirebus.WithCAFile(ca),
+		wirebus.WithErrorHandler(func(e error) {
+			mu.Lock()
+			reported = append(reported, e)
+			mu.Unlock()
+		}),
+		wirebus.WithTokenProvider(func(context.Context) (string, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			exp := time.Now().Unix() + 600
+			if len(minted) == 0 {
+				exp = time.Now().Unix() + 4 // refreshed after three quarters of this
+			}
+			minted = append(minted, exp)
+			return hs256(t, "browser-2", exp, perms), nil
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the credential refreshed on the open connection", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(minted) == 2 && c.Principal().ExpiresAtMillis == uint64(minted[1]*1000)
+	})
+	mu.Lock()
+	first := minted[0]
+	mu.Unlock()
+	// past the first token's expiry, the connection is still the same one: no AUTH_EXPIRED came
+	waitFor(t, "the first token's expiry passed", func() bool { return time.Now().Unix() > first })
+	if ack, err := c.Publish(ctxT(t, 20*time.Second), "auth.refresh", []byte("x")); err != nil || ack.FirstSequence != 1 {
+		t.Fatalf("publish after the first token expired: %+v %v", ack, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, e := range reported {
+		t.Errorf("reported: %v (the connection should have stayed)", e)
 	}
 }

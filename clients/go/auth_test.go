@@ -32,6 +32,7 @@ type principal struct {
 	name      string
 	expiresAt uint64
 	publish   map[string]bool
+	ttl       time.Duration // > 0: expires this long after AUTH
 }
 
 // fakeBroker speaks the real wire format (WELCOME v2, AUTH_OK, ERROR with the v2 fields section,
@@ -142,7 +143,11 @@ func (fb *fakeBroker) serve(c net.Conn, idx int) {
 				return
 			}
 			who = &p
-			send(&wirebus.Frame{Type: wirebus.TypeAuthOK, RequestID: f.RequestID, Principal: p.name, ExpiresAtMillis: p.expiresAt})
+			exp := p.expiresAt
+			if p.ttl > 0 {
+				exp = uint64(time.Now().Add(p.ttl).UnixMilli())
+			}
+			send(&wirebus.Frame{Type: wirebus.TypeAuthOK, RequestID: f.RequestID, Principal: p.name, ExpiresAtMillis: exp})
 		case wirebus.TypePublish:
 			if who == nil || !who.publish[f.Stream] {
 				name := "anonymous"
@@ -164,9 +169,10 @@ func (fb *fakeBroker) serve(c net.Conn, idx int) {
 }
 
 var testTokens = map[string]principal{
-	"s3cret-token":   {"committer", 0, map[string]bool{"blocks": true}},
-	"observer-token": {"observer", 1764806400000, nil},
-	"fresh-token":    {"committer-2", 0, map[string]bool{"blocks": true}},
+	"s3cret-token":   {"committer", 0, map[string]bool{"blocks": true}, 0},
+	"observer-token": {"observer", 1764806400000, nil, 0},
+	"fresh-token":    {"committer-2", 0, map[string]bool{"blocks": true}, 0},
+	"short-token":    {"short", 0, map[string]bool{"blocks": true}, 2 * time.Second},
 }
 
 func dialOpts(t *testing.T, opts ...wirebus.Option) (*wirebus.Client, error) {
@@ -415,5 +421,33 @@ func TestTLSWithCAFile(t *testing.T) {
 	var he x509.HostnameError
 	if !errors.As(err, &he) {
 		t.Fatalf("wrong server name: %v", err)
+	}
+}
+
+func TestAuthRefreshedBeforeExpiry(t *testing.T) {
+	fb := startFake(t, testTokens, nil, true)
+	var mu sync.Mutex
+	calls := 0
+	c, err := dialOpts(t, wirebus.WithAddresses(fb.addr), wirebus.WithTokenProvider(func(context.Context) (string, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		calls++
+		return "short-token", nil
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := c.Principal().ExpiresAtMillis
+	if first == 0 {
+		t.Fatal("the short token has an expiry")
+	}
+	waitFor(t, "two refreshes on the open connection", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return calls >= 3 && c.Principal().ExpiresAtMillis > first
+	})
+	conns := fb.connections()
+	if len(conns) != 1 || types(conns[0], 4) != "HELLO,AUTH,AUTH,AUTH" {
+		t.Fatalf("connections %v: the refresh goes on the open connection", conns)
 	}
 }

@@ -80,8 +80,14 @@ type Options struct {
 	// peer's uid).
 	Token string
 	// TokenProvider, if set, is asked for the credential on every connection instead of Token
-	// (so a reconnect after AUTH_EXPIRED can present a fresh one).
+	// (so a reconnect after AUTH_EXPIRED can present a fresh one). When AUTH_OK says the
+	// credential expires, the client also asks it for a fresh token when three quarters of the
+	// remaining lifetime have passed and sends AUTH on the open connection, so the connection is
+	// not closed with AUTH_EXPIRED (unless NoTokenRefresh).
 	TokenProvider func(ctx context.Context) (string, error)
+	// NoTokenRefresh turns that refresh off: the connection then ends with AUTH_EXPIRED at the
+	// expiry and the client reconnects with a fresh token.
+	NoTokenRefresh bool
 	// TLS configures tls:// addresses (default: the system's roots, TLS 1.2+, the address's
 	// host as server name).
 	TLS *tls.Config
@@ -392,6 +398,7 @@ func (cl *Client) onConnected(cn *conn) bool {
 	old := cl.storeID
 	cl.storeID = cn.storeID
 	cl.cur = cn
+	refresh := cn.expiresAt != 0 && cl.opts.TokenProvider != nil && !cl.opts.NoTokenRefresh && cl.token == nil
 	ids := make([]uint32, 0, len(cl.subs))
 	for id := range cl.subs {
 		ids = append(ids, id)
@@ -450,6 +457,10 @@ func (cl *Client) onConnected(cn *conn) bool {
 	}
 	cn.flush()
 	cl.setState(StateConnected)
+	if refresh {
+		cl.wg.Add(1)
+		go cl.refreshCredential(cn)
+	}
 	return true
 }
 
