@@ -4,6 +4,7 @@ WELCOME v2, AUTH / AUTH_OK, ERROR with the v2 fields section, PUBLISH / PUBLISH_
 real socket (optionally TLS) and records every frame each connection sent, so a test can check
 what the client put on the wire and in which order."""
 import asyncio
+import time
 
 import support  # noqa: F401  (puts clients/python/src on sys.path)
 
@@ -11,7 +12,8 @@ from wirebus import codec
 
 
 class FakeBroker:
-    """``tokens``: token (bytes) -> (principal, expiresAtMillis, set of streams it may publish to).
+    """``tokens``: token (bytes) -> (principal, expiresAtMillis, set of streams it may publish to[,
+    seconds to live: the expiry is that long after AUTH]).
     ``auth_supported`` False answers AUTH like a broker that predates it (UNKNOWN_FRAME_TYPE, close)."""
 
     def __init__(self, tokens, *, ssl_context=None, auth_supported=True, store_id=77):
@@ -75,8 +77,11 @@ class FakeBroker:
                             w.close()
                             return
                         principal = known
+                        expires = known[1]
+                        if len(known) > 3:  # a time to live in seconds
+                            expires = int((time.time() + known[3]) * 1000)
                         w.write(codec.encode(codec.Frame(codec.AUTH_OK, f.request_id, {
-                            "principal": known[0], "expiresAtMillis": known[1]}), version))
+                            "principal": known[0], "expiresAtMillis": expires}), version))
                     elif f.type == codec.PUBLISH:
                         stream = f["stream"]
                         if principal is None or stream not in principal[2]:

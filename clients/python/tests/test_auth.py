@@ -20,7 +20,8 @@ from wirebus import codec  # noqa: E402
 DEADLINE = 20.0
 TOKENS = {b"s3cret-token": ("committer", 0, {"blocks"}),
           b"observer-token": ("observer", 1764806400000, set()),
-          b"fresh-token": ("committer-2", 0, {"blocks"})}
+          b"fresh-token": ("committer-2", 0, {"blocks"}),
+          b"short-token": ("short", 0, {"blocks"}, 2.0)}
 
 
 async def wait_until(what, check, timeout=DEADLINE):
@@ -112,6 +113,23 @@ class AuthTest(unittest.IsolatedAsyncioTestCase):
         expired = [e for e in reported if isinstance(e, wirebus.AuthExpiredError)]
         self.assertTrue(expired, "AUTH_EXPIRED reported as a typed error: %r" % reported)
         self.assertEqual(expired[0].code, 41)
+
+    async def test_expiring_token_refreshed_on_the_open_connection(self):
+        calls = []
+        c = await self.client(token=lambda: calls.append(1) or "short-token")
+        first = c.expires_at_millis
+        self.assertGreater(first, 0)
+        await wait_until("two refreshes", lambda: len(calls) >= 3 and c.expires_at_millis > first)
+        self.assertEqual(len(self.broker.connections), 1, "the refresh goes on the open connection")
+        self.assertEqual(self.first_types(0, 4), ["HELLO", "AUTH", "AUTH", "AUTH"])
+
+    async def test_no_refresh_when_turned_off(self):
+        calls = []
+        c = await self.client(token=lambda: calls.append(1) or "short-token", token_refresh=False)
+        self.assertGreater(c.expires_at_millis, 0)
+        self.assertIsNone(c._refresh_timer, "no refresh is scheduled")
+        on = await self.client(token=lambda: "short-token")
+        self.assertIsNotNone(on._refresh_timer, "a refresh is scheduled by default")
 
     async def test_reauth_replaces_the_principal(self):
         c = await self.client(token="observer-token")

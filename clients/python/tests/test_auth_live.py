@@ -119,7 +119,7 @@ class LiveAuthTest(unittest.IsolatedAsyncioTestCase):
             minted.append(exp)
             return jwt("browser-1", exp, perms)
         expired = asyncio.Event()
-        c = await self.client(token=provider,
+        c = await self.client(token=provider, token_refresh=False,
                               on_error=lambda e: isinstance(e, wirebus.AuthExpiredError) and expired.set())
         self.assertEqual((c.principal, c.expires_at_millis), ("browser-1", minted[0] * 1000))
         await c.publish("auth.jwt", b"before")

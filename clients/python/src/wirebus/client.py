@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass, field
 
 from . import codec
@@ -118,7 +119,7 @@ class Client:
     def __init__(self, addresses, *, name="wirebus-python", connect_timeout=5.0, request_timeout=10.0,
                  reconnect: ReconnectPolicy | None = None, max_in_flight=65536, subscription_window=1024,
                  on_error=None, token=None, tls_ca_file: str | None = None, ssl_context=None,
-                 tls_server_name: str | None = None):
+                 tls_server_name: str | None = None, token_refresh: bool = True):
         if request_timeout <= 0:
             raise ValueError("request_timeout must be positive")
         self.request_timeout = request_timeout
@@ -137,6 +138,9 @@ class Client:
         self._store_id = None
         self._connected_event = asyncio.Event()
         self._loop = asyncio.get_running_loop()
+        self.token_refresh = token_refresh
+        self._generation = 0          # counts connections (a refresh belongs to one)
+        self._refresh_timer = None
 
     # ------------------------------------------------------------------ properties
     @property
@@ -190,6 +194,8 @@ class Client:
                 s.end(err)
             self._report(err)
         self._store_id = welcome.store_id
+        self._generation += 1
+        self._schedule_refresh()
         # restore subscriptions and responders before anything queued goes out
         for s in list(self._subs.values()):
             if s.open:
@@ -223,6 +229,7 @@ class Client:
 
     def _disconnected(self):
         self._connected_event.clear()
+        self._cancel_refresh()
         closing = self._closed_error is not None or self._conn.closed
         self._resend.extend(self._calls.on_disconnect(closing, self._conn.address))
         self._resend.sort(key=lambda c: c.id)
@@ -525,7 +532,41 @@ class Client:
         w = self._conn.welcome
         if w is not None:
             w.principal, w.expires_at_millis = info.principal, info.expires_at_millis
+        self._schedule_refresh()   # a callable token keeps being refreshed; a fixed one is not
         return info
+
+    def _cancel_refresh(self):
+        if self._refresh_timer is not None:
+            self._refresh_timer.cancel()
+            self._refresh_timer = None
+
+    def _schedule_refresh(self):
+        """With a token provider (a callable) and a credential that expires: a fresh token is asked
+        for and sent in AUTH on the open connection when three quarters of the remaining lifetime
+        have passed, so the broker does not end the connection with AUTH_EXPIRED."""
+        self._cancel_refresh()
+        w = self._conn.welcome
+        if not self.token_refresh or not callable(self._conn.credential) or w is None or not w.expires_at_millis:
+            return
+        delay = max(0.0, (w.expires_at_millis / 1000.0 - time.time()) * 0.75)
+        gen = self._generation
+        self._refresh_timer = self._loop.call_later(delay, lambda: self._loop.create_task(self._refresh(gen)))
+
+    async def _refresh(self, gen):
+        self._refresh_timer = None
+        if gen != self._generation or self._closed_error is not None or not self._conn.writable:
+            return
+        try:
+            data = credential_bytes(self._conn.credential)
+            ok = await self._call(codec.AUTH, {"mechanism": "bearer", "credential": data}, None, "AUTH (refresh)",
+                                  counts=False)
+        except Exception as e:  # noqa: BLE001 - reported; the broker then ends the connection, the reconnect re-authenticates
+            self._report(errors.ClientError("refreshing the credential before it expires failed: %s" % e))
+            return
+        w = self._conn.welcome
+        if gen == self._generation and w is not None:
+            w.principal, w.expires_at_millis = ok["principal"], ok["expiresAtMillis"]
+            self._schedule_refresh()
 
     # ------------------------------------------------------------------ administration
     async def streams(self, after: str = "", max_streams: int = 1000, *, timeout: float | None = None) -> StreamPage:
@@ -571,6 +612,7 @@ class Client:
         if self._closed_error is not None:
             return
         self._closed_error = err
+        self._cancel_refresh()
         self._calls.fail_all(err if isinstance(err, errors.WirebusError) else errors.ClientClosedError(str(err)))
         for c in self._resend:
             self._calls.fail(c, err)
@@ -623,7 +665,9 @@ async def connect(addresses=None, *, name: str = "wirebus-python", **options) ->
     why when none does. Options: connect_timeout, request_timeout (seconds), reconnect
     (:class:`ReconnectPolicy`), max_in_flight, subscription_window, on_error; ``token`` (a bearer
     token or JWT, str/bytes, or a callable returning one, called on every connection: sent in AUTH
-    right after WELCOME on every connection); ``tls_ca_file`` (PEM CA for ``tls://`` addresses; default
+    right after WELCOME on every connection; a callable is also asked for a fresh token when three
+    quarters of an expiring credential's lifetime have passed, sent in AUTH on the open connection,
+    unless ``token_refresh=False``); ``tls_ca_file`` (PEM CA for ``tls://`` addresses; default
     the system's trust store), ``ssl_context`` (instead), ``tls_server_name`` (name to verify)."""
     client = Client(addresses or [], name=name, **options)
     try:
