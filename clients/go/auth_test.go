@@ -442,12 +442,14 @@ func TestAuthRefreshedBeforeExpiry(t *testing.T) {
 		t.Fatal("the short token has an expiry")
 	}
 	waitFor(t, "two refreshes on the open connection", func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return calls >= 3 && c.Principal().ExpiresAtMillis > first
+		return types(fb.connections()[0], 4) == "HELLO,AUTH,AUTH,AUTH" && c.Principal().ExpiresAtMillis > first
 	})
-	conns := fb.connections()
-	if len(conns) != 1 || types(conns[0], 4) != "HELLO,AUTH,AUTH,AUTH" {
-		t.Fatalf("connections %v: the refresh goes on the open connection", conns)
+	if n := len(fb.connections()); n != 1 {
+		t.Fatalf("%d connections: the refresh goes on the open connection", n)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if calls < 3 {
+		t.Fatalf("the provider was asked %d times", calls)
 	}
 }

@@ -119,9 +119,10 @@ class AuthTest(unittest.IsolatedAsyncioTestCase):
         c = await self.client(token=lambda: calls.append(1) or "short-token")
         first = c.expires_at_millis
         self.assertGreater(first, 0)
-        await wait_until("two refreshes", lambda: len(calls) >= 3 and c.expires_at_millis > first)
+        await wait_until("two refreshes", lambda: self.first_types(0, 4) == ["HELLO", "AUTH", "AUTH", "AUTH"]
+                         and c.expires_at_millis > first)
+        self.assertEqual(len(calls), 3, "the provider was asked for each token")
         self.assertEqual(len(self.broker.connections), 1, "the refresh goes on the open connection")
-        self.assertEqual(self.first_types(0, 4), ["HELLO", "AUTH", "AUTH", "AUTH"])
 
     async def test_no_refresh_when_turned_off(self):
         calls = []
