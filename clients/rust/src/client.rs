@@ -46,6 +46,10 @@ pub struct ClientOptions {
     /// Asked for the credential on every connection instead of `token` (a fresh token after
     /// AUTH_EXPIRED, for example).
     pub token_provider: Option<Arc<dyn Fn() -> std::result::Result<String, String> + Send + Sync>>,
+    /// With a token provider and a credential that expires, ask the provider for a fresh token when
+    /// three quarters of the remaining lifetime have passed and send AUTH on the open connection,
+    /// so it is not ended with AUTH_EXPIRED (default true).
+    pub token_refresh: bool,
 }
 
 impl ClientOptions {
@@ -63,7 +67,13 @@ impl ClientOptions {
             listener: None,
             token: None,
             token_provider: None,
+            token_refresh: true,
         }
+    }
+    /// Turns the refresh of an expiring credential on or off (see `token_refresh`).
+    pub fn token_refresh(mut self, on: bool) -> Self {
+        self.token_refresh = on;
+        self
     }
     /// A bearer token (static token or JWT) presented in AUTH on every connection.
     pub fn token(mut self, t: &str) -> Self {
@@ -632,6 +642,72 @@ impl Drop for Client {
     }
 }
 
+/// Milliseconds since 1970.
+fn now_millis() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+/// Asks the token provider for a fresh token when three quarters of the credential's remaining
+/// lifetime have passed and sends AUTH on the connection of `generation`, as long as it is the
+/// current one (the wait is on the connection condvar: a reconnect or close ends it at once). A
+/// failure is reported; the broker then ends the connection with AUTH_EXPIRED and the reconnect
+/// authenticates afresh.
+fn refresh_credential(weak: Weak<Inner>, generation: u64, mut expires: u64) {
+    loop {
+        let now = now_millis();
+        let until = Instant::now() + Duration::from_millis(expires.saturating_sub(now) * 3 / 4);
+        let inner = match weak.upgrade() {
+            Some(i) => i,
+            None => return,
+        };
+        {
+            let mut g = inner.conn.lock().unwrap();
+            loop {
+                if inner.closed.load(Ordering::SeqCst) || g.generation != generation || g.token.is_some() {
+                    return;
+                }
+                let now = Instant::now();
+                if now >= until {
+                    break;
+                }
+                g = inner.conn_cv.wait_timeout(g, until - now).unwrap().0;
+            }
+        }
+        let provider = match &inner.opts.token_provider {
+            Some(p) => p.clone(),
+            None => return,
+        };
+        let result = provider().map_err(|e| Error::client(format!("the token provider failed: {}", e))).and_then(|t| {
+            inner.call(
+                |id| Frame::Auth { request_id: id, mechanism: "bearer".to_string(), credential: t.into_bytes() },
+                Instant::now() + inner.opts.request_timeout,
+                false,
+            )
+        });
+        match result {
+            Ok(Frame::AuthOk { principal, expires_at_millis, .. }) => {
+                let mut g = inner.conn.lock().unwrap();
+                if g.generation != generation {
+                    return;
+                }
+                g.auth = Some(AuthInfo { principal, expires_at_millis });
+                expires = expires_at_millis;
+                if expires == 0 {
+                    return;
+                }
+            }
+            Ok(other) => {
+                inner.event(Event::Error(unexpected("AUTH", &other)));
+                return;
+            }
+            Err(e) => {
+                inner.event(Event::Error(Error::client(format!("refreshing the credential before it expires: {}", e))));
+                return;
+            }
+        }
+    }
+}
+
 /// The credential for a new connection: the token set by `auth`, else the provider's, else the
 /// options' token; None: no AUTH.
 fn credential(opts: &ClientOptions, set_by_auth: Option<String>) -> Result<Option<Vec<u8>>> {
@@ -995,6 +1071,11 @@ impl Inner {
             s.end(Error::StoreChanged { message: store_msg.to_string() });
         }
         self.event(Event::Connected { address: address.to_string(), version: welcome.version });
+        if welcome.expires_at_millis != 0 && self.opts.token_provider.is_some() && self.opts.token_refresh {
+            let weak = Arc::downgrade(self);
+            let expires = welcome.expires_at_millis;
+            let _ = thread::Builder::new().name("wirebus-refresh".into()).spawn(move || refresh_credential(weak, generation, expires));
+        }
         Some((reader, generation))
     }
 

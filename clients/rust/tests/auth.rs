@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 use wirebus::codec::{self, Frame, FrameReader};
 use wirebus::*;
 
-/// token -> (principal, expiresAtMillis, streams it may publish to)
+/// token -> (principal, expiresAtMillis, streams it may publish to); expiresAtMillis below
+/// 100 000 is a time to live in milliseconds from the AUTH
 type Tokens = HashMap<&'static str, (&'static str, u64, Vec<&'static str>)>;
 
 struct Fake {
@@ -97,7 +98,11 @@ fn serve(
                 match tokens.get(String::from_utf8_lossy(&credential).as_ref()) {
                     Some(p) if mechanism == "bearer" => {
                         who = Some(p.clone());
-                        send(Frame::AuthOk { request_id, principal: p.0.into(), expires_at_millis: p.1 });
+                        let mut exp = p.1;
+                        if exp != 0 && exp < 100_000 {
+                            exp += std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+                        }
+                        send(Frame::AuthOk { request_id, principal: p.0.into(), expires_at_millis: exp });
                     }
                     _ => {
                         send(Frame::Error { request_id, code: 40, message: "credential unknown".into(), fields: vec![] });
@@ -136,6 +141,7 @@ fn tokens() -> Tokens {
     t.insert("s3cret-token", ("committer", 0, vec!["blocks"]));
     t.insert("observer-token", ("observer", 1764806400000, vec![]));
     t.insert("fresh-token", ("committer-2", 0, vec!["blocks"]));
+    t.insert("short-token", ("short", 2000, vec!["blocks"]));
     t
 }
 
@@ -231,6 +237,26 @@ fn expired_then_the_provider_gives_a_fresh_token() {
     let ex = expired.lock().unwrap();
     assert!(!ex.is_empty(), "AUTH_EXPIRED reported as Error::AuthExpired");
     assert_eq!(ex[0].wire_code(), 41);
+}
+
+#[test]
+fn an_expiring_token_is_refreshed_on_the_open_connection() {
+    let fake = Fake::start(tokens(), true);
+    let calls = Arc::new(Mutex::new(0u32));
+    let c2 = calls.clone();
+    let c = Client::connect(ClientOptions::new(&[&fake.address]).reconnect(fast()).token_provider(move || {
+        *c2.lock().unwrap() += 1;
+        Ok("short-token".to_string())
+    }))
+    .unwrap();
+    let first = c.principal().unwrap().expires_at_millis;
+    assert!(first > 0);
+    wait_for("two refreshes on the open connection", || {
+        let conns = fake.connections();
+        conns[0].len() >= 4 && conns[0][..4] == ["HELLO", "AUTH", "AUTH", "AUTH"] && c.principal().unwrap().expires_at_millis > first
+    });
+    assert_eq!(fake.connections().len(), 1, "the refresh goes on the open connection");
+    assert!(*calls.lock().unwrap() >= 3);
 }
 
 #[test]
