@@ -1,5 +1,6 @@
 package dev.wirebus.server.internal;
 
+import dev.wirebus.security.AccessPolicy;
 import dev.wirebus.server.BrokerConfig;
 
 import java.util.Set;
@@ -12,6 +13,8 @@ public final class BrokerContext {
     private final RequestRouter router;
     private final Set<ConnectionHandler> connections = ConcurrentHashMap.newKeySet();
     private volatile boolean shuttingDown;
+    /** Asked before every operation a frame asks for; everything allowed until one is set. */
+    private volatile AccessPolicy accessPolicy = AccessPolicy.ALLOW_ALL;
 
     private final StreamStorage storage;
     private final BrokerMetrics metrics;
@@ -72,6 +75,21 @@ public final class BrokerContext {
 
     public StreamStorage storage() {
         return storage;
+    }
+
+    /** The policy every connection's frames are checked against ({@link AccessPolicy#ALLOW_ALL} by default). */
+    public AccessPolicy accessPolicy() {
+        return accessPolicy;
+    }
+
+    /** Replaces the access policy; frames read after this are checked against the new one. */
+    public void accessPolicy(AccessPolicy policy) {
+        this.accessPolicy = java.util.Objects.requireNonNull(policy, "policy");
+    }
+
+    /** Test hook: milliseconds between fixing a subscription's start and delivering (0 in production). */
+    long subscribeSetupDelayMillis() {
+        return config.subscribeSetupDelay().toMillis();
     }
 
     public boolean shuttingDown() {

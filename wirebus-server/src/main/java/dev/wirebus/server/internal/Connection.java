@@ -1,5 +1,6 @@
 package dev.wirebus.server.internal;
 
+import dev.wirebus.security.Principal;
 import io.netty.channel.Channel;
 
 import java.util.Set;
@@ -10,6 +11,9 @@ public interface Connection {
 
     /** The name the client gave in HELLO ("" before the handshake). */
     String clientName();
+
+    /** Who the connection acts for: {@link Principal#ANONYMOUS} until it authenticates. */
+    Principal principal();
 
     /** Subjects this connection responds on. */
     Set<String> subjects();

@@ -4,7 +4,7 @@ import dev.wirebus.protocol.ErrorCode;
 import dev.wirebus.protocol.Frame;
 import dev.wirebus.protocol.FrameCodec;
 import dev.wirebus.protocol.ProtocolException;
-import dev.wirebus.protocol.RecordBatch;
+import dev.wirebus.security.Principal;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
@@ -28,6 +28,10 @@ import java.util.concurrent.TimeUnit;
  * Runs on the channel's event loop. Publishes are appended as they are read and acknowledged in the
  * same order; acknowledgements are flushed once per read burst. A protocol violation is answered
  * with an ERROR frame and closes this connection only.
+ *
+ * <p>This class keeps the connection's state (handshake, principal, subscriptions, publishes
+ * awaiting their acknowledgement, replies from other threads); what each frame does is in the
+ * handler {@link DispatchTable} names for it, after the access checks the table declares.
  */
 public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> implements Connection {
     private static final Logger log = LoggerFactory.getLogger(ConnectionHandler.class);
@@ -39,6 +43,9 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
     private final Set<Long> pendingRequests = ConcurrentHashMap.newKeySet();
     private Channel channel;
     private volatile String clientName = "";
+    /** Who the connection authenticated as; replaced by each successful AUTH. */
+    private volatile Principal principal = Principal.ANONYMOUS;
+    private final DispatchTable dispatch;
     private boolean handshaken;
     private boolean closing;
     private ScheduledFuture<?> handshakeTimer;
@@ -53,8 +60,24 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
     private final java.util.concurrent.atomic.AtomicBoolean repliesScheduled = new java.util.concurrent.atomic.AtomicBoolean();
 
     public ConnectionHandler(BrokerContext broker) {
+        this(broker, DispatchTable.standard());
+    }
+
+    /** A connection whose frames are carried out by the handlers of {@code dispatch}. */
+    ConnectionHandler(BrokerContext broker, DispatchTable dispatch) {
         this.broker = broker;
         this.metrics = broker.metrics();
+        this.dispatch = dispatch;
+    }
+
+    @Override
+    public Principal principal() {
+        return principal;
+    }
+
+    /** Sets who this connection acts for (after an AUTH; {@link Principal#ANONYMOUS} until then). */
+    public void principal(Principal principal) {
+        this.principal = java.util.Objects.requireNonNull(principal, "principal");
     }
 
     @Override
@@ -117,7 +140,7 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
             return;
         }
         try {
-            dispatch(frame);
+            dispatch.dispatch(this, frame, broker.accessPolicy());
         } catch (BrokerException e) {
             ctx.write(error(frame.requestId(), e));
         } catch (java.io.UncheckedIOException | dev.wirebus.server.internal.storage.StorageException e) {
@@ -143,13 +166,13 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
             dev.wirebus.protocol.FrameType.RESPOND_OFF);
 
     /** An ERROR frame to send, counted by its code. */
-    private Frame.Error error(long requestId, ErrorCode code, String message) {
+    Frame.Error error(long requestId, ErrorCode code, String message) {
         metrics.error(code);
         return new Frame.Error(requestId, code, message);
     }
 
     /** The ERROR frame for a refused request, with its typed fields (sent on version 2 connections). */
-    private Frame.Error error(long requestId, BrokerException e) {
+    Frame.Error error(long requestId, BrokerException e) {
         metrics.error(e.code());
         return new Frame.Error(requestId, e.code(), e.getMessage(), e.fields());
     }
@@ -182,162 +205,22 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
         channel.attr(FrameCodec.VERSION).set(version);
     }
 
-    private void dispatch(Frame frame) {
-        switch (frame.type()) {
-            case PUBLISH -> {
-                Frame.Publish f = (Frame.Publish) frame;
-                refuseWhenShuttingDown();
-                checkMessageSize(f.stream(), f.payload().length);
-                publish(f.requestId(), f.stream(), RecordBatch.of(f.payload()), f.expectedSequence(), null, 0);
-            }
-            case PUBLISH_BATCH -> {
-                Frame.PublishBatch f = (Frame.PublishBatch) frame;
-                refuseWhenShuttingDown();
-                if (f.records().count() == 0) {
-                    throw new BrokerException(ErrorCode.INVALID_ARGUMENT, "PUBLISH_BATCH with no records");
-                }
-                checkMessageSize(f.stream(), f.records().maxPayloadLength());
-                publish(f.requestId(), f.stream(), f.records(), f.expectedSequence(), null, 0);
-            }
-            case PUBLISH_IDEMPOTENT -> {
-                Frame.PublishIdempotent f = (Frame.PublishIdempotent) frame;
-                refuseWhenShuttingDown();
-                if (f.records().count() == 0) {
-                    throw new BrokerException(ErrorCode.INVALID_ARGUMENT, "PUBLISH_IDEMPOTENT with no records");
-                }
-                StreamRegistry.checkName("producer id", f.producerId());
-                if (f.producerSequence() < 1) {
-                    throw new BrokerException(ErrorCode.INVALID_ARGUMENT, "producer sequence must be at least 1, was "
-                            + f.producerSequence());
-                }
-                checkMessageSize(f.stream(), f.records().maxPayloadLength());
-                publish(f.requestId(), f.stream(), f.records(), f.expectedSequence(), f.producerId(),
-                        f.producerSequence());
-            }
-            case FETCH -> fetch((Frame.Fetch) frame);
-            case SUBSCRIBE -> subscribe((Frame.Subscribe) frame);
-            case CONSUME -> consume((Frame.Consume) frame);
-            case ACK -> {
-                Frame.Ack f = (Frame.Ack) frame;
-                SubscriptionCursor c = subscriptions.get(f.subscriptionId());
-                if (c == null || c.consumer() == null) {
-                    if (f.requestId() != 0) {
-                        throw new BrokerException(ErrorCode.UNKNOWN_SUBSCRIPTION, "no open consumer subscription "
-                                + f.subscriptionId() + " on this connection");
-                    }
-                    return;
-                }
-                c.stream().acknowledge(c.consumer(), f.sequence(),
-                        f.requestId() == 0 ? () -> { } : () -> reply(new Frame.Ok(f.requestId()), false));
-            }
-            case CONSUMERS -> {
-                Frame.Consumers f = (Frame.Consumers) frame;
-                StreamRegistry.checkName("stream", f.stream());
-                Stream s = broker.streams().get(f.stream());
-                channel.write(s == null ? new Frame.ConsumerList(f.requestId(), 0, 0, 0, 0, java.util.List.of())
-                        : s.consumerList(f.requestId()));
-            }
-            case CREDIT -> {
-                Frame.Credit f = (Frame.Credit) frame;
-                SubscriptionCursor c = subscriptions.get(f.subscriptionId());
-                // a CREDIT may cross a SUBSCRIPTION_CLOSED or an UNSUBSCRIBE in flight: ignore it then
-                if (c != null) {
-                    c.grant(f.credits());
-                }
-            }
-            case UNSUBSCRIBE -> {
-                Frame.Unsubscribe f = (Frame.Unsubscribe) frame;
-                SubscriptionCursor c = subscriptions.remove(f.subscriptionId());
-                if (c == null) {
-                    throw new BrokerException(ErrorCode.UNKNOWN_SUBSCRIPTION,
-                            "no open subscription " + f.subscriptionId() + " on this connection");
-                }
-                c.close();
-                channel.write(new Frame.Ok(f.requestId()));
-            }
-            case REQUEST -> {
-                if (broker.shuttingDown()) {
-                    metrics.request(BrokerMetrics.RequestOutcome.SHUTDOWN);
-                }
-                refuseWhenShuttingDown();
-                broker.router().request(this, (Frame.Request) frame);
-            }
-            case RESPONSE -> broker.router().response(this, (Frame.Response) frame);
-            case ERROR -> {
-                Frame.Error f = (Frame.Error) frame;
-                if (!broker.router().responderError(this, f)) {
-                    log.debug("client '{}' sent ERROR {} for request {}: {}", clientName, f.code(), f.requestId(),
-                            f.message());
-                }
-            }
-            case RESPOND_ON -> {
-                Frame.RespondOn f = (Frame.RespondOn) frame;
-                broker.router().register(f.subject(), this);
-                channel.write(new Frame.Ok(f.requestId()));
-            }
-            case RESPOND_OFF -> {
-                Frame.RespondOff f = (Frame.RespondOff) frame;
-                broker.router().unregister(f.subject(), this);
-                channel.write(new Frame.Ok(f.requestId()));
-            }
-            case PING -> channel.write(new Frame.Pong(frame.requestId()));
-            case PONG, OK -> { }
-            case HELLO -> closeWithError(frame.requestId(), ErrorCode.HANDSHAKE_REQUIRED, "HELLO sent twice");
-            case AUTH, STREAMS, DELETE_STREAM, TRIM_STREAM, DELETE_CONSUMER ->
-                    closeWithError(frame.requestId(), ErrorCode.UNKNOWN_FRAME_TYPE,
-                            frame.type() + " is not supported by this broker yet");
-            case WELCOME, GOAWAY, PUBLISH_ACK, SUBSCRIBED, DELIVER, SUBSCRIPTION_CLOSED, CONSUMER_LIST, FETCHED,
-                 AUTH_OK, STREAM_LIST ->
-                    closeWithError(frame.requestId(), ErrorCode.MALFORMED_FRAME,
-                            frame.type() + " frames are sent by brokers, not clients");
-        }
+    /** The broker's state shared by all connections. */
+    BrokerContext broker() {
+        return broker;
     }
 
-    /** Most records one FETCH answers with, and most record bytes (the first record is always sent). */
-    static final int MAX_FETCH_MESSAGES = 10_000;
-    static final int MAX_FETCH_BYTES = 4 << 20;
-
-    private void fetch(Frame.Fetch f) {
-        StreamRegistry.checkName("stream", f.stream());
-        if (f.fromSequence() < 1) {
-            throw new BrokerException(ErrorCode.INVALID_ARGUMENT, "fetch from sequence must be at least 1, was "
-                    + f.fromSequence());
-        }
-        Stream stream = broker.streams().get(f.stream());
-        int max = Math.min(f.maxMessages(), MAX_FETCH_MESSAGES);
-        // a FETCHED never exceeds the frame length the broker announced: header, fields, then records
-        int maxBytes = Math.min(MAX_FETCH_BYTES, broker.config().maxFrameLength() - FrameCodec.HEADER_LENGTH - 8 - 8 - 4);
-        java.util.List<StreamLog.Slice> slices = new java.util.ArrayList<>();
-        // maxMessages 0 reads nothing (not even the retained range is checked): the stream's last sequence
-        Stream.ReadStatus status = stream == null || max == 0 ? Stream.ReadStatus.WAITING
-                : stream.read(f.fromSequence(), max, maxBytes, slices, null);
-        if (status == Stream.ReadStatus.NOT_RETAINED) {
-            throw stream.notRetained(f.fromSequence(), stream.firstSequence());
-        }
-        long last = stream == null ? 0 : stream.lastSequence();
-        int count = 0;
-        int bytes = 0;
-        for (StreamLog.Slice s : slices) {
-            count += s.count();
-            bytes += s.bytes();
-        }
-        io.netty.buffer.ByteBuf buf = channel.alloc().buffer(64 + bytes);
-        FrameCodec.writeFetchedHeader(buf, f.requestId(), last, f.fromSequence(), count, bytes);
-        for (StreamLog.Slice s : slices) {
-            s.batch().writeTo(buf, s.from(), s.to());
-        }
-        channel.write(buf);
+    /** Event loop: this connection's open subscriptions by id. */
+    Map<Integer, SubscriptionCursor> subscriptions() {
+        return subscriptions;
     }
 
-    private void publish(long requestId, String streamName, RecordBatch records, long expectedSequence,
-                         String producerId, long producerSequence) {
-        long startNanos = System.nanoTime();
-        Stream stream;
-        try {
-            stream = broker.streams().getOrCreate(streamName);
-        } catch (java.io.UncheckedIOException e) {
-            throw new BrokerException(ErrorCode.INTERNAL, e.getMessage() + ": " + e.getCause().getMessage());
-        }
+    /**
+     * Event loop: a publish was taken on; its answer must settle it ({@link #replyToPublish}), or
+     * {@link #ackSettled()} when it failed before reaching the stream. Stops reading this connection
+     * while too many answers wait.
+     */
+    void publishStarted() {
         pendingAcks++;
         if (pendingAcks == MAX_PENDING_ACKS) {
             // acknowledgements wait for an fsync: stop reading this connection until they catch up
@@ -348,45 +231,12 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
                 channel.config().setAutoRead(false);
             }
         }
-        try {
-            stream.append(records, expectedSequence, producerId, producerSequence, new Stream.AppendListener() {
-                @Override
-                public void appended(long first, int count, Throwable failure) {
-                    if (failure == null) {
-                        metrics.published(producerId != null, count);
-                        replyToPublish(new Frame.PublishAck(requestId, first, count), startNanos);
-                    } else {
-                        replyToPublish(failure instanceof BrokerException b
-                                ? error(requestId, b)
-                                : error(requestId, ErrorCode.INTERNAL, "stream '" + streamName
-                                        + "' could not store the messages durably: " + failure.getMessage()),
-                                startNanos);
-                    }
-                }
-
-                @Override
-                public void duplicate(long first, int count) {
-                    metrics.duplicate();
-                    replyToPublish(new Frame.PublishAck(requestId, first, count, true), startNanos);
-                }
-            }, channel.eventLoop(), broker.config().publishWait().toMillis());
-        } catch (BrokerException e) {
-            ackSettled();
-            throw e;
-        } catch (RuntimeException e) {
-            ackSettled();
-            log.error("append to stream '{}' failed", streamName, e);
-            throw new BrokerException(ErrorCode.INTERNAL, "stream '" + streamName + "' could not append: " + e.getMessage());
-        }
     }
 
     /** Sends a frame from any thread; frames sent from other threads go out with one flush per batch. */
-    private void reply(Frame frame, boolean settlesAck) {
+    void reply(Frame frame) {
         if (channel.eventLoop().inEventLoop()) {
             channel.write(frame);
-            if (settlesAck) {
-                ackSettled();
-            }
             if (!reading) {
                 channel.flush(); // from a timer, not a read burst that flushes at its end
             }
@@ -399,7 +249,7 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
      * Sends a publish's answer from any thread and settles its pending acknowledgement; an
      * acknowledgement is timed from {@code startNanos}, when its frame was read.
      */
-    private void replyToPublish(Frame frame, long startNanos) {
+    void replyToPublish(Frame frame, long startNanos) {
         if (channel.eventLoop().inEventLoop()) {
             writeSettling(frame, startNanos);
             if (!reading) {
@@ -451,7 +301,7 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
     }
 
     /** Event loop: one acknowledgement went out (or its publish failed). */
-    private void ackSettled() {
+    void ackSettled() {
         pendingAcks--;
         if (closeWhenSettled && pendingAcks == 0) {
             channel.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
@@ -466,75 +316,10 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
         }
     }
 
-    private void subscribe(Frame.Subscribe f) {
-        refuseWhenShuttingDown();
-        if (subscriptions.containsKey(f.subscriptionId())) {
-            throw new BrokerException(ErrorCode.DUPLICATE_SUBSCRIPTION,
-                    "subscription id " + f.subscriptionId() + " is already open on this connection");
-        }
-        Stream stream = broker.streams().attach(f.stream()); // counts a subscriber; creates nothing
-        try {
-            long start = stream.resolveStart(f.startKind(), f.startSequence());
-            open(f.requestId(), f.subscriptionId(), new SubscriptionCursor(channel, f.subscriptionId(), stream, start,
-                    f.credits(), null, false, metrics, c -> subscriptions.remove(c.subscriptionId(), c),
-                    broker.config().maxFrameLength()), start);
-        } catch (RuntimeException e) {
-            stream.subscriberClosed();
-            throw e;
-        }
-    }
-
-    private void consume(Frame.Consume f) {
-        refuseWhenShuttingDown();
-        if (subscriptions.containsKey(f.subscriptionId())) {
-            throw new BrokerException(ErrorCode.DUPLICATE_SUBSCRIPTION,
-                    "subscription id " + f.subscriptionId() + " is already open on this connection");
-        }
-        StreamRegistry.checkName("consumer", f.consumer());
-        Stream stream = broker.streams().attach(f.stream()); // counts a subscriber; creates nothing
-        try {
-            long start = stream.attachConsumer(f.consumer(), f.startKind(), f.startSequence(),
-                    f.resume() ? Math.max(1, f.startSequence()) : 0, f.maxLag());
-            open(f.requestId(), f.subscriptionId(), new SubscriptionCursor(channel, f.subscriptionId(), stream, start,
-                    f.credits(), f.consumer(), f.ackMode() == Frame.Consume.ACK_ON_DELIVERY, metrics,
-                    c -> subscriptions.remove(c.subscriptionId(), c),
-                    broker.config().maxFrameLength()), start);
-        } catch (RuntimeException e) {
-            stream.subscriberClosed();
-            throw e;
-        }
-    }
-
-    private void open(long requestId, int subscriptionId, SubscriptionCursor cursor, long start) {
-        subscriptions.put(subscriptionId, cursor);
-        Runnable begin = () -> {
-            if (subscriptions.get(subscriptionId) == cursor && channel.isActive()) {
-                channel.write(new Frame.Subscribed(requestId, subscriptionId, start));
-                cursor.start();
-            }
-        };
-        long delay = broker.config().subscribeSetupDelay().toMillis();
-        if (delay > 0) {
-            channel.eventLoop().schedule(() -> {
-                begin.run();
-                channel.flush();
-            }, delay, TimeUnit.MILLISECONDS);
-        } else {
-            begin.run();
-        }
-    }
-
-    private void refuseWhenShuttingDown() {
+    /** Refuses a request that would start something new while the broker shuts down. */
+    void refuseWhenShuttingDown() {
         if (broker.shuttingDown()) {
             throw new BrokerException(ErrorCode.SHUTTING_DOWN, "broker is shutting down");
-        }
-    }
-
-    private void checkMessageSize(String stream, int size) {
-        int max = broker.config().maxMessageBytes(stream);
-        if (size > max) {
-            throw new BrokerException(ErrorCode.MESSAGE_TOO_LARGE, "message of " + size
-                    + " bytes exceeds the maximum " + max);
         }
     }
 
@@ -606,7 +391,7 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
                 new Frame.GoAway(0, ErrorCode.SHUTTING_DOWN.code(), message)));
     }
 
-    private void closeWithError(long requestId, ErrorCode code, String message) {
+    void closeWithError(long requestId, ErrorCode code, String message) {
         if (closing) {
             return;
         }

@@ -17,7 +17,7 @@ import java.util.Map;
  * <p>Bounded: at most {@link #maxProducers} producers, the least recently appending forgotten
  * first. Not thread-safe: the stream's log owns it and calls it under the stream's lock.
  */
-public final class ProducerTable {
+public final class ProducerTable implements ProducerCheck {
     /** Batches remembered per producer, newest last. */
     public static final int REMEMBERED_BATCHES = 32;
     /** Producers remembered per stream by default. */
@@ -82,6 +82,7 @@ public final class ProducerTable {
      * @throws BrokerException {@link ErrorCode#PRODUCER_SEQUENCE} when the producer sequence is at or
      *     below the producer's last one and not a batch remembered as appended
      */
+    @Override
     public Appended check(String stream, String producerId, long producerSequence) {
         Producer p = producers.get(producerId);
         if (p == null || producerSequence > p.lastProducerSequence) {

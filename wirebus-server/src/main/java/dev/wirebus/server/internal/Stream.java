@@ -4,7 +4,6 @@ import dev.wirebus.protocol.ErrorCode;
 import dev.wirebus.protocol.Frame;
 import dev.wirebus.protocol.RecordBatch;
 
-import dev.wirebus.server.internal.storage.DurableStreamLog;
 import dev.wirebus.server.internal.storage.GroupCommitter;
 
 import java.util.ArrayList;
@@ -16,12 +15,19 @@ import java.util.concurrent.locks.ReentrantLock;
  * the stream's lock; a cursor that reads to the end registers as waiter under the same lock, so an
  * append either is seen by that read or wakes the cursor afterwards. There is no second path for
  * live messages: every subscriber reads the log.
+ *
+ * <p>This class orders the work under the lock; each rule is in a part of its own, all guarded by
+ * the same lock: duplicate detection in {@link ProducerCheck} (the log's {@link ProducerTable}),
+ * when an append counts as stored in {@link Durability}, what subscribers may read in
+ * {@link Visibility} (the fsync watermark), durable consumers in {@link ConsumerStates}, and
+ * publishes held for lagging consumers in {@link PublishGate}. Wire frames are built by the
+ * connection's handlers, not here.
  */
 public final class Stream {
     /** Something woken when a stream it waits on gets new records. Woken outside the lock. */
     public abstract static class Waiter {
-        /** Guarded by the lock of the stream waited on. */
-        private boolean registered;
+        /** Guarded by the lock of the stream waited on (see {@link Visibility}). */
+        boolean registered;
 
         protected abstract void wake();
     }
@@ -47,7 +53,6 @@ public final class Stream {
     /** Told when the last subscriber of an awaited stream left; set by the registry. */
     private java.util.function.Consumer<Stream> onIdleWhileAwaited;
     private final ReentrantLock lock = new ReentrantLock();
-    private List<Waiter> waiters = new ArrayList<>();
 
     /** Told when an append may be acknowledged: durable as the broker's policy asks, or failed. */
     @FunctionalInterface
@@ -64,16 +69,35 @@ public final class Stream {
         }
     }
 
-    /** Guarded by lock. */
-    private DurableStreamLog durableLog;
-    /** Guarded by lock. */
-    private GroupCommitter committer;
-    /** Guarded by lock: records below this sequence may be delivered (durable ones, under a sync policy). */
-    private long visibleNext;
+    /** The retry-after hint of a BACKPRESSURE error (protocol version 2 field retryAfterMillis). */
+    static final long BACKPRESSURE_RETRY_AFTER_MILLIS = PublishGate.BACKPRESSURE_RETRY_AFTER_MILLIS;
+
+    // The parts, each guarded by the lock:
+    /** When appends count as stored (the fsync policy). */
+    private Durability durability;
+    /** Which records subscribers may read, and the cursors waiting for more. */
+    private final Visibility visibility;
+    /** Durable consumers' positions and lags. */
+    private final ConsumerStates consumers;
+    /** Publishes held back while a gating consumer lags. */
+    private final PublishGate gate;
+    /** Guarded by lock: told the name of each durable consumer (for its meters); null until set. */
+    private java.util.function.Consumer<String> consumerAdded;
+    /** Subscriptions open on this stream (plain and durable consumers'). */
+    private final java.util.concurrent.atomic.AtomicInteger subscribers = new java.util.concurrent.atomic.AtomicInteger();
 
     Stream(String name, StreamLog log, GroupCommitter committer) {
+        this(name, log, Durability.of(log, committer));
+    }
+
+    /** A stream over {@code log} whose appends count as stored when {@code durability} says. */
+    Stream(String name, StreamLog log, Durability durability) {
         this.name = name;
-        bind(log, committer);
+        this.log = log;
+        this.durability = durability;
+        this.visibility = new Visibility(log.nextSequence());
+        this.consumers = new ConsumerStates(name);
+        this.gate = new PublishGate(name, consumers);
     }
 
     /**
@@ -81,17 +105,10 @@ public final class Stream {
      * {@code onIdle} hears when its last subscriber leaves.
      */
     static Stream awaited(String name, java.util.function.Consumer<Stream> onIdle) {
-        Stream s = new Stream(name, new InMemoryStreamLog(1, 1), null);
+        Stream s = new Stream(name, new InMemoryStreamLog(1, 1), Durability.IMMEDIATE);
         s.awaited = true;
         s.onIdleWhileAwaited = onIdle;
         return s;
-    }
-
-    private void bind(StreamLog log, GroupCommitter committer) {
-        this.log = log;
-        this.durableLog = committer != null && log instanceof DurableStreamLog d ? d : null;
-        this.committer = durableLog == null ? null : committer;
-        this.visibleNext = log.nextSequence();
     }
 
     /** Whether the stream only awaits its first publish (no files, nothing persisted). */
@@ -109,19 +126,17 @@ public final class Stream {
         List<Waiter> toWake;
         lock.lock();
         try {
-            bind(created, committer);
-            this.positions = p;
-            saved.forEach((n, v) -> consumers.putIfAbsent(n, new ConsumerState(n, v.acked(), v.maxLag())));
-            for (ConsumerState c : consumers.values()) {
-                p.save(name, c.name, c.acked, c.maxLag, () -> { });
-            }
+            this.log = created;
+            this.durability = Durability.of(created, committer);
+            visibility.reset(created.nextSequence());
+            consumers.moveTo(p, saved);
             awaited = false;
             onIdleWhileAwaited = null;
-            toWake = advanceVisible(visibleNext);
+            toWake = visibility.advance(visibility.next());
         } finally {
             lock.unlock();
         }
-        wakeAll(toWake);
+        Visibility.wake(toWake);
     }
 
     public String name() {
@@ -132,56 +147,6 @@ public final class Stream {
     StreamLog log() {
         return log;
     }
-
-    /** A publish held back by a gating consumer until it may be appended or its deadline passes. */
-    private static final class HeldPublish {
-        final RecordBatch records;
-        final long expectedSequence;
-        final String producerId;
-        final long producerSequence;
-        final AppendListener listener;
-        final long heldAtNanos = System.nanoTime();
-        java.util.concurrent.Future<?> timer;
-
-        HeldPublish(RecordBatch records, long expectedSequence, String producerId, long producerSequence,
-                    AppendListener listener) {
-            this.records = records;
-            this.expectedSequence = expectedSequence;
-            this.producerId = producerId;
-            this.producerSequence = producerSequence;
-            this.listener = listener;
-        }
-    }
-
-    /** A durable consumer's state; guarded by the stream's lock. */
-    static final class ConsumerState {
-        final String name;
-        long acked;
-        int maxLag;
-        int connected;
-
-        ConsumerState(String name, long acked, int maxLag) {
-            this.name = name;
-            this.acked = acked;
-            this.maxLag = maxLag;
-        }
-    }
-
-    private static final int MAX_HELD_PUBLISHES = 100_000;
-    /** The retry-after hint of a BACKPRESSURE error (protocol version 2 field retryAfterMillis). */
-    static final long BACKPRESSURE_RETRY_AFTER_MILLIS = 100;
-    private static final long MAX_HELD_BYTES = 64L * 1024 * 1024;
-    /** Guarded by lock: bytes of the held publishes' records. */
-    private long heldBytes;
-    private final java.util.ArrayDeque<HeldPublish> held = new java.util.ArrayDeque<>();
-    private final java.util.Map<String, ConsumerState> consumers = new java.util.LinkedHashMap<>();
-    private ConsumerPositions positions = ConsumerPositions.NONE;
-    private long heldNanosTotal;
-    private long rejectedPublishes;
-    /** Guarded by lock: told the name of each durable consumer (for its meters); null until set. */
-    private java.util.function.Consumer<String> consumerAdded;
-    /** Subscriptions open on this stream (plain and durable consumers'). */
-    private final java.util.concurrent.atomic.AtomicInteger subscribers = new java.util.concurrent.atomic.AtomicInteger();
 
     /**
      * Appends records, conditionally when {@code expectedSequence} is not
@@ -199,7 +164,7 @@ public final class Stream {
      */
     public void append(RecordBatch records, long expectedSequence, AppendListener listener,
                        java.util.concurrent.ScheduledExecutorService timers, long maxWaitMillis) {
-        append(records, expectedSequence, null, 0, listener, timers, maxWaitMillis);
+        append(records, expectedSequence, null, 0, listener, DeadlineClock.on(timers), maxWaitMillis);
     }
 
     /**
@@ -214,24 +179,21 @@ public final class Stream {
     public void append(RecordBatch records, long expectedSequence, String producerId, long producerSequence,
                        AppendListener listener, java.util.concurrent.ScheduledExecutorService timers,
                        long maxWaitMillis) {
+        append(records, expectedSequence, producerId, producerSequence, listener, DeadlineClock.on(timers),
+                maxWaitMillis);
+    }
+
+    /** As the other appends, with the deadline of a held publish kept by {@code clock}. */
+    void append(RecordBatch records, long expectedSequence, String producerId, long producerSequence,
+                AppendListener listener, DeadlineClock clock, long maxWaitMillis) {
         List<Runnable> after = new ArrayList<>(2);
         lock.lock();
         try {
             if (producerId != null && answeredAsDuplicate(producerId, producerSequence, listener, after)) {
                 // nothing to append
-            } else if (!held.isEmpty() || !gateAllows(records.count())) {
-                if (held.size() >= MAX_HELD_PUBLISHES || heldBytes + records.sizeInBytes() > MAX_HELD_BYTES) {
-                    rejectedPublishes++;
-                    throw new BrokerException(ErrorCode.BACKPRESSURE, "stream '" + name + "' holds " + held.size()
-                            + " publishes (" + heldBytes + " bytes) waiting for " + gateDescription(),
-                            dev.wirebus.protocol.ErrorFields.of(dev.wirebus.protocol.ErrorFields.RETRY_AFTER_MILLIS,
-                                    BACKPRESSURE_RETRY_AFTER_MILLIS));
-                }
-                HeldPublish h = new HeldPublish(records, expectedSequence, producerId, producerSequence, listener);
-                held.add(h);
-                heldBytes += records.sizeInBytes();
-                h.timer = timers.schedule(() -> expire(h, maxWaitMillis), maxWaitMillis,
-                        java.util.concurrent.TimeUnit.MILLISECONDS);
+            } else if (gate.mustHold(log.nextSequence() - 1, records.count())) {
+                gate.hold(new PublishGate.Held(records, expectedSequence, producerId, producerSequence, listener,
+                        maxWaitMillis), log.nextSequence() - 1, clock, this::expire);
             } else {
                 appendLocked(records, expectedSequence, producerId, producerSequence, listener, after);
             }
@@ -249,23 +211,20 @@ public final class Stream {
      */
     private boolean answeredAsDuplicate(String producerId, long producerSequence, AppendListener listener,
                                         List<Runnable> after) {
-        ProducerTable.Appended earlier = log.producers().check(name, producerId, producerSequence);
+        ProducerTable.Appended earlier = log.producerCheck().check(name, producerId, producerSequence);
         if (earlier == null) {
             return false;
         }
         long first = earlier.firstSequence();
         int count = earlier.count();
         long last = first + count - 1;
-        if (last < visibleNext || committer == null) {
-            after.add(() -> listener.duplicate(first, count));
-        } else if (!committer.register(durableLog, last, failure -> {
+        if (visibility.isVisible(last) || !durability.awaitStored(last, failure -> {
             if (failure == null) {
                 listener.duplicate(first, count);
             } else {
                 listener.appended(0, 0, failure);
             }
         })) {
-            durableLog.sync(); // the committer is saturated: sync here rather than lose the wait
             after.add(() -> listener.duplicate(first, count));
         }
         return true;
@@ -286,74 +245,43 @@ public final class Stream {
         }
         long first = producerId == null ? log.append(records) : log.append(records, producerId, producerSequence);
         long last = first + count - 1;
-        if (committer != null) {
-            // registered under the lock, so this stream's callbacks run in sequence order
-            if (committer.register(durableLog, last, failure -> {
-                if (failure == null) {
-                    makeVisible(last + 1);
-                }
-                listener.appended(first, count, failure);
-            })) {
-                return;
+        // registered under the lock, so this stream's callbacks run in sequence order
+        if (durability.awaitStored(last, failure -> {
+            if (failure == null) {
+                makeVisible(last + 1);
             }
-            durableLog.sync(); // the committer is saturated: sync here rather than lose the wait
+            listener.appended(first, count, failure);
+        })) {
+            return;
         }
-        List<Waiter> toWake = advanceVisible(last + 1);
-        after.add(() -> wakeAll(toWake));
+        List<Waiter> toWake = visibility.advance(last + 1);
+        after.add(() -> Visibility.wake(toWake));
         after.add(() -> listener.appended(first, count, null));
     }
 
-    /** Under the lock: whether {@code count} more records keep every gating consumer within its lag. */
-    private boolean gateAllows(int count) {
-        long last = log.nextSequence() - 1;
-        for (ConsumerState c : consumers.values()) {
-            if (c.maxLag > 0 && last > c.acked && last + count - c.acked > c.maxLag) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    private String gateDescription() {
-        long last = log.nextSequence() - 1;
-        StringBuilder b = new StringBuilder();
-        for (ConsumerState c : consumers.values()) {
-            if (c.maxLag > 0 && last - c.acked >= 1) {
-                if (b.length() > 0) {
-                    b.append(", ");
-                }
-                b.append("consumer '").append(c.name).append("' (lag ").append(last - c.acked)
-                        .append(", max lag ").append(c.maxLag).append(')');
-            }
-        }
-        return b.length() == 0 ? "the publishes ahead of it" : b.toString();
-    }
-
-    private void expire(HeldPublish h, long maxWaitMillis) {
+    /** A held publish's deadline passed: fails it with TIMEOUT unless it was appended meanwhile. */
+    private void expire(PublishGate.Held h) {
         String why;
         List<Runnable> after = new ArrayList<>(2);
         lock.lock();
         try {
-            if (!held.remove(h)) {
+            if (!gate.expire(h)) {
                 return; // appended meanwhile
             }
-            heldBytes -= h.records.sizeInBytes();
-            rejectedPublishes++;
-            heldNanosTotal += System.nanoTime() - h.heldAtNanos;
-            why = gateDescription();
+            why = gate.why(log.nextSequence() - 1);
             releaseHeld(after); // a smaller publish behind it may fit now
         } finally {
             lock.unlock();
             after.forEach(Runnable::run);
         }
         h.listener.appended(0, 0, new BrokerException(ErrorCode.TIMEOUT, "publish to stream '" + name
-                + "' waited " + maxWaitMillis + " ms for " + why + "; nothing was appended"));
+                + "' waited " + h.maxWaitMillis + " ms for " + why + "; nothing was appended"));
     }
 
     /** Under the lock: appends the held publishes that fit now, in order. */
     private void releaseHeld(List<Runnable> after) {
-        while (!held.isEmpty()) {
-            HeldPublish h = held.peek();
+        PublishGate.Held h;
+        while ((h = gate.first()) != null) {
             // an idempotent batch is judged again now (a copy held ahead of it may have been appended
             // meanwhile); a duplicate or an out-of-order one is answered without waiting for the gate
             boolean settled;
@@ -361,26 +289,25 @@ public final class Stream {
                 settled = h.producerId != null
                         && answeredAsDuplicate(h.producerId, h.producerSequence, h.listener, after);
             } catch (BrokerException e) {
-                after.add(() -> h.listener.appended(0, 0, e));
+                PublishGate.Held failed = h;
+                after.add(() -> failed.listener.appended(0, 0, e));
                 settled = true;
             }
-            if (!settled && !gateAllows(h.records.count())) {
+            if (!settled && !gate.allows(log.nextSequence() - 1, h.records.count())) {
                 return;
             }
-            held.poll();
-            h.timer.cancel(false);
-            heldNanosTotal += System.nanoTime() - h.heldAtNanos;
-            heldBytes -= h.records.sizeInBytes();
+            gate.release();
             if (settled) {
                 continue;
             }
+            PublishGate.Held released = h;
             try {
                 appendLocked(h.records, h.expectedSequence, h.producerId, h.producerSequence, h.listener, after);
             } catch (BrokerException e) {
-                after.add(() -> h.listener.appended(0, 0, e));
+                after.add(() -> released.listener.appended(0, 0, e));
             } catch (RuntimeException e) {
                 // storage failed: answer this publish; the ones still held time out or fail the same way
-                after.add(() -> h.listener.appended(0, 0, new BrokerException(ErrorCode.INTERNAL,
+                after.add(() -> released.listener.appended(0, 0, new BrokerException(ErrorCode.INTERNAL,
                         "stream '" + name + "' could not append: " + e.getMessage())));
             }
         }
@@ -392,8 +319,7 @@ public final class Stream {
     void positions(ConsumerPositions p, java.util.Map<String, ConsumerPositions.Saved> saved) {
         lock.lock();
         try {
-            this.positions = p;
-            saved.forEach((n, v) -> consumers.put(n, new ConsumerState(n, v.acked(), v.maxLag())));
+            consumers.load(p, saved);
         } finally {
             lock.unlock();
         }
@@ -409,12 +335,10 @@ public final class Stream {
         long start;
         lock.lock();
         try {
-            ConsumerState c = consumers.get(consumer);
+            ConsumerStates.State c = consumers.get(consumer);
             if (c == null) {
                 start = resolveStartLocked(kind, sequence);
-                c = new ConsumerState(consumer, start - 1, maxLag);
-                consumers.put(consumer, c);
-                positions.save(name, consumer, c.acked, maxLag, () -> { });
+                c = consumers.add(consumer, start - 1, maxLag);
                 if (consumerAdded != null) {
                     java.util.function.Consumer<String> added = consumerAdded;
                     after.add(() -> added.accept(consumer));
@@ -431,9 +355,7 @@ public final class Stream {
                 if (start < log.firstSequence()) {
                     throw notRetained(start, log.firstSequence());
                 }
-                if (c.maxLag != maxLag) {
-                    c.maxLag = maxLag;
-                    positions.save(name, consumer, c.acked, maxLag, () -> { });
+                if (consumers.maxLag(c, maxLag)) {
                     releaseHeld(after);
                 }
             }
@@ -449,10 +371,7 @@ public final class Stream {
     void detachConsumer(String consumer) {
         lock.lock();
         try {
-            ConsumerState c = consumers.get(consumer);
-            if (c != null && c.connected > 0) {
-                c.connected--;
-            }
+            consumers.detach(consumer);
         } finally {
             lock.unlock();
         }
@@ -467,13 +386,7 @@ public final class Stream {
         List<Runnable> after = new ArrayList<>(2);
         lock.lock();
         try {
-            ConsumerState c = consumers.get(consumer);
-            long upTo = Math.min(sequence, log.nextSequence() - 1);
-            if (c == null || upTo <= c.acked) {
-                after.add(onStored);
-            } else {
-                c.acked = upTo;
-                positions.save(name, consumer, upTo, c.maxLag, onStored);
+            if (consumers.acknowledge(consumer, Math.min(sequence, log.nextSequence() - 1), onStored, after)) {
                 releaseHeld(after);
             }
         } finally {
@@ -493,7 +406,7 @@ public final class Stream {
         lock.lock();
         try {
             consumerAdded = listener;
-            existing = new ArrayList<>(consumers.keySet());
+            existing = consumers.names();
         } finally {
             lock.unlock();
         }
@@ -524,7 +437,7 @@ public final class Stream {
     int heldPublishes() {
         lock.lock();
         try {
-            return held.size();
+            return gate.held();
         } finally {
             lock.unlock();
         }
@@ -534,7 +447,7 @@ public final class Stream {
     double heldSeconds() {
         lock.lock();
         try {
-            return heldNanosTotal / 1e9;
+            return gate.heldNanos() / 1e9;
         } finally {
             lock.unlock();
         }
@@ -544,7 +457,7 @@ public final class Stream {
     long gateRejected() {
         lock.lock();
         try {
-            return rejectedPublishes;
+            return gate.rejected();
         } finally {
             lock.unlock();
         }
@@ -554,8 +467,7 @@ public final class Stream {
     double consumerLag(String consumer) {
         lock.lock();
         try {
-            ConsumerState c = consumers.get(consumer);
-            return c == null ? Double.NaN : Math.max(0, log.nextSequence() - 1 - c.acked);
+            return consumers.lag(consumer, log.nextSequence() - 1);
         } finally {
             lock.unlock();
         }
@@ -565,23 +477,25 @@ public final class Stream {
     double consumerAcked(String consumer) {
         lock.lock();
         try {
-            ConsumerState c = consumers.get(consumer);
-            return c == null ? Double.NaN : c.acked;
+            return consumers.acked(consumer);
         } finally {
             lock.unlock();
         }
     }
 
-    /** The stream's consumers as the CONSUMER_LIST frame reports them. */
-    Frame.ConsumerList consumerList(long requestId) {
+    /** What CONSUMERS reports of a stream: its end, its gate's figures and its durable consumers. */
+    record ConsumerReport(long lastSequence, int heldPublishes, long heldMillis, long rejectedPublishes,
+                          List<ConsumerStates.Snapshot> consumers) {
+        static final ConsumerReport NONE = new ConsumerReport(0, 0, 0, 0, List.of());
+    }
+
+    /** The stream's consumers and gate, read together under the lock. */
+    ConsumerReport consumerReport() {
         lock.lock();
         try {
-            List<Frame.ConsumerInfo> list = new ArrayList<>();
-            for (ConsumerState c : consumers.values()) {
-                list.add(new Frame.ConsumerInfo(c.name, c.acked, c.maxLag, c.connected > 0));
-            }
-            return new Frame.ConsumerList(requestId, log.nextSequence() - 1, held.size(),
-                    java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(heldNanosTotal), rejectedPublishes, list);
+            return new ConsumerReport(log.nextSequence() - 1, gate.held(),
+                    java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(gate.heldNanos()), gate.rejected(),
+                    consumers.snapshot());
         } finally {
             lock.unlock();
         }
@@ -591,35 +505,11 @@ public final class Stream {
         List<Waiter> toWake;
         lock.lock();
         try {
-            toWake = advanceVisible(next);
+            toWake = visibility.advance(next);
         } finally {
             lock.unlock();
         }
-        wakeAll(toWake);
-    }
-
-    /** Under the lock: raises the visible end and takes the waiters to wake (null if none). */
-    private List<Waiter> advanceVisible(long next) {
-        if (next > visibleNext) {
-            visibleNext = next;
-        }
-        if (waiters.isEmpty()) {
-            return null;
-        }
-        List<Waiter> toWake = waiters;
-        waiters = new ArrayList<>(Math.min(16, toWake.size()));
-        for (int i = 0; i < toWake.size(); i++) {
-            toWake.get(i).registered = false;
-        }
-        return toWake;
-    }
-
-    private static void wakeAll(List<Waiter> toWake) {
-        if (toWake != null) {
-            for (int i = 0; i < toWake.size(); i++) {
-                toWake.get(i).wake();
-            }
-        }
+        Visibility.wake(toWake);
     }
 
     /**
@@ -632,14 +522,13 @@ public final class Stream {
             if (from < log.firstSequence()) {
                 return ReadStatus.NOT_RETAINED;
             }
-            if (from >= visibleNext) {
-                if (waiter != null && !waiter.registered) {
-                    waiter.registered = true;
-                    waiters.add(waiter);
+            if (!visibility.isVisible(from)) {
+                if (waiter != null) {
+                    visibility.await(waiter);
                 }
                 return ReadStatus.WAITING;
             }
-            log.read(from, (int) Math.min(maxRecords, visibleNext - from), maxBytes, out);
+            log.read(from, (int) Math.min(maxRecords, visibility.next() - from), maxBytes, out);
             return ReadStatus.RECORDS;
         } finally {
             lock.unlock();
@@ -650,10 +539,7 @@ public final class Stream {
     public void removeWaiter(Waiter waiter) {
         lock.lock();
         try {
-            if (waiter.registered) {
-                waiter.registered = false;
-                waiters.remove(waiter);
-            }
+            visibility.forget(waiter);
         } finally {
             lock.unlock();
         }

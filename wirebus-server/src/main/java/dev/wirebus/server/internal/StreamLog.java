@@ -23,6 +23,14 @@ public interface StreamLog {
     /** The stream's idempotent producers, as of the last append (rebuilt from storage on first use). */
     ProducerTable producers();
 
+    /**
+     * Judges idempotent producers' batches before they are appended: {@link #producers()} unless a
+     * store keeps producer state elsewhere (shared by the nodes appending to it).
+     */
+    default ProducerCheck producerCheck() {
+        return producers();
+    }
+
     /** Sequence of the oldest retained record ({@link #nextSequence()} when empty). */
     long firstSequence();
 
