@@ -16,6 +16,7 @@ cannot be configured for it), and last exactly "N passed, N failed". Exits 1 if 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import queue
@@ -120,8 +121,39 @@ class Proxy:
     def close(self):
         with self.lock:
             self.closed = True
+        try:
+            # wakes the accept() blocked in another thread and stops listening at once (a bare
+            # close() leaves the socket listening until that accept() returns)
+            self.listener.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self.listener.close()
         self.cut()
+
+    def down(self):
+        """Stops listening and closes every connection: the address refuses connections from now on
+        (a node that died)."""
+        self.close()
+
+
+def dead_address() -> str:
+    """A 127.0.0.1 address nothing listens on (connections are refused)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"tcp://127.0.0.1:{s.getsockname()[1]}"
+
+
+def auth_config(spec: dict) -> str:
+    """The [security] table of the access-controlled broker: scenarios.json's "authBroker"
+    principals, with each token stored as its SHA-256 hash (never the token itself)."""
+    lines = ["[security]"]
+    for name, p in spec.get("principals", {}).items():
+        lines.append(f'[security.principals."{name}"]')
+        for k, v in p.items():
+            if k == "tokens":
+                v = ["sha256:" + hashlib.sha256(t.encode()).hexdigest() for t in v]
+            lines.append(f"{k} = {toml_value(v)}")
+    return "\n".join(lines) + "\n"
 
 
 class FrameWatch:
@@ -506,11 +538,17 @@ def short(v, limit=160) -> str:
 
 class Run:
     def __init__(self, args, drivers: dict, clients: list[str], proxy: Proxy, run_id: str, log_dir: Path,
-                 stream_config: bool):
+                 stream_config: bool, upstream=None, auth_spec: dict | None = None):
         self.args = args
         self.drivers = drivers
         self.clients = clients
         self.proxy = proxy
+        self.upstream = upstream or proxy.upstream
+        self.auth_spec = auth_spec or {}
+        self.auth_broker = None      # started at the first scenario that needs it
+        self.auth_proxy = None
+        self.auth_problem = None     # why there is none (a broker without access control)
+        self.auth_broken = False     # it should have started but did not: a failure, not a skip
         self.run_id = run_id
         self.log_dir = log_dir
         self.stream_config = stream_config
@@ -522,6 +560,33 @@ class Run:
         base = f"cf-{self.run_id}.{scenario['name']}.{label}"
         return {f"@{n}": f"{base}.{n}" for n in scenario.get("names", [])}
 
+    def start_auth_broker(self):
+        """The broker with access control of "authBroker" scenarios (once per run); None when this
+        broker has none (its [security] configuration is refused), with the reason kept."""
+        if self.auth_proxy is not None or self.auth_problem is not None:
+            return self.auth_proxy
+        config = self.log_dir / "wirebus-auth.toml"
+        config.write_text(auth_config(self.auth_spec))
+        try:
+            self.auth_broker = Broker(self.args.jar, str(config), self.log_dir / "broker-auth.log",
+                                      self.args.max_frame_bytes, self.max_message)
+        except RuntimeError as e:
+            log = (self.log_dir / "broker-auth.log").read_text(errors="replace")
+            if "[security]: unknown table" in log:
+                self.auth_problem = "this broker has no access control (it does not know the [security] table)"
+            else:
+                self.auth_problem = f"the broker with access control did not start: {e}"
+                self.auth_broken = True
+            return None
+        self.auth_proxy = Proxy(self.auth_broker.address)
+        return self.auth_proxy
+
+    def stop(self):
+        if self.auth_proxy:
+            self.auth_proxy.close()
+        if self.auth_broker:
+            self.auth_broker.stop()
+
     def run_scenario(self, scenario: dict, assignment: dict[str, str], label: str):
         """Runs one scenario with roles mapped to clients; prints its PASS/FAIL/SKIP line."""
         title = f"{scenario['name']} [{label}]"
@@ -529,21 +594,53 @@ class Run:
             if need == "streamConfig" and not self.stream_config:
                 print(f"SKIP  {title}: needs per-stream broker settings (run with --jar)", flush=True)
                 return
+            if need == "auth" and not self.args.jar:
+                print(f"SKIP  {title}: needs a broker with access control started by the suite (run with --jar)",
+                      flush=True)
+                return
+        main_proxy, upstream = self.proxy, self.upstream
+        if scenario.get("broker") == "auth":
+            main_proxy = self.start_auth_broker()
+            if main_proxy is None and self.auth_broken:
+                self.failed += 1
+                print(f"FAIL  {title}: {self.auth_problem}", flush=True)
+                return
+            if main_proxy is None:
+                print(f"SKIP  {title}: {self.auth_problem}", flush=True)
+                return
+            upstream = main_proxy.upstream
         t0 = time.monotonic()
         data = {k: payload_list(v, None) for k, v in scenario.get("data", {}).items()}
         ctx = Context(self.names_for(scenario, label.replace("->", "-")), data)
         started: dict[str, Driver] = {}
         problem = None
-        self.proxy.violations.clear()
+        # the addresses every role connects with: by default the shared proxy; a scenario naming
+        # "addresses" gets proxies of its own ("primary", "secondary": to the same broker, so one
+        # can go down) and "dead" addresses that refuse connections
+        self.proxies = {}
+        addresses = []
+        for a in scenario.get("addresses", ["shared"]):
+            if a == "shared":
+                self.proxies[a] = main_proxy
+                addresses.append(main_proxy.address)
+            elif a == "dead":
+                addresses.append(dead_address())
+            else:
+                self.proxies[a] = Proxy(upstream)
+                addresses.append(self.proxies[a].address)
+        for p in self.proxies.values():
+            p.violations.clear()
         try:
             for role, client in assignment.items():
                 started[role] = Driver(client, self.drivers[client], f"{scenario['name']}.{label.replace('->', '-')}.{role}",
                                        self.log_dir)
             # every role connects through the proxy first (all at once: drivers may start JVMs)
+            connect_extra = scenario.get("connect", {})
             for role, d in started.items():
+                extra = {k: v for k, v in connect_extra.get(role, {}).items() if k != "expect"}
                 try:
-                    d.send({"cmd": "connect", "addresses": [self.proxy.address],
-                            "name": f"{scenario['name']}-{role}"}, "connect")
+                    d.send({"cmd": "connect", "addresses": addresses,
+                            "name": f"{scenario['name']}-{role}", **extra}, "connect")
                 except StepFailed as e:
                     raise StepFailed(f"connect {role}: {e}")
             for role, d in started.items():
@@ -551,6 +648,13 @@ class Run:
                     answer = d.wait("connect", CONNECT_TIMEOUT)
                 except StepFailed as e:
                     raise StepFailed(f"connect {role}: {e}")
+                expect = connect_extra.get(role, {}).get("expect")
+                if expect is not None:
+                    p = match(expect, answer, 2)
+                    if p:
+                        raise StepFailed(f"connect {role}: {p}; whole answer {short(answer, 400)}")
+                    if answer.get("ok") is not True:
+                        continue   # a refused connect, as expected
                 if answer.get("ok") is not True or answer.get("version") not in (1, 2):
                     raise StepFailed(f"connect {role}: {short(answer, 400)}")
                 d.version = answer["version"]
@@ -577,12 +681,19 @@ class Run:
             p = d.finish(clean=problem is None)
             if p and not problem:
                 problem = p
-        if self.proxy.violations and not problem:
-            problem = f"{self.proxy.violations[0]} ({len(self.proxy.violations)} such frame(s) in this scenario)"
+        violations = [v for p in self.proxies.values() for v in p.violations]
+        for name, p in self.proxies.items():
+            if p is not main_proxy:
+                p.close()
+        if violations and not problem:
+            problem = f"{violations[0]} ({len(violations)} such frame(s) in this scenario)"
         took = time.monotonic() - t0
         versions = "+".join(f"v{v}" for v in sorted({d.version for d in started.values() if d.connected}))
         info = f"[{took:.1f}s{', protocol ' + versions if versions else ''}]"
-        xfail = scenario.get("xfail")
+        xfails = scenario.get("xfail") or []
+        xfails = [xfails] if isinstance(xfails, dict) else xfails
+        # an xfail may name the clients it is about ("clients": ["java"]); else it is about all
+        xfail = next((x for x in xfails if not x.get("clients") or set(x["clients"]) & set(assignment.values())), None)
         if problem and xfail and xfail["match"] in problem:
             self.xfailed += 1
             print(f"XFAIL {title}: known bug, {xfail['reason']}: {problem}  {info}", flush=True)
@@ -596,8 +707,14 @@ class Run:
 
     def run_step(self, step: dict, drivers: dict[str, Driver], ctx: Context):
         if "cut" in step:
-            if self.proxy.cut() == 0:
+            if sum(p.cut() for p in self.proxies.values()) == 0:
                 raise StepFailed("the proxy carried no connection to cut")
+            return
+        if "down" in step:
+            p = self.proxies.get(step["down"])
+            if p is None or p is self.proxy or p is self.auth_proxy:
+                raise ValueError(f"'down' names {step['down']!r}, not one of the scenario's own addresses")
+            p.down()
             return
         if "pending" in step:
             tag = step["pending"]
@@ -783,7 +900,7 @@ def main() -> int:
     proxy = Proxy(upstream)
     print(f"wirebus conformance: clients {', '.join(clients)}; broker {upstream[0]}:{upstream[1]} via proxy "
           f"{proxy.address}; run {run_id}; logs {log_dir}", flush=True)
-    run = Run(args, drivers, clients, proxy, run_id, log_dir, stream_config)
+    run = Run(args, drivers, clients, proxy, run_id, log_dir, stream_config, upstream, suite.get("authBroker"))
     run.max_frame, run.max_message = args.max_frame_bytes, max_message
     try:
         for client in clients:
@@ -795,6 +912,7 @@ def main() -> int:
                 run.run_scenario(s, {roles[0]: p, roles[1]: r}, f"{p}->{r}")
     finally:
         proxy.close()
+        run.stop()
         if broker:
             broker.stop()
     if run.xfailed:

@@ -2,6 +2,7 @@ package wirebus
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"math/rand"
@@ -74,6 +75,25 @@ type Options struct {
 	OnError func(error)
 	// OnStateChange hears of state changes. It must return quickly.
 	OnStateChange func(State)
+	// Token is a bearer credential (a static token or a JWT) sent in AUTH right after WELCOME on
+	// every connection. Empty: no AUTH (the broker's anonymous principal, or on a Unix socket the
+	// peer's uid).
+	Token string
+	// TokenProvider, if set, is asked for the credential on every connection instead of Token
+	// (so a reconnect after AUTH_EXPIRED can present a fresh one). When AUTH_OK says the
+	// credential expires, the client also asks it for a fresh token when three quarters of the
+	// remaining lifetime have passed and sends AUTH on the open connection, so the connection is
+	// not closed with AUTH_EXPIRED (unless NoTokenRefresh).
+	TokenProvider func(ctx context.Context) (string, error)
+	// NoTokenRefresh turns that refresh off: the connection then ends with AUTH_EXPIRED at the
+	// expiry and the client reconnects with a fresh token.
+	NoTokenRefresh bool
+	// TLS configures tls:// addresses (default: the system's roots, TLS 1.2+, the address's
+	// host as server name).
+	TLS *tls.Config
+	// CAFile is a PEM file of CA certificates to trust for tls:// addresses (instead of the
+	// system's roots; added to TLS.RootCAs when TLS is set too).
+	CAFile string
 }
 
 // Option changes Options, for Dial.
@@ -150,6 +170,13 @@ func (o *Options) defaults() error {
 	if o.WriteTimeout <= 0 {
 		o.WriteTimeout = 10 * time.Second
 	}
+	if o.CAFile != "" {
+		cfg, err := tlsWithCAFile(o.TLS, o.CAFile)
+		if err != nil {
+			return err
+		}
+		o.TLS = cfg
+	}
 	return nil
 }
 
@@ -168,6 +195,7 @@ type Client struct {
 
 	mu         sync.Mutex
 	closed     bool
+	token      *string // set by Auth: replaces Options.Token/TokenProvider for later connections
 	cur        *conn
 	addrIndex  int
 	storeID    uint64
@@ -224,13 +252,22 @@ func (cl *Client) dialAny(ctx context.Context) (*conn, error) {
 		idx := (first + i) % n
 		addr := cl.opts.Addresses[idx]
 		actx, cancel := context.WithTimeout(ctx, cl.opts.ConnectTimeout)
-		cn, err := dialConn(actx, addr, cl.opts.Name, cl.ids.Add(1), cl.opts.WriteTimeout)
+		cred, err := cl.credential(actx)
+		if err != nil {
+			cancel()
+			return nil, err
+		}
+		cn, err := dialConn(actx, addr, dialSettings{name: cl.opts.Name, helloID: cl.ids.Add(1), authID: cl.ids.Add(1),
+			writeTimeout: cl.opts.WriteTimeout, credential: cred, tls: cl.opts.TLS})
 		cancel()
 		if err == nil {
 			cl.mu.Lock()
 			cl.addrIndex = idx
 			cl.mu.Unlock()
 			return cn, nil
+		}
+		if isFinalAuthError(err) {
+			return nil, err // another address would refuse the same credential for the same reason
 		}
 		last = err
 		errs = append(errs, err.Error())
@@ -338,6 +375,10 @@ func (cl *Client) reconnect() *conn {
 			}
 			return cn
 		}
+		if isFinalAuthError(err) {
+			cl.shutdown(err)
+			return nil
+		}
 		last = err
 		cl.report(&ConnectionError{Msg: fmt.Sprintf("reconnect attempt %d failed", attempt), Err: err})
 	}
@@ -357,6 +398,7 @@ func (cl *Client) onConnected(cn *conn) bool {
 	old := cl.storeID
 	cl.storeID = cn.storeID
 	cl.cur = cn
+	refresh := cn.expiresAt != 0 && cl.opts.TokenProvider != nil && !cl.opts.NoTokenRefresh && cl.token == nil
 	ids := make([]uint32, 0, len(cl.subs))
 	for id := range cl.subs {
 		ids = append(ids, id)
@@ -415,6 +457,10 @@ func (cl *Client) onConnected(cn *conn) bool {
 	}
 	cn.flush()
 	cl.setState(StateConnected)
+	if refresh {
+		cl.wg.Add(1)
+		go cl.refreshCredential(cn)
+	}
 	return true
 }
 

@@ -41,6 +41,14 @@ const (
 	TypeResponse          FrameType = 0x31
 	TypeRespondOn         FrameType = 0x32
 	TypeRespondOff        FrameType = 0x33
+	// added to version 2 later (issue 13): authentication and administration
+	TypeAuth           FrameType = 0x08
+	TypeAuthOK         FrameType = 0x09
+	TypeStreams        FrameType = 0x40
+	TypeStreamList     FrameType = 0x41
+	TypeDeleteStream   FrameType = 0x42
+	TypeTrimStream     FrameType = 0x43
+	TypeDeleteConsumer FrameType = 0x44
 )
 
 var frameTypeNames = map[FrameType]string{
@@ -51,6 +59,8 @@ var frameTypeNames = map[FrameType]string{
 	TypeSubscriptionClose: "SUBSCRIPTION_CLOSED", TypeConsume: "CONSUME", TypeAck: "ACK",
 	TypeConsumers: "CONSUMERS", TypeConsumerList: "CONSUMER_LIST", TypeFetch: "FETCH", TypeFetched: "FETCHED",
 	TypeRequest: "REQUEST", TypeResponse: "RESPONSE", TypeRespondOn: "RESPOND_ON", TypeRespondOff: "RESPOND_OFF",
+	TypeAuth: "AUTH", TypeAuthOK: "AUTH_OK", TypeStreams: "STREAMS", TypeStreamList: "STREAM_LIST",
+	TypeDeleteStream: "DELETE_STREAM", TypeTrimStream: "TRIM_STREAM", TypeDeleteConsumer: "DELETE_CONSUMER",
 }
 
 func (t FrameType) String() string {
@@ -164,6 +174,15 @@ type ConsumerEntry struct {
 	Connected     bool
 }
 
+// StreamEntry is one stream in a STREAM_LIST frame.
+type StreamEntry struct {
+	Name          string
+	FirstSequence uint64
+	LastSequence  uint64 // 0 when empty
+	Bytes         uint64 // approximate
+	Consumers     uint32 // durable consumers
+}
+
 // Frame is any wirebus frame: the header plus the fields its type uses (the others are zero).
 // Byte slices of a decoded frame point into the buffer it was decoded from.
 type Frame struct {
@@ -210,6 +229,16 @@ type Frame struct {
 	MaxMessages   uint32 // FETCH
 	Subject       string // REQUEST, RESPOND_ON, RESPOND_OFF
 	TimeoutMillis uint32 // REQUEST
+
+	Mechanism       string        // AUTH ("bearer")
+	Credential      []byte        // AUTH
+	Principal       string        // AUTH_OK
+	ExpiresAtMillis uint64        // AUTH_OK (epoch ms, 0 = never)
+	After           string        // STREAMS
+	Max             uint32        // STREAMS
+	Streams         []StreamEntry // STREAM_LIST
+	More            bool          // STREAM_LIST
+	BeforeSequence  uint64        // TRIM_STREAM
 }
 
 // Duplicate reports the DUPLICATE flag of a PUBLISH_ACK.
@@ -272,19 +301,23 @@ type EncodeError struct{ Detail string }
 func (e *EncodeError) Error() string { return "cannot encode frame: " + e.Detail }
 
 func checkFrame(f *Frame) error {
-	for _, s := range [...]string{f.Name, f.Message, f.Stream, f.ProducerID, f.Consumer, f.Subject} {
+	for _, s := range [...]string{f.Name, f.Message, f.Stream, f.ProducerID, f.Consumer, f.Subject, f.Mechanism,
+		f.Principal, f.After} {
 		if len(s) > maxStringBytes {
 			return &EncodeError{fmt.Sprintf("a string of %d bytes exceeds %d", len(s), maxStringBytes)}
 		}
 	}
 	for _, v := range [...]uint64{f.ExpectedSequence, f.ProducerSequence, f.FirstSequence, f.StartSequence,
-		f.FromSequence, f.StoreID} {
+		f.FromSequence, f.StoreID, f.ExpiresAtMillis, f.BeforeSequence} {
 		if v > maxU63 {
 			return &EncodeError{fmt.Sprintf("sequence %d exceeds 2^63-1", v)}
 		}
 	}
+	if len(f.Credential) > maxU31 {
+		return &EncodeError{"credential longer than 2^31-1 bytes"}
+	}
 	for _, v := range [...]uint32{f.MaxFrameLength, f.Count, f.Credits, f.TimeoutMillis, f.MaxMessages, f.MaxLag,
-		f.HeldPublishes} {
+		f.HeldPublishes, f.Max} {
 		if v > maxU31 {
 			return &EncodeError{fmt.Sprintf("value %d exceeds 2^31-1", v)}
 		}
@@ -412,6 +445,41 @@ func AppendFrame(dst []byte, f *Frame, version int) ([]byte, error) {
 		b = append(b, f.Payload...)
 	case TypeRespondOn, TypeRespondOff:
 		b = putString(b, f.Subject)
+	case TypeAuth:
+		b = putString(b, f.Mechanism)
+		b = putU32(b, uint32(len(f.Credential)))
+		b = append(b, f.Credential...)
+	case TypeAuthOK:
+		b = putString(b, f.Principal)
+		b = putU64(b, f.ExpiresAtMillis)
+	case TypeStreams:
+		b = putString(b, f.After)
+		b = putU32(b, f.Max)
+	case TypeStreamList:
+		b = putU32(b, uint32(len(f.Streams)))
+		for _, e := range f.Streams {
+			if len(e.Name) > maxStringBytes || e.FirstSequence > maxU63 || e.LastSequence > maxU63 || e.Bytes > maxU63 || e.Consumers > maxU31 {
+				return dst, &EncodeError{"stream entry out of range"}
+			}
+			b = putString(b, e.Name)
+			b = putU64(b, e.FirstSequence)
+			b = putU64(b, e.LastSequence)
+			b = putU64(b, e.Bytes)
+			b = putU32(b, e.Consumers)
+		}
+		if f.More {
+			b = append(b, 1)
+		} else {
+			b = append(b, 0)
+		}
+	case TypeDeleteStream:
+		b = putString(b, f.Stream)
+	case TypeTrimStream:
+		b = putString(b, f.Stream)
+		b = putU64(b, f.BeforeSequence)
+	case TypeDeleteConsumer:
+		b = putString(b, f.Stream)
+		b = putString(b, f.Consumer)
 	default:
 		return dst, &EncodeError{"unknown frame type " + f.Type.String()}
 	}
@@ -718,6 +786,46 @@ func decodeBody(b []byte, version int) (*Frame, error) {
 		f.Payload = p.rest()
 	case TypeRespondOn, TypeRespondOff:
 		f.Subject = p.str("subject")
+	case TypeAuth:
+		f.Mechanism = p.str("mechanism")
+		n := p.u31("credentialLength")
+		if p.need(int(n), "credential") {
+			f.Credential = p.b[p.pos : p.pos+int(n) : p.pos+int(n)]
+			p.pos += int(n)
+		}
+	case TypeAuthOK:
+		f.Principal = p.str("principal")
+		f.ExpiresAtMillis = p.u63("expiresAtMillis")
+	case TypeStreams:
+		f.After = p.str("after")
+		f.Max = p.u31("max")
+	case TypeStreamList:
+		count := p.u32("stream count")
+		if p.err == nil && uint64(count)*30 > uint64(len(b)-p.pos) {
+			return nil, malformed(f.RequestID, "stream count %d cannot fit in the frame", count)
+		}
+		for i := uint32(0); i < count && p.err == nil; i++ {
+			var e StreamEntry
+			e.Name = p.str("stream name")
+			e.FirstSequence = p.u63("firstSequence")
+			e.LastSequence = p.u63("lastSequence")
+			e.Bytes = p.u63("bytes")
+			e.Consumers = p.u31("consumers")
+			f.Streams = append(f.Streams, e)
+		}
+		more := p.u8("more")
+		if p.err == nil && more > 1 {
+			return nil, malformed(f.RequestID, "more %d is not 0 or 1", more)
+		}
+		f.More = more == 1
+	case TypeDeleteStream:
+		f.Stream = p.str("stream")
+	case TypeTrimStream:
+		f.Stream = p.str("stream")
+		f.BeforeSequence = p.u63("beforeSequence")
+	case TypeDeleteConsumer:
+		f.Stream = p.str("stream")
+		f.Consumer = p.str("consumer")
 	default:
 		return nil, &ProtocolError{Code: CodeUnknownFrameType, RequestID: f.RequestID,
 			Detail: fmt.Sprintf("frame type 0x%02x is not assigned", b[0])}

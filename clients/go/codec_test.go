@@ -155,6 +155,24 @@ func frameToMap(f *Frame, version int) map[string]interface{} {
 		m["payloadHex"] = hex.EncodeToString(f.Payload)
 	case TypeRespondOn, TypeRespondOff:
 		m["subject"] = f.Subject
+	case TypeAuth:
+		m["mechanism"], m["credentialHex"] = f.Mechanism, hex.EncodeToString(f.Credential)
+	case TypeAuthOK:
+		m["principal"], m["expiresAtMillis"] = f.Principal, f.ExpiresAtMillis
+	case TypeStreams:
+		m["after"], m["max"] = f.After, uint64(f.Max)
+	case TypeStreamList:
+		ss := []interface{}{}
+		for _, e := range f.Streams {
+			ss = append(ss, map[string]interface{}{"name": e.Name, "firstSequence": e.FirstSequence, "lastSequence": e.LastSequence, "bytes": e.Bytes, "consumers": uint64(e.Consumers)})
+		}
+		m["streams"], m["more"] = ss, f.More
+	case TypeDeleteStream:
+		m["stream"] = f.Stream
+	case TypeTrimStream:
+		m["stream"], m["beforeSequence"] = f.Stream, f.BeforeSequence
+	case TypeDeleteConsumer:
+		m["stream"], m["consumer"] = f.Stream, f.Consumer
 	}
 	return m
 }
@@ -338,6 +356,25 @@ func mapToFrame(t *testing.T, typ FrameType, fields map[string]interface{}) *Fra
 		f.Payload = hx("payloadHex")
 	case TypeRespondOn, TypeRespondOff:
 		f.Subject = s("subject")
+	case TypeAuth:
+		f.Mechanism, f.Credential = s("mechanism"), hx("credentialHex")
+	case TypeAuthOK:
+		f.Principal, f.ExpiresAtMillis = s("principal"), u("expiresAtMillis")
+	case TypeStreams:
+		f.After, f.Max = s("after"), uint32(u("max"))
+	case TypeStreamList:
+		for _, e := range fields["streams"].([]interface{}) {
+			em := e.(map[string]interface{})
+			f.Streams = append(f.Streams, StreamEntry{Name: em["name"].(string), FirstSequence: em["firstSequence"].(uint64),
+				LastSequence: em["lastSequence"].(uint64), Bytes: em["bytes"].(uint64), Consumers: uint32(em["consumers"].(uint64))})
+		}
+		f.More = fields["more"] == true
+	case TypeDeleteStream:
+		f.Stream = s("stream")
+	case TypeTrimStream:
+		f.Stream, f.BeforeSequence = s("stream"), u("beforeSequence")
+	case TypeDeleteConsumer:
+		f.Stream, f.Consumer = s("stream"), s("consumer")
 	}
 	return f
 }

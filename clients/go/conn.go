@@ -2,6 +2,7 @@ package wirebus
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -35,8 +36,8 @@ func DefaultAddress() string {
 	return "unix://" + abs
 }
 
-// ParseAddress splits unix:///path, tcp://host:port or a bare socket path into a network and an
-// address for net.Dial.
+// ParseAddress splits unix:///path, tcp://host:port, tls://host:port or a bare socket path into a
+// network ("unix", "tcp" or "tls": TCP with TLS on top) and an address.
 func ParseAddress(address string) (network, addr string, err error) {
 	switch {
 	case strings.TrimSpace(address) == "":
@@ -47,14 +48,15 @@ func ParseAddress(address string) (network, addr string, err error) {
 			return "", "", fmt.Errorf("wirebus: address %q has no socket path", address)
 		}
 		return "unix", p, nil
-	case strings.HasPrefix(address, "tcp://"):
+	case strings.HasPrefix(address, "tcp://"), strings.HasPrefix(address, "tls://"):
+		scheme := address[:3]
 		u, err := url.Parse(address)
 		if err != nil || u.Hostname() == "" || u.Port() == "" {
-			return "", "", fmt.Errorf("wirebus: address %q is not tcp://host:port", address)
+			return "", "", fmt.Errorf("wirebus: address %q is not %s://host:port", address, scheme)
 		}
-		return "tcp", u.Host, nil
+		return scheme, u.Host, nil
 	case strings.Contains(address, "://"):
-		return "", "", fmt.Errorf("wirebus: address %q has an unknown scheme; use unix:// or tcp://", address)
+		return "", "", fmt.Errorf("wirebus: address %q has an unknown scheme; use unix://, tcp:// or tls://", address)
 	}
 	return "unix", address, nil
 }
@@ -71,6 +73,8 @@ type conn struct {
 	storeID      uint64
 	serverName   string
 	writeTimeout time.Duration
+	principal    string // from AUTH_OK ("" without a credential)
+	expiresAt    uint64 // AUTH_OK's expiresAtMillis
 
 	mu      sync.Mutex
 	out     []byte
@@ -82,20 +86,54 @@ type conn struct {
 	done   chan struct{} // closed when the read loop has ended
 }
 
-// dialConn connects to one address and handshakes (HELLO versions 1..2, then WELCOME).
-func dialConn(ctx context.Context, address, name string, helloID uint64, writeTimeout time.Duration) (*conn, error) {
+// dialSettings are what one connection attempt needs besides the address.
+type dialSettings struct {
+	name         string
+	helloID      uint64
+	authID       uint64
+	writeTimeout time.Duration
+	credential   []byte      // nil: no AUTH
+	tls          *tls.Config // for tls:// addresses
+}
+
+// dialConn connects to one address and handshakes (HELLO versions 1..2, then WELCOME, then AUTH
+// when there is a credential).
+func dialConn(ctx context.Context, address string, ds dialSettings) (*conn, error) {
 	network, addr, err := ParseAddress(address)
 	if err != nil {
 		return nil, err
 	}
 	var d net.Dialer
-	nc, err := d.DialContext(ctx, network, addr)
+	dialNet := network
+	if network == "tls" {
+		dialNet = "tcp"
+	}
+	nc, err := d.DialContext(ctx, dialNet, addr)
 	if err != nil {
 		return nil, describeDialError(network, addr, address, err)
 	}
 	if dl, ok := ctx.Deadline(); ok {
 		nc.SetDeadline(dl)
 	}
+	if network == "tls" {
+		cfg := ds.tls
+		if cfg == nil {
+			cfg = &tls.Config{MinVersion: tls.VersionTLS12}
+		} else {
+			cfg = cfg.Clone()
+		}
+		if cfg.ServerName == "" {
+			host, _, _ := net.SplitHostPort(addr)
+			cfg.ServerName = host
+		}
+		tc := tls.Client(nc, cfg)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			nc.Close()
+			return nil, &ConnectionError{Msg: "TLS handshake with " + address + " failed", Err: err}
+		}
+		nc = tc
+	}
+	name, helloID, writeTimeout := ds.name, ds.helloID, ds.writeTimeout
 	hello, _ := EncodeFrame(&Frame{Type: TypeHello, RequestID: helloID, MinVersion: MinProtocolVersion,
 		MaxVersion: MaxProtocolVersion, Name: truncateName(name)}, 1)
 	if _, err := nc.Write(hello); err != nil {
@@ -124,13 +162,58 @@ func dialConn(ctx context.Context, address, name string, helloID uint64, writeTi
 		nc.Close()
 		return nil, &ConnectionError{Msg: fmt.Sprintf("broker %s chose protocol version %d, outside 1..2", address, f.Version)}
 	}
-	nc.SetDeadline(time.Time{})
 	fr.Version = int(f.Version)
 	if f.MaxFrameLength > fr.MaxLength {
 		fr.MaxLength = f.MaxFrameLength // accept whatever the broker announced
 	}
-	return &conn{nc: nc, fr: fr, address: address, version: int(f.Version), maxFrame: f.MaxFrameLength,
-		storeID: f.StoreID, serverName: f.Name, writeTimeout: writeTimeout, done: make(chan struct{})}, nil
+	c := &conn{nc: nc, fr: fr, address: address, version: int(f.Version), maxFrame: f.MaxFrameLength,
+		storeID: f.StoreID, serverName: f.Name, writeTimeout: writeTimeout, done: make(chan struct{})}
+	if ds.credential != nil {
+		if err := c.authenticate(ds.authID, ds.credential); err != nil {
+			nc.Close()
+			return nil, err
+		}
+	}
+	nc.SetDeadline(time.Time{})
+	return c, nil
+}
+
+// authenticate sends AUTH right after WELCOME (before any other frame) and reads AUTH_OK, within
+// the connect deadline already set on the socket.
+func (c *conn) authenticate(id uint64, credential []byte) error {
+	auth, err := EncodeFrame(&Frame{Type: TypeAuth, RequestID: id, Mechanism: "bearer", Credential: credential}, c.version)
+	if err != nil {
+		return err
+	}
+	if _, err := c.nc.Write(auth); err != nil {
+		return &ConnectionError{Msg: "cannot send AUTH to " + c.address, Err: err}
+	}
+	for {
+		f, err := c.fr.Next()
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				return &TimeoutError{Msg: "no answer to AUTH from " + c.address + " by the connect deadline"}
+			}
+			return &ConnectionError{Msg: "connection to " + c.address + " lost before AUTH was answered", Err: err}
+		}
+		switch {
+		case f.Type == TypePing:
+			pong, _ := EncodeFrame(&Frame{Type: TypePong, RequestID: f.RequestID}, c.version)
+			c.nc.Write(pong)
+			continue
+		case f.Type == TypeAuthOK && f.RequestID == id:
+			c.principal, c.expiresAt = f.Principal, f.ExpiresAtMillis
+			return nil
+		case f.Type == TypeError && Known(f.Code) == CodeUnknownFrameType:
+			return &AuthUnsupportedError{WireError: WireError{Code: CodeUnknownFrameType, Number: f.Code,
+				Message: "broker " + c.address + " does not support authentication (AUTH answered UNKNOWN_FRAME_TYPE: " + f.Message + ")"}}
+		case f.Type == TypeError:
+			return errorFrom(f.Code, "broker "+c.address+" refused AUTH: "+f.Message, f.Fields)
+		default:
+			return &ConnectionError{Msg: fmt.Sprintf("broker %s answered AUTH with %s (request id %d)", c.address, f.Type, f.RequestID)}
+		}
+	}
 }
 
 func truncateName(s string) string {

@@ -40,6 +40,9 @@ const (
 	CodeReadTimeout           Code = 37
 	CodeStoreChanged          Code = 38
 	CodeNotFound              Code = 39
+	CodeAuthFailed            Code = 40
+	CodeAuthExpired           Code = 41
+	CodeUnavailable           Code = 42
 )
 
 var codeNames = map[Code]string{
@@ -53,7 +56,8 @@ var codeNames = map[Code]string{
 	CodeResponderFailed: "RESPONDER_FAILED", CodeShuttingDown: "SHUTTING_DOWN", CodeInternal: "INTERNAL",
 	CodeBackpressure: "BACKPRESSURE", CodePermissionDenied: "PERMISSION_DENIED", CodeStreamLimit: "STREAM_LIMIT",
 	CodeConnectionLimit: "CONNECTION_LIMIT", CodeSlowConsumer: "SLOW_CONSUMER", CodeReadTimeout: "READ_TIMEOUT",
-	CodeStoreChanged: "STORE_CHANGED", CodeNotFound: "NOT_FOUND",
+	CodeStoreChanged: "STORE_CHANGED", CodeNotFound: "NOT_FOUND", CodeAuthFailed: "AUTH_FAILED",
+	CodeAuthExpired: "AUTH_EXPIRED", CodeUnavailable: "UNAVAILABLE",
 }
 
 // Known maps a wire number to its code, or UNKNOWN.
@@ -85,7 +89,7 @@ func CodeByName(name string) (Code, bool) {
 func (c Code) ClosesConnection() bool {
 	switch c {
 	case CodeMalformedFrame, CodeFrameTooLarge, CodeUnknownFrameType, CodeUnsupportedVersion,
-		CodeHandshakeRequired, CodeConnectionLimit, CodeSlowConsumer, CodeReadTimeout:
+		CodeHandshakeRequired, CodeConnectionLimit, CodeSlowConsumer, CodeReadTimeout, CodeAuthFailed, CodeAuthExpired:
 		return true
 	}
 	return false
@@ -170,6 +174,31 @@ type StoreChangedError struct {
 
 func (e *StoreChangedError) Unwrap() error { return &e.WireError }
 
+// PermissionDeniedError is PERMISSION_DENIED: the connection's principal may not do this operation
+// on this stream, subject or consumer (the message names them). The connection stays open.
+type PermissionDeniedError struct{ WireError }
+
+func (e *PermissionDeniedError) Unwrap() error { return &e.WireError }
+
+// AuthFailedError is AUTH_FAILED: the broker refused the credential (unknown token, bad signature,
+// expired, not yet valid, wrong audience, unknown mechanism) and closed the connection. Dial
+// returns it; after a reconnect it closes the client (the same credential cannot succeed).
+type AuthFailedError struct{ WireError }
+
+func (e *AuthFailedError) Unwrap() error { return &e.WireError }
+
+// AuthExpiredError is AUTH_EXPIRED: the connection's credential expired with no fresh AUTH and the
+// broker closed the connection. It goes to the error handler; the client reconnects and
+// authenticates again (asking Options.TokenProvider for a fresh token).
+type AuthExpiredError struct{ WireError }
+
+func (e *AuthExpiredError) Unwrap() error { return &e.WireError }
+
+// UnavailableError is UNAVAILABLE: the store behind the stream cannot be reached; nothing was done.
+type UnavailableError struct{ WireError }
+
+func (e *UnavailableError) Unwrap() error { return &e.WireError }
+
 var (
 	reLastSequence  = regexp.MustCompile(`last sequence (\d+)`)
 	reFirstRetained = regexp.MustCompile(`(?:retains sequences from|first retained sequence(?: is)?) (\d+)`)
@@ -208,6 +237,14 @@ func errorFrom(number uint16, message string, fields ErrorFields) error {
 		return &ProducerSequenceError{WireError: we, LastProducerSequence: v, Known: ok}
 	case CodeStoreChanged:
 		return &StoreChangedError{WireError: we}
+	case CodePermissionDenied:
+		return &PermissionDeniedError{WireError: we}
+	case CodeAuthFailed:
+		return &AuthFailedError{WireError: we}
+	case CodeAuthExpired:
+		return &AuthExpiredError{WireError: we}
+	case CodeUnavailable:
+		return &UnavailableError{WireError: we}
 	}
 	return &we
 }

@@ -41,11 +41,11 @@ class Broker:
     """``java -jar JAR serve --store memory --no-uds --tcp 127.0.0.1:0 --http off`` (or http on a free
     port); ``address`` is its tcp:// address once 'ready' was printed."""
 
-    def __init__(self, jar=None, http=False, extra=()):
+    def __init__(self, jar=None, http=False, extra=(), tcp="127.0.0.1:0"):
         self.jar = jar or default_jar()
         store = [] if "--store" in extra else ["--store", "memory"]
         args = ["java", "-Xss512k", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-jar", self.jar, "serve",
-                *store, "--no-uds", "--tcp", "127.0.0.1:0",
+                *store, "--no-uds", "--tcp", tcp,
                 "--http", "127.0.0.1:0" if http else "off", *extra]
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self.lines = queue.Queue()
@@ -85,6 +85,13 @@ class Broker:
         for line in f:
             self.stderr.append(line)
 
+    def kill(self):
+        """SIGKILL: no GOAWAY, the connections just drop."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(20)
+        self.stop()
+
     def stop(self):
         if self.proc.poll() is None:
             self.proc.terminate()
@@ -111,6 +118,7 @@ class Proxy:
         self.server = None
         self.accepted = 0
         self.tasks = set()
+        self.muted = False  # True: what the broker sends is dropped (answers lost on purpose)
 
     async def start(self):
         self.server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
@@ -129,12 +137,14 @@ class Proxy:
         pair = (w, uw)
         self.conns.add(pair)
 
-        async def pipe(src, dst):
+        async def pipe(src, dst, from_broker):
             try:
                 while True:
                     data = await src.read(65536)
                     if not data:
                         break
+                    if from_broker and self.muted:
+                        continue
                     dst.write(data)
                     await dst.drain()
             except (ConnectionError, OSError, asyncio.CancelledError):
@@ -142,7 +152,7 @@ class Proxy:
             finally:
                 dst.close()
         try:
-            await asyncio.gather(pipe(r, uw), pipe(ur, w))
+            await asyncio.gather(pipe(r, uw, False), pipe(ur, w, True))
         except asyncio.CancelledError:
             pass
         self.conns.discard(pair)
@@ -164,3 +174,35 @@ class Proxy:
             t.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
         await self.server.wait_closed()
+
+
+def free_port():
+    """A 127.0.0.1 port nothing listens on right now (a dead address until a broker starts there)."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def make_tls_files(directory):
+    """A throwaway CA and a server certificate for 127.0.0.1/localhost signed by it, made with the
+    openssl command (PEM files in ``directory``); returns (ca_cert, server_cert, server_key), or
+    None when there is no openssl command."""
+    import shutil
+    if shutil.which("openssl") is None:
+        return None
+    ca_key, ca_crt = os.path.join(directory, "ca.key"), os.path.join(directory, "ca.pem")
+    key, csr, crt = (os.path.join(directory, n) for n in ("server.key", "server.csr", "server.pem"))
+    ext = os.path.join(directory, "san.ext")
+    with open(ext, "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n")
+
+    def run(*args):
+        subprocess.run(["openssl", *args], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    run("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
+        "-subj", "/CN=wirebus test CA", "-keyout", ca_key, "-out", ca_crt)
+    run("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=127.0.0.1",
+        "-keyout", key, "-out", csr)
+    run("x509", "-req", "-in", csr, "-CA", ca_crt, "-CAkey", ca_key, "-CAcreateserial", "-days", "2",
+        "-extfile", ext, "-out", crt)
+    return ca_crt, crt, key

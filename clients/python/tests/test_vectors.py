@@ -34,6 +34,8 @@ def expected_fields(v):
             out["startKind"] = val if isinstance(val, int) else {"EARLIEST": 0, "LATEST": 1, "SEQUENCE": 2}[val]
         elif k == "codeName":
             continue
+        elif k == "credentialHex":
+            out["credential"] = bytes.fromhex(val)
         elif k == "consumers":
             cs = []
             for c in val:

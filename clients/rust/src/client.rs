@@ -9,7 +9,7 @@
 
 use crate::calls::{CallTable, Completion, PendingCall};
 use crate::codec::{self, ConsumerEntry, Frame, ReadError};
-use crate::connection::{connect_and_handshake, Address, Connected, ReconnectPolicy, Transport};
+use crate::connection::{connect_and_authenticate, Address, Connected, ReconnectPolicy, Transport};
 use crate::error::{Error, Result};
 use crate::responder::{Handler, Request, ResponderPool};
 use crate::subscription::{Message, SubShared, SubscribeOptions};
@@ -40,6 +40,16 @@ pub struct ClientOptions {
     pub max_queued_requests: usize,
     /// Hears of connection events and errors not tied to a call (lost, reconnected, GOAWAY...).
     pub listener: Option<Arc<dyn Fn(Event) + Send + Sync>>,
+    /// A bearer credential (static token or JWT) sent in AUTH right after WELCOME on every
+    /// connection; None: no AUTH.
+    pub token: Option<String>,
+    /// Asked for the credential on every connection instead of `token` (a fresh token after
+    /// AUTH_EXPIRED, for example).
+    pub token_provider: Option<Arc<dyn Fn() -> std::result::Result<String, String> + Send + Sync>>,
+    /// With a token provider and a credential that expires, ask the provider for a fresh token when
+    /// three quarters of the remaining lifetime have passed and send AUTH on the open connection,
+    /// so it is not ended with AUTH_EXPIRED (default true).
+    pub token_refresh: bool,
 }
 
 impl ClientOptions {
@@ -55,7 +65,25 @@ impl ClientOptions {
             responder_threads: 4,
             max_queued_requests: 4096,
             listener: None,
+            token: None,
+            token_provider: None,
+            token_refresh: true,
         }
+    }
+    /// Turns the refresh of an expiring credential on or off (see `token_refresh`).
+    pub fn token_refresh(mut self, on: bool) -> Self {
+        self.token_refresh = on;
+        self
+    }
+    /// A bearer token (static token or JWT) presented in AUTH on every connection.
+    pub fn token(mut self, t: &str) -> Self {
+        self.token = Some(t.to_string());
+        self
+    }
+    /// Asks `p` for the token on every connection.
+    pub fn token_provider(mut self, p: impl Fn() -> std::result::Result<String, String> + Send + Sync + 'static) -> Self {
+        self.token_provider = Some(Arc::new(p));
+        self
     }
     pub fn name(mut self, n: &str) -> Self {
         self.name = n.to_string();
@@ -134,6 +162,26 @@ pub struct FetchResult {
     pub messages: Vec<Message>,
 }
 
+/// What AUTH_OK said: the principal and when its credential expires (epoch ms, 0 = never).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthInfo {
+    pub principal: String,
+    pub expires_at_millis: u64,
+}
+
+/// One page of `streams`: `more` when names after the last one exist.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamPage {
+    pub streams: Vec<codec::StreamEntry>,
+    pub more: bool,
+}
+
+/// A failure another attempt with the same credential cannot fix.
+fn is_final_auth_error(e: &Error) -> bool {
+    matches!(e, Error::AuthFailed { .. })
+        || matches!(e, Error::Protocol { code: codec::ErrorCode::UnknownFrameType, message } if message.contains("does not support authentication"))
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StreamConsumers {
     pub last_sequence: u64,
@@ -157,6 +205,10 @@ struct Conn {
     max_frame_length: u32,
     store_id: u64,
     address: Option<String>,
+    /// AUTH_OK of the current connection.
+    auth: Option<AuthInfo>,
+    /// Set by `auth`: the token for later connections (instead of the options').
+    token: Option<String>,
     /// Counts installed connections (tells a late GOAWAY of an old one from the current one).
     generation: u64,
 }
@@ -201,11 +253,14 @@ impl Client {
         let mut errors = Vec::new();
         let mut first = None;
         for a in &addresses {
-            match connect_and_handshake(a, &opts.name, opts.connect_timeout, calls.next_id()) {
+            let cred = credential(&opts, None)?;
+            let auth_id = calls.next_id();
+            match connect_and_authenticate(a, &opts.name, opts.connect_timeout, calls.next_id(), cred.as_deref().map(|c| (auth_id, c))) {
                 Ok(c) => {
                     first = Some(c);
                     break;
                 }
+                Err(e) if is_final_auth_error(&e) => return Err(e),
                 Err(e) => errors.push(e),
             }
         }
@@ -232,6 +287,8 @@ impl Client {
                 max_frame_length: codec::DEFAULT_MAX_FRAME_LENGTH,
                 store_id: 0,
                 address: None,
+                auth: None,
+                token: None,
                 generation: 0,
             }),
             conn_cv: Condvar::new(),
@@ -493,6 +550,79 @@ impl Client {
         }
     }
 
+    // ------------------------------------------------------------------------------ access control
+
+    /// AUTH_OK of the current connection (None without a credential or while disconnected).
+    pub fn principal(&self) -> Option<AuthInfo> {
+        self.inner.conn.lock().unwrap().auth.clone()
+    }
+
+    /// Presents a fresh bearer token on the current connection (e.g. before the current one
+    /// expires); the broker replaces the connection's principal. Once AUTH_OK came the token is
+    /// used for later connections too. `Error::AuthFailed`: refused (the broker closes the
+    /// connection; the client reconnects with the previous credential).
+    pub fn auth(&self, token: &str) -> Result<AuthInfo> {
+        if token.is_empty() {
+            return Err(Error::client("empty token"));
+        }
+        let f = self.inner.call(
+            |id| Frame::Auth { request_id: id, mechanism: "bearer".to_string(), credential: token.as_bytes().to_vec() },
+            self.deadline(None),
+            false,
+        )?;
+        match f {
+            Frame::AuthOk { principal, expires_at_millis, .. } => {
+                let info = AuthInfo { principal, expires_at_millis };
+                let mut g = self.inner.conn.lock().unwrap();
+                g.token = Some(token.to_string());
+                g.auth = Some(info.clone());
+                Ok(info)
+            }
+            other => Err(unexpected("AUTH", &other)),
+        }
+    }
+
+    /// Up to `max` (1..1000) streams the principal may administer, names after `after`.
+    pub fn streams(&self, after: &str, max: u32) -> Result<StreamPage> {
+        if !(1..=1000).contains(&max) {
+            return Err(Error::client("max must be 1..1000"));
+        }
+        match self.inner.call(|id| Frame::Streams { request_id: id, after: after.to_string(), max }, self.deadline(None), false)? {
+            Frame::StreamList { streams, more, .. } => Ok(StreamPage { streams, more }),
+            other => Err(unexpected("STREAMS", &other)),
+        }
+    }
+
+    /// Deletes a stream, its records and durable consumers (NOT_FOUND if absent).
+    pub fn delete_stream(&self, stream: &str) -> Result<()> {
+        check_name("stream", stream)?;
+        self.admin_ok("DELETE_STREAM", |id| Frame::DeleteStream { request_id: id, stream: stream.to_string() })
+    }
+
+    /// Drops records below `before_sequence` as far as the storage granularity allows.
+    pub fn trim_stream(&self, stream: &str, before_sequence: u64) -> Result<()> {
+        check_name("stream", stream)?;
+        self.admin_ok("TRIM_STREAM", |id| Frame::TrimStream { request_id: id, stream: stream.to_string(), before_sequence })
+    }
+
+    /// Deletes a durable consumer and its position (NOT_FOUND if absent).
+    pub fn delete_consumer(&self, stream: &str, consumer: &str) -> Result<()> {
+        check_name("stream", stream)?;
+        check_name("consumer", consumer)?;
+        self.admin_ok("DELETE_CONSUMER", |id| Frame::DeleteConsumer {
+            request_id: id,
+            stream: stream.to_string(),
+            consumer: consumer.to_string(),
+        })
+    }
+
+    fn admin_ok(&self, what: &str, build: impl FnOnce(u64) -> Frame) -> Result<()> {
+        match self.inner.call(build, self.deadline(None), false)? {
+            Frame::Ok { .. } => Ok(()),
+            other => Err(unexpected(what, &other)),
+        }
+    }
+
     /// Round trip to the broker.
     pub fn ping(&self) -> Result<Duration> {
         let t = Instant::now();
@@ -510,6 +640,88 @@ impl Drop for Client {
     fn drop(&mut self) {
         self.close();
     }
+}
+
+/// Milliseconds since 1970.
+fn now_millis() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+/// Asks the token provider for a fresh token when three quarters of the credential's remaining
+/// lifetime have passed and sends AUTH on the connection of `generation`, as long as it is the
+/// current one (the wait is on the connection condvar: a reconnect or close ends it at once). A
+/// failure is reported; the broker then ends the connection with AUTH_EXPIRED and the reconnect
+/// authenticates afresh.
+fn refresh_credential(weak: Weak<Inner>, generation: u64, mut expires: u64) {
+    loop {
+        let now = now_millis();
+        let until = Instant::now() + Duration::from_millis(expires.saturating_sub(now) * 3 / 4);
+        let inner = match weak.upgrade() {
+            Some(i) => i,
+            None => return,
+        };
+        {
+            let mut g = inner.conn.lock().unwrap();
+            loop {
+                if inner.closed.load(Ordering::SeqCst) || g.generation != generation || g.token.is_some() {
+                    return;
+                }
+                let now = Instant::now();
+                if now >= until {
+                    break;
+                }
+                g = inner.conn_cv.wait_timeout(g, until - now).unwrap().0;
+            }
+        }
+        let provider = match &inner.opts.token_provider {
+            Some(p) => p.clone(),
+            None => return,
+        };
+        let result = provider().map_err(|e| Error::client(format!("the token provider failed: {}", e))).and_then(|t| {
+            inner.call(
+                |id| Frame::Auth { request_id: id, mechanism: "bearer".to_string(), credential: t.into_bytes() },
+                Instant::now() + inner.opts.request_timeout,
+                false,
+            )
+        });
+        match result {
+            Ok(Frame::AuthOk { principal, expires_at_millis, .. }) => {
+                let mut g = inner.conn.lock().unwrap();
+                if g.generation != generation {
+                    return;
+                }
+                g.auth = Some(AuthInfo { principal, expires_at_millis });
+                expires = expires_at_millis;
+                if expires == 0 {
+                    return;
+                }
+            }
+            Ok(other) => {
+                inner.event(Event::Error(unexpected("AUTH", &other)));
+                return;
+            }
+            Err(e) => {
+                inner.event(Event::Error(Error::client(format!("refreshing the credential before it expires: {}", e))));
+                return;
+            }
+        }
+    }
+}
+
+/// The credential for a new connection: the token set by `auth`, else the provider's, else the
+/// options' token; None: no AUTH.
+fn credential(opts: &ClientOptions, set_by_auth: Option<String>) -> Result<Option<Vec<u8>>> {
+    if let Some(t) = set_by_auth {
+        return Ok(Some(t.into_bytes()));
+    }
+    if let Some(p) = &opts.token_provider {
+        let t = p().map_err(|e| Error::client(format!("the token provider failed: {}", e)))?;
+        if t.is_empty() {
+            return Err(Error::client("the token provider returned an empty token"));
+        }
+        return Ok(Some(t.into_bytes()));
+    }
+    Ok(opts.token.as_ref().map(|t| t.clone().into_bytes()))
 }
 
 fn unexpected(what: &str, f: &Frame) -> Error {
@@ -807,6 +1019,7 @@ impl Inner {
         g.version = welcome.version;
         g.max_frame_length = welcome.max_frame_length;
         g.address = Some(address.to_string());
+        g.auth = welcome.principal.clone().map(|principal| AuthInfo { principal, expires_at_millis: welcome.expires_at_millis });
         g.generation += 1;
         let generation = g.generation;
         let mut buf = Vec::new();
@@ -858,6 +1071,11 @@ impl Inner {
             s.end(Error::StoreChanged { message: store_msg.to_string() });
         }
         self.event(Event::Connected { address: address.to_string(), version: welcome.version });
+        if welcome.expires_at_millis != 0 && self.opts.token_provider.is_some() && self.opts.token_refresh {
+            let weak = Arc::downgrade(self);
+            let expires = welcome.expires_at_millis;
+            let _ = thread::Builder::new().name("wirebus-refresh".into()).spawn(move || refresh_credential(weak, generation, expires));
+        }
         Some((reader, generation))
     }
 
@@ -1032,8 +1250,23 @@ impl Inner {
                 }
             }
             for a in &self.addresses {
-                match connect_and_handshake(a, &self.opts.name, self.opts.connect_timeout, self.calls.next_id()) {
+                let token = self.conn.lock().unwrap().token.clone();
+                let cred = match credential(&self.opts, token) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        last = e.to_string();
+                        continue;
+                    }
+                };
+                let auth_id = self.calls.next_id();
+                let auth = cred.as_deref().map(|c| (auth_id, c));
+                match connect_and_authenticate(a, &self.opts.name, self.opts.connect_timeout, self.calls.next_id(), auth) {
                     Ok(c) => return Some(c),
+                    Err(e) if is_final_auth_error(&e) => {
+                        self.event(Event::Error(e.clone()));
+                        self.close(&format!("reconnecting to {} failed for good: {}", a, e));
+                        return None;
+                    }
                     Err(e) => last = e.to_string(),
                 }
             }

@@ -51,6 +51,9 @@ pub enum ErrorCode {
     ReadTimeout,
     StoreChanged,
     NotFound,
+    AuthFailed,
+    AuthExpired,
+    Unavailable,
 }
 
 const CODES: &[(ErrorCode, u16, &str)] = &[
@@ -81,6 +84,9 @@ const CODES: &[(ErrorCode, u16, &str)] = &[
     (ErrorCode::ReadTimeout, 37, "READ_TIMEOUT"),
     (ErrorCode::StoreChanged, 38, "STORE_CHANGED"),
     (ErrorCode::NotFound, 39, "NOT_FOUND"),
+    (ErrorCode::AuthFailed, 40, "AUTH_FAILED"),
+    (ErrorCode::AuthExpired, 41, "AUTH_EXPIRED"),
+    (ErrorCode::Unavailable, 42, "UNAVAILABLE"),
 ];
 
 impl ErrorCode {
@@ -108,6 +114,8 @@ impl ErrorCode {
                 | ErrorCode::ConnectionLimit
                 | ErrorCode::SlowConsumer
                 | ErrorCode::ReadTimeout
+                | ErrorCode::AuthFailed
+                | ErrorCode::AuthExpired
         )
     }
 }
@@ -149,6 +157,19 @@ pub struct ConsumerEntry {
     pub acked_sequence: u64,
     pub max_lag: u32,
     pub connected: bool,
+}
+
+/// One stream in a STREAM_LIST frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamEntry {
+    pub name: String,
+    pub first_sequence: u64,
+    /// 0 when the stream is empty
+    pub last_sequence: u64,
+    /// bytes stored (approximate)
+    pub bytes: u64,
+    /// durable consumers
+    pub consumers: u32,
 }
 
 /// v2 error fields as (key, value) pairs in wire order; unknown keys are kept (and ignored by users).
@@ -208,6 +229,14 @@ pub enum Frame {
     Response { request_id: u64, payload: Vec<u8> },
     RespondOn { request_id: u64, subject: String },
     RespondOff { request_id: u64, subject: String },
+    // added to version 2 later (issue 13): authentication and administration
+    Auth { request_id: u64, mechanism: String, credential: Vec<u8> },
+    AuthOk { request_id: u64, principal: String, expires_at_millis: u64 },
+    Streams { request_id: u64, after: String, max: u32 },
+    StreamList { request_id: u64, streams: Vec<StreamEntry>, more: bool },
+    DeleteStream { request_id: u64, stream: String },
+    TrimStream { request_id: u64, stream: String, before_sequence: u64 },
+    DeleteConsumer { request_id: u64, stream: String, consumer: String },
 }
 
 pub const TYPES: &[(u8, &str)] = &[
@@ -238,6 +267,13 @@ pub const TYPES: &[(u8, &str)] = &[
     (0x31, "RESPONSE"),
     (0x32, "RESPOND_ON"),
     (0x33, "RESPOND_OFF"),
+    (0x08, "AUTH"),
+    (0x09, "AUTH_OK"),
+    (0x40, "STREAMS"),
+    (0x41, "STREAM_LIST"),
+    (0x42, "DELETE_STREAM"),
+    (0x43, "TRIM_STREAM"),
+    (0x44, "DELETE_CONSUMER"),
 ];
 
 pub fn type_name(t: u8) -> Option<&'static str> {
@@ -256,7 +292,9 @@ impl Frame {
             | Consume { request_id, .. } | Ack { request_id, .. } | Consumers { request_id, .. }
             | ConsumerList { request_id, .. } | Fetch { request_id, .. } | Fetched { request_id, .. }
             | Request { request_id, .. } | Response { request_id, .. } | RespondOn { request_id, .. }
-            | RespondOff { request_id, .. } => *request_id,
+            | RespondOff { request_id, .. } | Auth { request_id, .. } | AuthOk { request_id, .. }
+            | Streams { request_id, .. } | StreamList { request_id, .. } | DeleteStream { request_id, .. }
+            | TrimStream { request_id, .. } | DeleteConsumer { request_id, .. } => *request_id,
         }
     }
 
@@ -290,6 +328,13 @@ impl Frame {
             Response { .. } => 0x31,
             RespondOn { .. } => 0x32,
             RespondOff { .. } => 0x33,
+            Auth { .. } => 0x08,
+            AuthOk { .. } => 0x09,
+            Streams { .. } => 0x40,
+            StreamList { .. } => 0x41,
+            DeleteStream { .. } => 0x42,
+            TrimStream { .. } => 0x43,
+            DeleteConsumer { .. } => 0x44,
         }
     }
 
@@ -481,6 +526,31 @@ pub fn encode_into(frame: &Frame, version: u16, out: &mut Vec<u8>) {
         }
         RespondOn { subject, .. } | RespondOff { subject, .. } => {
             w.string(subject);
+        }
+        Auth { mechanism, credential, .. } => {
+            w.string(mechanism).record(credential);
+        }
+        AuthOk { principal, expires_at_millis, .. } => {
+            w.string(principal).u64(*expires_at_millis);
+        }
+        Streams { after, max, .. } => {
+            w.string(after).u32(*max);
+        }
+        StreamList { streams, more, .. } => {
+            w.u32(streams.len() as u32);
+            for e in streams {
+                w.string(&e.name).u64(e.first_sequence).u64(e.last_sequence).u64(e.bytes).u32(e.consumers);
+            }
+            w.u8(*more as u8);
+        }
+        DeleteStream { stream, .. } => {
+            w.string(stream);
+        }
+        TrimStream { stream, before_sequence, .. } => {
+            w.string(stream).u64(*before_sequence);
+        }
+        DeleteConsumer { stream, consumer, .. } => {
+            w.string(stream).string(consumer);
         }
     }
     w.end();
@@ -808,6 +878,40 @@ pub fn decode_body(type_code: u8, flags: u8, request_id: u64, body: &[u8], versi
         0x31 => Frame::Response { request_id, payload: r.rest() },
         0x32 => Frame::RespondOn { request_id, subject: r.string("subject")? },
         0x33 => Frame::RespondOff { request_id, subject: r.string("subject")? },
+        0x08 => {
+            let mechanism = r.string("mechanism")?;
+            let n = r.u31("credentialLength")? as usize;
+            r.need(n, "credential")?;
+            let credential = body[r.pos..r.pos + n].to_vec();
+            r.pos += n;
+            Frame::Auth { request_id, mechanism, credential }
+        }
+        0x09 => Frame::AuthOk { request_id, principal: r.string("principal")?, expires_at_millis: r.u63("expiresAtMillis")? },
+        0x40 => Frame::Streams { request_id, after: r.string("after")?, max: r.u31("max")? },
+        0x41 => {
+            let n = r.u32("count")? as usize;
+            if n > (body.len() - r.pos) / 30 {
+                return Err(r.malformed(format!("stream count {} cannot fit", n)));
+            }
+            let mut streams = Vec::with_capacity(n);
+            for _ in 0..n {
+                streams.push(StreamEntry {
+                    name: r.string("name")?,
+                    first_sequence: r.u63("firstSequence")?,
+                    last_sequence: r.u63("lastSequence")?,
+                    bytes: r.u63("bytes")?,
+                    consumers: r.u31("consumers")?,
+                });
+            }
+            let more = r.u8("more")?;
+            if more > 1 {
+                return Err(r.malformed(format!("more {} is not 0 or 1", more)));
+            }
+            Frame::StreamList { request_id, streams, more: more == 1 }
+        }
+        0x42 => Frame::DeleteStream { request_id, stream: r.string("stream")? },
+        0x43 => Frame::TrimStream { request_id, stream: r.string("stream")?, before_sequence: r.u63("beforeSequence")? },
+        0x44 => Frame::DeleteConsumer { request_id, stream: r.string("stream")?, consumer: r.string("consumer")? },
         _ => unreachable!("type_name covers every known type"),
     };
     if r.pos != body.len() {

@@ -1,5 +1,11 @@
 //! One connection to a broker: addresses (`unix:///path`, `tcp://host:port`), the socket, the
-//! HELLO/WELCOME handshake, and the reconnect backoff policy.
+//! HELLO/WELCOME handshake (then AUTH when there is a credential), and the reconnect backoff
+//! policy.
+//!
+//! There is no TLS: the Rust standard library has none and this crate takes no dependencies.
+//! Reach a TLS listener through a local TLS-terminating proxy (for example stunnel or socat with
+//! OPENSSL, listening on loopback or a Unix socket), or use the broker's Unix socket. A
+//! `tls://` address is refused with that advice.
 
 use crate::codec::{self, Frame, FrameReader, ReadError, MAX_VERSION, MIN_VERSION};
 use crate::error::{Error, Result};
@@ -30,6 +36,12 @@ impl Address {
                 Some((h, p)) if !h.is_empty() && p.parse::<u16>().is_ok() => Ok(Address::Tcp(hp.to_string())),
                 _ => Err(Error::client(format!("address '{}' is not tcp://host:port", s))),
             }
+        } else if s.starts_with("tls://") {
+            Err(Error::client(format!(
+                "address '{}': the Rust client has no TLS (std only); connect through a local TLS proxy \
+                 (e.g. stunnel) on loopback or a Unix socket, or use the broker's Unix socket",
+                s
+            )))
         } else if s.contains("://") {
             Err(Error::client(format!("address '{}': scheme must be unix:// or tcp://", s)))
         } else if s.is_empty() {
@@ -148,6 +160,10 @@ pub struct Welcome {
     pub max_frame_length: u32,
     pub store_id: u64,
     pub server_name: String,
+    /// AUTH_OK's principal, when a credential was sent.
+    pub principal: Option<String>,
+    /// AUTH_OK's expiresAtMillis (epoch ms; 0 = never or no credential).
+    pub expires_at_millis: u64,
 }
 
 /// A handshaken connection: the socket for writing, a reader for frames.
@@ -164,6 +180,20 @@ pub const CLIENT_MAX_FRAME_LENGTH: u32 = 64 * 1024 * 1024;
 
 /// Connects to `addr` and completes the handshake (HELLO versions 1..2) within `timeout`.
 pub fn connect_and_handshake(addr: &Address, name: &str, timeout: Duration, hello_id: u64) -> Result<Connected> {
+    connect_and_authenticate(addr, name, timeout, hello_id, None)
+}
+
+/// The handshake, then AUTH (mechanism bearer, request id `auth.0`, credential `auth.1`) before
+/// anything else when a credential is given: AUTH_OK fills the welcome's principal; AUTH_FAILED
+/// is `Error::AuthFailed`; a broker that predates AUTH answers UNKNOWN_FRAME_TYPE
+/// (`Error::Protocol` saying so).
+pub fn connect_and_authenticate(
+    addr: &Address,
+    name: &str,
+    timeout: Duration,
+    hello_id: u64,
+    auth: Option<(u64, &[u8])>,
+) -> Result<Connected> {
     let deadline = Instant::now() + timeout;
     let t = Transport::connect(addr, timeout)?;
     let io_err = |e: io::Error| Error::connection(format!("handshake with {} failed: {}", addr, e));
@@ -192,7 +222,7 @@ pub fn connect_and_handshake(addr: &Address, name: &str, timeout: Duration, hell
                     message: format!("broker {} chose version {}, this client speaks {}..{}", addr, version, MIN_VERSION, MAX_VERSION),
                 });
             }
-            Welcome { version, max_frame_length, store_id, server_name }
+            Welcome { version, max_frame_length, store_id, server_name, principal: None, expires_at_millis: 0 }
         }
         Frame::Error { code, message, fields, .. } => return Err(Error::from_wire(code, message, &fields)),
         other => {
@@ -202,10 +232,50 @@ pub fn connect_and_handshake(addr: &Address, name: &str, timeout: Duration, hell
             })
         }
     };
+    let mut welcome = welcome;
+    reader.version = welcome.version;
+    if let Some((auth_id, credential)) = auth {
+        let f = Frame::Auth { request_id: auth_id, mechanism: "bearer".to_string(), credential: credential.to_vec() };
+        w.write_all(&codec::encode(&f, welcome.version)).map_err(io_err)?;
+        loop {
+            match reader.read_frame() {
+                Ok(Frame::AuthOk { request_id, principal, expires_at_millis }) if request_id == auth_id => {
+                    welcome.principal = Some(principal);
+                    welcome.expires_at_millis = expires_at_millis;
+                    break;
+                }
+                Ok(Frame::Ping { request_id }) => {
+                    w.write_all(&codec::encode(&Frame::Pong { request_id }, welcome.version)).map_err(io_err)?;
+                }
+                Ok(Frame::Error { code, message, .. }) if code == codec::ErrorCode::UnknownFrameType.code() => {
+                    return Err(Error::Protocol {
+                        code: codec::ErrorCode::UnknownFrameType,
+                        message: format!("broker {} does not support authentication (AUTH answered UNKNOWN_FRAME_TYPE: {})", addr, message),
+                    })
+                }
+                Ok(Frame::Error { code, message, fields, .. }) => {
+                    return Err(Error::from_wire(code, format!("broker {} refused AUTH: {}", addr, message), &fields))
+                }
+                Ok(other) => {
+                    return Err(Error::Protocol {
+                        code: codec::ErrorCode::MalformedFrame,
+                        message: format!("broker {} answered AUTH with {}", addr, other.type_name()),
+                    })
+                }
+                Err(ReadError::Io(e)) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                    return Err(Error::connection(format!("no answer to AUTH from {} within {} ms", addr, timeout.as_millis())))
+                }
+                Err(ReadError::Eof) => return Err(Error::connection(format!("connection to {} closed before AUTH was answered", addr))),
+                Err(ReadError::Io(e)) => return Err(io_err(e)),
+                Err(ReadError::Frame(e)) => {
+                    return Err(Error::Protocol { code: e.code, message: format!("broker {} sent a bad frame after AUTH: {}", addr, e) })
+                }
+            }
+        }
+    }
     if Instant::now() > deadline {
         return Err(Error::connection(format!("handshake with {} took longer than {} ms", addr, timeout.as_millis())));
     }
-    reader.version = welcome.version;
     reader.max_frame_length = CLIENT_MAX_FRAME_LENGTH.max(welcome.max_frame_length);
     reader.inner_ref().set_read_timeout(None).map_err(io_err)?;
     Ok(Connected { address: addr.clone(), writer: w, reader, welcome })

@@ -17,6 +17,16 @@ pub enum Error {
     /// STORE_CHANGED from the broker, or a reconnect that found another store (storeId changed):
     /// a subscription cannot resume by sequence.
     StoreChanged { message: String },
+    /// PERMISSION_DENIED: the connection's principal may not do this operation on this stream,
+    /// subject or consumer (the message names them). The connection stays open.
+    PermissionDenied { message: String },
+    /// AUTH_FAILED: the broker refused the credential and closed the connection. `connect`
+    /// returns it; after a reconnect it closes the client (the same credential cannot succeed).
+    AuthFailed { message: String },
+    /// AUTH_EXPIRED: the credential expired with no fresh AUTH; the broker closed the connection
+    /// (an `Event::Error`; the client reconnects and authenticates again, asking the token
+    /// provider anew).
+    AuthExpired { message: String },
     /// Any other ERROR (or SUBSCRIPTION_CLOSED) from the broker. `wire_code` is the number as sent
     /// (`code` is `Unknown` for numbers this client does not know).
     Server { code: ErrorCode, wire_code: u16, message: String, fields: ErrorFields },
@@ -44,6 +54,9 @@ impl Error {
                 Error::ProducerSequence { last_producer_sequence: f.last_producer_sequence, message }
             }
             ErrorCode::StoreChanged => Error::StoreChanged { message },
+            ErrorCode::PermissionDenied => Error::PermissionDenied { message },
+            ErrorCode::AuthFailed => Error::AuthFailed { message },
+            ErrorCode::AuthExpired => Error::AuthExpired { message },
             c @ (ErrorCode::MalformedFrame
             | ErrorCode::FrameTooLarge
             | ErrorCode::UnknownFrameType
@@ -71,6 +84,9 @@ impl Error {
             Error::Backpressure { .. } => ErrorCode::Backpressure,
             Error::ProducerSequence { .. } => ErrorCode::ProducerSequence,
             Error::StoreChanged { .. } => ErrorCode::StoreChanged,
+            Error::PermissionDenied { .. } => ErrorCode::PermissionDenied,
+            Error::AuthFailed { .. } => ErrorCode::AuthFailed,
+            Error::AuthExpired { .. } => ErrorCode::AuthExpired,
             Error::Server { code, .. } => *code,
             Error::Protocol { code, .. } => *code,
             _ => return None,
@@ -102,6 +118,9 @@ impl Error {
             | Error::Backpressure { message, .. }
             | Error::ProducerSequence { message, .. }
             | Error::StoreChanged { message }
+            | Error::PermissionDenied { message }
+            | Error::AuthFailed { message }
+            | Error::AuthExpired { message }
             | Error::Server { message, .. }
             | Error::Protocol { message, .. }
             | Error::Timeout { message }
@@ -164,5 +183,11 @@ mod tests {
         assert!(e.to_string().contains("retryAfterMillis=250"));
         assert_eq!(Error::timeout("x").wire_code(), -1);
         assert_eq!(Error::timeout("x").name(), "CLIENT_TIMEOUT");
+        let e = Error::from_wire(33, "publish on 'blocks' is not permitted for 'observer'".into(), &[]);
+        assert!(matches!(e, Error::PermissionDenied { .. }));
+        assert_eq!((e.wire_code(), e.name()), (33, "PERMISSION_DENIED"));
+        assert_eq!(Error::from_wire(40, "x".into(), &[]), Error::AuthFailed { message: "x".into() });
+        assert_eq!(Error::from_wire(41, "x".into(), &[]).name(), "AUTH_EXPIRED");
+        assert_eq!(Error::from_wire(42, "x".into(), &[]).name(), "UNAVAILABLE");
     }
 }

@@ -28,8 +28,8 @@ pub mod responder;
 pub mod subscription;
 
 pub use batching::{BatchingOptions, BatchingPublisher, WhenFull};
-pub use client::{Client, ClientOptions, IdempotentProducer, ConnectionState, Event, FetchResult, PendingAck, PublishAck, PublishOptions, Responder, StreamConsumers, Subscription};
-pub use codec::{ErrorCode, ErrorFields};
+pub use client::{AuthInfo, StreamPage, Client, ClientOptions, IdempotentProducer, ConnectionState, Event, FetchResult, PendingAck, PublishAck, PublishOptions, Responder, StreamConsumers, Subscription};
+pub use codec::{ErrorCode, ErrorFields, StreamEntry};
 pub use connection::ReconnectPolicy;
 pub use error::{Error, Result};
 pub use responder::Request;

@@ -1,7 +1,7 @@
 //! Every entry of docs/protocol-vectors.json: frames decode to their fields and encode to their
 //! hex; malformed input fails with the listed code and request id.
 
-use wirebus::codec::{self, ConsumerEntry, ErrorCode, Frame, FrameReader, ReadError, StartKind};
+use wirebus::codec::{self, ConsumerEntry, ErrorCode, Frame, FrameReader, ReadError, StartKind, StreamEntry};
 use wirebus::json::{self, from_hex, to_hex, Json};
 
 fn vectors() -> Json {
@@ -153,8 +153,40 @@ fn fields_of(f: &Frame) -> Vec<(&'static str, Json)> {
         }
         Frame::Response { payload, .. } => out.push(("payloadHex", s(&to_hex(payload)))),
         Frame::RespondOn { subject, .. } | Frame::RespondOff { subject, .. } => out.push(("subject", s(subject))),
+        Frame::Auth { mechanism, credential, .. } => out.extend([("mechanism", s(mechanism)), ("credentialHex", s(&to_hex(credential)))]),
+        Frame::AuthOk { principal, expires_at_millis, .. } => {
+            out.extend([("principal", s(principal)), ("expiresAtMillis", n(*expires_at_millis))])
+        }
+        Frame::Streams { after, max, .. } => out.extend([("after", s(after)), ("max", n(*max as u64))]),
+        Frame::StreamList { streams, more, .. } => out.extend([
+            ("streams", Json::Arr(streams.iter().map(stream_json).collect())),
+            ("more", Json::Bool(*more)),
+        ]),
+        Frame::DeleteStream { stream, .. } => out.push(("stream", s(stream))),
+        Frame::TrimStream { stream, before_sequence, .. } => out.extend([("stream", s(stream)), ("beforeSequence", n(*before_sequence))]),
+        Frame::DeleteConsumer { stream, consumer, .. } => out.extend([("stream", s(stream)), ("consumer", s(consumer))]),
     }
     out
+}
+
+fn stream_json(e: &StreamEntry) -> Json {
+    Json::obj(vec![
+        ("name", s(&e.name)),
+        ("firstSequence", n(e.first_sequence)),
+        ("lastSequence", n(e.last_sequence)),
+        ("bytes", n(e.bytes)),
+        ("consumers", n(e.consumers as u64)),
+    ])
+}
+
+fn stream_of(c: &Json) -> StreamEntry {
+    StreamEntry {
+        name: get_str(c, "name"),
+        first_sequence: get_u64(c, "firstSequence"),
+        last_sequence: get_u64(c, "lastSequence"),
+        bytes: get_u64(c, "bytes"),
+        consumers: get_u64(c, "consumers") as u32,
+    }
 }
 
 /// A vector's field normalised to what `fields_of` writes (the doc and the vectors file have
@@ -163,6 +195,7 @@ fn normalise(key: &str, v: &Json) -> Json {
     match (key, v) {
         ("startKind", Json::Num(_)) => s(StartKind::from_u8(v.as_u64().unwrap() as u8).unwrap().name()),
         ("resume", Json::Bool(b)) => n(*b as u64),
+        ("streams", Json::Arr(a)) => Json::Arr(a.iter().map(|c| stream_json(&stream_of(c))).collect()),
         ("ackMode", Json::Str(m)) => n(if m.eq_ignore_ascii_case("explicit") || m == "1" { 1 } else { 0 }),
         ("consumers", Json::Arr(a)) => Json::Arr(
             a.iter()
@@ -337,6 +370,17 @@ fn frame_of(ty: &str, f: &Json) -> Frame {
         "RESPONSE" => Frame::Response { request_id, payload: get_hex(f, "payloadHex") },
         "RESPOND_ON" => Frame::RespondOn { request_id, subject: get_str(f, "subject") },
         "RESPOND_OFF" => Frame::RespondOff { request_id, subject: get_str(f, "subject") },
+        "AUTH" => Frame::Auth { request_id, mechanism: get_str(f, "mechanism"), credential: get_hex(f, "credentialHex") },
+        "AUTH_OK" => Frame::AuthOk { request_id, principal: get_str(f, "principal"), expires_at_millis: get_u64(f, "expiresAtMillis") },
+        "STREAMS" => Frame::Streams { request_id, after: get_str(f, "after"), max: get_u64(f, "max") as u32 },
+        "STREAM_LIST" => Frame::StreamList {
+            request_id,
+            streams: f.get("streams").unwrap().as_array().unwrap().iter().map(stream_of).collect(),
+            more: f.get("more").unwrap().as_bool().unwrap(),
+        },
+        "DELETE_STREAM" => Frame::DeleteStream { request_id, stream: get_str(f, "stream") },
+        "TRIM_STREAM" => Frame::TrimStream { request_id, stream: get_str(f, "stream"), before_sequence: get_u64(f, "beforeSequence") },
+        "DELETE_CONSUMER" => Frame::DeleteConsumer { request_id, stream: get_str(f, "stream"), consumer: get_str(f, "consumer") },
         t => panic!("unknown vector type {}", t),
     }
 }

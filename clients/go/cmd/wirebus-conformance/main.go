@@ -44,6 +44,7 @@ type cmd struct {
 	Subject          string          `json:"subject"`
 	Reply            *string         `json:"reply"`
 	Echo             bool            `json:"echo"`
+	Token            string          `json:"token"`
 }
 
 type obj = map[string]interface{}
@@ -168,7 +169,7 @@ func (d *driver) handle(line string) (reply obj) {
 	}
 	if c.Cmd != "connect" && c.Cmd != "close" && d.client == nil {
 		switch c.Cmd {
-		case "publish", "publishBatch", "subscribe", "consume", "take", "ack", "unsubscribe", "fetch", "respond", "request", "consumers":
+		case "publish", "publishBatch", "subscribe", "consume", "take", "ack", "unsubscribe", "fetch", "respond", "request", "consumers", "auth":
 			return fail(-1, "CONNECTION", "not connected: send connect first")
 		}
 	}
@@ -187,12 +188,22 @@ func (d *driver) handle(line string) (reply obj) {
 		}
 		cl, err := wirebus.Connect(ctx, wirebus.Options{Addresses: c.Addresses, Name: name,
 			Reconnect: wirebus.ReconnectPolicy{Initial: 20 * time.Millisecond, Max: 500 * time.Millisecond},
-			OnError:   func(e error) { d.log.Printf("%v", e) }})
+			OnError:   func(e error) { d.log.Printf("%v", e) }, Token: c.Token})
 		if err != nil {
 			return failErr(err)
 		}
 		d.client = cl
-		return obj{"ok": true, "version": cl.ProtocolVersion()}
+		answer := obj{"ok": true, "version": cl.ProtocolVersion()}
+		if p := cl.Principal(); p.Principal != "" {
+			answer["principal"] = p.Principal
+		}
+		return answer
+	case "auth":
+		info, err := d.client.Auth(ctx, c.Token)
+		if err != nil {
+			return failErr(err)
+		}
+		return obj{"ok": true, "principal": info.Principal, "expiresAtMillis": info.ExpiresAtMillis}
 	case "publish":
 		if c.Payload == nil {
 			return fail(-1, "CLIENT", "publish needs payload")

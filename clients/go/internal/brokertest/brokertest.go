@@ -93,6 +93,37 @@ func Start(t testing.TB, jar string, uds string, extra ...string) *Broker {
 	return b
 }
 
+// StartServe runs `java -jar jar serve --http off <serve...>` (the caller chooses the store,
+// the data directory and the listeners) and waits for 'ready'. It is stopped when the test ends.
+func StartServe(t testing.TB, jar string, serve ...string) *Broker {
+	t.Helper()
+	args := append([]string{"-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xshare:auto", "-jar", jar, "serve", "--http", "off"}, serve...)
+	b, err := StartArgs(args, 60*time.Second)
+	if err != nil {
+		t.Fatalf("starting broker %s %v: %v", jar, serve, err)
+	}
+	t.Cleanup(func() {
+		b.Stop()
+		if t.Failed() {
+			t.Logf("broker %v output:\n%s", serve, b.Output())
+		}
+	})
+	return b
+}
+
+// FreeHostPort is a 127.0.0.1 port nothing listens on right now (a dead address until a broker
+// is started there).
+func FreeHostPort(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
 // StartArgs runs java with args and waits (up to timeout) for 'ready' on stdout.
 func StartArgs(args []string, timeout time.Duration) (*Broker, error) {
 	cmd := exec.Command("java", args...)

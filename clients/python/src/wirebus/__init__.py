@@ -4,11 +4,12 @@
     client = await wirebus.connect(["tcp://127.0.0.1:7440"], name="svc")
     ack = await client.publish("chat.session-42", b"hello")
 """
-from .client import (Client, ConsumerInfo, FetchResult, IdempotentProducer, PublishAck, StreamConsumers,
+from .client import (AuthInfo, StreamInfo, StreamPage, Client, ConsumerInfo, FetchResult, IdempotentProducer, PublishAck, StreamConsumers,
                      connect)
 from .batching import BatchingPublisher
 from .connection import ReconnectPolicy, default_address, parse_address
-from .errors import (BackpressureError, ClientClosedError, ClientError, ClientTimeoutError, ConnectionLostError,
+from .errors import (AuthError, AuthExpiredError, AuthFailedError, PermissionDeniedError, UnavailableError,
+                     BackpressureError, ClientClosedError, ClientError, ClientTimeoutError, ConnectionLostError,
                      NoRespondersError, NotFoundError, ProducerSequenceError, ProtocolViolationError,
                      QueueFullError, RequestTimeoutError, ResponderError, SequenceMismatchError,
                      SequenceNotRetainedError, ServerError, ShuttingDownError, StoreChangedError, WirebusError)

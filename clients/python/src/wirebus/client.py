@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass, field
 
 from . import codec
 from . import errors
 from .calls import Call, CallTable
-from .connection import Connection, ReconnectPolicy
+from .connection import Connection, ReconnectPolicy, credential_bytes, tls_context
 from .responders import Responder, Responders
 from .subscriptions import ACK_AUTO, ACK_EXPLICIT, Message, Subscription
 
@@ -60,6 +61,29 @@ class ConsumerInfo:
 
 
 @dataclass
+class AuthInfo:
+    """What AUTH_OK said: the principal and when its credential expires (epoch ms, 0 = never)."""
+    principal: str
+    expires_at_millis: int
+
+
+@dataclass
+class StreamInfo:
+    name: str
+    first_sequence: int
+    last_sequence: int
+    bytes: int
+    consumers: int
+
+
+@dataclass
+class StreamPage:
+    """One page of STREAMS: ``more`` when names after the last one exist."""
+    streams: list
+    more: bool
+
+
+@dataclass
 class StreamConsumers:
     stream: str
     last_sequence: int
@@ -94,13 +118,17 @@ class Client:
 
     def __init__(self, addresses, *, name="wirebus-python", connect_timeout=5.0, request_timeout=10.0,
                  reconnect: ReconnectPolicy | None = None, max_in_flight=65536, subscription_window=1024,
-                 on_error=None):
+                 on_error=None, token=None, tls_ca_file: str | None = None, ssl_context=None,
+                 tls_server_name: str | None = None, token_refresh: bool = True):
         if request_timeout <= 0:
             raise ValueError("request_timeout must be positive")
         self.request_timeout = request_timeout
         self.subscription_window = subscription_window
         self.on_error = on_error
-        self._conn = Connection(addresses, name, self, connect_timeout=connect_timeout, reconnect=reconnect)
+        if ssl_context is None and tls_ca_file is not None:
+            ssl_context = tls_context(tls_ca_file)
+        self._conn = Connection(addresses, name, self, connect_timeout=connect_timeout, reconnect=reconnect,
+                                credential=token, ssl_context=ssl_context, tls_server_name=tls_server_name)
         self._calls = CallTable(max_in_flight)
         self._subs: dict[int, Subscription] = {}
         self._sub_ids = 0
@@ -110,6 +138,9 @@ class Client:
         self._store_id = None
         self._connected_event = asyncio.Event()
         self._loop = asyncio.get_running_loop()
+        self.token_refresh = token_refresh
+        self._generation = 0          # counts connections (a refresh belongs to one)
+        self._refresh_timer = None
 
     # ------------------------------------------------------------------ properties
     @property
@@ -128,6 +159,18 @@ class Client:
     @property
     def store_id(self):
         return self._store_id
+
+    @property
+    def principal(self) -> str | None:
+        """The principal AUTH_OK named on the current (or last) connection; None without a token."""
+        w = self._conn.welcome
+        return w.principal if w is not None else None
+
+    @property
+    def expires_at_millis(self) -> int:
+        """When the current credential expires (epoch ms; 0 = never or no token)."""
+        w = self._conn.welcome
+        return w.expires_at_millis if w is not None else 0
 
     @property
     def closed(self) -> bool:
@@ -151,6 +194,8 @@ class Client:
                 s.end(err)
             self._report(err)
         self._store_id = welcome.store_id
+        self._generation += 1
+        self._schedule_refresh()
         # restore subscriptions and responders before anything queued goes out
         for s in list(self._subs.values()):
             if s.open:
@@ -184,6 +229,7 @@ class Client:
 
     def _disconnected(self):
         self._connected_event.clear()
+        self._cancel_refresh()
         closing = self._closed_error is not None or self._conn.closed
         self._resend.extend(self._calls.on_disconnect(closing, self._conn.address))
         self._resend.sort(key=lambda c: c.id)
@@ -471,6 +517,89 @@ class Client:
             raise
         return r
 
+    # ------------------------------------------------------------------ authentication
+    async def auth(self, token, *, timeout: float | None = None) -> AuthInfo:
+        """Sends AUTH with a fresh bearer ``token`` (str, bytes, or a callable returning one) on the
+        current connection, e.g. before the current one expires; the broker replaces the
+        connection's principal. The token is kept for later reconnects once AUTH_OK came. AUTH_FAILED
+        raises :class:`AuthFailedError` (the broker closes the connection; the client reconnects
+        with the previous token)."""
+        data = credential_bytes(token)
+        info = await self._call(codec.AUTH, {"mechanism": "bearer", "credential": data},
+                                lambda f: AuthInfo(f["principal"], f["expiresAtMillis"]), "AUTH", timeout=timeout,
+                                counts=False)
+        self._conn.credential = token
+        w = self._conn.welcome
+        if w is not None:
+            w.principal, w.expires_at_millis = info.principal, info.expires_at_millis
+        self._schedule_refresh()   # a callable token keeps being refreshed; a fixed one is not
+        return info
+
+    def _cancel_refresh(self):
+        if self._refresh_timer is not None:
+            self._refresh_timer.cancel()
+            self._refresh_timer = None
+
+    def _schedule_refresh(self):
+        """With a token provider (a callable) and a credential that expires: a fresh token is asked
+        for and sent in AUTH on the open connection when three quarters of the remaining lifetime
+        have passed, so the broker does not end the connection with AUTH_EXPIRED."""
+        self._cancel_refresh()
+        w = self._conn.welcome
+        if not self.token_refresh or not callable(self._conn.credential) or w is None or not w.expires_at_millis:
+            return
+        delay = max(0.0, (w.expires_at_millis / 1000.0 - time.time()) * 0.75)
+        gen = self._generation
+        self._refresh_timer = self._loop.call_later(delay, lambda: self._loop.create_task(self._refresh(gen)))
+
+    async def _refresh(self, gen):
+        self._refresh_timer = None
+        if gen != self._generation or self._closed_error is not None or not self._conn.writable:
+            return
+        try:
+            data = credential_bytes(self._conn.credential)
+            ok = await self._call(codec.AUTH, {"mechanism": "bearer", "credential": data}, None, "AUTH (refresh)",
+                                  counts=False)
+        except Exception as e:  # noqa: BLE001 - reported; the broker then ends the connection, the reconnect re-authenticates
+            self._report(errors.ClientError("refreshing the credential before it expires failed: %s" % e))
+            return
+        w = self._conn.welcome
+        if gen == self._generation and w is not None:
+            w.principal, w.expires_at_millis = ok["principal"], ok["expiresAtMillis"]
+            self._schedule_refresh()
+
+    # ------------------------------------------------------------------ administration
+    async def streams(self, after: str = "", max_streams: int = 1000, *, timeout: float | None = None) -> StreamPage:
+        """One page of the streams the principal may administer, names after ``after``."""
+        if not 1 <= max_streams <= 1000:
+            raise ValueError("max_streams must be 1..1000, was %r" % (max_streams,))
+
+        def convert(f):
+            return StreamPage([StreamInfo(e["name"], e["firstSequence"], e["lastSequence"], e["bytes"],
+                                          e["consumers"]) for e in f["streams"]], f["more"])
+        return await self._call(codec.STREAMS, {"after": after, "max": max_streams}, convert, "STREAMS",
+                                timeout=timeout)
+
+    async def delete_stream(self, stream: str, *, timeout: float | None = None):
+        """Deletes the stream, its records and durable consumers (NotFoundError if absent)."""
+        _check_name("stream", stream)
+        await self._call(codec.DELETE_STREAM, {"stream": stream}, None, "DELETE_STREAM %r" % stream, timeout=timeout)
+
+    async def trim_stream(self, stream: str, before_sequence: int, *, timeout: float | None = None):
+        """Drops records below ``before_sequence`` as far as the storage granularity allows."""
+        _check_name("stream", stream)
+        if not isinstance(before_sequence, int) or not 0 <= before_sequence <= codec.MAX_U63:
+            raise ValueError("before_sequence must be a sequence, was %r" % (before_sequence,))
+        await self._call(codec.TRIM_STREAM, {"stream": stream, "beforeSequence": before_sequence}, None,
+                         "TRIM_STREAM %r before %d" % (stream, before_sequence), timeout=timeout)
+
+    async def delete_consumer(self, stream: str, consumer: str, *, timeout: float | None = None):
+        """Deletes a durable consumer and its position (NotFoundError if absent)."""
+        _check_name("stream", stream)
+        _check_name("consumer", consumer)
+        await self._call(codec.DELETE_CONSUMER, {"stream": stream, "consumer": consumer}, None,
+                         "DELETE_CONSUMER %r of %r" % (consumer, stream), timeout=timeout)
+
     async def ping(self, timeout: float | None = None) -> float:
         """Round trip to the broker, in seconds."""
         loop = asyncio.get_running_loop()
@@ -483,6 +612,7 @@ class Client:
         if self._closed_error is not None:
             return
         self._closed_error = err
+        self._cancel_refresh()
         self._calls.fail_all(err if isinstance(err, errors.WirebusError) else errors.ClientClosedError(str(err)))
         for c in self._resend:
             self._calls.fail(c, err)
@@ -533,7 +663,12 @@ async def connect(addresses=None, *, name: str = "wirebus-python", **options) ->
     """Connects to the first of ``addresses`` that answers (a list or one string; default the
     broker's default Unix socket) and completes the handshake; raises ConnectionLostError saying
     why when none does. Options: connect_timeout, request_timeout (seconds), reconnect
-    (:class:`ReconnectPolicy`), max_in_flight, subscription_window, on_error."""
+    (:class:`ReconnectPolicy`), max_in_flight, subscription_window, on_error; ``token`` (a bearer
+    token or JWT, str/bytes, or a callable returning one, called on every connection: sent in AUTH
+    right after WELCOME on every connection; a callable is also asked for a fresh token when three
+    quarters of an expiring credential's lifetime have passed, sent in AUTH on the open connection,
+    unless ``token_refresh=False``); ``tls_ca_file`` (PEM CA for ``tls://`` addresses; default
+    the system's trust store), ``ssl_context`` (instead), ``tls_server_name`` (name to verify)."""
     client = Client(addresses or [], name=name, **options)
     try:
         await client._conn.connect()

@@ -26,6 +26,8 @@ PUBLISH, PUBLISH_BATCH, PUBLISH_ACK, PUBLISH_IDEMPOTENT = 0x10, 0x11, 0x12, 0x13
 SUBSCRIBE, SUBSCRIBED, DELIVER, CREDIT, UNSUBSCRIBE, SUBSCRIPTION_CLOSED = 0x20, 0x21, 0x22, 0x23, 0x24, 0x25
 CONSUME, ACK, CONSUMERS, CONSUMER_LIST, FETCH, FETCHED = 0x26, 0x27, 0x28, 0x29, 0x2A, 0x2B
 REQUEST, RESPONSE, RESPOND_ON, RESPOND_OFF = 0x30, 0x31, 0x32, 0x33
+AUTH, AUTH_OK = 0x08, 0x09
+STREAMS, STREAM_LIST, DELETE_STREAM, TRIM_STREAM, DELETE_CONSUMER = 0x40, 0x41, 0x42, 0x43, 0x44
 
 TYPE_NAMES = {
     HELLO: "HELLO", WELCOME: "WELCOME", PING: "PING", PONG: "PONG", GOAWAY: "GOAWAY", ERROR: "ERROR",
@@ -35,6 +37,8 @@ TYPE_NAMES = {
     SUBSCRIPTION_CLOSED: "SUBSCRIPTION_CLOSED", CONSUME: "CONSUME", ACK: "ACK", CONSUMERS: "CONSUMERS",
     CONSUMER_LIST: "CONSUMER_LIST", FETCH: "FETCH", FETCHED: "FETCHED", REQUEST: "REQUEST",
     RESPONSE: "RESPONSE", RESPOND_ON: "RESPOND_ON", RESPOND_OFF: "RESPOND_OFF",
+    AUTH: "AUTH", AUTH_OK: "AUTH_OK", STREAMS: "STREAMS", STREAM_LIST: "STREAM_LIST",
+    DELETE_STREAM: "DELETE_STREAM", TRIM_STREAM: "TRIM_STREAM", DELETE_CONSUMER: "DELETE_CONSUMER",
 }
 TYPES_BY_NAME = {v: k for k, v in TYPE_NAMES.items()}
 
@@ -52,11 +56,11 @@ ERROR_CODES = {
     20: "NO_RESPONDERS", 21: "TIMEOUT", 22: "RESPONDER_GONE", 23: "RESPONDER_FAILED",
     30: "SHUTTING_DOWN", 31: "INTERNAL", 32: "BACKPRESSURE", 33: "PERMISSION_DENIED",
     34: "STREAM_LIMIT", 35: "CONNECTION_LIMIT", 36: "SLOW_CONSUMER", 37: "READ_TIMEOUT",
-    38: "STORE_CHANGED", 39: "NOT_FOUND",
+    38: "STORE_CHANGED", 39: "NOT_FOUND", 40: "AUTH_FAILED", 41: "AUTH_EXPIRED", 42: "UNAVAILABLE",
 }
 CODES_BY_NAME = {v: k for k, v in ERROR_CODES.items()}
 #: codes after which the broker closes the connection
-CLOSING_CODES = frozenset({1, 2, 3, 4, 5, 35, 36, 37})
+CLOSING_CODES = frozenset({1, 2, 3, 4, 5, 35, 36, 37, 40, 41})
 
 MALFORMED_FRAME = 1
 FRAME_TOO_LARGE = 2
@@ -107,7 +111,8 @@ class Frame:
 
 
 # ----------------------------------------------------------------------------- layouts
-# field kinds: u8 u16 u31 u32 u63 u64 str bytes records kind (startKind) consumers errfields
+# field kinds: u8 u16 u31 u32 u63 u64 str bytes blob (u31 length + bytes) records kind (startKind)
+# bit (0/1) bool (0/1 as a bool) consumers streamlist errfields
 _V1 = {
     HELLO: [("magic", "magic"), ("minVersion", "u16"), ("maxVersion", "u16"), ("clientName", "str")],
     WELCOME: [("version", "u16"), ("maxFrameLength", "u31"), ("storeId", "u63"), ("serverName", "str")],
@@ -139,6 +144,14 @@ _V1 = {
     RESPONSE: [("payload", "bytes")],
     RESPOND_ON: [("subject", "str")],
     RESPOND_OFF: [("subject", "str")],
+    # added to version 2 later (AUTH, admin); the same layout whatever the version
+    AUTH: [("mechanism", "str"), ("credential", "blob")],
+    AUTH_OK: [("principal", "str"), ("expiresAtMillis", "u63")],
+    STREAMS: [("after", "str"), ("max", "u31")],
+    STREAM_LIST: [("streams", "streamlist"), ("more", "bool")],
+    DELETE_STREAM: [("stream", "str")],
+    TRIM_STREAM: [("stream", "str"), ("beforeSequence", "u63")],
+    DELETE_CONSUMER: [("stream", "str"), ("consumer", "str")],
 }
 _V2 = dict(_V1)
 _V2[ERROR] = _V1[ERROR] + [("errorFields", "errfields")]
@@ -221,6 +234,23 @@ def encode(frame: Frame, version: int = 1) -> bytes:
             v = f[name]
             _check(name, v, 0, 1)
             out.append(_U8.pack(v))
+        elif kind == "bool":
+            out.append(_U8.pack(1 if f[name] else 0))
+        elif kind == "blob":
+            v = bytes(f[name])
+            _check(name + " length", len(v), 0, MAX_U31)
+            out.append(_U32.pack(len(v)))
+            out.append(v)
+        elif kind == "streamlist":
+            ss = f[name]
+            out.append(_U32.pack(len(ss)))
+            for e in ss:
+                _enc_str(e["name"], out, "stream name")
+                for k in ("firstSequence", "lastSequence", "bytes"):
+                    _check(k, e[k], 0, MAX_U63)
+                    out.append(_U64.pack(e[k]))
+                _check("consumers", e["consumers"], 0, MAX_U31)
+                out.append(_U32.pack(e["consumers"]))
         elif kind == "magic":
             out.append(_U32.pack(f.get(name, MAGIC)))
         elif kind == "bytes":
@@ -349,15 +379,42 @@ def decode_body(ftype: int, rid: int, flags: int, buf, pos: int, end: int, versi
             b.need(2, name)
             fields[name] = _U16.unpack_from(buf, b.pos)[0]
             b.pos += 2
-        elif kind in ("u8", "kind", "bit"):
+        elif kind in ("u8", "kind", "bit", "bool"):
             b.need(1, name)
             v = buf[b.pos]
             b.pos += 1
             if kind == "kind" and v > 2:
                 raise ProtocolError(MALFORMED_FRAME, "startKind %d is not 0, 1 or 2" % v, rid)
-            if kind == "bit" and v > 1:
+            if kind in ("bit", "bool") and v > 1:
                 raise ProtocolError(MALFORMED_FRAME, "%s %d is not 0 or 1" % (name, v), rid)
-            fields[name] = v
+            fields[name] = (v == 1) if kind == "bool" else v
+        elif kind == "blob":
+            b.need(4, name + " length")
+            n = _U32.unpack_from(buf, b.pos)[0]
+            b.pos += 4
+            if n > MAX_U31:
+                raise ProtocolError(MALFORMED_FRAME, "%s length is above 2^31-1" % name, rid)
+            b.need(n, name)
+            fields[name] = bytes(buf[b.pos:b.pos + n])
+            b.pos += n
+        elif kind == "streamlist":
+            b.need(4, "stream count")
+            count = _U32.unpack_from(buf, b.pos)[0]
+            b.pos += 4
+            if count * 30 > end - b.pos:
+                raise ProtocolError(MALFORMED_FRAME, "stream count %d cannot fit in the frame" % count, rid)
+            ss = []
+            for _ in range(count):
+                sname = _dec_str(b, "stream name")
+                b.need(28, "stream entry")
+                first, last, nbytes = struct.unpack_from(">QQQ", buf, b.pos)
+                cons = _U32.unpack_from(buf, b.pos + 24)[0]
+                b.pos += 28
+                if first > MAX_U63 or last > MAX_U63 or nbytes > MAX_U63 or cons > MAX_U31:
+                    raise ProtocolError(MALFORMED_FRAME, "stream entry field out of range", rid)
+                ss.append({"name": sname, "firstSequence": first, "lastSequence": last, "bytes": nbytes,
+                           "consumers": cons})
+            fields[name] = ss
         elif kind == "bytes":
             fields[name] = bytes(buf[b.pos:end])
             b.pos = end

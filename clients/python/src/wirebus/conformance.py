@@ -87,9 +87,17 @@ class Driver:
     async def cmd_connect(self, c):
         if self.client is not None:
             await self.client.close()
+        self.client = None
         self.client = await connect(c["addresses"], name=c.get("name", "wirebus-python-conformance"),
-                                    on_error=lambda e: log.info("client: %s", e))
-        return {"ok": True, "version": self.client.version}
+                                    on_error=lambda e: log.info("client: %s", e), token=c.get("token"))
+        out = {"ok": True, "version": self.client.version}
+        if self.client.principal is not None:
+            out["principal"] = self.client.principal
+        return out
+
+    async def cmd_auth(self, c):
+        info = await self._need_client().auth(c["token"])
+        return {"ok": True, "principal": info.principal, "expiresAtMillis": info.expires_at_millis}
 
     async def cmd_publish(self, c):
         ack = await self._need_client().publish(c["stream"], bytes.fromhex(c.get("payload", "")),

@@ -14,6 +14,7 @@ import logging
 import os
 import random
 import socket
+import ssl
 
 from . import codec
 from . import errors
@@ -54,14 +55,15 @@ def parse_address(address: str):
         if not path:
             raise ValueError("address %r has no socket path" % address)
         return ("unix", path)
-    if address.startswith("tcp://"):
-        hostport = address[len("tcp://"):]
-        host, sep, port = hostport.rpartition(":")
-        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-            raise ValueError("address %r is not tcp://host:port" % address)
-        return ("tcp", host.strip("[]"), int(port))
+    for scheme in ("tcp", "tls"):
+        if address.startswith(scheme + "://"):
+            hostport = address[len(scheme) + 3:]
+            host, sep, port = hostport.rpartition(":")
+            if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError("address %r is not %s://host:port" % (address, scheme))
+            return (scheme, host.strip("[]"), int(port))
     if "://" in address:
-        raise ValueError("address %r: only unix:// and tcp:// are supported" % address)
+        raise ValueError("address %r: only unix://, tcp:// and tls:// are supported" % address)
     return ("unix", address)
 
 
@@ -74,7 +76,10 @@ def default_address() -> str:
 
 
 class Welcome:
-    __slots__ = ("version", "max_frame_length", "store_id", "server_name", "address")
+    """The handshake's outcome: WELCOME's fields, and AUTH_OK's when a credential was sent
+    (``principal`` None and ``expires_at_millis`` 0 otherwise)."""
+    __slots__ = ("version", "max_frame_length", "store_id", "server_name", "address", "principal",
+                 "expires_at_millis")
 
     def __init__(self, frame: codec.Frame, address: str):
         self.version = frame["version"]
@@ -82,6 +87,31 @@ class Welcome:
         self.store_id = frame["storeId"]
         self.server_name = frame["serverName"]
         self.address = address
+        self.principal = None
+        self.expires_at_millis = 0
+
+
+def credential_bytes(credential) -> bytes | None:
+    """The bearer credential to send now: ``credential`` itself (str or bytes) or, when callable,
+    what it returns (called on every connection, so a provider can mint a fresh token)."""
+    if credential is None:
+        return None
+    if callable(credential):
+        credential = credential()
+    if isinstance(credential, str):
+        credential = credential.encode("utf-8")
+    if not isinstance(credential, (bytes, bytearray)) or not credential:
+        raise errors.ClientError("the credential (token) must be a non-empty str or bytes, or a callable "
+                                 "returning one")
+    return bytes(credential)
+
+
+def tls_context(ca_file: str | None = None) -> ssl.SSLContext:
+    """A client TLS context (TLS 1.2+, hostname checked) trusting ``ca_file`` (PEM), else the
+    system's trust store."""
+    ctx = ssl.create_default_context(cafile=ca_file)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    return ctx
 
 
 class _Protocol(asyncio.Protocol):
@@ -98,6 +128,8 @@ class _Protocol(asyncio.Protocol):
         self.welcome.add_done_callback(lambda f: f.cancelled() or f.exception())
         self.open = False  # handshake done and handed to the connection
         self.lost = False
+        self.auth_id = None  # request id of the AUTH sent in the handshake
+        self.auth = None  # its future: AUTH_OK frame, or the error
 
     def connection_made(self, transport):
         self.transport = transport
@@ -126,6 +158,14 @@ class _Protocol(asyncio.Protocol):
             self.welcome.set_result(Welcome(f, self.address))
         elif f.type == codec.ERROR and not self.welcome.done():
             self.welcome.set_exception(errors.from_frame(f))
+        elif self.auth is not None and not self.auth.done() and f.request_id == self.auth_id \
+                and f.type in (codec.AUTH_OK, codec.ERROR):
+            if f.type == codec.AUTH_OK:
+                self.auth.set_result(f)
+            else:
+                self.auth.set_exception(errors.from_frame(f))
+        elif f.type == codec.ERROR and self.auth is not None and not self.auth.done():
+            self.auth.set_exception(errors.from_frame(f))  # e.g. a closing error with request id 0
         elif f.type == codec.PING:
             self.transport.write(codec.encode(codec.Frame(codec.PONG, f.request_id)))
         # anything else before WELCOME is ignored
@@ -135,6 +175,9 @@ class _Protocol(asyncio.Protocol):
         if not self.welcome.done():
             self.welcome.set_exception(errors.ConnectionLostError(
                 "connection to %s closed during the handshake%s" % (self.address, ": %s" % exc if exc else "")))
+        if self.auth is not None and not self.auth.done():
+            self.auth.set_exception(errors.ConnectionLostError(
+                "connection to %s closed before AUTH was answered%s" % (self.address, ": %s" % exc if exc else "")))
         if self.open:
             self.conn._on_lost(self, exc)
 
@@ -147,7 +190,8 @@ class Connection:
     """
 
     def __init__(self, addresses, name: str, owner, *, connect_timeout: float = 5.0,
-                 reconnect: ReconnectPolicy | None = None, goaway_grace: float = 30.0):
+                 reconnect: ReconnectPolicy | None = None, goaway_grace: float = 30.0, credential=None,
+                 ssl_context: ssl.SSLContext | None = None, tls_server_name: str | None = None):
         if isinstance(addresses, str):
             addresses = [addresses]
         self.addresses = list(addresses) or [default_address()]
@@ -158,6 +202,9 @@ class Connection:
         self.connect_timeout = connect_timeout
         self.reconnect = reconnect or ReconnectPolicy()
         self.goaway_grace = goaway_grace
+        self.credential = credential
+        self.ssl_context = ssl_context
+        self.tls_server_name = tls_server_name
         self.welcome: Welcome | None = None
         self.going_away = False
         self.closed = False
@@ -201,11 +248,18 @@ class Connection:
         try:
             if kind[0] == "unix":
                 coro = loop.create_unix_connection(factory, kind[1])
+            elif kind[0] == "tls":
+                ctx = self.ssl_context or tls_context()
+                coro = loop.create_connection(factory, kind[1], kind[2], ssl=ctx,
+                                              server_hostname=self.tls_server_name or kind[1],
+                                              ssl_handshake_timeout=self.connect_timeout)
             else:
                 coro = loop.create_connection(factory, kind[1], kind[2])
             _, proto = await asyncio.wait_for(coro, self.connect_timeout)
         except asyncio.TimeoutError:
             raise errors.ConnectionLostError("no connection to %s within %.1f s" % (address, self.connect_timeout))
+        except ssl.SSLError as e:
+            raise errors.ConnectionLostError("TLS handshake with %s failed: %s" % (address, e)) from None
         except FileNotFoundError:
             raise errors.ConnectionLostError("no broker socket at %s (no such file): is 'wirebus serve' running "
                                              "with this --uds path?" % kind[1]) from None
@@ -230,7 +284,43 @@ class Connection:
         except BaseException:
             proto.transport.abort()
             raise
+        try:
+            token = credential_bytes(self.credential)
+        except BaseException:
+            proto.transport.abort()
+            raise
+        if token is not None:
+            await self._authenticate(proto, address, token)
         return proto
+
+    async def _authenticate(self, proto: _Protocol, address: str, token: bytes):
+        """AUTH right after WELCOME, before anything else; waits for AUTH_OK (with the connect
+        deadline). AUTH_FAILED raises AuthFailedError; a broker that predates AUTH answers
+        UNKNOWN_FRAME_TYPE (a ProtocolViolationError saying so)."""
+        proto.auth_id = self.next_id()
+        proto.auth = asyncio.get_running_loop().create_future()
+        proto.auth.add_done_callback(lambda f: f.cancelled() or f.exception())
+        proto.transport.write(codec.encode(codec.Frame(codec.AUTH, proto.auth_id,
+                                                       {"mechanism": "bearer", "credential": token})))
+        try:
+            ok = await asyncio.wait_for(asyncio.shield(proto.auth), self.connect_timeout)
+        except asyncio.TimeoutError:
+            proto.transport.abort()
+            raise errors.ConnectionLostError("no answer to AUTH from %s within %.1f s" % (
+                address, self.connect_timeout)) from None
+        except errors.ProtocolViolationError as e:
+            proto.transport.abort()
+            if e.code == codec.UNKNOWN_FRAME_TYPE:
+                raise errors.ProtocolViolationError(e.code, "broker %s does not support authentication (AUTH "
+                                                            "answered UNKNOWN_FRAME_TYPE: %s)" % (address, e.message)) \
+                    from None
+            raise
+        except BaseException:
+            proto.transport.abort()
+            raise
+        w = proto.welcome.result()
+        w.principal = ok["principal"]
+        w.expires_at_millis = ok["expiresAtMillis"]
 
     async def _connect_round(self):
         """Tries every address once, from the preferred one; returns on the first handshake."""
@@ -243,8 +333,8 @@ class Connection:
             address = self.addresses[idx]
             try:
                 proto = await self._open(address)
-            except errors.ProtocolViolationError:
-                raise  # e.g. UNSUPPORTED_VERSION: not something a retry fixes
+            except (errors.ProtocolViolationError, errors.AuthError):
+                raise  # e.g. UNSUPPORTED_VERSION, AUTH_FAILED: not something a retry fixes
             except errors.WirebusError as e:
                 failures.append(str(e))
                 continue
@@ -291,7 +381,7 @@ class Connection:
             except errors.WirebusError as e:
                 last = e
                 log.debug("reconnect attempt %d failed: %s", attempt, e)
-                if isinstance(e, errors.ProtocolViolationError):
+                if isinstance(e, (errors.ProtocolViolationError, errors.AuthError)):
                     self._give_up(e)
                     return
 

@@ -123,12 +123,39 @@ class ShuttingDownError(ServerError):
     """SHUTTING_DOWN."""
 
 
+class PermissionDeniedError(ServerError):
+    """PERMISSION_DENIED: the connection's principal may not do this operation on this stream,
+    subject or consumer (the message names them). The connection stays open."""
+
+
+class AuthError(ServerError):
+    """AUTH_FAILED or AUTH_EXPIRED: the broker refused or stopped accepting the credential and
+    closed the connection."""
+
+
+class AuthFailedError(AuthError):
+    """AUTH_FAILED (40): the credential was refused (unknown token, bad signature, expired, not yet
+    valid, wrong audience, unknown mechanism). Raised by connect(); on a reconnect it ends the
+    client (retrying the same credential cannot succeed)."""
+
+
+class AuthExpiredError(AuthError):
+    """AUTH_EXPIRED (41): the connection's credential expired with no fresh AUTH; the broker closed
+    the connection (reported to on_error; the client reconnects and authenticates again with the
+    current credential, calling a credential provider anew)."""
+
+
+class UnavailableError(ServerError):
+    """UNAVAILABLE (42): the store behind the stream cannot be reached; nothing was done."""
+
+
 _BY_CODE = {
     1: ProtocolViolationError, 2: ProtocolViolationError, 3: ProtocolViolationError,
     4: ProtocolViolationError, 5: ProtocolViolationError,
     10: SequenceMismatchError, 11: SequenceNotRetainedError, 15: ProducerSequenceError,
     20: NoRespondersError, 21: RequestTimeoutError, 22: ResponderError, 23: ResponderError,
-    30: ShuttingDownError, 32: BackpressureError, 39: NotFoundError,
+    30: ShuttingDownError, 32: BackpressureError, 33: PermissionDeniedError, 39: NotFoundError,
+    40: AuthFailedError, 41: AuthExpiredError, 42: UnavailableError,
 }
 
 # version 1 carries the numbers only in the text: parse them as a fallback (wording not guaranteed)

@@ -122,9 +122,33 @@ class BlockingClient:
     def ping(self) -> float:
         return self._run(self.client.ping())
 
+    @property
+    def principal(self):
+        return self.client.principal
+
+    def auth(self, token):
+        """A fresh token on the current connection (see :meth:`Client.auth`)."""
+        return self._run(self.client.auth(token))
+
+    def streams(self, after="", max_streams=1000):
+        return self._run(self.client.streams(after, max_streams))
+
+    def delete_stream(self, stream):
+        return self._run(self.client.delete_stream(stream))
+
+    def trim_stream(self, stream, before_sequence):
+        return self._run(self.client.trim_stream(stream, before_sequence))
+
+    def delete_consumer(self, stream, consumer):
+        return self._run(self.client.delete_consumer(stream, consumer))
+
     def batching_publisher(self, **kw) -> "BlockingBatchingPublisher":
         """A :class:`BatchingPublisher` to the same addresses, on this client's loop."""
         addrs = self.client._conn.addresses
+        conn = self.client._conn
+        kw.setdefault("token", conn.credential)  # the same credential and TLS settings
+        kw.setdefault("ssl_context", conn.ssl_context)
+        kw.setdefault("tls_server_name", conn.tls_server_name)
         pub = self._run(BatchingPublisher.create(addrs, **kw), 60.0)
         return BlockingBatchingPublisher(self, pub)
 

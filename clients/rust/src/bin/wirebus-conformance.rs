@@ -91,11 +91,23 @@ impl Driver {
                 if let Some(n) = c.get("name").and_then(|n| n.as_str()) {
                     o.name = n.to_string();
                 }
+                if let Some(t) = c.get("token").and_then(|t| t.as_str()) {
+                    o = o.token(t);
+                }
                 o = o.listener(|e| eprintln!("wirebus-conformance: {:?}", e));
                 let client = Client::connect(o)?;
                 let v = client.protocol_version();
+                let principal = client.principal();
                 self.client = Some(client);
-                Ok(vec![("version", Json::num(v))])
+                let mut out = vec![("version", Json::num(v))];
+                if let Some(p) = principal {
+                    out.push(("principal", Json::str(&p.principal)));
+                }
+                Ok(out)
+            }
+            "auth" => {
+                let info = self.client()?.auth(text(c, "token")?)?;
+                Ok(vec![("principal", Json::str(&info.principal)), ("expiresAtMillis", Json::num(info.expires_at_millis))])
             }
             "publish" => {
                 let opts = PublishOptions { expected_sequence: opt_num(c, "expectedSequence")?.unwrap_or(0), ..Default::default() };

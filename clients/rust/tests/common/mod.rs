@@ -47,7 +47,24 @@ impl Broker {
         Broker::spawn(&["serve", "--store", "memory", "--uds", path, "--no-tcp", "--http", "off"])
     }
 
+    /// `java -jar JAR <args>` (the caller chooses store, data directory and listeners).
+    pub fn start_args(args: &[&str]) -> Broker {
+        Broker::spawn(args)
+    }
+
+    /// SIGKILL: no GOAWAY, connections just drop.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     fn spawn(args: &[&str]) -> Broker {
+        Broker::try_spawn(args).unwrap_or_else(|e| panic!("{}", e))
+    }
+
+    /// Like `start_args`, but a broker that exits before 'ready' is an error carrying what it
+    /// printed (stdout and stderr).
+    pub fn try_spawn(args: &[&str]) -> Result<Broker, String> {
         let jar = jar();
         assert!(std::path::Path::new(&jar).exists(), "broker jar {} not found: set WIREBUS_JAR", jar);
         let mut child = Command::new("java")
@@ -55,11 +72,13 @@ impl Broker {
             .arg(&jar)
             .args(args)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("java runs");
         let out = child.stdout.take().unwrap();
+        let err = child.stderr.take().unwrap();
         let (tx, rx) = mpsc::channel();
+        let tx2 = tx.clone();
         thread::spawn(move || {
             for line in BufReader::new(out).lines() {
                 match line {
@@ -70,16 +89,29 @@ impl Broker {
                 }
             }
         });
+        // stderr lines go to the same channel until 'ready' (then they are drained and dropped)
+        thread::spawn(move || {
+            for line in BufReader::new(err).lines() {
+                match line {
+                    Ok(l) => {
+                        let _ = tx2.send(l);
+                    }
+                    Err(_) => return,
+                }
+            }
+        });
         let mut address = None;
+        let mut seen = Vec::new();
         loop {
             let line = match rx.recv_timeout(Duration::from_secs(90)) {
                 Ok(l) => l,
                 Err(_) => {
                     let _ = child.kill();
                     let _ = child.wait();
-                    panic!("broker did not print 'ready' within 90 s");
+                    return Err(format!("broker did not print 'ready' within 90 s (or exited): {}", seen.join("\n")));
                 }
             };
+            seen.push(line.clone());
             if let Some(a) = line.strip_prefix("wirebus listening on ") {
                 address = Some(a.trim().to_string());
             }
@@ -89,9 +121,9 @@ impl Broker {
         }
         let address = address.expect("broker printed its address");
         let port = address.rsplit(':').next().and_then(|p| p.parse().ok()).unwrap_or(0);
-        // keep draining stdout so the broker never blocks on it
+        // keep draining stdout and stderr so the broker never blocks on them
         thread::spawn(move || for _ in rx.iter() {});
-        Broker { child, address, port }
+        Ok(Broker { child, address, port })
     }
 
     pub fn pid(&self) -> u32 {
@@ -110,6 +142,11 @@ impl Drop for Broker {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A 127.0.0.1 port nothing listens on right now (a dead address until a broker starts there).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// A TCP proxy in front of a broker. `cut` closes every connection through it (clients see

@@ -155,17 +155,32 @@ public final class Driver {
             throw Failure.client("connect needs addresses");
         }
         String name = cmd.path("name").asText("conformance-java");
-        // the Java client has one address: try them in turn for the first connection
+        String token = cmd.hasNonNull("token") ? cmd.get("token").asText() : null;
+        // A client that takes several addresses ("a,b": connect to the first that answers, fail over
+        // on a lost connection) gets them all; one that takes a single address refuses the list, and
+        // the addresses are then tried in turn for the first connection only.
+        List<String> candidates = new ArrayList<>();
+        if (addresses.size() > 1) {
+            candidates.add(String.join(",", addresses));
+        }
+        candidates.addAll(addresses);
         WirebusException last = null;
-        for (String address : addresses) {
+        for (String address : candidates) {
             try {
                 // a generous handshake deadline: the suite starts several JVMs at once on busy machines
-                client = WirebusClient.builder().address(address).name(name)
+                WirebusClient.Builder b = WirebusClient.builder().address(address).name(name)
                         .connectTimeout(Duration.ofSeconds(15))
-                        .requestTimeout(Duration.ofMillis(CALL_MILLIS - 1000)).connect();
+                        .requestTimeout(Duration.ofMillis(CALL_MILLIS - 1000));
+                if (token != null) {
+                    withToken(b, token);
+                }
+                client = b.connect();
                 break;
             } catch (WirebusException e) {
                 last = e;
+                if (address.contains(",") || "AUTH_FAILED".equals(failure(e).name)) {
+                    break; // the client tried every address itself, or the credential was refused
+                }
             } catch (IllegalArgumentException e) {
                 last = new ConnectionException(e.getMessage());
             }
@@ -175,6 +190,21 @@ public final class Driver {
         }
         version = negotiatedVersion(client);
         return ok().put("version", version);
+    }
+
+    /**
+     * Gives the builder a bearer token through its {@code token(String)} method, looked up at run
+     * time so the driver builds against a client without one (then the command fails, naming why).
+     */
+    private static void withToken(WirebusClient.Builder b, String token) throws Failure {
+        try {
+            b.getClass().getMethod("token", String.class).invoke(b, token);
+        } catch (NoSuchMethodException e) {
+            throw Failure.client("this Java client has no token support (WirebusClient.Builder.token(String))");
+        } catch (ReflectiveOperationException e) {
+            Throwable cause = e.getCause() != null ? e.getCause() : e;
+            throw Failure.client("token(String) failed: " + cause);
+        }
     }
 
     /** The client's negotiated version when it tells (a later client may), else the only version it offers. */
