@@ -93,7 +93,7 @@ class RedisStoreAcrossBrokersTest {
             c.started().get(10, TimeUnit.SECONDS);
             List<CompletableFuture<Long>> acks = new ArrayList<>();
             for (int i = 1; i <= 300; i++) {
-                acks.add(nodes.client(0).publish("chat", utf8("m" + i)));
+                acks.add(nodes.client(0).publish("chat", utf8("m" + i)).thenApply(PublishAck::firstSequence));
             }
             for (int i = 0; i < acks.size(); i++) {
                 assertThat(acks.get(i).get(10, TimeUnit.SECONDS)).isEqualTo(i + 1);
@@ -124,7 +124,7 @@ class RedisStoreAcrossBrokersTest {
                 publishers.add(CompletableFuture.runAsync(() -> {
                     for (long s = 1; s <= n; s++) {
                         try {
-                            long seq = client.publish("race", utf8(who + ":" + s), s).get(20, TimeUnit.SECONDS);
+                            long seq = client.publish("race", utf8(who + ":" + s), s).get(20, TimeUnit.SECONDS).firstSequence();
                             assertThat(seq).isEqualTo(s);
                             assertThat(winners.putIfAbsent(s, who)).as("sequence %d won twice", s).isNull();
                         } catch (ExecutionException e) {
@@ -195,7 +195,7 @@ class RedisStoreAcrossBrokersTest {
             for (int i = 1; i <= 3; i++) {
                 assertThat(nodes.client(1).publish("jobs", utf8("j" + i)).get(10, TimeUnit.SECONDS)).isEqualTo(i);
             }
-            CompletableFuture<Long> fourth = nodes.client(1).publish("jobs", utf8("j4"));
+            CompletableFuture<Long> fourth = nodes.client(1).publish("jobs", utf8("j4")).thenApply(PublishAck::firstSequence);
             await().atMost(Duration.ofSeconds(20)).until(() -> onA.messages.size() == 3);
             assertThat(fourth).isNotDone();
             a.ack(2).get(10, TimeUnit.SECONDS);
@@ -210,7 +210,7 @@ class RedisStoreAcrossBrokersTest {
             assertThat(onC.sequences()).containsExactly(3L, 4L);
             // still gated from C: lag is 2 (acked 2, last 4), a 5th fits, a 6th waits for an ack on C
             assertThat(nodes.client(1).publish("jobs", utf8("j5")).get(10, TimeUnit.SECONDS)).isEqualTo(5);
-            CompletableFuture<Long> sixth = nodes.client(0).publish("jobs", utf8("j6"));
+            CompletableFuture<Long> sixth = nodes.client(0).publish("jobs", utf8("j6")).thenApply(PublishAck::firstSequence);
             await().atMost(Duration.ofSeconds(20)).until(() -> onC.messages.size() == 3);
             assertThat(sixth).isNotDone();
             c.ack(5).get(10, TimeUnit.SECONDS);
@@ -234,7 +234,7 @@ class RedisStoreAcrossBrokersTest {
             sub.get().started().get(10, TimeUnit.SECONDS);
             List<CompletableFuture<Long>> acks = new ArrayList<>();
             for (int i = 1; i <= 200; i++) {
-                acks.add(nodes.client(1).publish("paced", utf8("p" + i)));
+                acks.add(nodes.client(1).publish("paced", utf8("p" + i)).thenApply(PublishAck::firstSequence));
             }
             for (int i = 0; i < acks.size(); i++) {
                 assertThat(acks.get(i).get(60, TimeUnit.SECONDS)).isEqualTo(i + 1);
