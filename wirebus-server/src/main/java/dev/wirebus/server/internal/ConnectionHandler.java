@@ -49,6 +49,8 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
     private boolean handshaken;
     private boolean closing;
     private ScheduledFuture<?> handshakeTimer;
+    /** Deadlines of this connection's held publishes, on its event loop. */
+    private DeadlineClock deadlines;
     private static final int MAX_PENDING_ACKS = 16_384;
     /** Event loop: publishes appended whose acknowledgement has not gone out. */
     private int pendingAcks;
@@ -113,6 +115,7 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         channel = ctx.channel();
+        deadlines = DeadlineClock.on(channel.eventLoop());
         broker.connections().add(this);
         metrics.connectionOpened();
         long timeout = broker.config().handshakeTimeout().toMillis();
@@ -206,6 +209,11 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
     /** The broker's state shared by all connections. */
     BrokerContext broker() {
         return broker;
+    }
+
+    /** The clock of this connection's deadlines: the system clock and its event loop. */
+    DeadlineClock deadlines() {
+        return deadlines;
     }
 
     /** Event loop: this connection's open subscriptions by id. */

@@ -89,7 +89,7 @@ final class PublishHandler {
                     metrics.duplicate();
                     c.replyToPublish(new Frame.PublishAck(requestId, first, count, true), startNanos);
                 }
-            }, c.channel().eventLoop(), broker.config().publishWait().toMillis());
+            }, c.deadlines(), broker.config().publishWait().toMillis());
         } catch (BrokerException e) {
             c.ackSettled();
             throw e;
