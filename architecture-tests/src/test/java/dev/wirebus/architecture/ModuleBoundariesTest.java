@@ -42,15 +42,8 @@ class ModuleBoundariesTest {
         assertThat(classes.contain("dev.wirebus.gateway.Gateway")).isTrue();
     }
 
-    /**
-     * Known until the client split (issue 12 part 1, branch h-client) lands: the bench downcasts to
-     * the client's implementation. Delete this line when that is merged; the rule then holds as is.
-     */
-    private static final String PENDING_CLIENT_SPLIT = "dev\\.wirebus\\.bench\\.PublishThroughput(\\$.*)?";
-
     private static void internalOnlyWithin(String module) {
         ArchRule rule = noClasses().that().resideOutsideOfPackage("dev.wirebus." + module + "..")
-                .and().haveNameNotMatching(PENDING_CLIENT_SPLIT)
                 .should().dependOnClassesThat().resideInAPackage("dev.wirebus." + module + ".internal..")
                 .because("dev.wirebus." + module + ".internal is the " + module
                         + " module's implementation; other modules use its public API");

@@ -51,8 +51,6 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
     private boolean handshaken;
     private boolean closing;
     private ScheduledFuture<?> handshakeTimer;
-    /** Deadlines of this connection's held publishes, on its event loop. */
-    private DeadlineClock deadlines;
     private static final int MAX_PENDING_ACKS = 16_384;
     /** Event loop: publishes appended whose acknowledgement has not gone out. */
     private int pendingAcks;
@@ -123,7 +121,6 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         channel = ctx.channel();
-        deadlines = DeadlineClock.on(channel.eventLoop());
         security.attach(channel);
         broker.connections().add(this);
         metrics.connectionOpened();
@@ -223,8 +220,14 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
         return broker;
     }
 
-    /** The clock of this connection's deadlines: the system clock and its event loop. */
+    /** Event loop: deadlines of this connection's held publishes, on its event loop (one per connection). */
+    private DeadlineClock deadlines;
+
+    /** Event loop: the clock of this connection's deadlines, the system clock and its event loop. */
     DeadlineClock deadlines() {
+        if (deadlines == null) {
+            deadlines = DeadlineClock.on(channel.eventLoop());
+        }
         return deadlines;
     }
 
