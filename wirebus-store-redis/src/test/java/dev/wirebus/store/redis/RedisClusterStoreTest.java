@@ -112,7 +112,7 @@ class RedisClusterStoreTest {
             }
             for (String s : streams) {
                 for (int i = 1; i <= 20; i++) {
-                    assertThat(nodes.client(0).publish(s, utf8(s + i)).get(10, TimeUnit.SECONDS)).isEqualTo(i);
+                    assertThat(nodes.client(0).publish(s, utf8(s + i)).get(10, TimeUnit.SECONDS).firstSequence()).isEqualTo(i);
                 }
             }
             for (String s : streams) {
