@@ -141,7 +141,7 @@ public final class Bench implements Runnable {
                     case "batch" -> "WirebusClient.publishBatch of " + l.batch + ", window of " + l.inFlight;
                     case "idempotent" -> "publishBatch as idempotent producer, batches of " + l.batch + ", window of "
                             + l.inFlight;
-                    default -> "internal publishRecords, one pre-built batch of " + l.batch + ", window of " + l.inFlight;
+                    default -> throw new IllegalArgumentException("unknown variant " + v);
                 };
                 jobs.add(new Job(PublishThroughput.NAME + "/" + v, "publish-throughput/" + v + ": " + what,
                         a -> PublishThroughput.open(v, o, l, a)));

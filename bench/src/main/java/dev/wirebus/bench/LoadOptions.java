@@ -27,8 +27,8 @@ final class LoadOptions {
 
     @Option(names = "--variants", defaultValue = "publisher,batch", split = ",",
             description = "publish-throughput variants: publisher (BatchingPublisher), batch (WirebusClient.publishBatch"
-                    + " windows), idempotent (the batch windows as an idempotent producer), records (internal publishRecords with one pre-built RecordBatch: no client-side copy,"
-                    + " an upper bound) (default: ${DEFAULT-VALUE}).")
+                    + " windows), idempotent (the batch windows as an idempotent producer)"
+                    + " (default: ${DEFAULT-VALUE}).")
     java.util.List<String> variants;
 
     @Option(names = "--sub-window", defaultValue = "4096",
@@ -59,8 +59,8 @@ final class LoadOptions {
                     + " --subscribers must be at least 1, --sub-window at least 2, --rate and --subscriber-clients not negative");
         }
         for (String v : variants) {
-            if (!v.equals("publisher") && !v.equals("batch") && !v.equals("records") && !v.equals("idempotent")) {
-                throw new IllegalArgumentException("--variants takes publisher, batch, idempotent, records; got " + v);
+            if (!v.equals("publisher") && !v.equals("batch") && !v.equals("idempotent")) {
+                throw new IllegalArgumentException("--variants takes publisher, batch, idempotent; got " + v);
             }
         }
     }

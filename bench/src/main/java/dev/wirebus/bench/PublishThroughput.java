@@ -3,9 +3,6 @@ package dev.wirebus.bench;
 import dev.wirebus.client.BatchingPublisher;
 import dev.wirebus.client.PublishAck;
 import dev.wirebus.client.WirebusClient;
-import dev.wirebus.client.internal.DefaultWirebusClient;
-import dev.wirebus.protocol.Frame;
-import dev.wirebus.protocol.RecordBatch;
 
 import java.time.Duration;
 import java.util.Collections;
@@ -24,10 +21,7 @@ import java.util.concurrent.atomic.AtomicLong;
  *   <li>{@code batch}: {@link WirebusClient#publishBatch} of {@code --batch} messages, with
  *   {@code --in-flight} batches outstanding;</li>
  *   <li>{@code idempotent}: the {@code batch} window as an idempotent producer (a producer
- *   sequence per batch), to show what the duplicate check costs;</li>
- *   <li>{@code records}: the same window, sending one pre-built {@link RecordBatch} through the
- *   client's internal {@code publishRecords}: no per-message copy in the client, an upper bound of
- *   what the connection and broker take.</li>
+ *   sequence per batch), to show what the duplicate check costs.</li>
  * </ul>
  */
 final class PublishThroughput {
@@ -39,7 +33,7 @@ final class PublishThroughput {
     static Workload open(String variant, BenchOptions o, LoadOptions l, String address) {
         return switch (variant) {
             case "publisher" -> new Publisher(o, l, address);
-            case "batch", "records", "idempotent" -> new Window(o, l, address, variant);
+            case "batch", "idempotent" -> new Window(o, l, address, variant);
             default -> throw new IllegalArgumentException("unknown variant " + variant);
         };
     }
@@ -116,14 +110,12 @@ final class PublishThroughput {
         private final AtomicLong acked = new AtomicLong();
 
         Window(BenchOptions o, LoadOptions l, String address, String variant) {
-            boolean prebuilt = variant.equals("records");
             boolean idempotent = variant.equals("idempotent");
             long[] producerSequence = {0};
             this.o = o;
             this.client = WirebusClient.builder().address(address).name("bench-window")
                     .maxInFlight(Math.max(l.inFlight, 1)).requestTimeout(o.timeout).connect();
             List<byte[]> payloads = Collections.nCopies(l.batch, new byte[o.size]);
-            RecordBatch records = RecordBatch.of(payloads);
             Semaphore window = new Semaphore(l.inFlight);
             load.start("bench-window-sender", () -> {
                 while (load.running) {
@@ -134,10 +126,7 @@ final class PublishThroughput {
                     } catch (InterruptedException e) {
                         return;
                     }
-                    CompletableFuture<PublishAck> f = prebuilt
-                            ? ((DefaultWirebusClient) client).publishRecords("bench.throughput", records,
-                                    Frame.NO_EXPECTED_SEQUENCE)
-                            : idempotent
+                    CompletableFuture<PublishAck> f = idempotent
                             ? client.publishBatch("bench.throughput", payloads, dev.wirebus.client.PublishOptions.builder()
                                     .producer("bench-producer", ++producerSequence[0]).build())
                             : client.publishBatch("bench.throughput", payloads);

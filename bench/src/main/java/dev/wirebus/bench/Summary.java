@@ -27,8 +27,6 @@ final class Summary {
                     ">= 5M", 5e6, false, f -> f.streamRate, 1),
             new Row("acked publish, publishBatch window (msg/s)", PublishThroughput.NAME + "/batch", Sample.RATE,
                     ">= 5M", 5e6, false, f -> f.streamRate, 1),
-            new Row("acked publish, pre-built records (msg/s)", PublishThroughput.NAME + "/records", Sample.RATE,
-                    "", null, false, f -> f.streamRate, 1),
             new Row("end-to-end delivered (msg/s)", EndToEnd.NAME, Sample.RATE, ">= 3M", 3e6, false,
                     f -> f.streamRate, 1),
             new Row("end-to-end latency p50 (us)", EndToEnd.NAME, "e2e_" + Sample.P50, "", null, true, null, 1),

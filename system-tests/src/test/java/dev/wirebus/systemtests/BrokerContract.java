@@ -93,7 +93,9 @@ abstract class BrokerContract {
         int perThread = 100_000 / threads + 1;
         int total = threads * perThread;
         try (EmbeddedBroker broker = EmbeddedBroker.start();
-             WirebusClient publisher = client(broker, "publisher").connect();
+             // every publish is made before any is awaited: the window must hold them all (a call
+             // beyond maxInFlight fails at once with BackpressureException, it never waits)
+             WirebusClient publisher = client(broker, "publisher").maxInFlight(total).connect();
              WirebusClient subscriber = client(broker, "subscriber").connect()) {
             Collector got = new Collector();
             subscriber.subscribe("shared", StartPosition.sequence(1), got::accept);
@@ -105,7 +107,7 @@ abstract class BrokerContract {
                 ts.add(startThread(() -> {
                     List<CompletableFuture<Long>> futures = new ArrayList<>(perThread);
                     for (int i = 0; i < perThread; i++) {
-                        futures.add(publisher.publish("shared", utf8("t" + id + "-" + i)));
+                        futures.add(publisher.publish("shared", utf8("t" + id + "-" + i)).thenApply(dev.wirebus.client.PublishAck::firstSequence));
                     }
                     for (int i = 0; i < perThread; i++) {
                         try {
@@ -154,7 +156,7 @@ abstract class BrokerContract {
             for (int round = 0; round < 20; round++) {
                 try (WirebusClient fresh = client(broker, "fresh-" + round).connect()) {
                     // each is the only call in flight: nothing else would push it out
-                    assertThat(fresh.publish("first", utf8("x" + round)).get(2, TimeUnit.SECONDS)).isEqualTo(round + 1);
+                    assertThat(fresh.publish("first", utf8("x" + round)).get(2, TimeUnit.SECONDS).firstSequence()).isEqualTo(round + 1);
                     assertThat(fresh.request("echo", utf8("q" + round), Duration.ofSeconds(2)).get(2, TimeUnit.SECONDS))
                             .isEqualTo(utf8("q" + round));
                     assertThat(fresh.ping().get(2, TimeUnit.SECONDS)).isPositive();
@@ -298,7 +300,7 @@ abstract class BrokerContract {
                 }
                 while (true) {
                     try {
-                        long seq = producer.publish("blocks", utf8("block-" + index), index).get(30, TimeUnit.SECONDS);
+                        long seq = producer.publish("blocks", utf8("block-" + index), index).get(30, TimeUnit.SECONDS).firstSequence();
                         assertThat(seq).isEqualTo(index);
                         break;
                     } catch (ExecutionException e) {
@@ -449,7 +451,7 @@ abstract class BrokerContract {
                     .cause().isInstanceOf(SequenceMismatchException.class)
                     .hasMessageContaining("last sequence 1")
                     .extracting(e -> ((SequenceMismatchException) e).lastSequence()).isEqualTo(1L);
-            assertThat(c.publish("s", utf8("two"), 2).get(5, TimeUnit.SECONDS)).isEqualTo(2L);
+            assertThat(c.publish("s", utf8("two"), 2).get(5, TimeUnit.SECONDS).firstSequence()).isEqualTo(2L);
         }
     }
 

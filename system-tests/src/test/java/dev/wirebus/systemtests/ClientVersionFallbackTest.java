@@ -100,7 +100,7 @@ class ClientVersionFallbackTest {
             try (WirebusClient client = connecting.get(10, TimeUnit.SECONDS)) {
                 assertThat(client.protocolVersion()).isEqualTo(1);
 
-                CompletableFuture<Long> mismatch = client.publish("s", "x".getBytes(StandardCharsets.UTF_8), 3);
+                CompletableFuture<Long> mismatch = client.publish("s", "x".getBytes(StandardCharsets.UTF_8), 3).thenApply(dev.wirebus.client.PublishAck::firstSequence);
                 Frame.Publish p = (Frame.Publish) broker.read();
                 broker.send(new Frame.Error(p.requestId(), ErrorCode.SEQUENCE_MISMATCH,
                         "stream 's' is at last sequence 7; expected sequence 3 is not 8"));

@@ -116,7 +116,7 @@ class ConsumerPositionDamageTest {
             await().atMost(Duration.ofSeconds(10)).until(() -> got.size() == 10 - acked.get("c1"));
             assertThat(got.get(0).sequence()).isEqualTo(acked.get("c1") + 1);
             s.ack(10).get(10, TimeUnit.SECONDS);
-            assertThat(c.publish("tail", "more".getBytes(StandardCharsets.UTF_8)).get(10, TimeUnit.SECONDS))
+            assertThat(c.publish("tail", "more".getBytes(StandardCharsets.UTF_8)).get(10, TimeUnit.SECONDS).firstSequence())
                     .isEqualTo(11L);
         }
 

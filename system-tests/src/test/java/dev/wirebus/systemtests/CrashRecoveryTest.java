@@ -40,7 +40,7 @@ class CrashRecoveryTest {
     /** Reads the stream up to the marker just published and checks it against every acknowledgement. */
     private static void verify(WirebusClient c, Map<Long, String> acked, int round) throws Exception {
         String marker = "marker-" + round;
-        long markerSeq = c.publish("crash", marker.getBytes(StandardCharsets.UTF_8)).get(30, TimeUnit.SECONDS);
+        long markerSeq = c.publish("crash", marker.getBytes(StandardCharsets.UTF_8)).get(30, TimeUnit.SECONDS).firstSequence();
         acked.put(markerSeq, marker);
         List<Message> all = new CopyOnWriteArrayList<>();
         try (var sub = c.subscribe("crash", StartPosition.earliest(), all::add)) {
@@ -92,7 +92,7 @@ class CrashRecoveryTest {
                         String payload = "p-" + counter.incrementAndGet();
                         c.publish("crash", payload.getBytes(StandardCharsets.UTF_8)).whenComplete((seq, e) -> {
                             if (e == null) {
-                                acked.put(seq, payload);
+                                acked.put(seq.firstSequence(), payload);
                             }
                             window.release();
                         });

@@ -184,7 +184,7 @@ class DurableConsumerTest {
             // the executor is gone at 20: 50 more fit, the next one waits 400 ms and fails
             publishBlocks(p, 21, 70);
             long start = System.nanoTime();
-            CompletableFuture<Long> blocked = p.publish("blocks", utf8("block-71"), 71);
+            CompletableFuture<Long> blocked = p.publish("blocks", utf8("block-71"), 71).thenApply(dev.wirebus.client.PublishAck::firstSequence);
             assertThatThrownBy(() -> blocked.get(10, TimeUnit.SECONDS)).cause()
                     .isInstanceOf(WirebusTimeoutException.class)
                     .hasMessageContaining("consumer 'executor'")

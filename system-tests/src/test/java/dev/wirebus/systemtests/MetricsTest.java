@@ -154,7 +154,7 @@ class MetricsTest {
             for (int i = 1; i <= 10; i++) {
                 producer.publish("blocks", utf8("block-" + i)).get(10, TimeUnit.SECONDS);
             }
-            CompletableFuture<Long> held = producer.publish("blocks", utf8("block-11"));
+            CompletableFuture<Long> held = producer.publish("blocks", utf8("block-11")).thenApply(dev.wirebus.client.PublishAck::firstSequence);
             await().atMost(WAIT).untilAsserted(() -> assertThat(registry.scrape())
                     .contains("wirebus_stream_publishes_held{stream=\"blocks\"} 1.0"));
             assertThatThrownBy(() -> held.get(10, TimeUnit.SECONDS)).cause()

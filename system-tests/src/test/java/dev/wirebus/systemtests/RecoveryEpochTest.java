@@ -73,10 +73,10 @@ class RecoveryEpochTest {
         try (WirebusClient producer = connect(first)) {
             List<CompletableFuture<Long>> acks = new ArrayList<>();
             for (int i = 1; i <= 1000; i++) {
-                acks.add(producer.publish("blocks", payload(i)));
+                acks.add(producer.publish("blocks", payload(i)).thenApply(dev.wirebus.client.PublishAck::firstSequence));
             }
             for (int i = 0; i < 10; i++) {
-                acks.add(producer.publish("other", payload(i)));
+                acks.add(producer.publish("other", payload(i)).thenApply(dev.wirebus.client.PublishAck::firstSequence));
             }
             for (CompletableFuture<Long> a : acks) {
                 a.get(30, TimeUnit.SECONDS);
@@ -132,7 +132,7 @@ class RecoveryEpochTest {
             // meanwhile a fresh client is served: appends go on from the recovered end, the consumer was moved back
             try (WirebusClient fresh = connect(second)) {
                 assertThat(acked(fresh, "exec")).isEqualTo(500);
-                assertThat(fresh.publish("blocks", payload(0)).get(10, TimeUnit.SECONDS)).isEqualTo(501L);
+                assertThat(fresh.publish("blocks", payload(0)).get(10, TimeUnit.SECONDS).firstSequence()).isEqualTo(501L);
                 assertThat(fresh.fetch("other", 1, 100).get(10, TimeUnit.SECONDS).messages()).hasSize(10);
             }
         } finally {

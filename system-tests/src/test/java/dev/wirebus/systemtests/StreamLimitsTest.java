@@ -120,8 +120,8 @@ class StreamLimitsTest {
             assertThat(gauge("wirebus.streams.awaited")).isEqualTo(305);
 
             // subscribe-then-publish: the first publish creates the stream and the waiting cursor gets it
-            assertThat(producer.publish("ghost-7", utf8("first")).get(10, TimeUnit.SECONDS)).isEqualTo(1L);
-            assertThat(producer.publish("queue-3", utf8("job")).get(10, TimeUnit.SECONDS)).isEqualTo(1L);
+            assertThat(producer.publish("ghost-7", utf8("first")).get(10, TimeUnit.SECONDS).firstSequence()).isEqualTo(1L);
+            assertThat(producer.publish("queue-3", utf8("job")).get(10, TimeUnit.SECONDS).firstSequence()).isEqualTo(1L);
             await().atMost(Duration.ofSeconds(10)).until(() -> got.size() == 1 && consumed.size() == 1);
             assertThat(got.get(0).payloadAsString()).isEqualTo("first");
             assertThat(consumed.get(0).payloadAsString()).isEqualTo("job");
@@ -143,11 +143,11 @@ class StreamLimitsTest {
         try (Broker broker = Broker.start(disk().maxStreams(10).build());
              WirebusClient c = connect(broker)) {
             for (int i = 0; i < 10; i++) {
-                assertThat(c.publish("s" + i, utf8("m" + i)).get(10, TimeUnit.SECONDS)).isEqualTo(1L);
+                assertThat(c.publish("s" + i, utf8("m" + i)).get(10, TimeUnit.SECONDS).firstSequence()).isEqualTo(1L);
             }
             assertThat(codeOf(c.publish("s10", utf8("one too many")))).isEqualTo(ErrorCode.STREAM_LIMIT);
             // the streams that exist keep working, on the same connection
-            assertThat(c.publish("s3", utf8("again")).get(10, TimeUnit.SECONDS)).isEqualTo(2L);
+            assertThat(c.publish("s3", utf8("again")).get(10, TimeUnit.SECONDS).firstSequence()).isEqualTo(2L);
             assertThat(count(dir.resolve("data/streams"))).isEqualTo(10);
             assertThat(meters.get("wirebus.streams.refused").functionCounter().count()).isEqualTo(1);
         }
@@ -158,7 +158,7 @@ class StreamLimitsTest {
                 FetchResult page = c.fetch("s" + i, 1, 10).get(10, TimeUnit.SECONDS);
                 assertThat(page.messages()).extracting(Message::payloadAsString).startsWith("m" + i);
             }
-            assertThat(c.publish("s9", utf8("more")).get(10, TimeUnit.SECONDS)).isEqualTo(2L);
+            assertThat(c.publish("s9", utf8("more")).get(10, TimeUnit.SECONDS).firstSequence()).isEqualTo(2L);
             assertThat(codeOf(c.publish("new", utf8("x")))).isEqualTo(ErrorCode.STREAM_LIMIT);
         }
     }
@@ -188,7 +188,7 @@ class StreamLimitsTest {
             long before = openFds();
             List<CompletableFuture<Long>> acks = new ArrayList<>();
             for (int i = 0; i < streams; i++) {
-                acks.add(c.publish("s" + i, utf8("m" + i)));
+                acks.add(c.publish("s" + i, utf8("m" + i)).thenApply(dev.wirebus.client.PublishAck::firstSequence));
             }
             for (CompletableFuture<Long> ack : acks) {
                 assertThat(ack.get(30, TimeUnit.SECONDS)).isEqualTo(1L);
@@ -197,7 +197,7 @@ class StreamLimitsTest {
             for (int i = 0; i < streams; i++) {
                 assertThat(c.fetch("s" + i, 1, 10).get(10, TimeUnit.SECONDS).messages())
                         .extracting(Message::payloadAsString).containsExactly("m" + i);
-                acks.add(c.publish("s" + i, utf8("n" + i)));
+                acks.add(c.publish("s" + i, utf8("n" + i)).thenApply(dev.wirebus.client.PublishAck::firstSequence));
             }
             for (CompletableFuture<Long> ack : acks) {
                 assertThat(ack.get(30, TimeUnit.SECONDS)).isEqualTo(2L);

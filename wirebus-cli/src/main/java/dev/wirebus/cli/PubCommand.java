@@ -189,8 +189,8 @@ final class PubCommand implements Callable<Integer> {
                         }
                         index++;
                         ack = producer != null ? publishIdempotent(payload, index)
-                                : expectSeq == null ? client.publish(stream, payload)
-                                : client.publish(stream, payload, expectSeq + index - 1);
+                                : expectSeq == null ? client.publish(stream, payload).thenApply(dev.wirebus.client.PublishAck::firstSequence)
+                                : client.publish(stream, payload, expectSeq + index - 1).thenApply(dev.wirebus.client.PublishAck::firstSequence);
                         if (index == 1 && producer != null && forgotten(ack.handle((seq, e) -> e).join(), index)) {
                             // an earlier run of this input appended more than the broker remembers: skip
                             // what it forgot at once instead of sending each of those messages in vain

@@ -1,7 +1,5 @@
 package dev.wirebus.client;
 
-import dev.wirebus.client.internal.DefaultWirebusClient;
-import dev.wirebus.protocol.Frame;
 import dev.wirebus.protocol.RecordBatch;
 
 import java.time.Duration;
@@ -90,7 +88,7 @@ public final class BatchingPublisher implements AutoCloseable {
                 WirebusClient client = WirebusClient.builder().address(b.address).name(b.name + "-" + i)
                         .requestTimeout(b.requestTimeout).maxInFlight(Math.max(1, b.maxInFlightBatches * 2))
                         .connect();
-                workers.add(new Worker(i, (DefaultWirebusClient) client, queues[i]));
+                workers.add(new Worker(i, client, queues[i]));
             }
         } catch (RuntimeException e) {
             workers.forEach(w -> w.client.close());
@@ -269,14 +267,14 @@ public final class BatchingPublisher implements AutoCloseable {
     }
 
     private final class Worker implements Runnable {
-        final DefaultWirebusClient client;
+        final WirebusClient client;
         final ArrayBlockingQueue<Entry> queue;
         final Thread thread;
         final Semaphore inFlight;
         final List<Entry> drained = new ArrayList<>();
         volatile boolean running = true;
 
-        Worker(int index, DefaultWirebusClient client, ArrayBlockingQueue<Entry> queue) {
+        Worker(int index, WirebusClient client, ArrayBlockingQueue<Entry> queue) {
             this.client = client;
             this.queue = queue;
             this.inFlight = new Semaphore(config.maxInFlightBatches);
@@ -353,7 +351,7 @@ public final class BatchingPublisher implements AutoCloseable {
                             + config.maxInFlightBatches + " batches within " + config.requestTimeout.toMillis() + " ms"));
                     continue;
                 }
-                client.publishRecords(head.stream, RecordBatch.of(payloads), Frame.NO_EXPECTED_SEQUENCE)
+                client.publishBatch(head.stream, payloads)
                         .whenComplete((ack, t) -> {
                             inFlight.release();
                             if (t != null) {

@@ -21,4 +21,9 @@ public class ConnectionException extends WirebusException {
     public ConnectionException(String message, Throwable cause) {
         super(ErrorCode.UNKNOWN, message, cause);
     }
+
+    /** For subtypes that carry the broker's code (an AUTH refused closes the connection). */
+    protected ConnectionException(ErrorCode code, String message) {
+        super(code, message);
+    }
 }

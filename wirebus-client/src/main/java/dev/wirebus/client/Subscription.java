@@ -24,7 +24,8 @@ public interface Subscription extends AutoCloseable {
     CompletableFuture<Long> started();
 
     /**
-     * Completes when the subscription ends: normally after {@link #close()}, exceptionally when the
+     * Completes when the subscription ends: normally once the broker answered the UNSUBSCRIBE sent
+     * by {@link #close()}, exceptionally when the
      * broker ended it (for example {@code SEQUENCE_NOT_RETAINED}) or the client gave up reconnecting.
      */
     CompletableFuture<Void> closed();
@@ -40,7 +41,23 @@ public interface Subscription extends AutoCloseable {
      */
     CompletableFuture<Void> ack(long sequence);
 
-    /** Stops delivery and tells the broker. Idempotent. */
+    /**
+     * Stops delivery at once and sends UNSUBSCRIBE; does not wait (safe on any thread, an event
+     * loop included). Idempotent. {@link #closeAsync()} or {@link #closed()} tell when the broker
+     * confirmed.
+     */
     @Override
     void close();
+
+    /**
+     * {@link #close()}, returning a future that completes once the broker answered the
+     * UNSUBSCRIBE, so no message of this subscription is on its way any more (at once when the
+     * client is not connected; the answer's deadline is the client's request timeout, and the
+     * future completes normally whatever the answer: the subscription is gone from the client).
+     * The same future as {@link #closed()} after a close by the user.
+     */
+    default CompletableFuture<Void> closeAsync() {
+        close();
+        return closed();
+    }
 }

@@ -1,15 +1,20 @@
 package dev.wirebus.client;
 
 import dev.wirebus.client.internal.ClientOptions;
+import dev.wirebus.client.internal.ClientSecurity;
 import dev.wirebus.client.internal.DefaultWirebusClient;
 import dev.wirebus.protocol.Defaults;
 import io.netty.channel.EventLoop;
 
+import javax.net.ssl.SSLContext;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
+import java.util.function.Supplier;
 
 /**
  * A connection to a wirebus broker, shared safely by any number of threads: every call carries a
@@ -17,15 +22,19 @@ import java.util.concurrent.Executor;
  * answers. Calls return {@link CompletableFuture}s that complete on the client's I/O thread: chain
  * with the {@code *Async} methods when a stage blocks.
  *
- * <p>Every call has a deadline ({@link Builder#requestTimeout}); at most
- * {@link Builder#maxInFlight} calls wait for answers at once, and a caller beyond that waits for a
- * slot until its deadline. When the connection is lost, calls already sent fail with
- * {@link ConnectionException} (their outcome is unknown), calls not yet sent wait for the
- * reconnect, and subscriptions and responders are restored by themselves.
+ * <p>Every call has a deadline ({@link Builder#requestTimeout}). At most
+ * {@link Builder#maxInFlight} publishes and requests await answers at once; a call beyond that is
+ * not sent and its future fails at once with {@link BackpressureException}: no call ever blocks
+ * its caller (safe on an event loop), the caller decides whether to retry, shed or slow down.
+ * When the connection is lost, calls already sent fail with {@link ConnectionException} (their
+ * outcome is unknown) except idempotent publishes, which are sent again; calls not yet sent wait
+ * for the reconnect, and subscriptions and responders are restored by themselves. With several
+ * addresses ({@link Builder#addresses}) a reconnect is a failover to the next address, with the
+ * same guarantees.
  *
  * <pre>{@code
  * try (WirebusClient client = WirebusClient.builder().address("unix:///run/wirebus.sock").name("executor").connect()) {
- *     long seq = client.publish("blocks", block).join();
+ *     long seq = client.publish("blocks", block).join().firstSequence();
  *     Subscription sub = client.subscribe("blocks", StartPosition.sequence(1), m -> execute(m));
  *     byte[] epoch = client.request("state.epoch", new byte[0], Duration.ofSeconds(10)).join();
  * }
@@ -51,15 +60,18 @@ public interface WirebusClient extends AutoCloseable {
         return 0;
     }
 
-    /** Appends a message; completes with its sequence. */
-    CompletableFuture<Long> publish(String stream, byte[] payload);
+    /**
+     * Appends a message; completes with where it landed ({@link PublishAck#firstSequence()} is its
+     * sequence). Every publish overload completes with a {@link PublishAck}.
+     */
+    CompletableFuture<PublishAck> publish(String stream, byte[] payload);
 
     /**
      * Appends a message only if {@code expectedSequence} is the stream's last sequence + 1;
      * otherwise fails with {@link SequenceMismatchException}. Lets a producer that resumes after a
      * reconnect go on in its own index order without duplicates.
      */
-    CompletableFuture<Long> publish(String stream, byte[] payload, long expectedSequence);
+    CompletableFuture<PublishAck> publish(String stream, byte[] payload, long expectedSequence);
 
     /** Appends messages atomically at consecutive sequences, in one frame. */
     CompletableFuture<PublishAck> publishBatch(String stream, List<byte[]> payloads);
@@ -109,13 +121,45 @@ public interface WirebusClient extends AutoCloseable {
     /** Registers {@code handler} as responder on {@code subject}; completes when the broker confirms. */
     CompletableFuture<Responder> respond(String subject, RequestHandler handler);
 
+    /**
+     * Admin: lists the streams whose names sort after {@code after} ("" = from the first), at most
+     * {@code max} (1..1000) of them; only streams this client's principal may administer are listed.
+     *
+     * @throws IllegalArgumentException when {@code max} is outside 1..1000
+     */
+    CompletableFuture<StreamPage> streams(String after, int max);
+
+    /**
+     * Admin: deletes a stream, its records and its durable consumers. Fails with a
+     * {@link ServerRefusedException} with {@code NOT_FOUND} when there is no such stream, and with
+     * {@link PermissionDeniedException} without the admin permission on it.
+     */
+    CompletableFuture<Void> deleteStream(String stream);
+
+    /**
+     * Admin: drops the stream's records below {@code beforeSequence} as far as the storage
+     * granularity allows (never a record at or above it).
+     */
+    CompletableFuture<Void> trimStream(String stream, long beforeSequence);
+
+    /** Admin: deletes a durable consumer of a stream ({@code NOT_FOUND} when absent). */
+    CompletableFuture<Void> deleteConsumer(String stream, String consumer);
+
+    /**
+     * The principal the broker gave this client's credential in the last AUTH ("" when the client
+     * sends none: the broker then treats it by transport, e.g. by the Unix socket peer's uid).
+     */
+    default String principal() {
+        return "";
+    }
+
     /** Round trip to the broker; completes with the time it took. */
     CompletableFuture<Duration> ping();
 
     /** The connection's state now. */
     ConnectionState state();
 
-    /** The address this client connects to. */
+    /** The address this client is connected to (or tries next): one of its addresses. */
     String address();
 
     /** Closes the connection; pending calls fail with {@link ConnectionException}. Idempotent. */
@@ -145,15 +189,91 @@ public interface WirebusClient extends AutoCloseable {
         private int subscriptionWindow = 4096;
         private Executor dispatchExecutor;
         private EventLoop eventLoop;
+        private ClientSecurity security = ClientSecurity.NONE;
 
         private Builder() {
         }
 
-        /** {@code unix:///path/to.sock}, {@code tcp://host:port}, or a bare socket path. */
+        /**
+         * {@code unix:///path/to.sock}, {@code tcp://host:port}, {@code tls://host:port} (TLS: see
+         * {@link #trustedCertificates}), or a bare socket path; or several of
+         * them separated by commas ({@code tcp://node-a:7440,tcp://node-b:7440}), as {@link #addresses}.
+         */
         public Builder address(String address) {
-            ClientOptions.parseAddress(address);
+            ClientOptions.parseAddresses(address);
             this.address = address;
             return this;
+        }
+
+        /**
+         * Several brokers serving the same streams (nodes on one shared store): the client connects
+         * to the first that answers, trying them in order, and on a lost connection fails over to the
+         * next, round robin, resuming subscriptions, responders and idempotent publishes exactly as
+         * on a reconnect to the same broker. Each address as in {@link #address}.
+         */
+        public Builder addresses(String... addresses) {
+            if (addresses.length == 0) {
+                throw new IllegalArgumentException("addresses needs at least one address");
+            }
+            for (String a : addresses) {
+                if (a == null || a.contains(",")) {
+                    throw new IllegalArgumentException("address '" + a + "' is empty or contains a comma");
+                }
+            }
+            return address(String.join(",", addresses));
+        }
+
+        /**
+         * A bearer credential (a static token or a JWT) sent in AUTH after every handshake, before
+         * anything else; a refused one fails {@link #connect()} with {@link AuthenticationException}.
+         */
+        public Builder token(String token) {
+            Objects.requireNonNull(token, "token");
+            if (token.isEmpty()) {
+                throw new IllegalArgumentException("token is empty");
+            }
+            return credentials(() -> token);
+        }
+
+        /**
+         * Where the bearer credential comes from: asked on every (re)connect and again before a
+         * credential with an expiry runs out (at 80 % of its life), so a short-lived JWT can be minted
+         * fresh each time. Called on the client's I/O thread: return quickly.
+         */
+        public Builder credentials(Supplier<String> supplier) {
+            this.security = security.withCredentials(Objects.requireNonNull(supplier, "credentials"));
+            return this;
+        }
+
+        /**
+         * For {@code tls://} addresses: the CA certificates (a PEM file) the broker's certificate must
+         * chain to; without it, the JDK's default trust store. The broker's host name is always checked.
+         */
+        public Builder trustedCertificates(Path caPem) {
+            requireFile("trustedCertificates", caPem);
+            this.security = security.withTrustedCertificates(caPem);
+            return this;
+        }
+
+        /** For {@code tls://} with mutual TLS: this client's certificate chain and PKCS#8 private key (PEM files). */
+        public Builder clientCertificate(Path certificatePem, Path privateKeyPem) {
+            requireFile("clientCertificate", certificatePem);
+            requireFile("clientCertificate key", privateKeyPem);
+            this.security = security.withClientCertificate(certificatePem, privateKeyPem);
+            return this;
+        }
+
+        /** For {@code tls://}: an {@link SSLContext} of the caller's (key and trust managers), instead of PEM files. */
+        public Builder sslContext(SSLContext context) {
+            this.security = security.withSslContext(Objects.requireNonNull(context, "sslContext"));
+            return this;
+        }
+
+        private static void requireFile(String what, Path p) {
+            Objects.requireNonNull(p, what);
+            if (!Files.isReadable(p)) {
+                throw new IllegalArgumentException(what + " file " + p + " does not exist or is not readable");
+            }
         }
 
         /** The client name the broker sees (logs, {@code disconnect}). */
@@ -183,7 +303,10 @@ public interface WirebusClient extends AutoCloseable {
             return this;
         }
 
-        /** Most calls awaiting answers at once; further callers wait for a slot until their deadline. */
+        /**
+         * Most publishes and requests awaiting answers at once. A call beyond it fails at once with
+         * {@link BackpressureException} (it is not queued and never blocks its caller).
+         */
         public Builder maxInFlight(int calls) {
             if (calls < 1) {
                 throw new IllegalArgumentException("maxInFlight must be at least 1, was " + calls);
@@ -208,6 +331,7 @@ public interface WirebusClient extends AutoCloseable {
         }
 
         /**
+         * The one Netty type in this API, a deliberate extension point for servers built on Netty.
          * Runs the client's connection on {@code loop}, an event loop of the caller's, instead of on
          * a thread of its own; {@link WirebusClient#close()} leaves the loop running. For a server
          * that talks to the broker from its own Netty event loops (the HTTP gateway): answers then
@@ -229,7 +353,7 @@ public interface WirebusClient extends AutoCloseable {
          */
         public WirebusClient connect() {
             ClientOptions options = new ClientOptions(address, name, connectTimeout, requestTimeout, reconnectPolicy,
-                    listener, maxInFlight, subscriptionWindow, dispatchExecutor, eventLoop);
+                    listener, maxInFlight, subscriptionWindow, dispatchExecutor, eventLoop, security);
             return DefaultWirebusClient.connect(options);
         }
 

@@ -203,7 +203,7 @@ public final class Driver {
         String stream = text(cmd, "stream");
         byte[] payload = hexField(cmd, "payload");
         long expected = cmd.path("expectedSequence").asLong(0);
-        long seq = await(client().publish(stream, payload, expected), CALL_MILLIS);
+        long seq = await(client().publish(stream, payload, expected), CALL_MILLIS).firstSequence();
         return ok().put("sequence", seq);
     }
 

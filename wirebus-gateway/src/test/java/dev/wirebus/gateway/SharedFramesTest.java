@@ -93,7 +93,7 @@ class SharedFramesTest {
             for (int i = 0; i < SIZES.length; i++) {
                 byte[] p = payload(i + 1, SIZES[i]);
                 sent.add(p);
-                assertThat(f.client.publish("frames", p).join()).isEqualTo(i + 1);
+                assertThat(f.client.publish("frames", p).join().firstSequence()).isEqualTo(i + 1);
             }
 
             for (int c = 0; c < ws.size(); c++) {

@@ -183,7 +183,7 @@ class WebSocketProtocolTest {
         f = GatewayFixture.start(l -> l.subscriberBufferBytes(256 << 20));
         byte[] payload = new byte[32 * 1024];
         java.util.Arrays.fill(payload, (byte) 'x');
-        List<java.util.concurrent.CompletableFuture<Long>> acks = new ArrayList<>();
+        List<java.util.concurrent.CompletableFuture<dev.wirebus.client.PublishAck>> acks = new ArrayList<>();
         for (int i = 0; i < 1500; i++) { // ~48 MiB: more than the socket buffers hold
             acks.add(f.client.publish("big", payload));
         }

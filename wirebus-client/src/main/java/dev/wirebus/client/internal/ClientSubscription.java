@@ -27,7 +27,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * is skipped or repeated.
  */
 final class ClientSubscription implements Subscription {
-    private final DefaultWirebusClient client;
+    private final Subscriptions owner;
     final int id;
     private final String stream;
     private final StartPosition start;
@@ -51,9 +51,9 @@ final class ClientSubscription implements Subscription {
     private volatile long lastDelivered;
     private volatile boolean open = true;
 
-    ClientSubscription(DefaultWirebusClient client, int id, String stream, SubscribeOptions options,
+    ClientSubscription(Subscriptions owner, int id, String stream, SubscribeOptions options,
                        MessageHandler handler, int window, Executor executor) {
-        this.client = client;
+        this.owner = owner;
         this.id = id;
         this.stream = stream;
         this.options = options;
@@ -113,9 +113,9 @@ final class ClientSubscription implements Subscription {
         }
         if (d.firstSequence() != nextSequence) {
             // never expected from a correct broker: refuse to hand a gap or a duplicate to the handler
-            client.reportError(new ProtocolViolationException(ErrorCode.MALFORMED_FRAME, "subscription to '" + stream
+            owner.reportError(new ProtocolViolationException(ErrorCode.MALFORMED_FRAME, "subscription to '" + stream
                     + "' expected sequence " + nextSequence + " but the broker delivered " + d.firstSequence()));
-            client.forceReconnect();
+            owner.forceReconnect();
             return;
         }
         int n = d.records().count();
@@ -131,10 +131,10 @@ final class ClientSubscription implements Subscription {
             return;
         }
         open = false;
-        client.forget(this);
+        owner.forget(this);
         started.completeExceptionally(reason);
         closed.completeExceptionally(reason);
-        client.reportError(reason);
+        owner.reportError(reason);
     }
 
     /** The client closed for good. */
@@ -182,13 +182,13 @@ final class ClientSubscription implements Subscription {
                     try {
                         handler.onMessage(m);
                     } catch (Exception e) {
-                        client.reportError(new WirebusException(ErrorCode.UNKNOWN, "handler of subscription to '"
+                        owner.reportError(new WirebusException(ErrorCode.UNKNOWN, "handler of subscription to '"
                                 + stream + "' failed on sequence " + m.sequence() + ": " + e, e));
                     }
                     lastDelivered = m.sequence();
                     int handled = handledSinceGrant.incrementAndGet();
                     if (handled >= window / 2 && handledSinceGrant.compareAndSet(handled, 0)) {
-                        client.grant(this, handled);
+                        owner.grant(this, handled);
                     }
                 }
                 if (currentIndex >= records.count()) {
@@ -208,7 +208,7 @@ final class ClientSubscription implements Subscription {
         if (options.consumer() == null) {
             throw new IllegalStateException("subscription to '" + stream + "' is not a durable consumer's: nothing to ack");
         }
-        return client.ack(this, sequence);
+        return owner.ack(this, sequence);
     }
 
     boolean isOpen() {
@@ -237,13 +237,18 @@ final class ClientSubscription implements Subscription {
 
     @Override
     public void close() {
+        closeAsync();
+    }
+
+    @Override
+    public CompletableFuture<Void> closeAsync() {
         if (!open) {
-            return;
+            return closed.handle((v, e) -> null);
         }
         open = false;
         queue.clear();
-        client.unsubscribe(this);
         started.cancel(false);
-        closed.complete(null);
+        owner.unsubscribe(this).whenComplete((v, e) -> closed.complete(null));
+        return closed;
     }
 }

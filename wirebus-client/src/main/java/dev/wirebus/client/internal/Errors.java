@@ -1,5 +1,7 @@
 package dev.wirebus.client.internal;
 
+import dev.wirebus.client.AuthenticationException;
+import dev.wirebus.client.PermissionDeniedException;
 import dev.wirebus.client.ProtocolViolationException;
 import dev.wirebus.client.SequenceMismatchException;
 import dev.wirebus.client.ServerRefusedException;
@@ -18,6 +20,8 @@ final class Errors {
         return switch (code) {
             case TIMEOUT -> new WirebusTimeoutException(e.message());
             case SEQUENCE_MISMATCH -> new SequenceMismatchException(e.message(), e.fields());
+            case AUTH_FAILED, AUTH_EXPIRED -> new AuthenticationException(code, e.message());
+            case PERMISSION_DENIED -> new PermissionDeniedException(e.message(), e.fields());
             case MALFORMED_FRAME, FRAME_TOO_LARGE, UNKNOWN_FRAME_TYPE, UNSUPPORTED_VERSION, HANDSHAKE_REQUIRED ->
                     new ProtocolViolationException(code, e.message());
             default -> new ServerRefusedException(code, code == ErrorCode.UNKNOWN

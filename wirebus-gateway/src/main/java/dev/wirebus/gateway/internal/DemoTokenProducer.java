@@ -60,7 +60,7 @@ public final class DemoTokenProducer {
                 first.completeExceptionally(failure);
                 return;
             }
-            first.complete(seq);
+            first.complete(seq.firstSequence());
             if (n >= count) {
                 running.decrementAndGet();
                 return;
