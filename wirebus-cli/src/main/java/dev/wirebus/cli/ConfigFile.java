@@ -63,6 +63,8 @@ final class ConfigFile {
             JsonNode value = field.getValue();
             if (key.equals("streams")) {
                 readStreams(layer, name, value);
+            } else if (key.equals("security")) {
+                layer.security(SecuritySettings.read(file, value));
             } else if (ServeSettings.TABLES.contains(key)) {
                 if (!value.isObject()) {
                     throw new SettingsException(name + ": " + key + ": must be a table, [" + key + "], not a value",

@@ -290,6 +290,12 @@ final class ServeCommand implements Callable<Integer> {
                     + "answers are written (default: 8).")
     String httpMaxPipelined;
 
+    @Option(names = "--insecure",
+            description = "Allow a TCP listener on an address other than loopback without any authentication "
+                    + "(no tokens, JWTs or client certificates in [security]); also WIREBUS_INSECURE=true. "
+                    + "See docs/security.md.")
+    boolean insecure;
+
     @Option(names = "--http-allowed-origins", paramLabel = "ORIGINS",
             description = "Origins (https://chat.example.com, comma-separated; * for any) whose pages may call the "
                     + "gateway besides its own; others get 403 (default: none).")
@@ -364,6 +370,10 @@ final class ServeCommand implements Callable<Integer> {
         out.println("wirebus storage: " + broker.storageDescription());
         out.println("wirebus retention: " + describeRetention(config));
         out.println("wirebus transport: " + broker.transportName());
+        if (config.security().enabled()) {
+            out.println("wirebus security: " + config.security());
+        }
+        SecuritySignals.reloadOnHangup(broker);
         gateway.describe(out);
         out.println("ready");
         out.flush();
@@ -399,7 +409,8 @@ final class ServeCommand implements Callable<Integer> {
             Layer flags = flags();
             Layer file = configFile == null ? new Layer() : ConfigFile.read(configFile);
             Layer env = ServeSettings.environment(environment.get());
-            return ServeSettings.resolve(List.of(ServeSettings.defaults(), file, env, flags));
+            return ServeSettings.resolve(List.of(ServeSettings.defaults(), file, env, flags))
+                    .insecure(insecure || "true".equalsIgnoreCase(environment.get().getOrDefault("WIREBUS_INSECURE", "")));
         } catch (SettingsException e) {
             if (e.onCommandLine()) {
                 throw usage(e.getMessage());

@@ -279,6 +279,20 @@ final class ServeSettings {
         /** Per-stream overrides ({@code [streams.NAME]} tables of the config file). */
         private final Map<String, StreamSettings> streams = new java.util.LinkedHashMap<>();
 
+        /** The {@code [security]} table of a config file, if this layer is one that has it. */
+        private SecuritySettings security;
+
+        /** Sets the access configuration. */
+        Layer security(SecuritySettings settings) {
+            this.security = settings;
+            return this;
+        }
+
+        /** The {@code [security]} table this layer read, or {@link SecuritySettings#NONE}. */
+        SecuritySettings securitySettings() {
+            return security == null ? SecuritySettings.NONE : security;
+        }
+
         /** Sets one stream's overrides. */
         Layer stream(String name, StreamSettings settings) {
             streams.put(name, settings);
@@ -318,6 +332,8 @@ final class ServeSettings {
     private final EnumMap<Setting, Object> values;
     private final EnumMap<Setting, Origin> origins;
     private final Map<String, StreamSettings> streams;
+    private SecuritySettings security = SecuritySettings.NONE;
+    private boolean insecure;
 
     private ServeSettings(EnumMap<Setting, Object> values, EnumMap<Setting, Origin> origins,
                           Map<String, StreamSettings> streams) {
@@ -353,15 +369,18 @@ final class ServeSettings {
         EnumMap<Setting, Object> values = new EnumMap<>(Setting.class);
         EnumMap<Setting, Origin> origins = new EnumMap<>(Setting.class);
         Map<String, StreamSettings> streams = new java.util.LinkedHashMap<>();
+        SecuritySettings security = SecuritySettings.NONE;
         for (Layer layer : layers) {
             values.putAll(layer.values);
             origins.putAll(layer.origins);
             streams.putAll(layer.streams);
+            security = layer.security != null ? layer.security : security;
         }
         if (values.size() != Setting.values().length) {
             throw new IllegalArgumentException("the lowest layer must be the defaults");
         }
         ServeSettings settings = new ServeSettings(values, origins, streams);
+        settings.security = security;
         settings.checkTogether();
         return settings;
     }
@@ -389,6 +408,17 @@ final class ServeSettings {
             throw capOrigin.problem("must hold output-buffer + max-frame-bytes + 4MiB (one FETCH answer): at least "
                     + leastCap + ", was " + Sizes.format(outputCap));
         }
+    }
+
+    /** Allows a non-loopback listener without authentication ({@code --insecure}, {@code WIREBUS_INSECURE}). */
+    ServeSettings insecure(boolean insecure) {
+        this.insecure = insecure;
+        return this;
+    }
+
+    /** The access configuration of the config file's {@code [security]} table. */
+    SecuritySettings security() {
+        return security;
     }
 
     /** The value of {@code setting}. */
@@ -446,6 +476,7 @@ final class ServeSettings {
             }
         });
         streams.forEach(b::stream);
+        security.applyTo(b, insecure);
         return b.build();
     }
 

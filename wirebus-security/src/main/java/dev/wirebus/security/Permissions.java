@@ -27,6 +27,9 @@ public final class Permissions {
     /** Nothing allowed. */
     public static final Permissions NONE = new Permissions(new EnumMap<>(Operation.class));
 
+    /** Most wildcard verdicts cached per operation (names are at most 200 bytes: at most about 1 MiB). */
+    static final int MAX_CACHED = 4096;
+
     private final Map<Operation, Grant> grants;
 
     private Permissions(Map<Operation, Grant> grants) {
@@ -130,6 +133,9 @@ public final class Permissions {
             }
         }
 
+        /** Wildcard verdicts of names seen, so a hot stream costs one look-up; bounded by MAX_CACHED. */
+        final java.util.concurrent.ConcurrentHashMap<String, Boolean> verdicts = new java.util.concurrent.ConcurrentHashMap<>();
+
         boolean allows(String resource) {
             if (resource == null) {
                 return false;
@@ -137,12 +143,21 @@ public final class Permissions {
             if (literals.contains(resource)) {
                 return true;
             }
-            for (int i = 0; i < wildcards.size(); i++) {
-                if (wildcards.get(i).matches(resource)) {
-                    return true;
-                }
+            if (wildcards.isEmpty()) {
+                return false;
             }
-            return false;
+            Boolean known = verdicts.get(resource);
+            if (known != null) {
+                return known;
+            }
+            boolean allowed = false;
+            for (int i = 0; i < wildcards.size() && !allowed; i++) {
+                allowed = wildcards.get(i).matches(resource);
+            }
+            if (verdicts.size() < MAX_CACHED) {
+                verdicts.put(resource, allowed);
+            }
+            return allowed;
         }
     }
 

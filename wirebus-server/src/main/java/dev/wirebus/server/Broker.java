@@ -91,7 +91,9 @@ public final class Broker implements AutoCloseable {
             if (recovered > 0) {
                 log.info("opened {} streams from {}", recovered, storage.describe());
             }
+            dev.wirebus.server.internal.BrokerSecurity.checkListener(config.tcp(), config.security());
             broker.bind();
+            broker.context.security().start(broker.context.connections(), java.time.Duration.ofSeconds(1));
         } catch (IOException | RuntimeException e) {
             // a listener bound before the failure must not stay open, nor its socket file remain
             for (Channel l : broker.listeners) {
@@ -102,6 +104,7 @@ public final class Broker implements AutoCloseable {
             }
             broker.shutdownGroups();
             broker.closeStorage();
+            broker.context.security().close();
             metrics.close();
             throw e;
         }
@@ -119,6 +122,9 @@ public final class Broker implements AutoCloseable {
             listeners.add(bindOne(transport.unixChannel(), address, "unix socket " + path));
             unixSocket = path;
             UnixSocketFile.restrict(path, config.socketPermissions());
+            if (config.security().socketGroup() != null) {
+                UnixSocketFile.shareWithGroup(path, config.security().socketGroup());
+            }
         }
         if (config.tcp() != null) {
             Channel ch = bindOne(transport.tcpChannel(), config.tcp(),
@@ -147,6 +153,9 @@ public final class Broker implements AutoCloseable {
                         FrameDecoder decoder = new FrameDecoder(config.maxFrameLength());
                         ConnectionHandler handler = new ConnectionHandler(context);
                         ConnectionGuard guard = new ConnectionGuard(context, decoder, handler::idle);
+                        if (ch instanceof io.netty.channel.socket.SocketChannel) {
+                            dev.wirebus.server.internal.TlsInitializer.addTls(ch, context.security());
+                        }
                         ch.pipeline().addLast("output-cap", guard.outputCap());
                         ch.pipeline().addLast("decoder", decoder);
                         ch.pipeline().addLast("encoder", ENCODER);
@@ -252,6 +261,25 @@ public final class Broker implements AutoCloseable {
         return n;
     }
 
+    /**
+     * Reads the access configuration again and puts it in force for new and open connections
+     * (what {@code wirebus serve} does on SIGHUP).
+     *
+     * @return whether the new configuration is in force (false: it did not load; the old one stays)
+     */
+    public boolean reloadSecurity() {
+        return context.security().reload();
+    }
+
+    /**
+     * The bearer credential of this broker's own in-process clients, such as the HTTP gateway of
+     * {@code wirebus serve} (which checks each HTTP request against the same access configuration):
+     * AUTH with it is allowed everything. Random per start; never logged or stored.
+     */
+    public byte[] internalCredential() {
+        return context.security().internalCredential();
+    }
+
     /** Blocks until {@link #close} has finished. */
     public void awaitTermination() throws InterruptedException {
         terminated.await();
@@ -269,6 +297,7 @@ public final class Broker implements AutoCloseable {
         }
         closed = true;
         context.beginShutdown();
+        context.security().close();
         for (Channel l : listeners) {
             l.close().syncUninterruptibly();
         }

@@ -78,8 +78,13 @@ public final class BrokerConfig {
     private final int maxConnections;
     private final int maxConnectionsPerPeer;
     private final Duration idleTimeout;
+    // access control (issue 13)
+    private final dev.wirebus.security.SecurityConfig security;
+    private final java.util.function.Supplier<dev.wirebus.security.SecurityConfig> securityReloader;
 
     private BrokerConfig(Builder b) {
+        this.security = b.security;
+        this.securityReloader = b.securityReloader;
         this.outputHighWater = b.outputHighWater;
         this.maxOutputBytes = b.maxOutputBytes;
         this.slowConsumerTimeout = b.slowConsumerTimeout;
@@ -305,6 +310,22 @@ public final class BrokerConfig {
     }
 
     /**
+     * The access configuration: principals, credentials, permissions, TLS (docs/security.md).
+     * Default {@link dev.wirebus.security.SecurityConfig#DISABLED}: everyone may do everything.
+     */
+    public dev.wirebus.security.SecurityConfig security() {
+        return security;
+    }
+
+    /**
+     * Reads the access configuration again, on SIGHUP or when one of its files changes; null when
+     * it was not read from a file.
+     */
+    public java.util.function.Supplier<dev.wirebus.security.SecurityConfig> securityReloader() {
+        return securityReloader;
+    }
+
+    /**
      * Where the broker registers its meters ({@code wirebus.*}: connections, publishes, deliveries,
      * errors by code, requests by outcome, latencies, per-stream and per-consumer gauges). The
      * default is an empty {@link CompositeMeterRegistry}, which records nothing and costs next to
@@ -413,8 +434,22 @@ public final class BrokerConfig {
         private int maxConnections = 4096;
         private int maxConnectionsPerPeer = 1024;
         private Duration idleTimeout = Duration.ofMinutes(10);
+        private dev.wirebus.security.SecurityConfig security = dev.wirebus.security.SecurityConfig.DISABLED;
+        private java.util.function.Supplier<dev.wirebus.security.SecurityConfig> securityReloader;
 
         private Builder() {
+        }
+
+        /** See {@link BrokerConfig#security()}. */
+        public Builder security(dev.wirebus.security.SecurityConfig security) {
+            this.security = Objects.requireNonNull(security, "security");
+            return this;
+        }
+
+        /** See {@link BrokerConfig#securityReloader()}. */
+        public Builder securityReloader(java.util.function.Supplier<dev.wirebus.security.SecurityConfig> reloader) {
+            this.securityReloader = reloader;
+            return this;
         }
 
         /** See {@link BrokerConfig#outputHighWater()}. */

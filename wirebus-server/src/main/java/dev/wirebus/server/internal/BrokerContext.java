@@ -20,6 +20,7 @@ public final class BrokerContext {
     private final BrokerMetrics metrics;
     private final PartialFrameBudget partialFrames;
     private final ConnectionLimits connectionLimits;
+    private final BrokerSecurity security;
 
     public BrokerContext(BrokerConfig config, StreamStorage storage, BrokerMetrics metrics) {
         this.config = config;
@@ -29,6 +30,10 @@ public final class BrokerContext {
         this.metrics = metrics;
         this.streams = new StreamRegistry(storage, metrics, config.maxStreams());
         this.router = new RequestRouter(config.maxRequestTimeout().toMillis(), metrics);
+        this.security = new BrokerSecurity(config.security(), config.securityReloader(),
+                new SecurityMetrics(config.meterRegistry()));
+        this.accessPolicy = security.current().policy();
+        security.onPolicy(this::accessPolicy);
         metrics.bind(this);
         storage.observeSyncs(metrics::fsync);
     }
@@ -46,6 +51,11 @@ public final class BrokerContext {
     /** The store's damage and open-file counts, for the metrics. */
     StorageHealth storageHealth() {
         return storage.health();
+    }
+
+    /** Access control: the configuration in force, TLS, audit and counters. */
+    public BrokerSecurity security() {
+        return security;
     }
 
     public BrokerMetrics metrics() {

@@ -46,6 +46,8 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
     /** Who the connection authenticated as; replaced by each successful AUTH. */
     private volatile Principal principal = Principal.ANONYMOUS;
     private final DispatchTable dispatch;
+    /** Access control of this connection: principal from peer/certificate/AUTH, expiry, re-checks (issue 13). */
+    private final ConnectionSecurity security;
     private boolean handshaken;
     private boolean closing;
     private ScheduledFuture<?> handshakeTimer;
@@ -68,6 +70,12 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
         this.broker = broker;
         this.metrics = broker.metrics();
         this.dispatch = dispatch;
+        this.security = new ConnectionSecurity(broker.security(), this);
+    }
+
+    /** Who is on this connection and what it may do. */
+    public ConnectionSecurity security() {
+        return security;
     }
 
     @Override
@@ -113,6 +121,7 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         channel = ctx.channel();
+        security.attach(channel);
         broker.connections().add(this);
         metrics.connectionOpened();
         long timeout = broker.config().handshakeTimeout().toMillis();
@@ -198,6 +207,7 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
         }
         handshaken = true;
         handshakeTimer.cancel(false);
+        security.handshaken();
         clientName = hello.clientName();
         channel.write(new Frame.Welcome(hello.requestId(), version,
                 broker.config().maxFrameLength(), broker.storeId(), broker.config().serverName()));
@@ -360,6 +370,7 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
         if (handshakeTimer != null) {
             handshakeTimer.cancel(false);
         }
+        security.close();
         for (SubscriptionCursor c : subscriptions.values()) {
             c.close();
         }
@@ -389,6 +400,34 @@ public final class ConnectionHandler extends SimpleChannelInboundHandler<Frame> 
     public void goAway(String message) {
         channel.eventLoop().execute(() -> channel.writeAndFlush(
                 new Frame.GoAway(0, ErrorCode.SHUTTING_DOWN.code(), message)));
+    }
+
+    /**
+     * Event loop: closes each subscription and responder registration for which {@code refusal}
+     * gives a reason (access revoked by a reload or a new AUTH): SUBSCRIPTION_CLOSED or ERROR
+     * (request id 0) with PERMISSION_DENIED and that reason.
+     */
+    void revokeWhere(java.util.function.BiFunction<dev.wirebus.security.Operation, String, String> refusal) {
+        for (SubscriptionCursor c : java.util.List.copyOf(subscriptions.values())) {
+            String why = refusal.apply(dev.wirebus.security.Operation.READ, c.stream().name());
+            if (why == null && c.consumer() != null) {
+                why = refusal.apply(dev.wirebus.security.Operation.CONSUME, c.consumer());
+            }
+            if (why != null) {
+                subscriptions.remove(c.subscriptionId(), c);
+                c.close();
+                metrics.error(ErrorCode.PERMISSION_DENIED);
+                channel.write(new Frame.SubscriptionClosed(0, c.subscriptionId(), ErrorCode.PERMISSION_DENIED.code(),
+                        why));
+            }
+        }
+        for (String subject : java.util.List.copyOf(subjects)) {
+            String why = refusal.apply(dev.wirebus.security.Operation.RESPOND, subject);
+            if (why != null) {
+                broker.router().unregister(subject, this);
+                channel.write(error(0, ErrorCode.PERMISSION_DENIED, why));
+            }
+        }
     }
 
     void closeWithError(long requestId, ErrorCode code, String message) {

@@ -29,4 +29,8 @@ public interface ConsumerPositions {
 
     /** Stores a consumer's position (replacing the previous one). */
     void save(String stream, String consumer, long acked, int maxLag, Runnable onStored);
+
+    /** Forgets a consumer (DELETE_CONSUMER); nothing to do where positions are not kept. */
+    default void delete(String stream, String consumer) {
+    }
 }

@@ -86,6 +86,26 @@ final class ConsumerStates implements LagLimit {
         return true;
     }
 
+    /**
+     * Removes a consumer no subscription is attached to, and forgets its saved position.
+     *
+     * @return false when there is no such consumer
+     * @throws BrokerException INVALID_ARGUMENT while a subscription is attached to it
+     */
+    boolean remove(String name) {
+        State c = consumers.get(name);
+        if (c == null) {
+            return false;
+        }
+        if (c.connected > 0) {
+            throw new BrokerException(dev.wirebus.protocol.ErrorCode.INVALID_ARGUMENT, "consumer '" + name
+                    + "' of stream '" + stream + "' is attached; close its subscriptions first");
+        }
+        consumers.remove(name);
+        positions.delete(stream, name);
+        return true;
+    }
+
     /** A subscription of the consumer ended. */
     void detach(String name) {
         State c = consumers.get(name);

@@ -267,6 +267,18 @@ final class DiskConsumerPositions implements ConsumerPositions, AutoCloseable {
         }
     }
 
+    @Override
+    public void delete(String stream, String consumer) {
+        synchronized (lock) {
+            Map<String, Saved> m = current.get(stream);
+            if (m != null && m.remove(consumer) != null) {
+                // the stream's file is written again without it
+                dirty.computeIfAbsent(stream, s -> new ArrayList<>());
+                lock.notifyAll();
+            }
+        }
+    }
+
     private void run() {
         while (true) {
             Map<String, List<Runnable>> batch;

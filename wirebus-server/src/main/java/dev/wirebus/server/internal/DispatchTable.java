@@ -32,7 +32,8 @@ final class DispatchTable {
             for (AccessCheck<F> check : checks) {
                 String resource = check.resource().apply(f);
                 Principal principal = connection.principal();
-                if (!policy.allows(principal, check.operation(), resource)) {
+                if (!connection.security().allows(policy, principal, check.operation(), resource)) {
+                    connection.security().denied(check.operation(), resource);
                     throw new BrokerException(ErrorCode.PERMISSION_DENIED,
                             AccessCheck.deniedMessage(check.operation(), resource, principal.name()));
                 }
@@ -90,6 +91,16 @@ final class DispatchTable {
                 .on(FrameType.RESPOND_ON, Frame.RespondOn.class, RequestHandlers::respondOn,
                         AccessCheck.of(Operation.RESPOND, Frame.RespondOn::subject))
                 .on(FrameType.RESPOND_OFF, Frame.RespondOff.class, RequestHandlers::respondOff)
+                // access control: ConnectionSecurity (AUTH replaces the connection's principal)
+                .on(FrameType.AUTH, Frame.Auth.class, (c, f) -> c.security().authenticate(f))
+                // admin: AdminHandlers (STREAMS lists only the streams the principal may administer)
+                .on(FrameType.STREAMS, Frame.Streams.class, AdminHandlers::streams)
+                .on(FrameType.DELETE_STREAM, Frame.DeleteStream.class, AdminHandlers::notYet,
+                        AccessCheck.of(Operation.ADMIN, Frame.DeleteStream::stream))
+                .on(FrameType.TRIM_STREAM, Frame.TrimStream.class, AdminHandlers::trimStream,
+                        AccessCheck.of(Operation.ADMIN, Frame.TrimStream::stream))
+                .on(FrameType.DELETE_CONSUMER, Frame.DeleteConsumer.class, AdminHandlers::deleteConsumer,
+                        AccessCheck.of(Operation.ADMIN, Frame.DeleteConsumer::stream))
                 // the connection itself: ControlHandlers
                 .on(FrameType.PING, Frame.Ping.class, ControlHandlers::ping)
                 .on(FrameType.PONG, Frame.class, ControlHandlers::ignore)

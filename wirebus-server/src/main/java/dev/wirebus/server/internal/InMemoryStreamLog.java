@@ -22,6 +22,23 @@ final class InMemoryStreamLog implements StreamLog {
     private long retainedBytes;
     private final ProducerTable producers = new ProducerTable();
 
+    @Override
+    public long trimBefore(long before) {
+        while (head < tail && (head + 1 < tail ? firstSequences[head + 1] : nextSequence) <= before) {
+            RecordBatch dropped = batches[head];
+            batches[head] = null;
+            head++;
+            retainedMessages -= dropped.count();
+            retainedBytes -= dropped.sizeInBytes();
+        }
+        return firstSequence();
+    }
+
+    @Override
+    public long retainedBytes() {
+        return retainedBytes;
+    }
+
     InMemoryStreamLog(long retentionMessages, long retentionBytes) {
         this.retentionMessages = retentionMessages;
         this.retentionBytes = retentionBytes;

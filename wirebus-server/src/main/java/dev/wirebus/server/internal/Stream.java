@@ -367,6 +367,42 @@ public final class Stream {
         return start;
     }
 
+    /**
+     * Drops records below {@code before} as far as the log allows (TRIM_STREAM).
+     *
+     * @return the first sequence retained after it
+     * @throws UnsupportedOperationException when the store cannot trim on demand
+     */
+    long trimBefore(long before) {
+        lock.lock();
+        try {
+            return log.trimBefore(before);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Deletes a durable consumer no subscription is attached to (DELETE_CONSUMER); publishes its
+     * lag held back go on.
+     *
+     * @return false when the stream has no such consumer
+     */
+    boolean deleteConsumer(String consumer) {
+        List<Runnable> after = new ArrayList<>(2);
+        lock.lock();
+        try {
+            if (!consumers.remove(consumer)) {
+                return false;
+            }
+            releaseHeld(after);
+            return true;
+        } finally {
+            lock.unlock();
+            after.forEach(Runnable::run);
+        }
+    }
+
     /** A subscription of the consumer ended. */
     void detachConsumer(String consumer) {
         lock.lock();

@@ -24,6 +24,22 @@ public interface StreamLog {
     ProducerTable producers();
 
     /**
+     * Drops records below {@code before} as far as the log's granularity allows (whole batches or
+     * segments; never a record at or above {@code before}); TRIM_STREAM.
+     *
+     * @return the first sequence retained after it
+     * @throws UnsupportedOperationException when this log cannot trim on demand
+     */
+    default long trimBefore(long before) {
+        throw new UnsupportedOperationException("this store cannot trim a stream on demand");
+    }
+
+    /** Payload bytes retained, as far as the log counts them (0 when it does not); for STREAMS listings. */
+    default long retainedBytes() {
+        return 0;
+    }
+
+    /**
      * Judges idempotent producers' batches before they are appended: {@link #producers()} unless a
      * store keeps producer state elsewhere (shared by the nodes appending to it).
      */

@@ -201,6 +201,18 @@ public final class StreamRegistry {
         return streams.get(name);
     }
 
+    /** Names of the streams that exist (not awaited ones), in order. */
+    public java.util.List<String> names() {
+        java.util.List<String> names = new java.util.ArrayList<>();
+        streams.forEach((name, s) -> {
+            if (!s.isAwaited()) {
+                names.add(name);
+            }
+        });
+        java.util.Collections.sort(names);
+        return names;
+    }
+
     /** Number of streams that exist (not counting awaited ones). */
     public synchronized int size() {
         return stored;

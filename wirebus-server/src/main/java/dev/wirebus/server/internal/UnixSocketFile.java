@@ -60,4 +60,25 @@ public final class UnixSocketFile {
             // best effort at shutdown; the next start removes a stale file anyway
         }
     }
+
+    /**
+     * Gives the socket file to {@code group} and lets the group read and write it (mode 0660 at
+     * least), so that the services of that group can connect.
+     *
+     * @throws IOException naming the group when it does not exist or cannot be given
+     */
+    public static void shareWithGroup(Path path, String group) throws IOException {
+        java.nio.file.attribute.GroupPrincipal g;
+        try {
+            g = path.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByGroupName(group);
+        } catch (java.nio.file.attribute.UserPrincipalNotFoundException e) {
+            throw new IOException("socket-group '" + group + "' is not a group on this machine");
+        }
+        Files.getFileAttributeView(path, java.nio.file.attribute.PosixFileAttributeView.class,
+                java.nio.file.LinkOption.NOFOLLOW_LINKS).setGroup(g);
+        Set<PosixFilePermission> mode = new java.util.HashSet<>(Files.getPosixFilePermissions(path));
+        mode.add(PosixFilePermission.GROUP_READ);
+        mode.add(PosixFilePermission.GROUP_WRITE);
+        Files.setPosixFilePermissions(path, mode);
+    }
 }

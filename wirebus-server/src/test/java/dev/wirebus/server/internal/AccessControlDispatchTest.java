@@ -110,16 +110,20 @@ class AccessControlDispatchTest {
     @Test
     void theStandardTableChecksWhatTheSpecMaps() {
         DispatchTable t = DispatchTable.standard();
-        Map<FrameType, List<Operation>> expected = Map.of(
-                FrameType.PUBLISH, List.of(Operation.PUBLISH),
-                FrameType.PUBLISH_BATCH, List.of(Operation.PUBLISH),
-                FrameType.PUBLISH_IDEMPOTENT, List.of(Operation.PUBLISH),
-                FrameType.SUBSCRIBE, List.of(Operation.READ),
-                FrameType.FETCH, List.of(Operation.READ),
-                FrameType.CONSUME, List.of(Operation.READ, Operation.CONSUME),
-                FrameType.CONSUMERS, List.of(Operation.ADMIN),
-                FrameType.REQUEST, List.of(Operation.REQUEST),
-                FrameType.RESPOND_ON, List.of(Operation.RESPOND));
+        Map<FrameType, List<Operation>> expected = Map.ofEntries(
+                Map.entry(FrameType.PUBLISH, List.of(Operation.PUBLISH)),
+                Map.entry(FrameType.PUBLISH_BATCH, List.of(Operation.PUBLISH)),
+                Map.entry(FrameType.PUBLISH_IDEMPOTENT, List.of(Operation.PUBLISH)),
+                Map.entry(FrameType.SUBSCRIBE, List.of(Operation.READ)),
+                Map.entry(FrameType.FETCH, List.of(Operation.READ)),
+                Map.entry(FrameType.CONSUME, List.of(Operation.READ, Operation.CONSUME)),
+                Map.entry(FrameType.CONSUMERS, List.of(Operation.ADMIN)),
+                Map.entry(FrameType.REQUEST, List.of(Operation.REQUEST)),
+                Map.entry(FrameType.RESPOND_ON, List.of(Operation.RESPOND)),
+                // STREAMS is not checked as a frame: it lists only the streams the principal may ADMIN
+                Map.entry(FrameType.DELETE_STREAM, List.of(Operation.ADMIN)),
+                Map.entry(FrameType.TRIM_STREAM, List.of(Operation.ADMIN)),
+                Map.entry(FrameType.DELETE_CONSUMER, List.of(Operation.ADMIN)));
         for (FrameType type : FrameType.values()) {
             if (type == FrameType.HELLO || !t.handles(type)) {
                 continue;

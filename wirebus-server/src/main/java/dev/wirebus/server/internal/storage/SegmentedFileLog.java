@@ -759,6 +759,26 @@ public final class SegmentedFileLog implements DurableStreamLog, OpenFileBudget.
     // ---------------------------------------------------------------- reads
 
     @Override
+    public long trimBefore(long before) {
+        enter();
+        try {
+            checkOpen();
+            // whole segments only, and never the one appended to
+            while (segments.size() > 1 && segments.get(1).baseSequence <= before && delete(segments.get(0))) {
+                // the next oldest
+            }
+            return firstSequence();
+        } finally {
+            leave();
+        }
+    }
+
+    @Override
+    public long retainedBytes() {
+        return retainedBytes;
+    }
+
+    @Override
     public long firstSequence() {
         return segments.get(0).baseSequence;
     }
