@@ -2,6 +2,7 @@ package dev.wirebus.cli;
 
 import dev.wirebus.client.WirebusClient;
 import dev.wirebus.gateway.Gateway;
+import dev.wirebus.gateway.GatewayAuthenticator;
 import dev.wirebus.gateway.GatewayLimits;
 import dev.wirebus.server.Broker;
 import io.netty.channel.EventLoopGroup;
@@ -42,6 +43,8 @@ final class HttpGateway implements AutoCloseable {
         if (settings.listen() == null) {
             return new HttpGateway(null, null, null, settings.limits(), browser);
         }
+        dev.wirebus.security.SecurityConfig security = broker.security();
+        checkListener(settings.listen(), security);
         String address = broker.unixSocket() != null ? "unix://" + broker.unixSocket()
                 : "tcp://" + HostPort.of(broker.tcpAddress());
         // one set of event loops for the HTTP connections and the gateway's broker connection: the
@@ -49,15 +52,23 @@ final class HttpGateway implements AutoCloseable {
         EventLoopGroup loops = Gateway.newEventLoopGroup(settings.effectiveIoThreads());
         WirebusClient client = null;
         try {
-            client = WirebusClient.builder().address(address).name("wirebus-http")
-                    .dispatchExecutor(Gateway.clientDispatchExecutor()).eventLoop(loops.next()).connect();
+            WirebusClient.Builder cb = WirebusClient.builder().address(address).name("wirebus-http")
+                    .dispatchExecutor(Gateway.clientDispatchExecutor()).eventLoop(loops.next());
+            if (security.enabled()) {
+                // the gateway checks each caller itself; to the broker it is the in-process principal
+                cb.token(new String(broker.internalCredential(), java.nio.charset.StandardCharsets.US_ASCII));
+            }
+            client = cb.connect();
             Gateway.Builder builder = Gateway.builder().client(client)
                     .bind(settings.listen().host(), settings.listen().port())
                     .limits(settings.limits())
                     .meterRegistry(registry)
                     .eventLoopGroup(loops)
                     .browserAccess(browser.access())
-                    .demo(browser.demo());
+                    .demo(browser.demo())
+                    // the configuration in force, asked per call: a reload (SIGHUP, file change) applies at once
+                    .authenticator(security.enabled() ? GatewayAuthenticator.of(broker::security)
+                            : GatewayAuthenticator.OPEN);
             browser.tls().ifPresent(tls -> builder.tls(tls::current));
             Gateway gateway = builder.build().start();
             return new HttpGateway(client, gateway, loops, settings.limits(), browser);
@@ -68,6 +79,26 @@ final class HttpGateway implements AutoCloseable {
             loops.shutdownGracefully(0, 1, TimeUnit.SECONDS);
             throw e;
         }
+    }
+
+    /**
+     * Refuses a gateway on a non-loopback address that nobody could authenticate to, unless
+     * {@code allow-anonymous} / {@code --insecure} (the broker's rule for its TCP listener).
+     */
+    static void checkListener(HostPort listen, dev.wirebus.security.SecurityConfig security) {
+        java.net.InetSocketAddress at = listen.toSocketAddress();
+        if (at.getAddress() == null || at.getAddress().isLoopbackAddress() || security.hasNetworkAuthentication()) {
+            return;
+        }
+        if (security.allowAnonymous()) {
+            org.slf4j.LoggerFactory.getLogger(HttpGateway.class).warn("HTTP gateway on {} without authentication "
+                    + "(allow-anonymous / --insecure): any web client that reaches it {}", listen,
+                    security.enabled() ? "has the permissions of 'anonymous'" : "may do anything");
+            return;
+        }
+        throw new IllegalStateException("refusing to serve HTTP on " + listen + " without authentication: anyone on "
+                + "the network could publish, read and respond. Configure tokens or JWTs in [security] "
+                + "(docs/security.md), bind --http to 127.0.0.1, or accept the risk with --insecure");
     }
 
     /** Prints where the gateway listens and its limits, or that it is off. */

@@ -282,6 +282,14 @@ public final class Broker implements AutoCloseable {
     }
 
     /**
+     * The access configuration in force now (after the last reload): what the HTTP gateway of
+     * {@code wirebus serve} checks each HTTP request against.
+     */
+    public dev.wirebus.security.SecurityConfig security() {
+        return context.security().current();
+    }
+
+    /**
      * The bearer credential of this broker's own in-process clients, such as the HTTP gateway of
      * {@code wirebus serve} (which checks each HTTP request against the same access configuration):
      * AUTH with it is allowed everything. Random per start; never logged or stored.

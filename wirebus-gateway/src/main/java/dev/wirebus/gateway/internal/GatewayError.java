@@ -159,6 +159,7 @@ public final class GatewayError {
             case NO_RESPONDERS:
             case SHUTTING_DOWN:
             case BACKPRESSURE:
+            case UNAVAILABLE:
                 return HttpResponseStatus.SERVICE_UNAVAILABLE;
             case RESPONDER_GONE:
             case RESPONDER_FAILED:

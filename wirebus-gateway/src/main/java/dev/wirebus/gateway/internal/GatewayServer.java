@@ -86,6 +86,14 @@ public final class GatewayServer {
                         Operation.READ, "stream")
                 .add(HttpMethod.GET, "/v1/streams/{stream}", Route.Kind.BROKER, new StreamInfoEndpoint(),
                         Operation.ADMIN, "stream")
+                // admin: the list is filtered per stream by the caller's admin permission
+                .add(HttpMethod.GET, "/v1/streams", Route.Kind.BROKER, AdminEndpoints::list)
+                .add(HttpMethod.DELETE, "/v1/streams/{stream}", Route.Kind.BROKER, AdminEndpoints::deleteStream,
+                        Operation.ADMIN, "stream")
+                .add(HttpMethod.POST, "/v1/streams/{stream}/trim", Route.Kind.BROKER, AdminEndpoints::trim,
+                        Operation.ADMIN, "stream")
+                .add(HttpMethod.DELETE, "/v1/streams/{stream}/consumers/{consumer}", Route.Kind.BROKER,
+                        AdminEndpoints::deleteConsumer, Operation.ADMIN, "stream")
                 .add(HttpMethod.POST, "/v1/requests/{subject}", Route.Kind.BROKER, new RequestEndpoint(),
                         Operation.REQUEST, "subject")
                 .add(HttpMethod.GET, "/v1/ws", Route.Kind.STREAMING, new WebSocketEndpoint()) // checked per message

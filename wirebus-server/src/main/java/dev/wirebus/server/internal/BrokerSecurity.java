@@ -43,7 +43,7 @@ public final class BrokerSecurity implements AutoCloseable {
     private volatile java.util.function.Consumer<dev.wirebus.security.AccessPolicy> onPolicy = p -> { };
     private ScheduledExecutorService watcher;
     /** The credential of this broker's own in-process clients (the HTTP gateway): random per start. */
-    private final byte[] internalToken = new byte[32];
+    private final byte[] internalToken;
     /** What an in-process client that presents {@link #internalToken} may do: everything. */
     static final dev.wirebus.security.Permissions EVERYTHING = everything();
     /** The principal of in-process clients. */
@@ -56,7 +56,11 @@ public final class BrokerSecurity implements AutoCloseable {
         this.reloader = reloader;
         this.metrics = metrics;
         this.audit = new AuditLog(config.auditLinesPerSecond());
-        new java.security.SecureRandom().nextBytes(internalToken);
+        // printable (base64url of 32 random bytes): clients take a bearer credential as text
+        byte[] random = new byte[32];
+        new java.security.SecureRandom().nextBytes(random);
+        internalToken = java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(random)
+                .getBytes(java.nio.charset.StandardCharsets.US_ASCII);
         this.tls = config.tls() == null ? null : ReloadingSslContext.open(config.tls(), Duration.ofSeconds(1));
     }
 
