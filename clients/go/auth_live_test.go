@@ -82,7 +82,13 @@ read = ["auth.>"]
 [security.principals.reader]
 tokens = [%q]
 read = ["auth.>"]
-`, secretFile, certFile, keyFile, tokenHash("writer-token"), tokenHash("reader-token"))
+[security.principals.operator]
+tokens = [%q]
+admin = ["auth.>"]
+publish = ["auth.>"]
+read = ["auth.>"]
+consume = [">"]
+`, secretFile, certFile, keyFile, tokenHash("writer-token"), tokenHash("reader-token"), tokenHash("operator-token"))
 	if err := os.WriteFile(config, []byte(toml), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -244,5 +250,70 @@ func TestLiveAuthJWTRefreshedBeforeExpiry(t *testing.T) {
 	defer mu.Unlock()
 	for _, e := range reported {
 		t.Errorf("reported: %v (the connection should have stayed)", e)
+	}
+}
+
+func TestLiveAuthAdminOperations(t *testing.T) {
+	addr, ca := startSecureBroker(t)
+	ctx := ctxT(t, 60*time.Second)
+	op, err := dialOpts(t, wirebus.WithAddresses(addr), wirebus.WithCAFile(ca), wirebus.WithToken("operator-token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := dialOpts(t, wirebus.WithAddresses(addr), wirebus.WithCAFile(ca), wirebus.WithToken("reader-token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := op.PublishBatch(ctx, "auth.admin", [][]byte{[]byte("a"), []byte("b"), []byte("c")}); err != nil {
+		t.Fatal(err)
+	}
+	sub, err := op.Subscribe(ctx, "auth.admin", wirebus.SubscribeOptions{Start: wirebus.Earliest, Consumer: "c1", AckMode: wirebus.AckManual})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, err := sub.Next(ctx); err != nil || m.Sequence != 1 {
+		t.Fatalf("consumer: %v %v", m, err)
+	}
+	sub.Close(ctx)
+	page, err := op.Streams(ctx, "", 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, s := range page.Streams {
+		if s.Name == "auth.admin" {
+			found = true
+			if s.FirstSequence != 1 || s.LastSequence != 3 || s.Consumers != 1 {
+				t.Fatalf("stream info %+v", s)
+			}
+		}
+	}
+	if !found || page.More {
+		t.Fatalf("streams page %+v", page)
+	}
+	if err := op.TrimStream(ctx, "auth.admin", 3); err != nil {
+		t.Fatal(err)
+	}
+	var pd *wirebus.PermissionDeniedError
+	if err := r.DeleteConsumer(ctx, "auth.admin", "c1"); !errors.As(err, &pd) {
+		t.Fatalf("reader deletes a consumer: %v", err)
+	}
+	if err := op.DeleteConsumer(ctx, "auth.admin", "c1"); err != nil {
+		t.Fatal(err)
+	}
+	var we *wirebus.WireError
+	if err := op.DeleteConsumer(ctx, "auth.admin", "c1"); !errors.As(err, &we) || we.Code != wirebus.CodeNotFound {
+		t.Fatalf("second delete: %v, want NOT_FOUND", err)
+	}
+	if err := op.DeleteStream(ctx, "auth.admin"); err != nil {
+		// the broker of this session answers UNAVAILABLE (its stores cannot delete a stream yet)
+		var ue *wirebus.UnavailableError
+		if !errors.As(err, &ue) {
+			t.Fatalf("delete stream: %v", err)
+		}
+		return
+	}
+	if err := op.DeleteStream(ctx, "auth.admin"); !errors.As(err, &we) || we.Code != wirebus.CodeNotFound {
+		t.Fatalf("second stream delete: %v, want NOT_FOUND", err)
 	}
 }
