@@ -40,6 +40,17 @@ final class HttpGateway implements AutoCloseable {
     /** Starts the gateway, or nothing when {@code settings} say off. */
     static HttpGateway start(Broker broker, HttpSettings settings, GatewaySettings browser,
                              io.micrometer.prometheusmetrics.PrometheusMeterRegistry registry) {
+        return start(broker, settings, browser, registry, null);
+    }
+
+    /**
+     * As {@link #start(Broker, HttpSettings, GatewaySettings, io.micrometer.prometheusmetrics.PrometheusMeterRegistry)},
+     * with {@code storeReady} (null: none) as the "store" check of {@code /readyz}: false while the
+     * store (Redis) cannot be reached.
+     */
+    static HttpGateway start(Broker broker, HttpSettings settings, GatewaySettings browser,
+                             io.micrometer.prometheusmetrics.PrometheusMeterRegistry registry,
+                             java.util.function.BooleanSupplier storeReady) {
         if (settings.listen() == null) {
             return new HttpGateway(null, null, null, settings.limits(), browser);
         }
@@ -70,6 +81,9 @@ final class HttpGateway implements AutoCloseable {
                     .authenticator(security.enabled() ? GatewayAuthenticator.of(broker::security)
                             : GatewayAuthenticator.OPEN);
             browser.tls().ifPresent(tls -> builder.tls(tls::current));
+            if (storeReady != null) {
+                builder.readinessCheck("store", storeReady);
+            }
             Gateway gateway = builder.build().start();
             return new HttpGateway(client, gateway, loops, settings.limits(), browser);
         } catch (RuntimeException e) {

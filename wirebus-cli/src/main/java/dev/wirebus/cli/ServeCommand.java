@@ -352,7 +352,8 @@ final class ServeCommand implements Callable<Integer> {
         }
         HttpGateway gateway;
         try {
-            gateway = HttpGateway.start(broker, httpSettings, gatewaySettings, registry);
+            gateway = HttpGateway.start(broker, httpSettings, gatewaySettings, registry,
+                    redisStore == null ? null : redisStore.readiness());
         } catch (RuntimeException e) {
             broker.close();
             throw new CliFailure(e.getMessage());

@@ -59,6 +59,56 @@ class ServeRedisStoreTest extends BrokerFixture {
     }
 
     @Test
+    void readyzIsFalseWhileRedisDoesNotAnswerAndTrueAgainOnceItDoes() throws Exception {
+        Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/redis-server")),
+                "redis-server is not installed (apt-get install -y redis-server): skipped");
+        int redisPort;
+        try (ServerSocket s = new ServerSocket(0)) {
+            redisPort = s.getLocalPort();
+        }
+        Path redisDir = Files.createDirectories(dir.resolve("redis-ready"));
+        Process redis = new ProcessBuilder("/usr/bin/redis-server", "--port", Integer.toString(redisPort), "--bind",
+                "127.0.0.1", "--dir", redisDir.toString(), "--save", "")
+                .redirectErrorStream(true).redirectOutput(redisDir.resolve("redis.out").toFile()).start();
+        try {
+            await().atMost(Duration.ofSeconds(20)).ignoreExceptions().until(() -> {
+                try (java.net.Socket s = new java.net.Socket("127.0.0.1", redisPort)) {
+                    return true;
+                }
+            });
+            Path sock = dir.resolve("ready.sock");
+            try (Cli.Running serve = Cli.start("serve", "--uds", sock.toString(), "--no-tcp",
+                    "--store", "redis://127.0.0.1:" + redisPort + "?timeout=1s", "--http", "127.0.0.1:0")) {
+                await().atMost(Duration.ofSeconds(20)).until(() -> serve.out().contains("ready\n"));
+                String page = serve.out().lines().filter(l -> l.startsWith("wirebus http on "))
+                        .findFirst().orElseThrow().substring("wirebus http on ".length());
+                java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+                java.net.http.HttpRequest readyz = java.net.http.HttpRequest.newBuilder(
+                        java.net.URI.create(page + "readyz")).timeout(Duration.ofSeconds(10)).build();
+                assertThat(http.send(readyz, java.net.http.HttpResponse.BodyHandlers.ofString()).statusCode())
+                        .isEqualTo(200);
+                // a Redis that stops answering (SIGSTOP): not ready, naming the store check
+                new ProcessBuilder("kill", "-STOP", Long.toString(redis.pid())).start().waitFor();
+                try {
+                    await().atMost(Duration.ofSeconds(30)).until(() ->
+                            http.send(readyz, java.net.http.HttpResponse.BodyHandlers.ofString()).statusCode() == 503);
+                    assertThat(http.send(readyz, java.net.http.HttpResponse.BodyHandlers.ofString()).body())
+                            .contains("store");
+                } finally {
+                    new ProcessBuilder("kill", "-CONT", Long.toString(redis.pid())).start().waitFor();
+                }
+                await().atMost(Duration.ofSeconds(30)).until(() ->
+                        http.send(readyz, java.net.http.HttpResponse.BodyHandlers.ofString()).statusCode() == 200);
+                serve.interrupt();
+                assertThat(serve.awaitExit(Cli.DEADLINE).exitCode()).isZero();
+            }
+        } finally {
+            redis.destroyForcibly();
+            redis.waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
     void aNodeKilledWithSigkillWhilePublishingLosesNoAcknowledgedPublishAndResendsThroughAnotherAreAppendedOnce()
             throws Exception {
         Assumptions.assumeTrue(Files.isExecutable(Path.of("/usr/bin/redis-server")),
