@@ -16,8 +16,8 @@ public final class DemoEndpoint implements Endpoint {
     @Override
     public void handle(Exchange ex) {
         String stream = ex.param("stream");
-        int count = (int) number(ex.query("count"), 200, 1, DemoTokenProducer.MAX_COUNT, "count");
-        long interval = number(ex.query("interval_ms"), 25, 0, 60_000, "interval_ms");
+        int count = (int) Numbers.parse(ex.query("count"), 200, 1, DemoTokenProducer.MAX_COUNT, "count");
+        long interval = Numbers.parse(ex.query("interval_ms"), 25, 0, 60_000, "interval_ms");
         producer.start(stream, count, interval).whenComplete((first, failure) -> {
             if (failure != null) {
                 ex.fail(failure);
@@ -29,21 +29,5 @@ public final class DemoEndpoint implements Endpoint {
                         .put("count", count).put("interval_ms", interval).put("first_seq", first)));
             }
         });
-    }
-
-    private static long number(String text, long otherwise, long min, long max, String name) {
-        if (text == null || text.isEmpty()) {
-            return otherwise;
-        }
-        long n;
-        try {
-            n = Long.parseLong(text);
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(name + " '" + text + "' is not a whole number");
-        }
-        if (n < min || n > max) {
-            throw new IllegalArgumentException(name + " must be " + min + " to " + max + ", was " + n);
-        }
-        return n;
     }
 }

@@ -17,7 +17,8 @@ final class Numbers {
             throw new IllegalArgumentException(name + " '" + text + "' is not a whole number");
         }
         if (n < min || n > max) {
-            throw new IllegalArgumentException(name + " must be " + min + " to " + max + ", was " + n);
+            throw new IllegalArgumentException(name + (max == Long.MAX_VALUE ? " must be at least " + min
+                    : " must be " + min + " to " + max) + ", was " + n);
         }
         return n;
     }

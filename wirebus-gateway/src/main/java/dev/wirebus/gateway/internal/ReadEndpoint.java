@@ -18,8 +18,8 @@ public final class ReadEndpoint implements Endpoint {
     @Override
     public void handle(Exchange ex) {
         String stream = ex.param("stream");
-        long from = number(ex.query("from"), 1, "from");
-        long limit = number(ex.query("limit"), DEFAULT_LIMIT, "limit");
+        long from = Numbers.parse(ex.query("from"), 1, 1, Long.MAX_VALUE, "from");
+        long limit = Numbers.parse(ex.query("limit"), DEFAULT_LIMIT, 1, Long.MAX_VALUE, "limit");
         if (limit > MAX_LIMIT) {
             throw new IllegalArgumentException("limit must be at most " + MAX_LIMIT + ", was " + limit);
         }
@@ -38,21 +38,5 @@ public final class ReadEndpoint implements Endpoint {
             body.put("next", page.nextSequence()).put("last_seq", page.lastSequence());
             ex.respond(Responses.json(HttpResponseStatus.OK, body));
         });
-    }
-
-    private static long number(String text, long otherwise, String name) {
-        if (text == null || text.isEmpty()) {
-            return otherwise;
-        }
-        long n;
-        try {
-            n = Long.parseLong(text);
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException(name + " '" + text + "' is not a whole number");
-        }
-        if (n < 1) {
-            throw new IllegalArgumentException(name + " must be at least 1, was " + n);
-        }
-        return n;
     }
 }
