@@ -49,19 +49,20 @@ done
 echo "raw XADD pipelined (redis-benchmark -P 16): $(printf '%s\n' "${raw[@]}" | median) msgs/s"
 
 run_config() { # label store nodes
-  local label="$1" store="$2" nodes="$3" pub=() del=() p50=() p99=()
+  local label="$1" store="$2" nodes="$3" pub=() bat=() del=() p50=() p99=()
   for r in $(seq 1 "$RUNS"); do
     redis-cli -p "$PORT" flushall >/dev/null
     local line
     line="$(java -Xms1g -Xmx1g -cp "$JAR" dev.wirebus.bench.RedisStoreBench "$store" "$nodes" "$MESSAGES" "$SIZE" "$WINDOW" \
       2>"$WORK/bench.err" | grep '^RESULT')" || { cat "$WORK/bench.err" >&2; exit 1; }
     pub+=("$(sed 's/.*publish_msgs_per_s=\([0-9]*\).*/\1/' <<<"$line")")
+    bat+=("$(sed 's/.*batched_msgs_per_s=\([0-9]*\).*/\1/' <<<"$line")")
     del+=("$(sed 's/.*delivered_msgs_per_s=\([0-9]*\).*/\1/' <<<"$line")")
     p50+=("$(sed 's/.*latency_p50_us=\([0-9]*\).*/\1/' <<<"$line")")
     p99+=("$(sed 's/.*latency_p99_us=\([0-9]*\).*/\1/' <<<"$line")")
   done
-  printf '%-22s publish %8s msgs/s  delivered %8s msgs/s  publish->delivery p50 %6s us  p99 %6s us\n' "$label" \
-    "$(printf '%s\n' "${pub[@]}" | median)" "$(printf '%s\n' "${del[@]}" | median)" \
+  printf '%-22s publish %8s msgs/s  batched %8s msgs/s  delivered %8s msgs/s  publish->delivery p50 %6s us  p99 %6s us\n' "$label" \
+    "$(printf '%s\n' "${pub[@]}" | median)" "$(printf '%s\n' "${bat[@]}" | median)" "$(printf '%s\n' "${del[@]}" | median)" \
     "$(printf '%s\n' "${p50[@]}" | median)" "$(printf '%s\n' "${p99[@]}" | median)"
 }
 
