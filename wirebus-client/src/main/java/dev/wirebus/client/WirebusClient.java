@@ -153,6 +153,17 @@ public interface WirebusClient extends AutoCloseable {
         return "";
     }
 
+    /**
+     * Presents {@code token} on the open connection (AUTH) and keeps it for every later reconnect,
+     * in place of the builder's credential: for example a fresh short-lived token before the current
+     * one expires. The broker re-checks the connection's subscriptions and responders against the new
+     * principal's permissions. A refused token fails the future with {@link AuthenticationException},
+     * and the broker closes the connection.
+     */
+    default CompletableFuture<Authentication> authenticate(String token) {
+        return CompletableFuture.failedFuture(new UnsupportedOperationException("authenticate is not supported"));
+    }
+
     /** Round trip to the broker; completes with the time it took. */
     CompletableFuture<Duration> ping();
 

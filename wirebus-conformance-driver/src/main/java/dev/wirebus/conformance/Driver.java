@@ -128,6 +128,7 @@ public final class Driver {
         String name = cmd.path("cmd").asText("");
         return switch (name) {
             case "connect" -> connect(cmd);
+            case "auth" -> auth(cmd);
             case "publish" -> publish(cmd);
             case "publishBatch" -> publishBatch(cmd);
             case "subscribe" -> subscribe(cmd, false);
@@ -172,7 +173,7 @@ public final class Driver {
                         .connectTimeout(Duration.ofSeconds(15))
                         .requestTimeout(Duration.ofMillis(CALL_MILLIS - 1000));
                 if (token != null) {
-                    withToken(b, token);
+                    b.token(token);
                 }
                 client = b.connect();
                 break;
@@ -189,22 +190,11 @@ public final class Driver {
             throw failure(last);
         }
         version = negotiatedVersion(client);
-        return ok().put("version", version);
-    }
-
-    /**
-     * Gives the builder a bearer token through its {@code token(String)} method, looked up at run
-     * time so the driver builds against a client without one (then the command fails, naming why).
-     */
-    private static void withToken(WirebusClient.Builder b, String token) throws Failure {
-        try {
-            b.getClass().getMethod("token", String.class).invoke(b, token);
-        } catch (NoSuchMethodException e) {
-            throw Failure.client("this Java client has no token support (WirebusClient.Builder.token(String))");
-        } catch (ReflectiveOperationException e) {
-            Throwable cause = e.getCause() != null ? e.getCause() : e;
-            throw Failure.client("token(String) failed: " + cause);
+        ObjectNode answer = ok().put("version", version);
+        if (token != null) {
+            answer.put("principal", client.principal());
         }
+        return answer;
     }
 
     /** The client's negotiated version when it tells (a later client may), else the only version it offers. */
@@ -227,6 +217,12 @@ public final class Driver {
             throw new Failure(-1, "CONNECTION", "not connected: send connect first", Map.of());
         }
         return client;
+    }
+
+    /** Presents another token on the open connection: its principal and expiry. */
+    private ObjectNode auth(JsonNode cmd) throws Failure {
+        dev.wirebus.client.Authentication a = await(client().authenticate(text(cmd, "token")), CALL_MILLIS);
+        return ok().put("principal", a.principal()).put("expiresAtMillis", a.expiresAtMillis());
     }
 
     private ObjectNode publish(JsonNode cmd) throws Failure {
@@ -488,6 +484,10 @@ public final class Driver {
             return f;
         }
         String message = String.valueOf(t.getMessage());
+        if (t instanceof dev.wirebus.client.AuthenticationException a) {
+            // AUTH_FAILED / AUTH_EXPIRED: the broker's code, although the connection is gone
+            return new Failure(a.errorCode().code(), a.errorCode().name(), message, Map.of());
+        }
         if (t instanceof ConnectionException) {
             return new Failure(-1, "CONNECTION", message, Map.of());
         }

@@ -106,6 +106,8 @@ final class Connection {
     private Frame.Welcome pendingWelcome;
     /** The principal the broker gave the last AUTH ("" without credentials). */
     private volatile String principal = "";
+    /** A credential given by {@link #useCredentials} after the start; replaces the builder's. */
+    private volatile Supplier<String> credentialOverride;
     private final ClientTls tls;
     /** I/O thread: the store id of the first WELCOME (0 before it). */
     private long storeId;
@@ -279,7 +281,7 @@ final class Connection {
         // the frames after WELCOME are in the negotiated version (the decoder pauses after WELCOME)
         ch.attr(FrameCodec.VERSION).set(w.version());
         protocolVersion = w.version();
-        Supplier<String> credentials = options.security().credentials();
+        Supplier<String> credentials = credentials();
         if (credentials != null) {
             // AUTH before anything else; the connection goes live on AUTH_OK
             String token;
@@ -323,7 +325,7 @@ final class Connection {
             }
             String token;
             try {
-                token = options.security().credentials().get();
+                token = credentials().get();
             } catch (RuntimeException e) {
                 reportError(new ConnectionException("no fresh credential for " + current + ": " + e.getMessage(), e));
                 return;
@@ -345,6 +347,28 @@ final class Connection {
 
     String principal() {
         return principal;
+    }
+
+    /** The credential AUTH presents: the one given last by {@link #useCredentials}, else the builder's (or null). */
+    private Supplier<String> credentials() {
+        Supplier<String> override = credentialOverride;
+        return override != null ? override : options.security().credentials();
+    }
+
+    /** From now on (reconnects and refreshes too) AUTH presents {@code credentials}. */
+    void useCredentials(Supplier<String> credentials) {
+        credentialOverride = Objects.requireNonNull(credentials, "credentials");
+    }
+
+    /** An AUTH sent on the open connection was accepted: remember its principal, refresh before expiry. */
+    void authenticated(Frame.AuthOk ok) {
+        principal = ok.principal();
+        onLoop(() -> {
+            Channel ch = channel;
+            if (ch != null) {
+                scheduleRefresh(ch, ok.expiresAtMillis());
+            }
+        });
     }
 
     /** I/O thread: the handshake (and AUTH) is done: restore, resend, go. */

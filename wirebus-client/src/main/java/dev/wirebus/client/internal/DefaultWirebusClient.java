@@ -380,6 +380,19 @@ public final class DefaultWirebusClient implements WirebusClient, Connection.Ses
     }
 
     @Override
+    public CompletableFuture<dev.wirebus.client.Authentication> authenticate(String token) {
+        java.util.Objects.requireNonNull(token, "token");
+        connection.useCredentials(() -> token);
+        return connection.send(calls.newCall(new Frame.Auth(calls.nextId(), Frame.Auth.BEARER,
+                        token.getBytes(java.nio.charset.StandardCharsets.UTF_8)), false, () -> "AUTH",
+                        f -> (Frame.AuthOk) f))
+                .thenApply(ok -> {
+                    connection.authenticated(ok);
+                    return new dev.wirebus.client.Authentication(ok.principal(), ok.expiresAtMillis());
+                });
+    }
+
+    @Override
     public CompletableFuture<Duration> ping() {
         long start = System.nanoTime();
         return connection.send(calls.newCall(new Frame.Ping(calls.nextId()), false, () -> "PING",

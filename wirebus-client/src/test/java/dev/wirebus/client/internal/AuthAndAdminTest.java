@@ -75,6 +75,25 @@ class AuthAndAdminTest {
     }
 
     @Test
+    void authenticateSendsTheNewTokenOnTheOpenConnectionAndKeepsItForReconnects() throws Exception {
+        try (MockBroker broker = MockBroker.start()) {
+            broker.enqueue(FrameType.AUTH, authOk("reader"));
+            broker.enqueue(FrameType.AUTH, Action.answer(f -> new Frame.AuthOk(f.requestId(), "writer", 0)));
+            broker.answerAlways(FrameType.AUTH, authOk("writer"));
+            try (DefaultWirebusClient c = TestClients.options(broker.address()).token("reader-token").connect()) {
+                assertThat(broker.takeFrame(Frame.Auth.class, WAIT).credential()).asString().isEqualTo("reader-token");
+                dev.wirebus.client.Authentication a = c.authenticate("writer-token").get(10, TimeUnit.SECONDS);
+                assertThat(a.principal()).isEqualTo("writer");
+                assertThat(c.principal()).isEqualTo("writer");
+                assertThat(broker.takeFrame(Frame.Auth.class, WAIT).credential()).asString().isEqualTo("writer-token");
+                broker.dropConnections();
+                assertThat(broker.takeFrame(Frame.Auth.class, WAIT).credential()).as("the reconnect's AUTH")
+                        .asString().isEqualTo("writer-token");
+            }
+        }
+    }
+
+    @Test
     void permissionDeniedIsATypedRefusalAndTheConnectionStays() throws Exception {
         try (MockBroker broker = MockBroker.start()) {
             broker.enqueue(FrameType.PUBLISH, Action.error(ErrorCode.PERMISSION_DENIED,
