@@ -24,12 +24,12 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * {@code control: ...} lines (a line written to its stdin) so that a script can ask the Java side to
  * act mid-run (close a gateway). Skipped when node, chromium or {@code browser-tests/node_modules}
  * are missing, except under CI ({@code CI} set), where that fails. Output and screenshot go to
- * {@code target/browser-artifacts/}.
+ * {@code target/browser-artifacts/}. Public, in the module's test-jar, for wirebus-cli's tests.
  */
-final class BrowserScript {
+public final class BrowserScript {
     static final long TIMEOUT_SECONDS = 150;
 
-    record Result(boolean finished, int exitCode, String output) {
+    public record Result(boolean finished, int exitCode, String output) {
     }
 
     private BrowserScript() {
@@ -40,7 +40,7 @@ final class BrowserScript {
      * {@code control: X} line it prints is given to {@code control}, whose answer (if not null) is
      * written to its stdin as a line.
      */
-    static Result run(String script, List<String> args, Map<String, String> env, Function<String, String> control)
+    public static Result run(String script, List<String> args, Map<String, String> env, Function<String, String> control)
             throws Exception {
         Path repo = repositoryRoot();
         Path file = repo.resolve("browser-tests").resolve(script);
