@@ -194,9 +194,9 @@ public final class DiskStorage implements StreamStorage, StorageHealth {
     }
 
     /**
-     * Closes the log (its files leave the open-file budget), renames {@code streams/<name>} into
-     * {@code deleting/} (atomic: after a crash from here on the stream does not come back), syncs
-     * the directories, deletes the moved tree, then writes a new store id. What the deletion leaves
+     * Closes the log (its files leave the open-file budget), writes a new store id, renames
+     * {@code streams/<name>} into {@code deleting/} (atomic: after a crash from here on the stream
+     * does not come back), syncs the directories and deletes the moved tree. What the deletion leaves
      * in {@code deleting/} (a crash, an I/O error) is removed at the next start. The stream's
      * {@code quarantine/<name>} (damaged bytes recovery kept) is left alone.
      */
@@ -205,6 +205,9 @@ public final class DiskStorage implements StreamStorage, StorageHealth {
         if (log instanceof SegmentedFileLog d) {
             d.close();
         }
+        // the new epoch first: a crash after it and before the rename keeps the stream in a new epoch
+        // (harmless), never the reverse (a recreated stream in the old epoch)
+        changeEpochForDeletion(stream);
         Path dir = streamsDirectory.resolve(stream);
         Path deleting = config.dataDirectory().resolve("deleting");
         modes.createDirectories(deleting);
@@ -215,7 +218,6 @@ public final class DiskStorage implements StreamStorage, StorageHealth {
             syncDirectory(deleting);
             deleteTree(aside);
         }
-        changeEpochForDeletion(stream);
     }
 
     private static void syncDirectory(Path dir) throws IOException {
