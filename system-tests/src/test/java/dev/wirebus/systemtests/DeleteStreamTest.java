@@ -18,12 +18,14 @@ import static dev.wirebus.systemtests.SecurityFixtures.consume;
 import static dev.wirebus.systemtests.SecurityFixtures.publish;
 import static dev.wirebus.systemtests.SecurityFixtures.subscribe;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 /**
- * DELETE_STREAM over TCP, on the memory and the disk store: OK then NOT_FOUND; max-streams counts it no more; subscriptions end
- * with NOT_FOUND; a held publish fails with NOT_FOUND; a later publish starts at sequence 1 in a new
- * store epoch (WELCOME's storeId changes); on disk the stream and its durable consumers stay gone
- * after a restart. Access control is off here: SeedRolesContract shows that only ADMIN may send it.
+ * DELETE_STREAM over TCP, on the memory and the disk store: OK then NOT_FOUND; max-streams counts
+ * it no more; subscriptions (with and without credits) end with NOT_FOUND; a held publish fails
+ * with NOT_FOUND; a later publish starts at sequence 1 in a new store epoch (WELCOME's storeId
+ * changes); on disk the stream and its durable consumers stay gone after a restart. Access control
+ * is off here: SeedRolesContract shows that only ADMIN may send it.
  */
 class DeleteStreamTest {
     @TempDir
@@ -103,11 +105,10 @@ class DeleteStreamTest {
             assertThat(consumer.read(WAIT)).isInstanceOf(Frame.Deliver.class);
             producer.send(publish(1, "blocks"));
             // the publish is held: CONSUMERS shows it before the deletion
-            Frame.ConsumerList before;
-            do {
+            await().atMost(WAIT).until(() -> {
                 admin.send(new Frame.Consumers(2, "blocks"));
-                before = (Frame.ConsumerList) admin.read(WAIT);
-            } while (before.heldPublishes() == 0);
+                return ((Frame.ConsumerList) admin.read(WAIT)).heldPublishes() == 1;
+            });
 
             admin.send(new Frame.DeleteStream(3, "blocks"));
             assertThat(admin.read(WAIT)).isInstanceOf(Frame.Ok.class);
@@ -135,11 +136,11 @@ class DeleteStreamTest {
             c.send(new Frame.Ack(0, 1, 2));
             // the position is stored (the .pos file is written) before the deletion
             Path positions = data.resolve("consumers").resolve("blocks.pos");
-            Frame.ConsumerList list;
-            do {
+            await().atMost(WAIT).until(() -> {
                 c.send(new Frame.Consumers(4, "blocks"));
-                list = (Frame.ConsumerList) c.read(WAIT);
-            } while (list.consumers().get(0).ackedSequence() != 2 || !Files.exists(positions));
+                Frame.ConsumerList list = (Frame.ConsumerList) c.read(WAIT);
+                return list.consumers().get(0).ackedSequence() == 2 && Files.exists(positions);
+            });
 
             c.send(new Frame.DeleteStream(5, "blocks"));
             Frame ok = c.read(WAIT);
