@@ -23,6 +23,7 @@ final class RawConnection implements AutoCloseable {
     private final ByteBuffer in = ByteBuffer.allocate(9 << 20);
     /** The protocol version frames are encoded and decoded in (1 until a handshake negotiated another). */
     private int version = 1;
+    private Frame.Welcome welcome;
     /** The length field of the last frame read. */
     private int lastLength;
 
@@ -59,7 +60,13 @@ final class RawConnection implements AutoCloseable {
             throw new IOException("expected WELCOME, got " + w);
         }
         c.version = welcome.version();
+        c.welcome = welcome;
         return c;
+    }
+
+    /** The WELCOME of {@link #handshaken}, or null. */
+    Frame.Welcome welcome() {
+        return welcome;
     }
 
     int version() {

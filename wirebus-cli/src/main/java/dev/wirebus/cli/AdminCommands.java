@@ -88,7 +88,9 @@ final class AdminCommands {
     static final class StreamCommand {
     }
 
-    @Command(name = "delete", description = "Delete a stream, its messages and its durable consumers.")
+    @Command(name = "delete", description = {"Delete a stream, its messages and its durable consumers; its "
+            + "subscribers are told NOT_FOUND. A later publish creates it again from sequence 1. Fails with "
+            + "NOT_FOUND when there is no such stream, UNAVAILABLE on the Redis store."})
     static final class DeleteStream implements Callable<Integer> {
         @Mixin
         Target target;
@@ -96,10 +98,16 @@ final class AdminCommands {
         @Parameters(index = "0", paramLabel = "STREAM")
         String stream;
 
+        @Spec
+        CommandSpec spec;
+
         @Override
         public Integer call() {
             try (AdminConnection c = target.open()) {
                 c.call(new Frame.DeleteStream(3, stream));
+                PrintWriter out = spec.commandLine().getOut();
+                out.println("deleted stream '" + stream + "' with its messages and durable consumers");
+                out.flush();
                 return 0;
             }
         }

@@ -40,6 +40,15 @@ class SecurityCommandsTest extends BrokerFixture {
         assertThat(denied.exitCode()).isEqualTo(1);
         assertThat(denied.err()).contains("PERMISSION_DENIED: admin on 'blocks' is not permitted for 'observer'");
 
+        Cli.Result deleted = Cli.run("stream", "delete", "blocks", "--uds", sock, "--token", "operator-demo-token");
+        assertThat(deleted.exitCode()).as(deleted.err()).isZero();
+        assertThat(deleted.out()).isEqualTo("deleted stream 'blocks' with its messages and durable consumers\n");
+        Cli.Result again = Cli.run("stream", "delete", "blocks", "--uds", sock, "--token", "operator-demo-token");
+        assertThat(again.exitCode()).isEqualTo(1);
+        assertThat(again.err()).contains("NOT_FOUND: no stream 'blocks'");
+        Cli.Result none = Cli.run("streams", "--uds", sock, "--token", "operator-demo-token");
+        assertThat(none.out()).isEqualTo("STREAM\tFIRST\tLAST\tBYTES\tCONSUMERS\n");
+
         Cli.Result badToken = Cli.run("streams", "--uds", sock, "--token", "nope");
         assertThat(badToken.exitCode()).isEqualTo(1);
         assertThat(badToken.err()).contains("authentication failed: AUTH_FAILED");

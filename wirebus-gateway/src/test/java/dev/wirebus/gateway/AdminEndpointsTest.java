@@ -67,11 +67,13 @@ class AdminEndpointsTest {
         assertThat(call("POST", "/v1/streams/chat.1/trim").statusCode()).as("before is required").isEqualTo(400);
         assertThat(call("DELETE", "/v1/streams/chat.2/consumers/reader").statusCode()).isEqualTo(200);
         assertThat(call("DELETE", "/v1/streams/chat.2/consumers/reader").statusCode()).isEqualTo(404);
-        // the broker does not carry out DELETE_STREAM yet (its stores cannot delete a stream on demand): the
-        // gateway passes its UNAVAILABLE on as a 503, not a 500; when the broker learns it, this is 200
         HttpResponse<String> deleted = call("DELETE", "/v1/streams/chat.1");
-        assertThat(deleted.statusCode()).as(deleted.body()).isEqualTo(503);
-        assertThat(GatewayFixture.json(deleted).at("/error/code").asText()).isEqualTo("UNAVAILABLE");
+        assertThat(deleted.statusCode()).as(deleted.body()).isEqualTo(200);
+        assertThat(GatewayFixture.json(deleted).at("/deleted").asBoolean()).isTrue();
+        HttpResponse<String> gone = call("DELETE", "/v1/streams/chat.1");
+        assertThat(gone.statusCode()).as(gone.body()).isEqualTo(404);
+        HttpResponse<String> left = call("GET", "/v1/streams");
+        assertThat(GatewayFixture.json(left).at("/streams").findValuesAsText("name")).containsExactly("chat.2");
 
         HttpResponse<String> denied = call("DELETE", "/v1/streams/blocks");
         assertThat(denied.statusCode()).isEqualTo(403);

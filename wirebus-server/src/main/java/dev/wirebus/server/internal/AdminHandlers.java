@@ -11,8 +11,8 @@ import java.util.List;
  * The admin frames (issue 13): STREAMS lists the streams the principal may administer, in name
  * order, with their retained range, bytes and durable consumers. DELETE_CONSUMER forgets a durable
  * consumer that no subscription is attached to. TRIM_STREAM drops records below a sequence as far
- * as the store allows. DELETE_STREAM passes its ADMIN check (in {@link DispatchTable}) and is then
- * answered with {@link ErrorCode#UNAVAILABLE}: the stores cannot delete a stream on demand yet.
+ * as the store allows. DELETE_STREAM deletes a stream with its records and durable consumers
+ * ({@link StreamRegistry#delete}); a store shared by several brokers answers {@link ErrorCode#UNAVAILABLE}.
  */
 final class AdminHandlers {
     /** Most streams one STREAM_LIST carries. */
@@ -79,9 +79,9 @@ final class AdminHandlers {
         c.channel().write(new Frame.Ok(f.requestId()));
     }
 
-    /** DELETE_STREAM: allowed, but not carried out by this broker yet. */
-    static void notYet(ConnectionHandler c, Frame f) {
-        throw new BrokerException(ErrorCode.UNAVAILABLE, f.type() + " is not carried out by this broker yet"
-                + " (the stores cannot delete a stream on demand yet); TRIM_STREAM drops its records meanwhile");
+    /** DELETE_STREAM: deletes the stream, its records and its durable consumers; OK, or NOT_FOUND. */
+    static void deleteStream(ConnectionHandler c, Frame.DeleteStream f) {
+        c.broker().streams().delete(f.stream());
+        c.channel().write(new Frame.Ok(f.requestId()));
     }
 }

@@ -33,4 +33,11 @@ public interface ConsumerPositions {
     /** Forgets a consumer (DELETE_CONSUMER); nothing to do where positions are not kept. */
     default void delete(String stream, String consumer) {
     }
+
+    /**
+     * Forgets every consumer of a stream and removes their stored positions before returning
+     * (DELETE_STREAM); nothing to do where positions are not kept.
+     */
+    default void deleteStream(String stream) throws java.io.IOException {
+    }
 }

@@ -106,6 +106,11 @@ final class ConsumerStates implements LagLimit {
         return true;
     }
 
+    /** Forgets every consumer in memory (DELETE_STREAM; the registry has the store drop their positions). */
+    void clear() {
+        consumers.clear();
+    }
+
     /** A subscription of the consumer ended. */
     void detach(String name) {
         State c = consumers.get(name);

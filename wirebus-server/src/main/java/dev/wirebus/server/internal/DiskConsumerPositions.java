@@ -279,6 +279,29 @@ final class DiskConsumerPositions implements ConsumerPositions, AutoCloseable {
         }
     }
 
+    @Override
+    public void deleteStream(String stream) throws IOException {
+        List<Runnable> confirmations;
+        synchronized (lock) {
+            current.remove(stream);
+            confirmations = dirty.remove(stream);
+            soundFiles.remove(stream);
+            // under the lock: a write of this stream finishing meanwhile removes its file itself (see write)
+            Files.deleteIfExists(directory.resolve(stream + ".pos"));
+            Files.deleteIfExists(directory.resolve(stream + ".pos.prev"));
+            Files.deleteIfExists(directory.resolve(stream + ".pos.tmp"));
+        }
+        if (fsync) {
+            try (FileChannel d = FileChannel.open(directory, StandardOpenOption.READ)) {
+                d.force(true);
+            }
+        }
+        if (confirmations != null) {
+            // the positions they waited for are gone with their stream: nothing is left to wait for
+            confirmations.forEach(Runnable::run);
+        }
+    }
+
     private void run() {
         while (true) {
             Map<String, List<Runnable>> batch;
@@ -297,7 +320,7 @@ final class DiskConsumerPositions implements ConsumerPositions, AutoCloseable {
                 batch = dirty;
                 dirty = new LinkedHashMap<>();
                 for (String stream : batch.keySet()) {
-                    snapshot.put(stream, new LinkedHashMap<>(current.get(stream)));
+                    snapshot.put(stream, new LinkedHashMap<>(current.getOrDefault(stream, Map.of())));
                 }
             }
             for (Map.Entry<String, List<Runnable>> e : batch.entrySet()) {
@@ -374,6 +397,12 @@ final class DiskConsumerPositions implements ConsumerPositions, AutoCloseable {
             }
         }
         synchronized (lock) {
+            if (!current.containsKey(stream)) {
+                // the stream was deleted while this snapshot was written: its positions must not come back
+                Files.deleteIfExists(file);
+                Files.deleteIfExists(directory.resolve(stream + ".pos.prev"));
+                return;
+            }
             soundFiles.add(stream);
         }
     }

@@ -94,6 +94,7 @@ public final class DiskStorage implements StreamStorage, StorageHealth {
             modes.directory(dir);
             modes.directory(dir.resolve("streams"));
             modes.file(dir.resolve(".lock"));
+            clearDeleting(dir);
             return new DiskStorage(config, channel, lock, readOrCreateStoreId(dir, modes));
         } catch (IOException | RuntimeException e) {
             lock.release();
@@ -190,6 +191,78 @@ public final class DiskStorage implements StreamStorage, StorageHealth {
                     + "{} but {}; the damaged bytes are kept in {}", storeId, stream, r.lastRecovered(), what,
                     r.quarantined());
         }
+    }
+
+    /**
+     * Closes the log (its files leave the open-file budget), writes a new store id, renames
+     * {@code streams/<name>} into {@code deleting/} (atomic: after a crash from here on the stream
+     * does not come back), syncs the directories and deletes the moved tree. What the deletion leaves
+     * in {@code deleting/} (a crash, an I/O error) is removed at the next start. The stream's
+     * {@code quarantine/<name>} (damaged bytes recovery kept) is left alone.
+     */
+    @Override
+    public void delete(String stream, StreamLog log) throws IOException {
+        if (log instanceof SegmentedFileLog d) {
+            d.close();
+        }
+        // the new epoch first: a crash after it and before the rename keeps the stream in a new epoch
+        // (harmless), never the reverse (a recreated stream in the old epoch)
+        changeEpochForDeletion(stream);
+        Path dir = streamsDirectory.resolve(stream);
+        Path deleting = config.dataDirectory().resolve("deleting");
+        modes.createDirectories(deleting);
+        Path aside = deleting.resolve(stream + "." + Long.toUnsignedString(System.nanoTime(), 36));
+        if (Files.exists(dir)) {
+            Files.move(dir, aside, StandardCopyOption.ATOMIC_MOVE);
+            syncDirectory(streamsDirectory);
+            syncDirectory(deleting);
+            deleteTree(aside);
+        }
+    }
+
+    private static void syncDirectory(Path dir) throws IOException {
+        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+            d.force(true);
+        }
+    }
+
+    /** Deletes a directory tree; what cannot be deleted is logged and left (it is out of streams/). */
+    private static void deleteTree(Path root) {
+        try (java.util.stream.Stream<Path> walk = Files.walk(root)) {
+            for (Path p : (Iterable<Path>) walk.sorted(java.util.Comparator.reverseOrder())::iterator) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException | java.io.UncheckedIOException e) {
+            LOG.warn("could not delete {} (a deleted stream's files; removed at the next start): {}", root,
+                    e.toString());
+        }
+    }
+
+    /** Removes what deletions left in {@code deleting/} (a crash or an I/O error during DELETE_STREAM). */
+    private static void clearDeleting(Path dataDirectory) {
+        Path deleting = dataDirectory.resolve("deleting");
+        if (Files.isDirectory(deleting)) {
+            try (DirectoryStream<Path> left = Files.newDirectoryStream(deleting)) {
+                for (Path p : left) {
+                    deleteTree(p);
+                }
+            } catch (IOException e) {
+                LOG.warn("could not list {}: {}", deleting, e.toString());
+            }
+        }
+    }
+
+    /** A deleted stream may be created again from sequence 1: a new store id is a new epoch. */
+    private synchronized void changeEpochForDeletion(String stream) throws IOException {
+        long old = storeId;
+        long fresh;
+        do {
+            fresh = ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE);
+        } while (fresh == old);
+        writeStoreId(config.dataDirectory(), modes, fresh);
+        storeId = fresh;
+        LOG.info("stream '{}' deleted; store id {} -> {} (clients resuming by sequence get STORE_CHANGED)", stream,
+                old, fresh);
     }
 
     @Override

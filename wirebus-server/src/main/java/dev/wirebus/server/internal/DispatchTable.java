@@ -95,7 +95,7 @@ final class DispatchTable {
                 .on(FrameType.AUTH, Frame.Auth.class, (c, f) -> c.security().authenticate(f))
                 // admin: AdminHandlers (STREAMS lists only the streams the principal may administer)
                 .on(FrameType.STREAMS, Frame.Streams.class, AdminHandlers::streams)
-                .on(FrameType.DELETE_STREAM, Frame.DeleteStream.class, AdminHandlers::notYet,
+                .on(FrameType.DELETE_STREAM, Frame.DeleteStream.class, AdminHandlers::deleteStream,
                         AccessCheck.of(Operation.ADMIN, Frame.DeleteStream::stream))
                 .on(FrameType.TRIM_STREAM, Frame.TrimStream.class, AdminHandlers::trimStream,
                         AccessCheck.of(Operation.ADMIN, Frame.TrimStream::stream))

@@ -35,6 +35,9 @@ final class FetchHandler {
         // maxMessages 0 reads nothing (not even the retained range is checked): the stream's last sequence
         Stream.ReadStatus status = stream == null || max == 0 ? Stream.ReadStatus.WAITING
                 : stream.read(f.fromSequence(), max, maxBytes, slices, null);
+        if (status == Stream.ReadStatus.DELETED) {
+            throw stream.deletedError("nothing to fetch");
+        }
         if (status == Stream.ReadStatus.NOT_RETAINED) {
             throw stream.notRetained(f.fromSequence(), stream.firstSequence());
         }

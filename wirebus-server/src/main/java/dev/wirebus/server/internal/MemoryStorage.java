@@ -8,7 +8,8 @@ import java.util.concurrent.ThreadLocalRandom;
 /** Streams in memory, retained by count and bytes; a new store (and store id) at every start. */
 public final class MemoryStorage implements StreamStorage {
     private final dev.wirebus.server.BrokerConfig config;
-    private final long storeId = ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE);
+    /** A new one when a stream is deleted (a new epoch, see {@link StreamStorage#delete}). */
+    private volatile long storeId = ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE);
 
     public MemoryStorage(dev.wirebus.server.BrokerConfig config) {
         this.config = config;
@@ -32,6 +33,17 @@ public final class MemoryStorage implements StreamStorage {
     @Override
     public ConsumerPositions positions() {
         return ConsumerPositions.NONE;
+    }
+
+    /** The records go with the log object; only the epoch changes. */
+    @Override
+    public void delete(String stream, StreamLog log) {
+        long old = storeId;
+        long fresh;
+        do {
+            fresh = ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE);
+        } while (fresh == old);
+        storeId = fresh;
     }
 
     @Override

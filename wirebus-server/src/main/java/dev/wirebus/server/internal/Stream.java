@@ -39,7 +39,9 @@ public final class Stream {
         /** Nothing at or after the position yet; the waiter (if any) is registered. */
         WAITING,
         /** The position is below the first retained sequence. */
-        NOT_RETAINED
+        NOT_RETAINED,
+        /** The stream was deleted (DELETE_STREAM); a publish creates a new one under the same name. */
+        DELETED
     }
 
     private final String name;
@@ -53,6 +55,10 @@ public final class Stream {
     /** Told when the last subscriber of an awaited stream left; set by the registry. */
     private java.util.function.Consumer<Stream> onIdleWhileAwaited;
     private final ReentrantLock lock = new ReentrantLock();
+    /** Set once, under the lock, by {@link #delete()}: this object is gone from the registry. */
+    private volatile boolean deleted;
+    /** Subscriptions reading this stream, woken by {@link #delete()} (with or without credits). */
+    private final java.util.Set<Waiter> readers = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     /** Told when an append may be acknowledged: durable as the broker's policy asks, or failed. */
     @FunctionalInterface
@@ -203,6 +209,9 @@ public final class Stream {
         List<Runnable> after = new ArrayList<>(2);
         lock.lock();
         try {
+            if (deleted) {
+                throw deletedError("nothing was appended");
+            }
             if (producerId != null && answeredAsDuplicate(producerId, producerSequence, listener, after)) {
                 // nothing to append
             } else if (gate.mustHold(log.nextSequence() - 1, records.count())) {
@@ -327,6 +336,56 @@ public final class Stream {
         }
     }
 
+    // ------------------------------------------------------------------ deletion
+
+    /**
+     * DELETE_STREAM, called by the registry under its monitor: marks this stream deleted, fails its
+     * held publishes with {@link ErrorCode#NOT_FOUND}, forgets its durable consumers (in memory; the
+     * registry has the store forget their positions) and wakes every subscription reading it, which
+     * then ends with SUBSCRIPTION_CLOSED {@code NOT_FOUND}. Appends, reads and consumer attaches on
+     * this object fail from now on; the registry closes the log afterwards.
+     */
+    void delete() {
+        List<Runnable> after = new ArrayList<>();
+        lock.lock();
+        try {
+            deleted = true;
+            while (gate.first() != null) {
+                PublishGate.Held h = gate.release();
+                BrokerException e = deletedError("the publish was held and nothing was appended");
+                after.add(() -> h.listener.appended(0, 0, e));
+            }
+            consumers.clear();
+        } finally {
+            lock.unlock();
+        }
+        after.forEach(Runnable::run);
+        readers.forEach(Waiter::wake);
+    }
+
+    /** Whether DELETE_STREAM deleted this stream (a new one may exist under the same name). */
+    boolean isDeleted() {
+        return deleted;
+    }
+
+    /** The error for using a deleted stream. */
+    BrokerException deletedError(String what) {
+        return new BrokerException(ErrorCode.NOT_FOUND, "stream '" + name + "' was deleted; " + what);
+    }
+
+    /** A subscription starts reading this stream (woken on deletion). */
+    void readerStarted(Waiter w) {
+        readers.add(w);
+        if (deleted) {
+            w.wake();
+        }
+    }
+
+    /** A subscription stopped reading this stream. */
+    void readerClosed(Waiter w) {
+        readers.remove(w);
+    }
+
     // ------------------------------------------------------------------ durable consumers
 
     /** Where consumer positions are kept; set once by the registry before use. */
@@ -351,6 +410,9 @@ public final class Stream {
         ConsumerPositions.Saved stored = log instanceof SharedStreamLog shared ? shared.storedConsumer(consumer) : null;
         lock.lock();
         try {
+            if (deleted) {
+                throw deletedError("consumer '" + consumer + "' was deleted with it");
+            }
             ConsumerStates.State c = consumers.get(consumer);
             if (stored != null) {
                 if (c == null) {
@@ -403,6 +465,9 @@ public final class Stream {
     long trimBefore(long before) {
         lock.lock();
         try {
+            if (deleted) {
+                throw deletedError("nothing to trim");
+            }
             return log.trimBefore(before);
         } finally {
             lock.unlock();
@@ -582,6 +647,9 @@ public final class Stream {
     public ReadStatus read(long from, int maxRecords, int maxBytes, List<StreamLog.Slice> out, Waiter waiter) {
         lock.lock();
         try {
+            if (deleted) {
+                return ReadStatus.DELETED;
+            }
             if (from < log.firstSequence()) {
                 return ReadStatus.NOT_RETAINED;
             }

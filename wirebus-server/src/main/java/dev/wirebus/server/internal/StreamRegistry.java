@@ -145,6 +145,46 @@ public final class StreamRegistry {
         }
     }
 
+    /**
+     * Deletes a stream (DELETE_STREAM): its records, its durable consumers and their positions; its
+     * held publishes fail and its subscriptions end, both with {@link ErrorCode#NOT_FOUND}. It no
+     * longer counts against {@code maxStreams}; a later publish creates it anew from sequence 1, in a
+     * new store epoch ({@link StreamStorage#delete}).
+     *
+     * @throws BrokerException {@link ErrorCode#NOT_FOUND} when there is no such stream (or it is only
+     *     awaited), {@link ErrorCode#UNAVAILABLE} when the store cannot delete streams (nothing is
+     *     changed then)
+     * @throws UncheckedIOException when the store failed part way (the stream is gone from the broker)
+     */
+    public void delete(String name) {
+        checkName("stream", name);
+        synchronized (this) {
+            Stream s = streams.get(name);
+            if (s == null || s.isAwaited()) {
+                throw new BrokerException(ErrorCode.NOT_FOUND, "no stream '" + name + "'");
+            }
+            if (s.log() instanceof SharedStreamLog) {
+                throw new BrokerException(ErrorCode.UNAVAILABLE, "stream '" + name + "' lives in a store shared by "
+                        + "several brokers (" + storage.describe() + "), which cannot delete a stream yet; "
+                        + "TRIM_STREAM drops its records meanwhile");
+            }
+            s.delete();
+            streams.remove(name, s);
+            stored--;
+            metrics.streamClosed(s);
+            try {
+                storage.positions().deleteStream(name);
+                storage.delete(name, s.log());
+            } catch (IOException e) {
+                throw new UncheckedIOException("stream '" + name + "' was deleted from the broker, but the store "
+                        + "could not remove all of it", e);
+            } catch (UnsupportedOperationException e) {
+                throw new BrokerException(ErrorCode.UNAVAILABLE, e.getMessage());
+            }
+            log.info("stream '{}' deleted", name);
+        }
+    }
+
     /** The last subscriber of an awaited stream left: forget it unless someone attached meanwhile. */
     private synchronized void dropIfIdle(Stream s) {
         if (s.isAwaited() && s.subscribers() == 0 && streams.remove(s.name(), s)) {

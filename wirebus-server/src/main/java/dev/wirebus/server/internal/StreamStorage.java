@@ -71,6 +71,19 @@ public interface StreamStorage extends AutoCloseable {
         return false;
     }
 
+    /**
+     * Deletes a stream's records (DELETE_STREAM): closes {@code log} and removes what the store
+     * holds of it, then changes {@link #storeId()} (a new epoch) so that a client resuming by
+     * sequence after a reconnect sees STORE_CHANGED instead of the recreated stream's sequences.
+     * The registry has removed the stream and its consumers' positions first. Called under the
+     * registry's monitor.
+     *
+     * @throws UnsupportedOperationException naming why when this store cannot delete a stream
+     */
+    default void delete(String stream, StreamLog log) throws IOException {
+        throw new UnsupportedOperationException("this store (" + describe() + ") cannot delete a stream");
+    }
+
     /** Completes pending syncs and releases the store. Logs are closed by their streams first. */
     @Override
     void close();

@@ -77,6 +77,7 @@ final class SubscriptionCursor extends Stream.Waiter {
     /** Begins delivering. Event loop only. */
     void start() {
         started = true;
+        stream.readerStarted(this);
         schedule();
     }
 
@@ -92,6 +93,7 @@ final class SubscriptionCursor extends Stream.Waiter {
             return;
         }
         closed = true;
+        stream.readerClosed(this);
         stream.subscriberClosed();
         stream.removeWaiter(this);
         if (consumer != null) {
@@ -131,6 +133,10 @@ final class SubscriptionCursor extends Stream.Waiter {
         if (closed || !started || !channel.isActive()) {
             return;
         }
+        if (stream.isDeleted()) {
+            closeDeleted();
+            return;
+        }
         int frames = 0;
         long before = nextSequence;
         while (credits > 0 && channel.isWritable() && frames < MAX_FRAMES_PER_DRAIN) {
@@ -142,6 +148,10 @@ final class SubscriptionCursor extends Stream.Waiter {
             }
             if (status == Stream.ReadStatus.NOT_RETAINED) {
                 closeNotRetained();
+                break;
+            }
+            if (status == Stream.ReadStatus.DELETED) {
+                closeDeleted();
                 break;
             }
             channel.write(encode());
@@ -183,6 +193,15 @@ final class SubscriptionCursor extends Stream.Waiter {
         metrics.error(ErrorCode.SEQUENCE_NOT_RETAINED);
         channel.writeAndFlush(new Frame.SubscriptionClosed(0, subscriptionId, ErrorCode.SEQUENCE_NOT_RETAINED.code(),
                 "subscriber fell behind retention: " + e.getMessage(), e.fields()));
+        onClosedByBroker.accept(this);
+    }
+
+    /** DELETE_STREAM deleted the stream: the subscription ends with NOT_FOUND. */
+    private void closeDeleted() {
+        close();
+        metrics.error(ErrorCode.NOT_FOUND);
+        channel.writeAndFlush(new Frame.SubscriptionClosed(0, subscriptionId, ErrorCode.NOT_FOUND.code(),
+                "stream '" + stream.name() + "' was deleted"));
         onClosedByBroker.accept(this);
     }
 }
