@@ -246,14 +246,29 @@ abstract class BrokerContract {
                     }
                     joined.release();
                 }
-                // a subscriber that gives up its client and re-subscribes by hand from where it got to
+                // a subscriber that gives up its client and re-subscribes by hand from where it got to.
+                // close() does not wait for a handler already running (it may finish afterwards), so
+                // "where it got to" is fixed under a lock the first client's handler also holds: a
+                // message it handles counts entirely before that moment or is ignored entirely after it
                 Collector manual = new Collector();
+                Object handing = new Object();
+                AtomicBoolean gaveUp = new AtomicBoolean();
                 WirebusClient first = client(broker, "manual-1").connect();
-                first.subscribe("chunks", StartPosition.sequence(1), manual::accept);
+                first.subscribe("chunks", StartPosition.sequence(1), m -> {
+                    synchronized (handing) {
+                        if (!gaveUp.get()) {
+                            manual.accept(m);
+                        }
+                    }
+                });
                 await().atMost(LONG).until(() -> manual.last > total / 10);
                 broker.broker().disconnect("manual-1");
+                long reached;
+                synchronized (handing) {
+                    gaveUp.set(true);
+                    reached = manual.last;
+                }
                 first.close();
-                long reached = manual.last;
                 WirebusClient second = client(broker, "manual-2").connect();
                 clients.add(second);
                 second.subscribe("chunks", StartPosition.sequence(reached + 1), manual::accept);

@@ -173,7 +173,11 @@ public interface WirebusClient extends AutoCloseable {
     /** The address this client is connected to (or tries next): one of its addresses. */
     String address();
 
-    /** Closes the connection; pending calls fail with {@link ConnectionException}. Idempotent. */
+    /**
+     * Closes the connection; pending calls fail with {@link ConnectionException}. Idempotent. Does
+     * not wait for message handlers: per subscription, the one message being handed to its handler
+     * when close is called may still be handled after close returns; no message after it is.
+     */
     @Override
     void close();
 

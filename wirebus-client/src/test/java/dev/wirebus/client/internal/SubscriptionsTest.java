@@ -20,6 +20,8 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicLong;
 
 import static dev.wirebus.client.internal.TestClients.WAIT;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -85,6 +87,82 @@ class SubscriptionsTest {
                 assertThat(events.errors).anySatisfy(e -> assertThat(e).isInstanceOf(ProtocolViolationException.class)
                         .hasMessageContaining("expected sequence 2 but the broker delivered 3"));
             }
+        }
+    }
+
+    @Test
+    void aDeliveryOverlappingWhatWasReceivedIsNeverHandedToTheHandlerAndForcesAResume() throws Exception {
+        // "after N came N" cannot come from one subscription: a repeated range is refused, not handed on
+        try (MockBroker broker = MockBroker.start()) {
+            TestClients.Recorder events = new TestClients.Recorder();
+            broker.answerAlways(FrameType.SUBSCRIBE, Action.answer(f -> {
+                Frame.Subscribe s = (Frame.Subscribe) f;
+                return new Frame.Subscribed(f.requestId(), s.subscriptionId(), s.startSequence() == 0 ? 1 : s.startSequence());
+            }));
+            List<Message> got = new CopyOnWriteArrayList<>();
+            try (DefaultWirebusClient c = TestClients.options(broker.address()).listener(events).connect()) {
+                c.subscribe("blocks", StartPosition.earliest(), got::add).started().get(10, TimeUnit.SECONDS);
+                Frame.Subscribe first = broker.takeFrame(Frame.Subscribe.class, WAIT);
+                broker.send(deliver(first, 1, "a", "b"));
+                broker.send(deliver(first, 2, "b", "c")); // 2 again
+                Frame.Subscribe again = broker.takeFrameSkipping(Frame.Subscribe.class, WAIT);
+                assertThat(again.startSequence()).isEqualTo(3);
+                broker.send(deliver(again, 3, "c"));
+                await().atMost(WAIT).until(() -> got.size() == 3);
+                assertThat(got).extracting(Message::sequence).containsExactly(1L, 2L, 3L);
+                assertThat(events.errors).anySatisfy(e -> assertThat(e).isInstanceOf(ProtocolViolationException.class)
+                        .hasMessageContaining("expected sequence 3 but the broker delivered 2"));
+            }
+        }
+    }
+
+    @Test
+    void closeReturnsWhileAHandlerRunsWhichFinishesAfterwardsAndNoHandlerStartsAfterClose() throws Exception {
+        // what BrokerContract's hand-resumed subscriber must allow for: how far the handler got, read
+        // right after close(), misses the message whose handler is still running
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newSingleThreadExecutor();
+        java.util.concurrent.Semaphore dispatchRunsEnded = new java.util.concurrent.Semaphore(0);
+        java.util.concurrent.Executor dispatch = task -> pool.execute(() -> {
+            try {
+                task.run();
+            } finally {
+                dispatchRunsEnded.release();
+            }
+        });
+        try (MockBroker broker = MockBroker.start()) {
+            broker.answerAlways(FrameType.SUBSCRIBE, subscribed(1));
+            CountDownLatch inSecond = new CountDownLatch(1);
+            CountDownLatch releaseSecond = new CountDownLatch(1);
+            AtomicLong last = new AtomicLong();
+            List<Long> handled = new CopyOnWriteArrayList<>();
+            DefaultWirebusClient c = TestClients.options(broker.address()).dispatch(dispatch).connect();
+            try {
+                Subscription sub = c.subscribe("blocks", StartPosition.earliest(), m -> {
+                    handled.add(m.sequence());
+                    if (m.sequence() == 2) {
+                        inSecond.countDown();
+                        assertThat(releaseSecond.await(WAIT.toMillis(), TimeUnit.MILLISECONDS)).isTrue();
+                    }
+                    last.set(m.sequence());
+                });
+                sub.started().get(10, TimeUnit.SECONDS);
+                Frame.Subscribe s = broker.takeFrame(Frame.Subscribe.class, WAIT);
+                broker.send(deliver(s, 1, "a", "b", "c"));
+                assertThat(inSecond.await(WAIT.toMillis(), TimeUnit.MILLISECONDS)).isTrue();
+            } finally {
+                c.close();
+            }
+            long readRightAfterClose = last.get();
+            dispatchRunsEnded.drainPermits();
+            releaseSecond.countDown();
+            // the dispatch run that was handling 2 ends; nothing else was queued meanwhile
+            assertThat(dispatchRunsEnded.tryAcquire(WAIT.toMillis(), TimeUnit.MILLISECONDS)).isTrue();
+            assertThat(readRightAfterClose).isEqualTo(1);
+            assertThat(last.get()).isEqualTo(2);
+            // 3 arrived before close, but its handler had not started: it never starts
+            assertThat(handled).containsExactly(1L, 2L);
+        } finally {
+            pool.shutdown();
         }
     }
 

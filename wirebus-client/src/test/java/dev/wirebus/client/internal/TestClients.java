@@ -61,6 +61,7 @@ final class TestClients {
         ConnectionListener listener = new ConnectionListener() { };
         Clock clock = Clock.SYSTEM;
         ClientSecurity security = ClientSecurity.NONE;
+        java.util.concurrent.Executor dispatch;
 
         Options(String address) {
             this.address = address;
@@ -106,6 +107,11 @@ final class TestClients {
             return this;
         }
 
+        Options dispatch(java.util.concurrent.Executor e) {
+            dispatch = e;
+            return this;
+        }
+
         Options clock(Clock c) {
             clock = c;
             return this;
@@ -113,7 +119,7 @@ final class TestClients {
 
         ClientOptions build() {
             return new ClientOptions(address, "test-client", connectTimeout, requestTimeout, reconnect, listener,
-                    maxInFlight, window, null, null, security);
+                    maxInFlight, window, dispatch, null, security);
         }
 
         DefaultWirebusClient connect() {
