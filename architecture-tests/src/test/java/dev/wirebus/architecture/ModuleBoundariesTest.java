@@ -22,8 +22,18 @@ import static org.assertj.core.api.Assertions.assertThat;
  */
 class ModuleBoundariesTest {
     private static final String[] MODULES = {"wirebus-protocol", "wirebus-security", "wirebus-client",
-            "wirebus-server", "wirebus-testing", "wirebus-gateway", "wirebus-cli", "wirebus-conformance-driver",
-            "bench"};
+            "wirebus-server", "wirebus-store-redis", "wirebus-testing/mock-broker", "wirebus-testing",
+            "wirebus-gateway", "wirebus-cli", "wirebus-conformance-driver", "bench"};
+
+    /**
+     * The broker's storage plug-in interface, which store modules (dev.wirebus.store..) implement:
+     * it lives in the server's internal package because only stores shipped with wirebus implement
+     * it; no other server internal is theirs to use.
+     */
+    private static final String[] STORAGE_SPI = {"StreamStorage", "StreamLog", "StreamLog$Slice",
+            "SharedStreamLog", "ConsumerPositions", "ConsumerPositions$Saved", "ProducerTable",
+            "ProducerTable$Entry", "ProducerCheck", "SliceCollector", "StorageHealth", "BrokerException",
+            "Stream$AppendListener", "StreamRegistry", "storage.GroupCommitter"};
 
     private static JavaClasses classes;
 
@@ -44,6 +54,8 @@ class ModuleBoundariesTest {
 
     private static void internalOnlyWithin(String module) {
         ArchRule rule = noClasses().that().resideOutsideOfPackage("dev.wirebus." + module + "..")
+                // stores implement the server's storage interface: storesUseOnlyTheServersStorageInterface
+                .and().resideOutsideOfPackage(module.equals("server") ? "dev.wirebus.store.." : "dev.wirebus." + module + "..")
                 .should().dependOnClassesThat().resideInAPackage("dev.wirebus." + module + ".internal..")
                 .because("dev.wirebus." + module + ".internal is the " + module
                         + " module's implementation; other modules use its public API");
@@ -53,6 +65,20 @@ class ModuleBoundariesTest {
     @Test
     void theServersInternalsAreUsedByTheServerOnly() {
         internalOnlyWithin("server");
+    }
+
+    @Test
+    void storesUseOnlyTheServersStorageInterface() {
+        java.util.Set<String> spi = java.util.Arrays.stream(STORAGE_SPI)
+                .map(n -> "dev.wirebus.server.internal." + n).collect(java.util.stream.Collectors.toSet());
+        noClasses().that().resideInAPackage("dev.wirebus.store..")
+                .should().dependOnClassesThat(com.tngtech.archunit.base.DescribedPredicate.describe(
+                        "server internals outside the storage interface",
+                        (com.tngtech.archunit.core.domain.JavaClass c) ->
+                                c.getPackageName().startsWith("dev.wirebus.server.internal")
+                                        && !spi.contains(c.getName())))
+                .because("a store plugs into the broker through StreamStorage/StreamLog and their types only")
+                .check(classes);
     }
 
     @Test
