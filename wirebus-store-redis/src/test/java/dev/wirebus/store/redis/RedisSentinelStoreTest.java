@@ -72,6 +72,10 @@ class RedisSentinelStoreTest {
             master.kill();
             await().atMost(Duration.ofSeconds(60)).until(() -> replica.commandBulk("INFO", "replication")
                     .contains("role:master"));
+            // and Sentinel has finished the failover (+switch-master): an old master that returns before
+            // that can make Sentinel abort it and turn the promoted replica back into a replica
+            await().atMost(Duration.ofSeconds(60)).until(() -> sentinel.commandBulk("INFO", "sentinel")
+                    .contains("address=127.0.0.1:" + replica.port()));
             // the old master comes back and Sentinel makes it the new master's replica, so WAIT 1 can be met again
             master.start();
             // the brokers follow Sentinel to the new master; the producer resends 51 until it is acknowledged
