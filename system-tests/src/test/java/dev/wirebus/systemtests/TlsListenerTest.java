@@ -2,6 +2,7 @@ package dev.wirebus.systemtests;
 
 import dev.wirebus.protocol.Frame;
 import dev.wirebus.protocol.FrameCodec;
+import dev.wirebus.security.TestCertificates;
 import dev.wirebus.testing.EmbeddedBroker;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;

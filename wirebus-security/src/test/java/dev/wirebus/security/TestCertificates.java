@@ -9,12 +9,15 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-/** A CA, a server certificate for localhost and client certificates, made by the openssl command. */
-final class TestCertificates {
+/**
+ * A CA, a server certificate for localhost and client certificates, made by the openssl command.
+ * Shared through this module's test-jar (system-tests' TLS listener tests use it too).
+ */
+public final class TestCertificates {
     private TestCertificates() {
     }
 
-    static boolean opensslPresent() {
+    public static boolean opensslPresent() {
         try {
             Process p = new ProcessBuilder("openssl", "version").redirectErrorStream(true).start();
             p.getInputStream().readAllBytes();
@@ -28,13 +31,13 @@ final class TestCertificates {
     }
 
     /** Makes ca.pem/ca.key, then NAME.pem/NAME.key signed by it with subject CN=NAME. */
-    static void ca(Path dir) throws Exception {
+    public static void ca(Path dir) throws Exception {
         Assumptions.assumeTrue(opensslPresent(), "the openssl command is not installed: no certificates to test with");
         run(dir, "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
                 "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=wirebus test CA");
     }
 
-    static void signed(Path dir, String name, String subject) throws Exception {
+    public static void signed(Path dir, String name, String subject) throws Exception {
         run(dir, "openssl", "req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
                 "-keyout", name + ".key", "-out", name + ".csr", "-subj", subject,
                 "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1");
