@@ -119,12 +119,8 @@ func (cl *Client) acquireSlot(ctx context.Context, what func() string) error {
 		return nil
 	default:
 	}
-	var timeout <-chan time.Time
-	if _, ok := ctx.Deadline(); !ok {
-		t := time.NewTimer(cl.opts.RequestTimeout)
-		defer t.Stop()
-		timeout = t.C
-	}
+	timeout, stop := defaultTimeout(ctx, cl.opts.RequestTimeout)
+	defer stop()
 	select {
 	case cl.slots <- struct{}{}:
 		return nil
@@ -204,6 +200,16 @@ func (cl *Client) expire(c *call, d time.Duration) {
 	if mine {
 		cl.finish(c, nil, &TimeoutError{Msg: fmt.Sprintf("no answer to %s within %v%s", c.desc(), d, cl.notSent(c))})
 	}
+}
+
+// defaultTimeout returns a channel that fires after d when ctx has no deadline of its own (nil,
+// which never fires, when it has one), and the function that releases its timer.
+func defaultTimeout(ctx context.Context, d time.Duration) (<-chan time.Time, func()) {
+	if _, ok := ctx.Deadline(); ok {
+		return nil, func() {}
+	}
+	t := time.NewTimer(d)
+	return t.C, func() { t.Stop() }
 }
 
 // wait returns the call's answer, or fails it when ctx ends (or, without a deadline on ctx, when

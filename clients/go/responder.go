@@ -65,12 +65,8 @@ func (cl *Client) Respond(ctx context.Context, subject string, handler Handler) 
 	if cn != nil {
 		cn.flush()
 	}
-	var timeout <-chan time.Time
-	if _, ok := ctx.Deadline(); !ok {
-		t := time.NewTimer(cl.opts.RequestTimeout)
-		defer t.Stop()
-		timeout = t.C
-	}
+	timeout, stop := defaultTimeout(ctx, cl.opts.RequestTimeout)
+	defer stop()
 	var err error
 	select {
 	case <-r.registered:

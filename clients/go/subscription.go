@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"time"
 )
 
 // StartPosition says where a new subscription starts.
@@ -136,12 +135,8 @@ func (cl *Client) Subscribe(ctx context.Context, stream string, opts SubscribeOp
 	if cn != nil {
 		cn.flush()
 	}
-	var timeout <-chan time.Time
-	if _, ok := ctx.Deadline(); !ok {
-		t := time.NewTimer(cl.opts.RequestTimeout)
-		defer t.Stop()
-		timeout = t.C
-	}
+	timeout, stop := defaultTimeout(ctx, cl.opts.RequestTimeout)
+	defer stop()
 	var werr error
 	select {
 	case <-s.started:
