@@ -709,6 +709,12 @@ public final class Stream {
 
     /** The error for reading below the retained range. */
     BrokerException notRetained(long sequence, long firstRetained) {
+        lock.lock();
+        try {
+            firstRetained = Math.max(firstRetained, log.firstRetainedNow()); // another broker may have trimmed more
+        } finally {
+            lock.unlock();
+        }
         return new BrokerException(ErrorCode.SEQUENCE_NOT_RETAINED, "stream '" + name + "' retains sequences from "
                 + firstRetained + "; sequence " + sequence + " is no longer available",
                 dev.wirebus.protocol.ErrorFields.of(dev.wirebus.protocol.ErrorFields.FIRST_RETAINED_SEQUENCE,

@@ -50,6 +50,15 @@ public interface StreamLog {
     /** Sequence of the oldest retained record ({@link #nextSequence()} when empty). */
     long firstSequence();
 
+    /**
+     * The first retained sequence as the storage knows it at this moment, for a refusal that names
+     * it: a log shared by several brokers may have dropped more than this broker's view of it shows.
+     * It may block for one round trip to the store; by default {@link #firstSequence()}.
+     */
+    default long firstRetainedNow() {
+        return firstSequence();
+    }
+
     /** Sequence the next appended record will get (last sequence + 1). */
     long nextSequence();
 

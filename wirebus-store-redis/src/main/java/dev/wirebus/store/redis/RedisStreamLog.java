@@ -512,6 +512,26 @@ final class RedisStreamLog implements SharedStreamLog {
         return Math.min(first, cacheNext);
     }
 
+    /** Reads the first retained sequence from Redis (another broker's append may have trimmed past this one's view). */
+    @Override
+    public long firstRetainedNow() {
+        try {
+            byte[] f = store.sync(store.commands().hget(keys[1], "first"), "read stream '" + name + "'");
+            if (f != null) {
+                long fresh = Long.parseLong(new String(f, StandardCharsets.US_ASCII));
+                synchronized (this) {
+                    if (fresh > first) {
+                        first = fresh;
+                    }
+                    return Math.max(fresh, Math.min(first, cacheNext));
+                }
+            }
+        } catch (RuntimeException e) {
+            // Redis unreachable: this broker's view is the best answer there is
+        }
+        return firstSequence();
+    }
+
     @Override
     public synchronized long nextSequence() {
         return cacheNext;
