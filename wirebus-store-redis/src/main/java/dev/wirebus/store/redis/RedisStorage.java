@@ -425,6 +425,9 @@ public final class RedisStorage implements StreamStorage {
         if (closed) {
             return;
         }
+        for (RedisStreamLog log : logs.values()) {
+            log.expireHeldAcks();
+        }
         long start = System.nanoTime();
         try {
             sync(commands.ping(), "PING");
