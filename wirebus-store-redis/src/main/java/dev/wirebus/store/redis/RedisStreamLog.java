@@ -274,7 +274,12 @@ final class RedisStreamLog implements SharedStreamLog {
                     ackWhenInTail(firstSeq + count, () -> p.listener.appended(firstSeq, count, null));
                 }
             }
-            case "DUP" -> p.listener.duplicate(LuaScript.number(reply.get(1)), (int) LuaScript.number(reply.get(2)));
+            case "DUP" -> {
+                // appended before, perhaps through another node: answered once this node's tail holds it too
+                long dupFirst = LuaScript.number(reply.get(1));
+                int dupCount = (int) LuaScript.number(reply.get(2));
+                ackWhenInTail(dupFirst + dupCount, () -> p.listener.duplicate(dupFirst, dupCount));
+            }
             case "MISMATCH" -> {
                 long last = LuaScript.number(reply.get(1));
                 p.listener.appended(0, 0, new BrokerException(ErrorCode.SEQUENCE_MISMATCH, "stream '" + name
@@ -407,8 +412,8 @@ final class RedisStreamLog implements SharedStreamLog {
     private final ArrayDeque<HeldAck> heldAcks = new ArrayDeque<>();
 
     /**
-     * Another broker appended just before this one's append, and the tail has not read it yet: the
-     * ack waits until the tail reaches {@code end}, so a client that reads from this broker after
+     * Another broker appended just before this one's append (or appended the duplicate being
+     * answered), and the tail has not read it yet: the ack waits until the tail reaches {@code end}, so a client that reads from this broker after
      * the ack sees its own records (read-your-writes on one broker). Bounded by the appends in
      * flight; each waits at most the store's timeout, then is sent anyway (the records are in
      * Redis; only this broker's view is late).
@@ -418,6 +423,9 @@ final class RedisStreamLog implements SharedStreamLog {
         synchronized (this) {
             heldAcks.add(new HeldAck(end, ack, System.nanoTime() + store.settings().timeout().toNanos()));
             next = cacheNext;
+        }
+        if (next < end) {
+            announced(end, 0); // Redis holds the records up to end: the tailer reads them in
         }
         releaseAcks(next); // at once when the tail got there meanwhile, after the acks before it
 
