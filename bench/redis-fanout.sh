@@ -12,8 +12,8 @@
 # fall behind; then the table (RedisFanout summary). Everything it started is stopped on exit.
 # Environment (defaults in brackets):
 #   NODES ["1 2 3"]  PROTOCOLS ["sse ws"]  RUNS [3]  SUBSCRIBERS [1000, in all]  RATES [200,400,800,1600,3200]
-#   REFINE [1, bisecting steps]  WARMUP [5s]  SETTLE [1s]  WINDOW [2s]  SIZE [100]  MAX_LAG [2000]
-#   P99_LIMIT [1s]  SUB_THREADS [1]  FSYNC [always|everysec: Redis' appendfsync, always]
+#   REFINE [1, bisecting steps]  RETRIES [1, windows more at a rate that fell behind]  WARMUP [5s]  SETTLE [1s]  WINDOW [2s]  SIZE [100]  MAX_LAG [2000]
+#   LATENCY_LIMIT [1s]  SUB_THREADS [1]  FSYNC [always|everysec: Redis' appendfsync, always]
 #   HTTP_IO_THREADS [serve's default]  NODE_JVM_OPTS / DRIVER_JVM_OPTS
 #   OUT [a file to keep the log in; the RESULT/STEP lines go to OUT.results, for
 #        java -cp bench/target/wirebus-bench.jar dev.wirebus.bench.RedisFanout summary OUT.results]
@@ -31,12 +31,13 @@ RUNS="${RUNS:-3}"
 SUBSCRIBERS="${SUBSCRIBERS:-1000}"
 RATES="${RATES:-200,400,800,1600,3200}"
 REFINE="${REFINE:-1}"
+RETRIES="${RETRIES:-1}"
 WARMUP="${WARMUP:-5s}"
 SETTLE="${SETTLE:-1s}"
 WINDOW="${WINDOW:-2s}"
 SIZE="${SIZE:-100}"
 MAX_LAG="${MAX_LAG:-2000}"
-P99_LIMIT="${P99_LIMIT:-1s}"
+LATENCY_LIMIT="${LATENCY_LIMIT:-1s}"
 SUB_THREADS="${SUB_THREADS:-1}"
 FSYNC="${FSYNC:-always}"
 HTTP_IO_THREADS="${HTTP_IO_THREADS:-}"
@@ -72,6 +73,7 @@ fi
 
 WORK="$(mktemp -d /tmp/wirebus-redis-fanout.XXXXXX)"
 REDIS_PID=""
+DRIVER_PID=""
 NODE_PIDS=()
 stop_pid() { # pid: TERM, up to 10 s, then KILL
   local pid=$1
@@ -87,6 +89,7 @@ stop_nodes() {
   NODE_PIDS=()
 }
 cleanup() {
+  [ -n "$DRIVER_PID" ] && stop_pid "$DRIVER_PID"
   stop_nodes
   [ -n "$REDIS_PID" ] && stop_pid "$REDIS_PID"
   rm -rf "$WORK"
@@ -158,15 +161,20 @@ for r in $(seq 1 "$RUNS"); do
     for proto in $PROTOCOLS; do
       echo "== run $r, $n node(s), $proto: gateways $GATEWAYS, publishing to $BROKER, load average $(cut -d' ' -f1-3 /proc/loadavg)" \
         | tee -a "$LOG"
+      # in the background, so that a signal to this script is handled at once (the trap stops it too)
       # shellcheck disable=SC2046,SC2086
-      if ! $(pin "$DRIVER_CPUS") java $DRIVER_JVM_OPTS -cp "$BENCH_JAR" dev.wirebus.bench.RedisFanout run \
+      $(pin "$DRIVER_CPUS") java $DRIVER_JVM_OPTS -cp "$BENCH_JAR" dev.wirebus.bench.RedisFanout run \
           --protocol "$proto" --gateways "$GATEWAYS" --broker "$BROKER" --node-pids "$(IFS=,; echo "${NODE_PIDS[*]}")" \
-          --redis-pid "$REDIS_PID" --subscribers "$SUBSCRIBERS" --rates "$RATES" --refine "$REFINE" --warmup "$WARMUP" \
-          --settle "$SETTLE" --window "$WINDOW" --size "$SIZE" --max-lag "$MAX_LAG" --p99-limit "$P99_LIMIT" \
-          --subscriber-threads "$SUB_THREADS" --clk-tck "$CLK_TCK" --label "run=$r" --results "$RESULTS" 2>&1 | tee -a "$LOG"; then
+          --redis-pid "$REDIS_PID" --subscribers "$SUBSCRIBERS" --rates "$RATES" --refine "$REFINE" --retries "$RETRIES" --warmup "$WARMUP" \
+          --settle "$SETTLE" --window "$WINDOW" --size "$SIZE" --max-lag "$MAX_LAG" --latency-limit "$LATENCY_LIMIT" \
+          --subscriber-threads "$SUB_THREADS" --clk-tck "$CLK_TCK" --label "run=$r" --results "$RESULTS" \
+          > >(tee -a "$LOG") 2>&1 &
+      DRIVER_PID=$!
+      if ! wait "$DRIVER_PID"; then
         echo "!! run $r, $n node(s), $proto FAILED" | tee -a "$LOG"
         failed=1
       fi
+      DRIVER_PID=""
       for ((i = 0; i < n; i++)); do
         kill -0 "${NODE_PIDS[$i]}" 2>/dev/null || { cat "$WORK/node$i.log" >&2; echo "redis-fanout.sh: node $i died" >&2; exit 1; }
       done

@@ -30,8 +30,9 @@ import java.util.concurrent.locks.LockSupport;
  * evenly over the nodes' gateways, on {@code --subscriber-threads} event loops) and a paced publisher
  * ({@link BatchingPublisher} to node 0's broker over TCP). It finds the highest published rate the
  * nodes deliver to every subscriber without falling behind: after a warm-up, the {@code --rates} are
- * stepped up until one falls behind, then {@code --refine} steps bisect (geometrically) between the
- * last rate kept up and the first one not, the backlog drained before each.
+ * stepped up until one falls behind (in {@code 1 + --retries} windows in a row), then {@code --refine}
+ * steps bisect (geometrically) between the last rate kept up and the first one not, the backlog
+ * drained before each.
  *
  * <p>Each step prints delivered msg/s over all subscribers and per node, the slowest subscriber, the
  * publish rate, publish -> delivery p50/p99 per node (from the nanoTime stamp each payload starts
@@ -51,9 +52,8 @@ import java.util.concurrent.locks.LockSupport;
         description = "One run: subscribers on the nodes' gateways, publishing through node 0 at stepped rates.")
 public final class RedisFanout implements Callable<Integer> {
     static final String STREAM = "bench.fanout";
-    /** Kept up: at least these shares of the rate sent by the pacer, of the slowest subscriber's due, of all deliveries due. */
+    /** Kept up: at least these shares of the rate sent by the pacer and of all deliveries due (rate x subscribers). */
     static final double KEPT_PUBLISHED = 0.97;
-    static final double KEPT_SLOWEST = 0.95;
     static final double KEPT_DELIVERED = 0.97;
 
     public static void main(String[] args) {
@@ -114,6 +114,12 @@ public final class RedisFanout implements Callable<Integer> {
             description = "Measured per step (default: ${DEFAULT-VALUE}).")
     Duration window;
 
+    @Option(names = "--retries", defaultValue = "1",
+            description = "A step that fell behind is measured again, window after window, up to this many times: it"
+                    + " fell behind only if the last window did (a stall of the shared machine is not the nodes'"
+                    + " capacity) (default: ${DEFAULT-VALUE}).")
+    int retries;
+
     @Option(names = "--size", defaultValue = "100", description = "Payload bytes, at least 19 (default: ${DEFAULT-VALUE}).")
     int size;
 
@@ -121,9 +127,11 @@ public final class RedisFanout implements Callable<Integer> {
             description = "The publisher waits while the slowest subscriber is this many messages behind (default: ${DEFAULT-VALUE}).")
     long maxLag;
 
-    @Option(names = "--p99-limit", defaultValue = "1s", converter = BenchOptions.DurationConverter.class,
-            description = "A step whose publish -> delivery p99 (all subscribers) exceeds this fell behind (default: ${DEFAULT-VALUE}).")
-    Duration p99Limit;
+    @Option(names = "--latency-limit", defaultValue = "1s", converter = BenchOptions.DurationConverter.class,
+            description = "A step fell behind when its publish -> delivery p99 (all subscribers) exceeds this, or when"
+                    + " the slowest subscriber is more than this many seconds of messages behind at its end"
+                    + " (default: ${DEFAULT-VALUE}).")
+    Duration latencyLimit;
 
     @Option(names = "--subscriber-threads", defaultValue = "1",
             description = "Event loops carrying all subscribers' connections (default: ${DEFAULT-VALUE}).")
@@ -190,14 +198,14 @@ public final class RedisFanout implements Callable<Integer> {
         if (!nodePids.isEmpty() && nodePids.size() != nodes) {
             throw new IllegalArgumentException("--node-pids names " + nodePids.size() + " processes for " + nodes + " gateways");
         }
-        long steps = rates.size() + refine;
+        long steps = (rates.size() + refine) * (1L + retries);
         Watchdog.arm(warmup.plus(timeout.multipliedBy(3))
                 .plus(settle.plus(window).plus(timeout).multipliedBy(steps)).plus(Duration.ofMinutes(2)));
         System.out.printf(Locale.ROOT, "%s, %d node(s), %d subscribers (%s per node), %d-byte payloads, max lag %d,"
-                        + " %d subscriber thread(s); kept up = sent >= %.0f %% of the rate, slowest >= %.0f %%,"
-                        + " delivered >= %.0f %% of rate x subscribers, p99 <= %d ms%n", p.label(), nodes, subscribers, share(0, nodes)
+                        + " %d subscriber thread(s); kept up = sent >= %.0f %% of the rate,"
+                        + " delivered >= %.0f %% of rate x subscribers, p99 and the slowest subscriber's lag <= %d ms%n", p.label(), nodes, subscribers, share(0, nodes)
                         + (subscribers % nodes == 0 ? "" : "-" + share(nodes - 1, nodes)), size, maxLag,
-                subscriberThreads, KEPT_PUBLISHED * 100, KEPT_SLOWEST * 100, KEPT_DELIVERED * 100, p99Limit.toMillis());
+                subscriberThreads, KEPT_PUBLISHED * 100, KEPT_DELIVERED * 100, latencyLimit.toMillis());
         EventLoopGroup group = GatewaySubscribers.newEventLoopGroup(subscriberThreads);
         recorders = new Recorder[nodes];
         subs = new GatewaySubscribers[nodes];
@@ -298,10 +306,24 @@ public final class RedisFanout implements Callable<Integer> {
         return drained;
     }
 
-    /** Publishes at {@code rate}, lets it settle, then measures one window. */
+    /** Publishes at {@code rate}, lets it settle, then measures windows until one kept up or --retries ran out. */
     private Step step(long rate) {
         pacer.rate(rate);
         Waits.sleep(settle);
+        Step s = window(rate);
+        for (int i = 0; i < retries && !s.keptUp(); i++) {
+            System.out.println("    (behind: measuring this rate again)");
+            s = window(rate);
+        }
+        int n = s.nodes.length;
+        append(String.format(Locale.ROOT, "STEP protocol=%s nodes=%d%s rate=%d delivered=%s nodes_cpu_s_per_M=%s kept=%d",
+                Protocol.parse(protocol).label(), n, label.isBlank() ? "" : " " + label.trim(), rate,
+                num(s.delivered), num(s.nodesCpuPerMillion()), s.keptUp() ? 1 : 0));
+        return s;
+    }
+
+    /** One measured window at {@code rate}. */
+    private Step window(long rate) {
         load.check();
         int n = subs.length;
         long[][] c0 = new long[n][];
@@ -323,6 +345,7 @@ public final class RedisFanout implements Callable<Integer> {
         }
         long a1 = pub.ackedCount();
         long sent1 = pacer.sent;
+        long lag = sent1 - slowest(); // the slowest subscriber's backlog at the window's end
         long[] cpu1 = processTicks();
         List<long[]> m1 = ProcCpu.cpuTicks();
         double secs = (System.nanoTime() - t0) / 1e9;
@@ -358,20 +381,18 @@ public final class RedisFanout implements Callable<Integer> {
         String behind = null;
         if (offered < KEPT_PUBLISHED * rate) {
             behind = String.format(Locale.ROOT, "publisher held back: %.0f %% of the rate sent", 100 * offered / rate);
-        } else if (slowestRate < KEPT_SLOWEST * rate) {
-            behind = String.format(Locale.ROOT, "slowest subscriber %.0f %% of the rate", 100 * slowestRate / rate);
+        } else if (lag > rate * latencyLimit.toNanos() / 1e9) {
+            behind = String.format(Locale.ROOT, "the slowest subscriber is %d messages (%.0f ms) behind", lag,
+                    lag * 1e3 / rate);
         } else if (delivered < KEPT_DELIVERED * rate * subscribers) {
             behind = String.format(Locale.ROOT, "delivered %.0f %% of rate x subscribers",
                     100 * delivered / rate / subscribers);
-        } else if (p99 > p99Limit.toNanos()) {
-            behind = String.format(Locale.ROOT, "p99 %.0f ms > %d ms", p99 / 1e6, p99Limit.toMillis());
+        } else if (p99 > latencyLimit.toNanos()) {
+            behind = String.format(Locale.ROOT, "p99 %.0f ms > %d ms", p99 / 1e6, latencyLimit.toMillis());
         }
         Step s = new Step(rate, offered, published, delivered, slowestRate, nodeMessages, all, h, nodeCpu,
                 cpuSecs(cpu0[n], cpu1[n]), cpuSecs(cpu0[n + 1], cpu1[n + 1]), busy, secs, behind);
         print(s);
-        append(String.format(Locale.ROOT, "STEP protocol=%s nodes=%d%s rate=%d delivered=%s nodes_cpu_s_per_M=%s kept=%d",
-                Protocol.parse(protocol).label(), n, label.isBlank() ? "" : " " + label.trim(), rate, num(delivered), num(s.nodesCpuPerMillion()),
-                s.keptUp() ? 1 : 0));
         return s;
     }
 
