@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fan-out across wirebus nodes on one Redis (issue 15: "2 nodes deliver >= 1.6x one node's fan-out to
 # WebSocket/SSE subscribers"), medians of RUNS:
-#   bench/redis-fanout.sh                                  -> 1, 2, 3 nodes; SSE and WebSocket; 3 runs (~10 min)
+#   bench/redis-fanout.sh                                  -> 1, 2, 3 nodes; SSE and WebSocket; 3 runs (~11 min)
 #   PIN=1 bench/redis-fanout.sh                            -> processes pinned with taskset (below)
 #   NODES="1 2" PROTOCOLS=ws RUNS=1 SUBSCRIBERS=200 RATES=500,1000,2000 WARMUP=2s bench/redis-fanout.sh
 # Starts its own redis-server on a free port in a temp dir; per run and node count, N separate
@@ -12,7 +12,7 @@
 # fall behind; then the table (RedisFanout summary). Everything it started is stopped on exit.
 # Environment (defaults in brackets):
 #   NODES ["1 2 3"]  PROTOCOLS ["sse ws"]  RUNS [3]  SUBSCRIBERS [1000, in all]  RATES [200,400,800,1600,3200]
-#   REFINE [1, bisecting steps]  RETRIES [1, windows more at a rate that fell behind]  WARMUP [5s]  SETTLE [1s]  WINDOW [2s]  SIZE [100]  MAX_LAG [2000]
+#   REFINE [2, bisecting steps]  RETRIES [1, windows more at a rate that fell behind]  WARMUP [5s]  SETTLE [1s]  WINDOW [2s]  SIZE [100]  MAX_LAG [2000]
 #   LATENCY_LIMIT [1s]  SUB_THREADS [1]  FSYNC [always|everysec: Redis' appendfsync, always]
 #   HTTP_IO_THREADS [serve's default]  NODE_JVM_OPTS / DRIVER_JVM_OPTS
 #   OUT [a file to keep the log in; the RESULT/STEP lines go to OUT.results, for
@@ -30,7 +30,7 @@ PROTOCOLS="${PROTOCOLS:-sse ws}"
 RUNS="${RUNS:-3}"
 SUBSCRIBERS="${SUBSCRIBERS:-1000}"
 RATES="${RATES:-200,400,800,1600,3200}"
-REFINE="${REFINE:-1}"
+REFINE="${REFINE:-2}"
 RETRIES="${RETRIES:-1}"
 WARMUP="${WARMUP:-5s}"
 SETTLE="${SETTLE:-1s}"

@@ -124,7 +124,8 @@ public final class RedisFanout implements Callable<Integer> {
     int size;
 
     @Option(names = "--max-lag", defaultValue = "2000",
-            description = "The publisher waits while the slowest subscriber is this many messages behind (default: ${DEFAULT-VALUE}).")
+            description = "The publisher waits while the slowest subscriber is this many messages behind"
+                    + " (default: ${DEFAULT-VALUE}).")
     long maxLag;
 
     @Option(names = "--latency-limit", defaultValue = "1s", converter = BenchOptions.DurationConverter.class,
@@ -191,19 +192,22 @@ public final class RedisFanout implements Callable<Integer> {
     public Integer call() {
         Protocol p = Protocol.parse(protocol);
         int nodes = gateways.size();
-        if (subscribers < nodes || rates.isEmpty() || size < Producer.TEXT_DIGITS || subscriberThreads < 1 || maxLag < 1) {
-            throw new IllegalArgumentException("need at least one subscriber per gateway, a rate, --size >= "
-                    + Producer.TEXT_DIGITS + ", --subscriber-threads and --max-lag >= 1");
+        if (subscribers < nodes || rates.isEmpty() || size < Producer.TEXT_DIGITS || subscriberThreads < 1 || maxLag < 1
+                || refine < 0 || retries < 0 || rates.stream().anyMatch(r -> r < 1)) {
+            throw new IllegalArgumentException("need at least one subscriber per gateway, rates >= 1, --size >= "
+                    + Producer.TEXT_DIGITS + ", --subscriber-threads and --max-lag >= 1, --refine and --retries >= 0");
         }
         if (!nodePids.isEmpty() && nodePids.size() != nodes) {
-            throw new IllegalArgumentException("--node-pids names " + nodePids.size() + " processes for " + nodes + " gateways");
+            throw new IllegalArgumentException("--node-pids names " + nodePids.size() + " processes for " + nodes
+                    + " gateways");
         }
         long steps = (rates.size() + refine) * (1L + retries);
         Watchdog.arm(warmup.plus(timeout.multipliedBy(3))
                 .plus(settle.plus(window).plus(timeout).multipliedBy(steps)).plus(Duration.ofMinutes(2)));
         System.out.printf(Locale.ROOT, "%s, %d node(s), %d subscribers (%s per node), %d-byte payloads, max lag %d,"
                         + " %d subscriber thread(s); kept up = sent >= %.0f %% of the rate,"
-                        + " delivered >= %.0f %% of rate x subscribers, p99 and the slowest subscriber's lag <= %d ms%n", p.label(), nodes, subscribers, share(0, nodes)
+                        + " delivered >= %.0f %% of rate x subscribers, p99 and the slowest subscriber's lag <= %d ms%n",
+                p.label(), nodes, subscribers, share(0, nodes)
                         + (subscribers % nodes == 0 ? "" : "-" + share(nodes - 1, nodes)), size, maxLag,
                 subscriberThreads, KEPT_PUBLISHED * 100, KEPT_DELIVERED * 100, latencyLimit.toMillis());
         EventLoopGroup group = GatewaySubscribers.newEventLoopGroup(subscriberThreads);
@@ -429,7 +433,8 @@ public final class RedisFanout implements Callable<Integer> {
             machine += s.cpuBusy[i];
         }
         System.out.printf(Locale.ROOT, "  rate %6d: delivered %8s/s slowest %6s/s published %6s/s p50 %s p99 %s ms"
-                        + "  %s%n    %s%n    nodes %s s/M, redis %s cores, subscribers+publisher %s cores; %s (machine %.2f of %d)%n",
+                        + "  %s%n    %s%n    nodes %s s/M, redis %s cores, subscribers+publisher %s cores;"
+                        + " %s (machine %.2f of %d)%n",
                 s.rate, Sample.rate(s.delivered), Sample.rate(s.slowest), Sample.rate(s.published),
                 ms(p(s.all, 50)), ms(p(s.all, 99)), s.keptUp() ? "kept up" : "BEHIND: " + s.behind, nodes,
                 num(s.nodesCpuPerMillion()), cores(s.redisCpuSecs, secs), cores(s.selfCpuSecs, secs), cpus,
