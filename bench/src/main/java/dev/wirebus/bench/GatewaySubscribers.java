@@ -98,18 +98,18 @@ final class GatewaySubscribers implements AutoCloseable {
     }
 
     /**
-     * As above, on the caller's {@code group} (from {@link #newEventLoopGroup}; left running at
+     * As above, on the caller's {@code sharedGroup} (from {@link #newEventLoopGroup}; left running at
      * {@link #close}) when not null, so that subscribers of several gateways can share its threads.
      */
     GatewaySubscribers(Protocol protocol, String host, int port, String stream, int n, Duration timeout, Load load,
-                       Recorder latency, EventLoopGroup group) {
+                       Recorder latency, EventLoopGroup sharedGroup) {
         this.protocol = protocol;
         this.stream = stream;
         this.load = load;
         this.latency = latency;
         boolean epoll = Epoll.isAvailable();
-        this.ownGroup = group == null;
-        this.group = ownGroup ? newEventLoopGroup(1) : group;
+        this.ownGroup = sharedGroup == null;
+        this.group = ownGroup ? newEventLoopGroup(1) : sharedGroup;
         this.subs = new Sub[n];
         try {
             Bootstrap b = new Bootstrap().group(group)
