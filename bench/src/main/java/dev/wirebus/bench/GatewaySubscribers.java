@@ -82,6 +82,8 @@ final class GatewaySubscribers implements AutoCloseable {
     private final Load load;
     private final Recorder latency;
     private final EventLoopGroup group;
+    /** False when the caller's group carries the connections: it stays running at close. */
+    private final boolean ownGroup;
     private final List<Channel> channels = new ArrayList<>();
     private final Sub[] subs;
     private volatile boolean closing;
@@ -92,13 +94,22 @@ final class GatewaySubscribers implements AutoCloseable {
      */
     GatewaySubscribers(Protocol protocol, String host, int port, String stream, int n, Duration timeout, Load load,
                        Recorder latency) {
+        this(protocol, host, port, stream, n, timeout, load, latency, null);
+    }
+
+    /**
+     * As above, on the caller's {@code sharedGroup} (from {@link #newEventLoopGroup}; left running at
+     * {@link #close}) when not null, so that subscribers of several gateways can share its threads.
+     */
+    GatewaySubscribers(Protocol protocol, String host, int port, String stream, int n, Duration timeout, Load load,
+                       Recorder latency, EventLoopGroup sharedGroup) {
         this.protocol = protocol;
         this.stream = stream;
         this.load = load;
         this.latency = latency;
         boolean epoll = Epoll.isAvailable();
-        IoHandlerFactory factory = epoll ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
-        this.group = new MultiThreadIoEventLoopGroup(1, new DefaultThreadFactory("bench-subscribers", true), factory);
+        this.ownGroup = sharedGroup == null;
+        this.group = ownGroup ? newEventLoopGroup(1) : sharedGroup;
         this.subs = new Sub[n];
         try {
             Bootstrap b = new Bootstrap().group(group)
@@ -143,6 +154,12 @@ final class GatewaySubscribers implements AutoCloseable {
         }
     }
 
+    /** {@code threads} event loops named {@code bench-subscribers}, epoll when available. */
+    static EventLoopGroup newEventLoopGroup(int threads) {
+        IoHandlerFactory factory = Epoll.isAvailable() ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+        return new MultiThreadIoEventLoopGroup(threads, new DefaultThreadFactory("bench-subscribers", true), factory);
+    }
+
     /** Messages each subscriber received so far. */
     long[] snapshot() {
         long[] out = new long[subs.length];
@@ -167,7 +184,13 @@ final class GatewaySubscribers implements AutoCloseable {
         for (Channel c : channels) {
             c.close();
         }
-        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+        if (ownGroup) {
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(5, TimeUnit.SECONDS);
+        } else {
+            for (Channel c : channels) {
+                c.closeFuture().awaitUninterruptibly(5, TimeUnit.SECONDS);
+            }
+        }
     }
 
     /** One subscriber: its connection's last handler, confined to the event loop but for {@link #received}. */
