@@ -19,6 +19,7 @@ import java.util.ArrayDeque;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.LongConsumer;
 
@@ -57,6 +58,8 @@ final class RedisStreamLog implements SharedStreamLog {
     private long cachedRecords;
     /** Guarded by this: first retained sequence as last learnt from Redis. */
     private long first;
+    /** Guarded by this: bytes retained in Redis, as last read there. */
+    private long retainedBytes;
     /** Guarded by this: highest next sequence announced (by an append's answer or a notification). */
     private long target;
     private volatile LongConsumer visible = next -> { };
@@ -172,7 +175,7 @@ final class RedisStreamLog implements SharedStreamLog {
         byte[][] args = new byte[5 + 5 * group.size()][];
         args[0] = bytes(store.eventsChannel());
         args[1] = bytes(name);
-        args[2] = bytes(Long.toString(store.retentionMessages(name)));
+        args[2] = bytes(store.retention(name));
         args[3] = bytes(Integer.toString(ProducerTable.REMEMBERED_BATCHES));
         args[4] = bytes(Integer.toString(group.size()));
         int at = 5;
@@ -530,6 +533,64 @@ final class RedisStreamLog implements SharedStreamLog {
             // Redis unreachable: this broker's view is the best answer there is
         }
         return firstSequence();
+    }
+
+    // ------------------------------------------------------------------ retention
+
+    /**
+     * Runs {@code retain.lua}: drops what the stream's retention (or {@code before}, TRIM_STREAM)
+     * no longer keeps; it announces a new first sequence to every broker itself. Any thread.
+     */
+    CompletableFuture<List<Object>> applyRetention(long before) {
+        return store.retain().run(store.commands(), new String[] {keys[0], keys[1]}, bytes(store.eventsChannel()),
+                bytes(name), bytes(store.retention(name)), bytes(Long.toString(before)));
+    }
+
+    /**
+     * Takes the answer of {@code retain.lua} (first retained sequence, bytes, more to drop) into
+     * this broker's view; returns whether more remains to drop.
+     */
+    boolean retained(List<Object> reply) {
+        long fresh = LuaScript.number(reply.get(0));
+        synchronized (this) {
+            if (fresh > first) {
+                first = fresh;
+            }
+            retainedBytes = LuaScript.number(reply.get(1));
+        }
+        return LuaScript.text(reply.get(2)).equals("1");
+    }
+
+    /**
+     * TRIM_STREAM: drops whole batches that end at or below {@code before} in Redis, for every
+     * broker (bounded script calls of at most 1024 batches each, until none is left to drop).
+     */
+    @Override
+    public long trimBefore(long before) {
+        while (retained(store.sync(applyRetention(before), "trim stream '" + name + "'"))) {
+            // the script stopped at its bound: go on from where it stopped
+        }
+        return firstSequence();
+    }
+
+    /**
+     * Bytes of records Redis retains for the stream (the {@code bytes} of its meta, shared by every
+     * broker), read now; the last known when Redis does not answer. For STREAMS listings.
+     */
+    @Override
+    public long retainedBytes() {
+        try {
+            byte[] b = store.sync(store.commands().hget(keys[1], "bytes"), "read stream '" + name + "'");
+            long fresh = b == null ? 0 : Long.parseLong(new String(b, StandardCharsets.US_ASCII));
+            synchronized (this) {
+                retainedBytes = fresh;
+            }
+            return fresh;
+        } catch (RuntimeException e) {
+            synchronized (this) {
+                return retainedBytes;
+            }
+        }
     }
 
     @Override
