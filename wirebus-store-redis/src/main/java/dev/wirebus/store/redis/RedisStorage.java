@@ -72,7 +72,8 @@ import java.util.function.BooleanSupplier;
  * wait and go on from their cursor when Redis is back.
  *
  * <p>Threading: thread-safe. One thread (the tailer) reads other brokers' appends into the streams'
- * tails, opens streams other brokers created, retries gated publishes and checks Redis each second.
+ * tails, opens streams other brokers created, retries gated publishes and checks Redis each second;
+ * the check also applies the age limit of streams nobody appends to ({@code retain.lua}).
  */
 public final class RedisStorage implements StreamStorage {
     private static final Logger LOG = LoggerFactory.getLogger(RedisStorage.class);

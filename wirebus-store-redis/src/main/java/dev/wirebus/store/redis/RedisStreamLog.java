@@ -26,7 +26,7 @@ import java.util.function.LongConsumer;
 /**
  * One stream kept in Redis and shared by every broker on that Redis. Its records are a Redis stream
  * with one entry per appended batch, whose id is {@code <first sequence>-0}; the stream, its
- * metadata (next and first retained sequence), its idempotent producers and its durable consumers
+ * metadata (next and first retained sequence, retained bytes), its idempotent producers and its durable consumers
  * share the hash tag {@code {name}}, so they sit in one Cluster slot and one Lua script
  * ({@code append.lua}) checks and appends a batch atomically.
  *
@@ -34,6 +34,10 @@ import java.util.function.LongConsumer;
  * in sequence order by the store's tailer from every broker's appends; older records are read from
  * Redis. The tail is what the stream may show: {@link #nextSequence()} is the end of it, and
  * {@link #onVisible} hears each time it grows.
+ *
+ * <p>Retention (messages, bytes, age) and TRIM_STREAM drop whole batches from the front in Redis
+ * ({@code append.lua}, {@code retain.lua}), for every broker; each broker learns the new first
+ * sequence from the announcement.
  *
  * <p>Publishes a gating consumer refuses are held here, in arrival order, and tried again when a
  * consumer acknowledges (on any broker: the position script announces it) or every
