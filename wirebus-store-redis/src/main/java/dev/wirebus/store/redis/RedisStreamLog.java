@@ -498,6 +498,7 @@ final class RedisStreamLog implements SharedStreamLog {
                 List<StreamMessage<String, byte[]>> entries = store.sync(store.commands()
                         .xrange(keys[0], Range.create(from + "-0", "+"), Limit.from(256)), "read stream '" + name + "'");
                 if (entries.isEmpty()) {
+                    skipDropped(from);
                     return true;
                 }
                 long end;
@@ -536,6 +537,32 @@ final class RedisStreamLog implements SharedStreamLog {
         } finally {
             filling.unlock();
         }
+    }
+
+    /**
+     * Redis holds no entry from {@code from} (the tail's end) on, yet announced records up to
+     * {@code target}: retention or TRIM_STREAM dropped every one of them before this broker read
+     * them (Redis is then empty, its first retained sequence at least {@code target}). The tail
+     * starts over there, so its cursors learn they cannot go on without a gap and the tailer does
+     * not read for them again and again.
+     */
+    private void skipDropped(long from) {
+        long end;
+        synchronized (this) {
+            if (cacheNext != from || target <= cacheNext) {
+                return;
+            }
+            cache.clear();
+            cachedRecords = 0;
+            cacheFirst = target;
+            cacheNext = target;
+            if (target > first) {
+                first = target;
+            }
+            end = cacheNext;
+        }
+        visible.accept(end);
+        releaseAcks(end);
     }
 
     /** Records up to which the tail is behind what Redis announced. */

@@ -274,6 +274,45 @@ class RedisRetentionTest {
     }
 
     @Test
+    void aTailBehindRecordsThatWereAllDroppedBeforeItReadThemGoesOnFromTheFirstRetained() throws Exception {
+        try (Nodes nodes = Nodes.start(2, redis.uri())) {
+            nodes.client(0).publish("dropped", new byte[100]).get(10, TimeUnit.SECONDS);
+            List<Long> got = new java.util.concurrent.CopyOnWriteArrayList<>();
+            Subscription waiting = nodes.client(1).subscribe("dropped", StartPosition.earliest(), m -> got.add(m.sequence()));
+            waiting.started().get(10, TimeUnit.SECONDS);
+            await().atMost(Duration.ofSeconds(10)).until(() -> got.equals(List.of(1L)));
+            // as Redis is left when batches 2..3 were appended and then dropped, with the batch before them, by
+            // an age sweep or TRIM_STREAM before the brokers' tails read them: nothing held, next 4, announced
+            String[] keys = nodes.stores.get(0).keys("dropped");
+            inspect.xtrim(keys[0], 0);
+            inspect.hset(keys[1], java.util.Map.of("next", ascii(4), "first", ascii(4), "bytes", ascii(0)));
+            inspect.hdel(keys[1], "firstTime");
+            inspect.publish("wirebus:events", "a dropped 4 4".getBytes(StandardCharsets.UTF_8));
+            // the subscriber waiting at 2 cannot go on without a gap: it is told so
+            assertThatThrownBy(() -> waiting.closed().get(10, TimeUnit.SECONDS))
+                    .cause().isInstanceOfSatisfying(ServerRefusedException.class, e -> {
+                        assertThat(e.errorCode()).isEqualTo(ErrorCode.SEQUENCE_NOT_RETAINED);
+                        assertThat(e.firstRetainedSequence()).hasValue(4);
+                    });
+            for (int n = 0; n < 2; n++) {
+                WirebusClient client = nodes.client(n);
+                await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+                    StreamInfo info = listed(client, "dropped");
+                    assertThat(info.firstSequence()).isEqualTo(4);
+                    assertThat(info.lastSequence()).isEqualTo(3);
+                });
+            }
+            // and the stream goes on at 4 on both brokers
+            List<Long> after = new java.util.concurrent.CopyOnWriteArrayList<>();
+            nodes.client(1).subscribe("dropped", StartPosition.earliest(), m -> after.add(m.sequence()))
+                    .started().get(10, TimeUnit.SECONDS);
+            assertThat(nodes.client(0).publish("dropped", new byte[100]).get(10, TimeUnit.SECONDS).firstSequence())
+                    .isEqualTo(4);
+            await().atMost(Duration.ofSeconds(10)).until(() -> after.equals(List.of(4L)));
+        }
+    }
+
+    @Test
     void trimStreamDropsWholeBatchesBelowTheSequenceForEveryBroker() throws Exception {
         try (Nodes nodes = Nodes.start(2, redis.uri())) {
             for (int i = 0; i < 4; i++) {
