@@ -492,13 +492,15 @@ final class RedisStreamLog implements SharedStreamLog {
         try {
             while (true) {
                 long from;
+                long announced;
                 synchronized (this) {
                     from = cacheNext;
+                    announced = target; // learnt before the read is sent, so Redis held these records before it ran
                 }
                 List<StreamMessage<String, byte[]>> entries = store.sync(store.commands()
                         .xrange(keys[0], Range.create(from + "-0", "+"), Limit.from(256)), "read stream '" + name + "'");
                 if (entries.isEmpty()) {
-                    skipDropped(from);
+                    skipDropped(from, announced);
                     return true;
                 }
                 long end;
@@ -540,24 +542,24 @@ final class RedisStreamLog implements SharedStreamLog {
     }
 
     /**
-     * Redis holds no entry from {@code from} (the tail's end) on, yet announced records up to
-     * {@code target}: retention or TRIM_STREAM dropped every one of them before this broker read
-     * them (Redis is then empty, its first retained sequence at least {@code target}). The tail
-     * starts over there, so its cursors learn they cannot go on without a gap and the tailer does
-     * not read for them again and again.
+     * A read from {@code from} (the tail's end) found no entry, though Redis had announced records
+     * up to {@code announced} before the read ran: retention or TRIM_STREAM dropped every one of
+     * them before this broker read them (Redis then holds nothing below {@code announced} from
+     * {@code from} on). The tail starts over there, so its cursors learn they cannot go on without
+     * a gap, and the tailer does not read for them again and again.
      */
-    private void skipDropped(long from) {
+    private void skipDropped(long from, long announced) {
         long end;
         synchronized (this) {
-            if (cacheNext != from || target <= cacheNext) {
-                return;
+            if (cacheNext != from || announced <= cacheNext) {
+                return; // the tail moved meanwhile (an append of this broker joined it), or nothing is missing
             }
             cache.clear();
             cachedRecords = 0;
-            cacheFirst = target;
-            cacheNext = target;
-            if (target > first) {
-                first = target;
+            cacheFirst = announced;
+            cacheNext = announced;
+            if (announced > first) {
+                first = announced;
             }
             end = cacheNext;
         }
