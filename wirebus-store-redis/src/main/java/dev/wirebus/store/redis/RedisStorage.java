@@ -72,7 +72,8 @@ import java.util.function.BooleanSupplier;
  * wait and go on from their cursor when Redis is back.
  *
  * <p>Threading: thread-safe. One thread (the tailer) reads other brokers' appends into the streams'
- * tails, opens streams other brokers created, retries gated publishes and checks Redis each second.
+ * tails, opens streams other brokers created, retries gated publishes and checks Redis each second;
+ * the check also applies the age limit of streams nobody appends to ({@code retain.lua}).
  */
 public final class RedisStorage implements StreamStorage {
     private static final Logger LOG = LoggerFactory.getLogger(RedisStorage.class);
@@ -91,6 +92,7 @@ public final class RedisStorage implements StreamStorage {
     private final StatefulRedisPubSubConnection<String, byte[]> pubsub;
     private final LuaScript append = LuaScript.load("append");
     private final LuaScript position = LuaScript.load("position");
+    private final LuaScript retain = LuaScript.load("retain");
     private final RedisConsumerPositions positions;
     private final RedisStoreMetrics metrics;
     private final ScheduledExecutorService tailer;
@@ -242,6 +244,10 @@ public final class RedisStorage implements StreamStorage {
         return position;
     }
 
+    LuaScript retain() {
+        return retain;
+    }
+
     RedisStoreMetrics metrics() {
         return metrics;
     }
@@ -265,8 +271,24 @@ public final class RedisStorage implements StreamStorage {
         return n >= (1L << 53) ? 0 : n;
     }
 
+    long retentionBytes(String stream) {
+        long n = config.retentionBytes(stream);
+        return n >= (1L << 53) ? 0 : n;
+    }
+
+    /** The stream's age limit in milliseconds, 0 for none. */
+    long retentionAgeMillis(String stream) {
+        Duration age = config.retentionAge(stream);
+        return age == null ? 0 : Math.max(1, Math.min(age.toMillis(), (1L << 53) - 1));
+    }
+
+    /** The scripts' retention argument: "messages bytes ageMillis", 0 where there is no limit. */
+    String retention(String stream) {
+        return retentionMessages(stream) + " " + retentionBytes(stream) + " " + retentionAgeMillis(stream);
+    }
+
     /** Waits for a command (bounded by the timeout); failures become a BrokerException naming Redis. */
-    <T> T sync(RedisFuture<T> future, String what) {
+    <T> T sync(java.util.concurrent.Future<T> future, String what) {
         try {
             return future.get(settings.timeout().toMillis() + 500, TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
@@ -462,6 +484,7 @@ public final class RedisStorage implements StreamStorage {
                     log.retryHeld();
                 }
             }
+            sweepAged(open);
             if (registry != null) {
                 for (byte[] name : commands.smembers(settings.prefix() + ":streams")
                         .get(settings.timeout().toMillis(), TimeUnit.MILLISECONDS)) {
@@ -473,6 +496,29 @@ public final class RedisStorage implements StreamStorage {
             }
         } catch (Exception e) {
             markUnavailable(String.valueOf(e.getMessage()));
+        }
+    }
+
+    /**
+     * Each check: streams with an age limit drop what aged out even when nothing is appended to them
+     * ({@code retain.lua}, one pipelined call per such stream; every node does it, harmlessly).
+     */
+    private void sweepAged(List<RedisStreamLog> open) throws InterruptedException {
+        List<RedisStreamLog> aged = new ArrayList<>();
+        List<CompletableFuture<List<Object>>> replies = new ArrayList<>();
+        for (RedisStreamLog log : open) {
+            if (retentionAgeMillis(log.name()) > 0) {
+                aged.add(log);
+                replies.add(log.applyRetention(0));
+            }
+        }
+        for (int i = 0; i < aged.size(); i++) {
+            try {
+                aged.get(i).retained(replies.get(i).get(settings.timeout().toMillis(), TimeUnit.MILLISECONDS));
+            } catch (ExecutionException | TimeoutException e) {
+                LOG.warn("applying the retention of stream '{}' in Redis failed: {}", aged.get(i).name(),
+                        String.valueOf(e.getCause() == null ? e : e.getCause()));
+            }
         }
     }
 

@@ -19,13 +19,14 @@ import java.util.ArrayDeque;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.LongConsumer;
 
 /**
  * One stream kept in Redis and shared by every broker on that Redis. Its records are a Redis stream
  * with one entry per appended batch, whose id is {@code <first sequence>-0}; the stream, its
- * metadata (next and first retained sequence), its idempotent producers and its durable consumers
+ * metadata (next and first retained sequence, retained bytes), its idempotent producers and its durable consumers
  * share the hash tag {@code {name}}, so they sit in one Cluster slot and one Lua script
  * ({@code append.lua}) checks and appends a batch atomically.
  *
@@ -33,6 +34,10 @@ import java.util.function.LongConsumer;
  * in sequence order by the store's tailer from every broker's appends; older records are read from
  * Redis. The tail is what the stream may show: {@link #nextSequence()} is the end of it, and
  * {@link #onVisible} hears each time it grows.
+ *
+ * <p>Retention (messages, bytes, age) and TRIM_STREAM drop whole batches from the front in Redis
+ * ({@code append.lua}, {@code retain.lua}), for every broker; each broker learns the new first
+ * sequence from the announcement.
  *
  * <p>Publishes a gating consumer refuses are held here, in arrival order, and tried again when a
  * consumer acknowledges (on any broker: the position script announces it) or every
@@ -57,6 +62,8 @@ final class RedisStreamLog implements SharedStreamLog {
     private long cachedRecords;
     /** Guarded by this: first retained sequence as last learnt from Redis. */
     private long first;
+    /** Guarded by this: bytes retained in Redis, as last read there. */
+    private long retainedBytes;
     /** Guarded by this: highest next sequence announced (by an append's answer or a notification). */
     private long target;
     private volatile LongConsumer visible = next -> { };
@@ -172,7 +179,7 @@ final class RedisStreamLog implements SharedStreamLog {
         byte[][] args = new byte[5 + 5 * group.size()][];
         args[0] = bytes(store.eventsChannel());
         args[1] = bytes(name);
-        args[2] = bytes(Long.toString(store.retentionMessages(name)));
+        args[2] = bytes(store.retention(name));
         args[3] = bytes(Integer.toString(ProducerTable.REMEMBERED_BATCHES));
         args[4] = bytes(Integer.toString(group.size()));
         int at = 5;
@@ -485,12 +492,15 @@ final class RedisStreamLog implements SharedStreamLog {
         try {
             while (true) {
                 long from;
+                long announced;
                 synchronized (this) {
                     from = cacheNext;
+                    announced = target; // learnt before the read is sent, so Redis held these records before it ran
                 }
                 List<StreamMessage<String, byte[]>> entries = store.sync(store.commands()
                         .xrange(keys[0], Range.create(from + "-0", "+"), Limit.from(256)), "read stream '" + name + "'");
                 if (entries.isEmpty()) {
+                    skipDropped(from, announced);
                     return true;
                 }
                 long end;
@@ -529,6 +539,32 @@ final class RedisStreamLog implements SharedStreamLog {
         } finally {
             filling.unlock();
         }
+    }
+
+    /**
+     * A read from {@code from} (the tail's end) found no entry, though Redis had announced records
+     * up to {@code announced} before the read ran: retention or TRIM_STREAM dropped every one of
+     * them before this broker read them (Redis then holds nothing below {@code announced} from
+     * {@code from} on). The tail starts over there, so its cursors learn they cannot go on without
+     * a gap, and the tailer does not read for them again and again.
+     */
+    private void skipDropped(long from, long announced) {
+        long end;
+        synchronized (this) {
+            if (cacheNext != from || announced <= cacheNext) {
+                return; // the tail moved meanwhile (an append of this broker joined it), or nothing is missing
+            }
+            cache.clear();
+            cachedRecords = 0;
+            cacheFirst = announced;
+            cacheNext = announced;
+            if (announced > first) {
+                first = announced;
+            }
+            end = cacheNext;
+        }
+        visible.accept(end);
+        releaseAcks(end);
     }
 
     /** Records up to which the tail is behind what Redis announced. */
@@ -604,6 +640,64 @@ final class RedisStreamLog implements SharedStreamLog {
             // Redis unreachable: this broker's view is the best answer there is
         }
         return firstSequence();
+    }
+
+    // ------------------------------------------------------------------ retention
+
+    /**
+     * Runs {@code retain.lua}: drops what the stream's retention (or {@code before}, TRIM_STREAM)
+     * no longer keeps; it announces a new first sequence to every broker itself. Any thread.
+     */
+    CompletableFuture<List<Object>> applyRetention(long before) {
+        return store.retain().run(store.commands(), new String[] {keys[0], keys[1]}, bytes(store.eventsChannel()),
+                bytes(name), bytes(store.retention(name)), bytes(Long.toString(before)));
+    }
+
+    /**
+     * Takes the answer of {@code retain.lua} (first retained sequence, bytes, more to drop) into
+     * this broker's view; returns whether more remains to drop.
+     */
+    boolean retained(List<Object> reply) {
+        long fresh = LuaScript.number(reply.get(0));
+        synchronized (this) {
+            if (fresh > first) {
+                first = fresh;
+            }
+            retainedBytes = LuaScript.number(reply.get(1));
+        }
+        return LuaScript.text(reply.get(2)).equals("1");
+    }
+
+    /**
+     * TRIM_STREAM: drops whole batches that end at or below {@code before} in Redis, for every
+     * broker (bounded script calls of at most 1024 batches each, until none is left to drop).
+     */
+    @Override
+    public long trimBefore(long before) {
+        while (retained(store.sync(applyRetention(before), "trim stream '" + name + "'"))) {
+            // the script stopped at its bound: go on from where it stopped
+        }
+        return firstSequence();
+    }
+
+    /**
+     * Bytes of records Redis retains for the stream (the {@code bytes} of its meta, shared by every
+     * broker), read now; the last known when Redis does not answer. For STREAMS listings.
+     */
+    @Override
+    public long retainedBytes() {
+        try {
+            byte[] b = store.sync(store.commands().hget(keys[1], "bytes"), "read stream '" + name + "'");
+            long fresh = b == null ? 0 : Long.parseLong(new String(b, StandardCharsets.US_ASCII));
+            synchronized (this) {
+                retainedBytes = fresh;
+            }
+            return fresh;
+        } catch (RuntimeException e) {
+            synchronized (this) {
+                return retainedBytes;
+            }
+        }
     }
 
     @Override

@@ -1,20 +1,27 @@
 -- wirebus: append a group of publishes to one stream, each atomically, in order (docs/redis.md).
 -- KEYS[1] log (a Redis stream; one entry per batch, id <first sequence>-0)
--- KEYS[2] meta (hash: next, first)
+-- KEYS[2] meta (hash: next, first, bytes, firstTime; see the retention block at the end)
 -- KEYS[3] producers (hash: producer id -> "last;ps,first,count;...", the last `remembered` batches)
 -- KEYS[4] consumers (hash: consumer name -> "acked:maxLag")
--- ARGV: events channel, stream name, retention messages (0 = unlimited), remembered batches, K,
+-- ARGV: events channel, stream name, retention "messages bytes ageMillis" (0 = unlimited), remembered batches, K,
 --       then K times: count, records, expected (0 = none), producer id ("" = none), producer sequence
 -- Returns 4 values per publish: 'OK', first, firstRetained, '' | 'DUP', first, count, ''
 --   | 'MISMATCH', last, '', '' | 'PSEQ', last, oldestRemembered, '' | 'GATED', consumer, lag, maxLag
 --   | 'SKIPPED', '', '', '' (not tried: a publish before it was held by the gate)
-local retention = tonumber(ARGV[3])
+local limits = {}
+for x in string.gmatch(ARGV[3], '%d+') do limits[#limits + 1] = tonumber(x) end
+local retention = limits[1]
+local maxBytes = limits[2] or 0
+local maxAge = limits[3] or 0
 local remembered = tonumber(ARGV[4])
 local k = tonumber(ARGV[5])
 local function num(x) return string.format('%.0f', x) end
 
 local next = tonumber(redis.call('HGET', KEYS[2], 'next') or '1')
 local first = tonumber(redis.call('HGET', KEYS[2], 'first') or '1')
+local wasEmpty = first >= next
+local now = nil
+local added = 0
 local consumers = nil
 local out = {}
 local appended = false
@@ -81,7 +88,13 @@ for i = 0, k - 1 do
   end
 
   if verdict == nil then
-    redis.call('XADD', KEYS[1], num(next) .. '-0', 'n', num(count), 'r', records, 'p', pid, 'q', num(pseq))
+    if now == nil then
+      local time = redis.call('TIME')
+      now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+    end
+    redis.call('XADD', KEYS[1], num(next) .. '-0', 'n', num(count), 'r', records, 'p', pid, 'q', num(pseq),
+      'b', num(#records), 't', num(now))
+    added = added + #records
     if pid ~= '' then
       local parts = {}
       if pstate then
@@ -104,15 +117,50 @@ end
 
 if appended then
   redis.call('HSET', KEYS[2], 'next', num(next))
-  if retention > 0 and next - 1 - retention >= first then
-    redis.call('XTRIM', KEYS[1], 'MINID', num(next - retention) .. '-0')
-    local head = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)
-    if #head > 0 then
-      first = tonumber(string.match(head[1][1], '^(%d+)'))
-    else
-      first = next
+  -- retention (as retain.lua, keep the two in step): `bytes` is the sum of the retained entries' `b`,
+  -- `firstTime` the `t` of the first retained entry. Whole batches go from the front while more than
+  -- `retention` records or `maxBytes` bytes are retained, or the batch is older than `maxAge` ms by
+  -- Redis' clock; the newest batch stays. At most 1024 batches per call: the next append or sweep goes on.
+  local bytes = tonumber(redis.call('HGET', KEYS[2], 'bytes') or '0')
+  local firstTime = tonumber(redis.call('HGET', KEYS[2], 'firstTime') or '')
+  bytes = bytes + added
+  if wasEmpty then firstTime = now end
+  if (retention > 0 and next - first > retention) or (maxBytes > 0 and bytes > maxBytes)
+      or (maxAge > 0 and (firstTime == nil or now - firstTime > maxAge)) then
+    local from = '-'
+    local dropped = 0
+    local cut = nil
+    while dropped < 1024 do
+      local head = redis.call('XRANGE', KEYS[1], from, '+', 'COUNT', 1)
+      if #head == 0 then first = next; firstTime = nil; break end
+      local f = tonumber(string.match(head[1][1], '^(%d+)'))
+      local n, b, t = 0, 0, nil
+      local fields = head[1][2]
+      for j = 1, #fields, 2 do
+        if fields[j] == 'n' then n = tonumber(fields[j + 1])
+        elseif fields[j] == 'b' then b = tonumber(fields[j + 1])
+        elseif fields[j] == 't' then t = tonumber(fields[j + 1]) end
+      end
+      first = f
+      firstTime = t
+      local newest = f + n >= next
+      if not ((maxAge > 0 and t ~= nil and now - t > maxAge) or (not newest and ((retention > 0
+          and next - f > retention) or (maxBytes > 0 and bytes > maxBytes)))) then break end
+      bytes = bytes - b
+      first = f + n
+      firstTime = nil
+      cut = f + n
+      dropped = dropped + 1
+      from = '(' .. head[1][1]
     end
+    if cut ~= nil then redis.call('XTRIM', KEYS[1], 'MINID', num(cut) .. '-0') end
     redis.call('HSET', KEYS[2], 'first', num(first))
+  end
+  redis.call('HSET', KEYS[2], 'bytes', num(bytes))
+  if firstTime ~= nil then
+    redis.call('HSET', KEYS[2], 'firstTime', num(firstTime))
+  else
+    redis.call('HDEL', KEYS[2], 'firstTime')
   end
   redis.call('PUBLISH', ARGV[1], 'a ' .. ARGV[2] .. ' ' .. num(next) .. ' ' .. num(first))
 end
