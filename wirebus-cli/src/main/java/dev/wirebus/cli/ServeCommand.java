@@ -152,7 +152,8 @@ final class ServeCommand implements Callable<Integer> {
     String retentionBytes;
 
     @Option(names = "--retention-age", paramLabel = "DURATION|none",
-            description = "Disk streams drop whole segments older than this, e.g. 168h (default: none).")
+            description = "Streams drop their oldest records once older than this, e.g. 168h: whole segments on disk,"
+                    + " whole batches on Redis; the memory store keeps no age limit (default: none).")
     String retentionAge;
 
     @Option(names = "--max-frame-bytes", paramLabel = "SIZE",
@@ -375,7 +376,7 @@ final class ServeCommand implements Callable<Integer> {
             out.println("wirebus listening on " + HostPort.of(broker.tcpAddress()).uri());
         }
         out.println("wirebus storage: " + broker.storageDescription());
-        out.println("wirebus retention: " + describeRetention(config));
+        out.println("wirebus retention: " + describeRetention(config, redisStore != null));
         out.println("wirebus transport: " + broker.transportName());
         if (config.security().enabled()) {
             out.println("wirebus security: " + config.security());
@@ -501,17 +502,17 @@ final class ServeCommand implements Callable<Integer> {
         }
     }
 
-    /** {@code 1000000 messages, 1GiB per stream}, with the age limit of disk streams if there is one. */
-    static String describeRetention(BrokerConfig config) {
+    /** {@code 1000000 messages, 1GiB per stream}, with the age limit of disk and Redis streams if there is one. */
+    static String describeRetention(BrokerConfig config, boolean redis) {
         String limits = config.retentionMessages() + " messages, " + Sizes.format(config.retentionBytes());
         Duration age = config.retentionAge();
         if (age == null) {
             return limits + " per stream";
         }
-        if (config.storage() == BrokerConfig.Storage.DISK) {
+        if (config.storage() == BrokerConfig.Storage.DISK || redis) {
             return limits + ", " + DurationConverter.format(age) + " per stream";
         }
-        return limits + " per stream (the age limit " + DurationConverter.format(age) + " applies to disk only)";
+        return limits + " per stream (the age limit " + DurationConverter.format(age) + " applies to disk and Redis only)";
     }
 
     private ParameterException usage(String message) {

@@ -233,7 +233,7 @@ public final class BrokerConfig {
                 : maxMessageBytes;
     }
 
-    /** Disk streams drop whole segments older than this (null: no age limit). */
+    /** Disk streams drop whole segments, Redis streams whole batches, older than this (null: no age limit). */
     public Duration retentionAge() {
         return retentionAge;
     }
@@ -554,7 +554,7 @@ public final class BrokerConfig {
             return this;
         }
 
-        /** Age after which disk streams drop whole segments (null: none). */
+        /** Age after which disk streams drop whole segments and Redis streams whole batches (null: none). */
         public Builder retentionAge(Duration age) {
             require(age == null || positive(age), "retentionAge", age, "positive");
             this.retentionAge = age;
