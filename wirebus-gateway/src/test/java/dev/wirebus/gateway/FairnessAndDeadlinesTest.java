@@ -40,7 +40,8 @@ class FairnessAndDeadlinesTest {
         f.post("/v1/streams/big/messages", big);
         try (WsClient ws = WsClient.connect(f)) {
             ws.send("{\"op\":\"subscribe\",\"id\":\"c1\",\"stream\":\"big\",\"from\":1}");
-            assertThat(ws.next().get("type").asText()).isEqualTo("subscribed");
+            JsonNode answer = ws.next();
+            assertThat(answer.get("type").asText()).as("answer %s", answer).isEqualTo("subscribed");
             JsonNode m = ws.next();
             assertThat(m.get("type").asText()).isEqualTo("message");
             assertThat(m.get("data").asText()).isEqualTo(big);
