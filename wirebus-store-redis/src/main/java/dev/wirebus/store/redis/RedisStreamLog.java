@@ -396,13 +396,6 @@ final class RedisStreamLog implements SharedStreamLog {
         return true;
     }
 
-    /** Whether the stream was deleted. */
-    boolean isGone() {
-        synchronized (held) {
-            return gone;
-        }
-    }
-
     /** Whether a generation read from Redis (meta {@code gen}, null when unset) is this log's. */
     boolean current(byte[] gen) {
         return (gen == null ? 0 : Long.parseLong(new String(gen, StandardCharsets.US_ASCII))) == generation;
