@@ -104,8 +104,8 @@ public final class WirebusCommand implements Callable<Integer> {
     }
 
     /**
-     * The command line reading {@code WIREBUS_*} settings of {@code serve} from {@code environment}
-     * instead of the process environment.
+     * The command line reading {@code WIREBUS_*} settings of {@code serve} and the clients'
+     * {@code WIREBUS_TOKEN} from {@code environment} instead of the process environment.
      */
     static CommandLine newCommandLine(InputStream stdin, Supplier<Map<String, String>> environment) {
         CommandLine.IFactory defaults = CommandLine.defaultFactory();
@@ -117,6 +117,9 @@ public final class WirebusCommand implements Callable<Integer> {
                 }
                 if (cls == ServeCommand.class) {
                     return cls.cast(new ServeCommand(environment));
+                }
+                if (cls == ConnectOptions.class) {
+                    return cls.cast(new ConnectOptions(environment));
                 }
                 return defaults.create(cls);
             }

@@ -17,7 +17,8 @@ import static org.awaitility.Awaitility.await;
 
 /**
  * {@code wirebus serve} with a {@code [security]} table: the gateway checks each HTTP caller against
- * it (a token's permissions; 401 without one) and reaches the broker with the internal credential;
+ * it (a token's permissions; 401 without one; {@code /metrics} only for admin on every stream) and
+ * reaches the broker with the internal credential;
  * a gateway on a non-loopback address without any authentication refuses to start.
  */
 class GatewaySecurityServeTest {
@@ -28,7 +29,8 @@ class GatewaySecurityServeTest {
     void theGatewayChecksEachCallerAgainstTheSecurityTable() throws Exception {
         Path config = dir.resolve("w.toml");
         Files.writeString(config, "[security]\n[security.principals.writer]\ntokens = [\"" + TokenHash.of("w-secret")
-                + "\"]\npublish = [\"chat.*\"]\nread = [\"chat.*\"]\n");
+                + "\"]\npublish = [\"chat.*\"]\nread = [\"chat.*\"]\n"
+                + "[security.principals.scraper]\ntokens = [\"" + TokenHash.of("s-secret") + "\"]\nadmin = [\">\"]\n");
         try (Cli.Running serve = Cli.start("serve", "--config", config.toString(), "--uds", dir.resolve("s.sock").toString(),
                 "--tcp", "127.0.0.1:0", "--data", dir.resolve("data").toString(), "--http", "127.0.0.1:0")) {
             await().atMost(Duration.ofSeconds(20)).until(() -> serve.out().contains("ready\n"));
@@ -48,7 +50,26 @@ class GatewaySecurityServeTest {
             assertThat(anonymous.statusCode()).isEqualTo(401);
             assertThat(http.send(HttpRequest.newBuilder(URI.create(page + "readyz")).build(),
                     HttpResponse.BodyHandlers.ofString()).statusCode()).as("the gateway reached the broker").isEqualTo(200);
+
+            // the scrape (broker and gateway meters) needs admin on every stream; /healthz stays open
+            assertThat(metrics(http, page, null).statusCode()).isEqualTo(401);
+            HttpResponse<String> writer = metrics(http, page, "w-secret");
+            assertThat(writer.statusCode()).isEqualTo(403);
+            assertThat(writer.body()).contains("admin on '*' is not permitted for 'writer'");
+            HttpResponse<String> scraper = metrics(http, page, "s-secret");
+            assertThat(scraper.statusCode()).isEqualTo(200);
+            assertThat(scraper.body()).contains("wirebus_auth_succeeded_total{mechanism=\"internal\"}").contains("wirebus_http_requests_seconds");
+            assertThat(http.send(HttpRequest.newBuilder(URI.create(page + "healthz")).build(),
+                    HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
         }
+    }
+
+    private static HttpResponse<String> metrics(HttpClient http, String page, String token) throws Exception {
+        HttpRequest.Builder r = HttpRequest.newBuilder(URI.create(page + "metrics"));
+        if (token != null) {
+            r.header("Authorization", "Bearer " + token);
+        }
+        return http.send(r.build(), HttpResponse.BodyHandlers.ofString());
     }
 
     @Test

@@ -1,5 +1,6 @@
 package dev.wirebus.cli;
 
+import dev.wirebus.client.WirebusClient;
 import dev.wirebus.security.TokenHash;
 import dev.wirebus.server.BrokerConfig;
 import org.junit.jupiter.api.Test;
@@ -8,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -25,8 +27,9 @@ class SecurityCommandsTest extends BrokerFixture {
     void streamsListsWhatTheTokenMayAdministerAndRefusesWithoutOne() throws Exception {
         var b = startBroker(withRoles());
         String sock = b.unixSocket().toString();
-        try (AdminConnection committer = AdminConnection.open("unix://" + sock, "committer-demo-token")) {
-            committer.call(new dev.wirebus.protocol.Frame.Publish(3, "blocks", 0, new byte[] {1}));
+        try (WirebusClient committer = WirebusClient.builder().address("unix://" + sock).token("committer-demo-token")
+                .connect()) {
+            committer.publish("blocks", new byte[] {1}).get(10, TimeUnit.SECONDS);
         }
         Cli.Result listed = Cli.run("streams", "--uds", sock, "--token", "operator-demo-token");
         assertThat(listed.exitCode()).as(listed.err()).isZero();

@@ -322,10 +322,11 @@ public final class Broker implements AutoCloseable {
         for (ConnectionHandler c : context.connections()) {
             c.goAway("broker is shutting down");
         }
-        long deadline = System.nanoTime() + config.shutdownGrace().toNanos();
-        while (context.router().inFlight() > 0 && System.nanoTime() < deadline) {
-            // in-flight requests end by response, error or their own deadline; poll their count
-            java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
+        try {
+            // in-flight requests end by response, error or their own deadline
+            context.router().awaitDrained(config.shutdownGrace());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt(); // shut down at once: what is left fails below
         }
         context.router().failAll(ErrorCode.SHUTTING_DOWN, "broker shut down before the request was answered");
         // take no more frames, then let storage answer what it holds (acks after their fsync, consumer

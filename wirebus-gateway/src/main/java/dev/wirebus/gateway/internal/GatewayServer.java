@@ -99,7 +99,9 @@ public final class GatewayServer {
                 .add(HttpMethod.GET, "/v1/ws", Route.Kind.STREAMING, new WebSocketEndpoint()) // checked per message
                 .add(HttpMethod.GET, "/healthz", Route.Kind.EXEMPT, HealthEndpoints::health)
                 .add(HttpMethod.GET, "/readyz", Route.Kind.EXEMPT, HealthEndpoints::ready)
-                .add(HttpMethod.GET, "/metrics", Route.Kind.EXEMPT, HealthEndpoints::metrics)
+                // the scrape names streams, principals and clients: admin on "*" (granted by admin = [">"]),
+                // which the open gateway (no access control) allows everyone; /healthz and /readyz stay open
+                .add(HttpMethod.GET, "/metrics", Route.Kind.EXEMPT, HealthEndpoints::metrics, Operation.ADMIN, null)
                 .add(HttpMethod.GET, "/openapi.json", Route.Kind.LOCAL, files::openApi);
         if (gateway.setup().demo()) {
             r.add(HttpMethod.POST, "/v1/demo/streams/{stream}/tokens", Route.Kind.BROKER, new DemoEndpoint(demo),

@@ -3,7 +3,11 @@ package dev.wirebus.gateway.internal;
 import dev.wirebus.client.ConnectionState;
 import io.netty.handler.codec.http.HttpResponseStatus;
 
-/** {@code /healthz} (the gateway runs), {@code /readyz} (its broker connection is up) and {@code /metrics}. */
+/**
+ * {@code /healthz} (the gateway runs) and {@code /readyz} (its broker connection is up), open to
+ * everyone for load balancers and orchestrators, and {@code /metrics}, which needs the admin
+ * permission when the gateway has access control.
+ */
 public final class HealthEndpoints {
     private HealthEndpoints() {
     }
@@ -45,7 +49,11 @@ public final class HealthEndpoints {
         }
     }
 
-    /** The registry in the Prometheus text format. */
+    /**
+     * The registry in the Prometheus text format. Its route asks for the admin permission on
+     * {@code "*"} (only {@code admin = [">"]} or {@code ["*"]} grants it): the scrape names streams
+     * and principals. A gateway without access control lets everyone scrape.
+     */
     public static void metrics(Exchange ex) {
         ex.respond(Responses.text(HttpResponseStatus.OK, ex.gateway().registry().scrape(),
                 "text/plain; version=0.0.4; charset=utf-8"));

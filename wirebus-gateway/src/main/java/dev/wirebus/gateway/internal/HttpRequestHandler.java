@@ -157,7 +157,7 @@ public final class HttpRequestHandler extends ChannelInboundHandlerAdapter {
                     return;
                 }
             }
-            if (route.kind() == Route.Kind.BROKER || route.kind() == Route.Kind.STREAMING) {
+            if (route.kind() == Route.Kind.BROKER || route.kind() == Route.Kind.STREAMING || route.operation() != null) {
                 GatewayError refused = authenticate(ex, route);
                 if (refused != null) {
                     ex.fail(refused);

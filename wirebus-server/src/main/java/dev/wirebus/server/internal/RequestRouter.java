@@ -22,6 +22,8 @@ public final class RequestRouter {
     private static final int MAX_PENDING_PER_CONNECTION = 10_000;
     private final ConcurrentHashMap<String, Responders> bySubject = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<Long, Pending> pending = new ConcurrentHashMap<>();
+    /** Notified when the last pending request ends. */
+    private final Object drained = new Object();
     private final AtomicLong ids = new AtomicLong();
     private final long maxTimeoutMillis;
     private final BrokerMetrics metrics;
@@ -187,6 +189,26 @@ public final class RequestRouter {
         return pending.size();
     }
 
+    /**
+     * Waits until every routed request has ended (answered, failed or timed out), at most
+     * {@code within}; shutdown's grace period.
+     *
+     * @return whether none is left
+     */
+    public boolean awaitDrained(java.time.Duration within) throws InterruptedException {
+        long deadline = System.nanoTime() + within.toNanos();
+        synchronized (drained) {
+            while (!pending.isEmpty()) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return false;
+                }
+                java.util.concurrent.TimeUnit.NANOSECONDS.timedWait(drained, left);
+            }
+        }
+        return true;
+    }
+
     private void finish(Pending p, Frame answer, BrokerMetrics.RequestOutcome outcome) {
         if (!p.done.compareAndSet(false, true)) {
             return;
@@ -208,6 +230,12 @@ public final class RequestRouter {
                 metrics.error(ErrorCode.of(e.code()));
             }
             p.requester.channel().writeAndFlush(answer);
+        }
+        if (pending.isEmpty()) {
+            // after the answer is queued on the requester's channel: shutdown closes it behind the answer
+            synchronized (drained) {
+                drained.notifyAll();
+            }
         }
     }
 

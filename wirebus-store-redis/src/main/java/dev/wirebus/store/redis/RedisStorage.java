@@ -356,7 +356,11 @@ public final class RedisStorage implements StreamStorage {
     }
 
     void appendEnded(long nanos, Throwable failure) {
-        inFlight.decrementAndGet();
+        if (inFlight.decrementAndGet() == 0) {
+            synchronized (inFlight) {
+                inFlight.notifyAll();
+            }
+        }
         metrics.append(nanos, failure == null);
     }
 
@@ -502,6 +506,9 @@ public final class RedisStorage implements StreamStorage {
     private void check() {
         if (closed || !watching) {
             return;
+        }
+        for (RedisStreamLog log : logs.values()) {
+            log.expireHeldAcks();
         }
         long start = System.nanoTime();
         try {
@@ -704,10 +711,21 @@ public final class RedisStorage implements StreamStorage {
 
     @Override
     public void settle() {
+        // appends in flight are answered by Redis or by the command timeout
         long deadline = System.nanoTime() + settings.timeout().toNanos();
-        while (inFlight.get() > 0 && System.nanoTime() < deadline) {
-            // appends in flight are answered by Redis or by the command timeout; poll their count
-            java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(2));
+        synchronized (inFlight) {
+            while (inFlight.get() > 0) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return;
+                }
+                try {
+                    TimeUnit.NANOSECONDS.timedWait(inFlight, left);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
         }
     }
 

@@ -297,10 +297,19 @@ final class RedisStreamLog implements SharedStreamLog {
             case "OK" -> {
                 long firstSeq = LuaScript.number(reply.get(1));
                 long firstRetained = LuaScript.number(reply.get(2));
-                appendedHere(firstSeq, p.records, firstRetained);
-                p.listener.appended(firstSeq, p.records.count(), null);
+                int count = p.records.count();
+                if (appendedHere(firstSeq, p.records, firstRetained)) {
+                    p.listener.appended(firstSeq, count, null);
+                } else {
+                    ackWhenInTail(firstSeq + count, () -> p.listener.appended(firstSeq, count, null));
+                }
             }
-            case "DUP" -> p.listener.duplicate(LuaScript.number(reply.get(1)), (int) LuaScript.number(reply.get(2)));
+            case "DUP" -> {
+                // appended before, perhaps through another node: answered once this node's tail holds it too
+                long dupFirst = LuaScript.number(reply.get(1));
+                int dupCount = (int) LuaScript.number(reply.get(2));
+                ackWhenInTail(dupFirst + dupCount, () -> p.listener.duplicate(dupFirst, dupCount));
+            }
             case "MISMATCH" -> {
                 long last = LuaScript.number(reply.get(1));
                 p.listener.appended(0, 0, new BrokerException(ErrorCode.SEQUENCE_MISMATCH, "stream '" + name
@@ -435,7 +444,7 @@ final class RedisStreamLog implements SharedStreamLog {
      * (no read back from Redis, and local subscribers see it without waiting for the tailer);
      * otherwise another node appended in between and the tailer reads both in order.
      */
-    private void appendedHere(long first, RecordBatch records, long firstRetained) {
+    private boolean appendedHere(long first, RecordBatch records, long firstRetained) {
         long end = -1;
         synchronized (this) {
             if (firstRetained > this.first) {
@@ -451,8 +460,72 @@ final class RedisStreamLog implements SharedStreamLog {
         }
         if (end < 0) {
             announced(first + records.count(), firstRetained);
-        } else {
-            visible.accept(end);
+            return false;
+        }
+        visible.accept(end);
+        releaseAcks(end);
+        return true;
+    }
+
+    // ------------------------------------------------------------------ acks after the tail
+
+    /** An acknowledgement held until this broker's tail holds the records it acknowledges. */
+    private record HeldAck(long end, Runnable ack, long deadlineNanos) {
+    }
+
+    /** Guarded by this: acknowledgements in order of their end (appends of one stream end in order). */
+    private final ArrayDeque<HeldAck> heldAcks = new ArrayDeque<>();
+
+    /**
+     * Another broker appended just before this one's append (or appended the duplicate being
+     * answered), and the tail has not read it yet: the ack waits until the tail reaches {@code end}, so a client that reads from this broker after
+     * the ack sees its own records (read-your-writes on one broker). Bounded by the appends in
+     * flight; each waits at most the store's timeout, then is sent anyway (the records are in
+     * Redis; only this broker's view is late).
+     */
+    private void ackWhenInTail(long end, Runnable ack) {
+        long next;
+        synchronized (this) {
+            heldAcks.add(new HeldAck(end, ack, System.nanoTime() + store.settings().timeout().toNanos()));
+            next = cacheNext;
+        }
+        if (next < end) {
+            announced(end, 0); // Redis holds the records up to end: the tailer reads them in
+        }
+        releaseAcks(next); // at once when the tail got there meanwhile, after the acks before it
+
+    }
+
+    /** Sends the held acks the tail now covers (it reached {@code next}). */
+    private void releaseAcks(long next) {
+        List<Runnable> ready = null;
+        synchronized (this) {
+            while (!heldAcks.isEmpty() && heldAcks.peek().end() <= next) {
+                if (ready == null) {
+                    ready = new java.util.ArrayList<>();
+                }
+                ready.add(heldAcks.poll().ack());
+            }
+        }
+        if (ready != null) {
+            ready.forEach(Runnable::run);
+        }
+    }
+
+    /** Sends the held acks whose wait is over (the store's periodic check; the tail could not be read). */
+    void expireHeldAcks() {
+        List<Runnable> due = null;
+        synchronized (this) {
+            long now = System.nanoTime();
+            while (!heldAcks.isEmpty() && now - heldAcks.peek().deadlineNanos() >= 0) {
+                if (due == null) {
+                    due = new java.util.ArrayList<>();
+                }
+                due.add(heldAcks.poll().ack());
+            }
+        }
+        if (due != null) {
+            due.forEach(Runnable::run);
         }
     }
 
@@ -518,6 +591,7 @@ final class RedisStreamLog implements SharedStreamLog {
                     end = cacheNext;
                 }
                 visible.accept(end);
+                releaseAcks(end);
                 if (entries.size() < 256) {
                     return true;
                 }

@@ -49,12 +49,19 @@ class RedisOutageTest {
         return PublishOptions.builder().producer("pipeline", seq).build();
     }
 
-    private static List<Message> fetchAll(WirebusClient c, String stream, long last) throws Exception {
-        List<Message> all = new ArrayList<>();
-        while (all.size() < last) {
-            all.addAll(c.fetch(stream, all.size() + 1, 1000).get(10, TimeUnit.SECONDS).messages());
-        }
-        return all;
+    private static List<Message> fetchAll(WirebusClient c, String stream, long last) {
+        // the node's view may still be catching up after Redis came back: read again until it has all
+        return await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> {
+            List<Message> all = new ArrayList<>();
+            while (all.size() < last) {
+                List<Message> page = c.fetch(stream, all.size() + 1, 1000).get(10, TimeUnit.SECONDS).messages();
+                if (page.isEmpty()) {
+                    break;
+                }
+                all.addAll(page);
+            }
+            return all;
+        }, all -> all.size() >= last);
     }
 
     @Test
@@ -149,7 +156,9 @@ class RedisOutageTest {
             } finally {
                 redis.signal("CONT");
             }
-            await().atMost(Duration.ofSeconds(10)).until(() -> nodes.stores.get(1).readiness().getAsBoolean());
+            // each node finds Redis again at its own next check: the publishing node must have, too
+            await().atMost(Duration.ofSeconds(10)).until(() -> nodes.stores.get(1).readiness().getAsBoolean()
+                    && nodes.stores.get(0).readiness().getAsBoolean());
             long after = nodes.client(0).publish("chat", utf8("after")).get(10, TimeUnit.SECONDS).firstSequence();
             await().atMost(Duration.ofSeconds(10)).until(() -> onB.size() == after);
             // the publish that timed out was appended once Redis answered, or not at all: no gap either way
