@@ -447,7 +447,26 @@ public final class RedisStorage implements StreamStorage {
             learntStoreId(Long.parseLong(parts[3]));
             if (log != null && log.generation < Long.parseLong(parts[2])) {
                 deleted(log);
+            } else if (log != null && !closed) {
+                // opened anew here between the deletion's script and its SREM (the event comes after both):
+                // put the name back in the set, where the SREM took it from
+                try {
+                    tailer.execute(() -> reRegister(log.name()));
+                } catch (java.util.concurrent.RejectedExecutionException e) {
+                    // closing
+                }
             }
+        }
+    }
+
+    /** Adds a stream this broker has open back to the set of streams (no limit: it exists already). */
+    private void reRegister(String stream) {
+        try {
+            sync(create.run(commands, new String[] {streamsKey()}, stream.getBytes(StandardCharsets.UTF_8),
+                    "0".getBytes(StandardCharsets.US_ASCII)), "register stream '" + stream + "'");
+        } catch (RuntimeException e) {
+            LOG.warn("stream '{}' could not be put back in {} after a deletion: {}", stream, streamsKey(),
+                    e.getMessage());
         }
     }
 
