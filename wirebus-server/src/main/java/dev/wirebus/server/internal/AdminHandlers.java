@@ -12,7 +12,7 @@ import java.util.List;
  * order, with their retained range, bytes and durable consumers. DELETE_CONSUMER forgets a durable
  * consumer that no subscription is attached to. TRIM_STREAM drops records below a sequence as far
  * as the store allows. DELETE_STREAM deletes a stream with its records and durable consumers
- * ({@link StreamRegistry#delete}); a store shared by several brokers answers {@link ErrorCode#UNAVAILABLE}.
+ * ({@link StreamRegistry#delete}); on a store shared by several brokers, for all of them.
  */
 final class AdminHandlers {
     /** Most streams one STREAM_LIST carries. */

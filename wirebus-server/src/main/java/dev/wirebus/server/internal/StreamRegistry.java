@@ -94,7 +94,15 @@ public final class StreamRegistry {
                 throw new BrokerException(ErrorCode.STREAM_LIMIT, "stream '" + name + "' was not created: the broker "
                         + "holds " + stored + " streams, its limit (max-streams " + maxStreams + ")");
             }
-            Stream created = openStored(name, s);
+            Stream created;
+            try {
+                created = openStored(name, s);
+            } catch (BrokerException e) {
+                if (e.code() == ErrorCode.STREAM_LIMIT) {
+                    refused.incrementAndGet(); // a shared store counts the streams of every broker
+                }
+                throw e;
+            }
             if (s == null) {
                 streams.put(name, created);
             } else {
@@ -149,11 +157,13 @@ public final class StreamRegistry {
      * Deletes a stream (DELETE_STREAM): its records, its durable consumers and their positions; its
      * held publishes fail and its subscriptions end, both with {@link ErrorCode#NOT_FOUND}. It no
      * longer counts against {@code maxStreams}; a later publish creates it anew from sequence 1, in a
-     * new store epoch ({@link StreamStorage#delete}).
+     * new store epoch ({@link StreamStorage#delete}). A store shared by several brokers deletes it
+     * first, for all of them (each ends it through {@link #deletedElsewhere}); when it cannot, nothing
+     * changes here.
      *
      * @throws BrokerException {@link ErrorCode#NOT_FOUND} when there is no such stream (or it is only
      *     awaited), {@link ErrorCode#UNAVAILABLE} when the store cannot delete streams (nothing is
-     *     changed then)
+     *     changed then), or the shared store's error
      * @throws UncheckedIOException when the store failed part way (the stream is gone from the broker)
      */
     public void delete(String name) {
@@ -163,15 +173,19 @@ public final class StreamRegistry {
             if (s == null || s.isAwaited()) {
                 throw new BrokerException(ErrorCode.NOT_FOUND, "no stream '" + name + "'");
             }
-            if (s.log() instanceof SharedStreamLog) {
-                throw new BrokerException(ErrorCode.UNAVAILABLE, "stream '" + name + "' lives in a store shared by "
-                        + "several brokers (" + storage.describe() + "), which cannot delete a stream yet; "
-                        + "TRIM_STREAM drops its records meanwhile");
+            if (storage.shared()) {
+                try {
+                    storage.delete(name, s.log()); // removes the consumers' positions with the stream
+                } catch (IOException e) {
+                    throw new UncheckedIOException("the store could not delete stream '" + name + "'", e);
+                } catch (UnsupportedOperationException e) {
+                    throw new BrokerException(ErrorCode.UNAVAILABLE, e.getMessage());
+                }
+                forget(s);
+                log.info("stream '{}' deleted", name);
+                return;
             }
-            s.delete();
-            streams.remove(name, s);
-            stored--;
-            metrics.streamClosed(s);
+            forget(s);
             try {
                 storage.positions().deleteStream(name);
                 storage.delete(name, s.log());
@@ -183,6 +197,34 @@ public final class StreamRegistry {
             }
             log.info("stream '{}' deleted", name);
         }
+    }
+
+    /**
+     * Another broker deleted a stream of the store this one shares (DELETE_STREAM there): ends it
+     * here as {@link #delete} does (its subscriptions end and its held publishes fail with
+     * {@link ErrorCode#NOT_FOUND}); the store has removed its data. Nothing when this registry's
+     * stream of that name is not the one over {@code deletedLog} (already ended, or created anew).
+     *
+     * @return whether a stream was ended here
+     */
+    public boolean deletedElsewhere(String name, StreamLog deletedLog) {
+        synchronized (this) {
+            Stream s = streams.get(name);
+            if (s == null || s.isAwaited() || s.log() != deletedLog) {
+                return false;
+            }
+            forget(s);
+        }
+        log.info("stream '{}' was deleted by another broker", name);
+        return true;
+    }
+
+    /** Under the monitor: marks the stream deleted (ending its subscriptions) and forgets it. */
+    private void forget(Stream s) {
+        s.delete();
+        streams.remove(s.name(), s);
+        stored--;
+        metrics.streamClosed(s);
     }
 
     /** The last subscriber of an awaited stream left: forget it unless someone attached meanwhile. */

@@ -75,7 +75,10 @@ public interface StreamStorage extends AutoCloseable {
      * Deletes a stream's records (DELETE_STREAM): closes {@code log} and removes what the store
      * holds of it, then changes {@link #storeId()} (a new epoch) so that a client resuming by
      * sequence after a reconnect sees STORE_CHANGED instead of the recreated stream's sequences.
-     * The registry has removed the stream and its consumers' positions first. Called under the
+     * The registry has removed the stream and its consumers' positions first; a {@link #shared()}
+     * store is called before that, removes the positions itself, and may refuse (a
+     * {@code BrokerException}, nothing changed), and tells the other brokers sharing it, whose
+     * registries then end the stream ({@link StreamRegistry#deletedElsewhere}). Called under the
      * registry's monitor.
      *
      * @throws UnsupportedOperationException naming why when this store cannot delete a stream

@@ -116,6 +116,14 @@ final class SubscriptionCursor extends Stream.Waiter {
     private void drain() {
         try {
             drainOnce();
+        } catch (BrokerException e) {
+            // a shared store's read refused (the stream was deleted by another broker, Redis unreachable):
+            // the subscription ends with the store's code
+            close();
+            metrics.error(e.code());
+            channel.writeAndFlush(new Frame.SubscriptionClosed(0, subscriptionId, e.code().code(), e.getMessage(),
+                    e.fields()));
+            onClosedByBroker.accept(this);
         } catch (RuntimeException e) {
             // a bug must not silently stall a subscriber: end the subscription, visibly
             org.slf4j.LoggerFactory.getLogger(SubscriptionCursor.class)

@@ -15,6 +15,11 @@ import java.util.Map;
  * brokers may save the same consumer while it moves between them) and announces the acknowledgement
  * to every broker, whose held publishes may then pass the gate.
  *
+ * <p>A save carries the generation of the stream's log on this broker: once the stream was deleted
+ * (by any broker) the script stores nothing ({@code GONE}), so a late acknowledgement never gives the
+ * stream created anew a consumer of the deleted one; the acknowledgement is answered as for a
+ * consumer that no longer exists.
+ *
  * <p>A save that fails (Redis unreachable) is kept, the latest per consumer, and written again by
  * {@link #retryFailed()}; its {@code onStored} runs only once Redis has it.
  */
@@ -23,7 +28,7 @@ final class RedisConsumerPositions implements ConsumerPositions {
     /** Guarded by itself: saves that failed, the latest per stream and consumer. */
     private final Map<List<String>, Failed> failed = new HashMap<>();
 
-    private record Failed(long acked, int maxLag, List<Runnable> onStored) {
+    private record Failed(long acked, int maxLag, long generation, List<Runnable> onStored) {
     }
 
     RedisConsumerPositions(RedisStorage store) {
@@ -56,13 +61,14 @@ final class RedisConsumerPositions implements ConsumerPositions {
     public void save(String stream, String consumer, long acked, int maxLag, Runnable onStored) {
         List<Runnable> callbacks = new ArrayList<>(1);
         callbacks.add(onStored);
-        write(stream, consumer, acked, maxLag, callbacks);
+        write(stream, consumer, acked, maxLag, store.generation(stream), callbacks);
     }
 
-    private void write(String stream, String consumer, long acked, int maxLag, List<Runnable> onStored) {
-        String[] keys = {store.keys(stream)[3]};
+    private void write(String stream, String consumer, long acked, int maxLag, long generation,
+                       List<Runnable> onStored) {
+        String[] keys = {store.keys(stream)[3], store.keys(stream)[1]};
         store.position().run(store.commands(), keys, b(consumer), b(Long.toString(acked)), b(Integer.toString(maxLag)),
-                        b(store.eventsChannel()), b(stream))
+                        b(store.eventsChannel()), b(stream), b(Long.toString(generation)))
                 .whenComplete((reply, failure) -> {
                     if (failure != null) {
                         store.positionFailed(stream, consumer, failure);
@@ -70,12 +76,18 @@ final class RedisConsumerPositions implements ConsumerPositions {
                             Failed earlier = failed.get(List.of(stream, consumer));
                             List<Runnable> all = new ArrayList<>(onStored);
                             long a = acked;
-                            if (earlier != null) {
+                            if (earlier != null && earlier.generation() == generation) {
                                 all.addAll(earlier.onStored());
                                 a = Math.max(a, earlier.acked());
                             }
-                            failed.put(List.of(stream, consumer), new Failed(a, maxLag, all));
+                            failed.put(List.of(stream, consumer), new Failed(a, maxLag, generation, all));
                         }
+                        return;
+                    }
+                    if (!reply.isEmpty() && LuaScript.text(reply.get(0)).equals("GONE")) {
+                        // the stream was deleted: nothing to store, as for a consumer deleted with it
+                        store.deletedGeneration(stream, generation);
+                        onStored.forEach(Runnable::run);
                         return;
                     }
                     onStored.forEach(Runnable::run);
@@ -93,7 +105,25 @@ final class RedisConsumerPositions implements ConsumerPositions {
             again = new HashMap<>(failed);
             failed.clear();
         }
-        again.forEach((k, f) -> write(k.get(0), k.get(1), f.acked(), f.maxLag(), f.onStored()));
+        again.forEach((k, f) -> write(k.get(0), k.get(1), f.acked(), f.maxLag(), f.generation(), f.onStored()));
+    }
+
+    /**
+     * The stream was deleted: saves of that generation that failed are not written again (their
+     * acknowledgements are answered, as for a consumer deleted with it).
+     */
+    void forget(String stream, long generation) {
+        List<Runnable> answered = new ArrayList<>();
+        synchronized (failed) {
+            for (java.util.Iterator<Map.Entry<List<String>, Failed>> it = failed.entrySet().iterator(); it.hasNext(); ) {
+                Map.Entry<List<String>, Failed> e = it.next();
+                if (e.getKey().get(0).equals(stream) && e.getValue().generation() == generation) {
+                    answered.addAll(e.getValue().onStored());
+                    it.remove();
+                }
+            }
+        }
+        answered.forEach(Runnable::run);
     }
 
     private static byte[] b(String s) {

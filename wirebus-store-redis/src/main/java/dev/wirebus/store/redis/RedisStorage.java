@@ -62,8 +62,13 @@ import java.util.function.BooleanSupplier;
  *
  * <p>Keys (prefix {@code wirebus}): {@code wirebus:{s}:log} (a Redis stream, one entry per batch,
  * id {@code <first sequence>-0}), {@code wirebus:{s}:meta}, {@code wirebus:{s}:producers},
- * {@code wirebus:{s}:consumers}, and {@code wirebus:streams}, {@code wirebus:store-id}; appends and
- * acknowledgements are announced on the channel {@code wirebus:events}.
+ * {@code wirebus:{s}:consumers}, and {@code wirebus:streams}, {@code wirebus:store-id}; appends,
+ * acknowledgements and deletions are announced on the channel {@code wirebus:events}.
+ *
+ * <p>DELETE_STREAM ({@link #delete}) changes the store id, deletes the stream's keys in one script
+ * (its meta hash keeps a generation, one more), removes it from the set and announces it; every
+ * broker then drops its log and ends the stream (event, or the check each second), and reports the
+ * new store id in WELCOME.
  *
  * <p>An append is acknowledged when Redis answered the append script (and, with {@code wait=n},
  * when n replicas confirmed it): with {@code appendfsync always} that is after Redis' fsync. Redis
@@ -93,6 +98,8 @@ public final class RedisStorage implements StreamStorage {
     private final LuaScript append = LuaScript.load("append");
     private final LuaScript position = LuaScript.load("position");
     private final LuaScript retain = LuaScript.load("retain");
+    private final LuaScript delete = LuaScript.load("delete");
+    private final LuaScript create = LuaScript.load("create");
     private final RedisConsumerPositions positions;
     private final RedisStoreMetrics metrics;
     private final ScheduledExecutorService tailer;
@@ -101,11 +108,14 @@ public final class RedisStorage implements StreamStorage {
     private final java.util.Set<RedisStreamLog> toRetry = ConcurrentHashMap.newKeySet();
     private final java.util.Set<String> toOpen = ConcurrentHashMap.newKeySet();
     private final AtomicInteger inFlight = new AtomicInteger();
-    private final long storeId;
+    /** The store id in Redis as this broker last learnt it (its own deletion, an event, the check). */
+    private volatile long storeId;
     private final String durability;
     private volatile StreamRegistry registry;
     private volatile boolean available = true;
     private volatile boolean closed;
+    /** False only in tests: events and the check are ignored, as by a broker that missed them. */
+    private volatile boolean watching = true;
 
     private RedisStorage(RedisStoreSettings settings, BrokerConfig config) {
         this.settings = settings;
@@ -178,9 +188,9 @@ public final class RedisStorage implements StreamStorage {
         sync(pubsub.async().subscribe(eventsChannel()), "subscribe to " + eventsChannel());
         byte[] fresh = Long.toString(ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE))
                 .getBytes(StandardCharsets.US_ASCII);
-        sync(commands.setnx(settings.prefix() + ":store-id", fresh), "create the store id");
-        this.storeId = Long.parseLong(new String(sync(commands.get(settings.prefix() + ":store-id"),
-                "read the store id"), StandardCharsets.US_ASCII));
+        sync(commands.setnx(storeIdKey(), fresh), "create the store id");
+        this.storeId = Long.parseLong(new String(sync(commands.get(storeIdKey()), "read the store id"),
+                StandardCharsets.US_ASCII));
         this.durability = readDurability();
         tailer.scheduleWithFixedDelay(this::check, CHECK_MILLIS, CHECK_MILLIS, TimeUnit.MILLISECONDS);
     }
@@ -258,6 +268,23 @@ public final class RedisStorage implements StreamStorage {
 
     String eventsChannel() {
         return settings.prefix() + ":events";
+    }
+
+    private String storeIdKey() {
+        return settings.prefix() + ":store-id";
+    }
+
+    private String streamsKey() {
+        return settings.prefix() + ":streams";
+    }
+
+    /**
+     * The generation of the stream this broker has open (for position saves), or -1 when none is
+     * open here.
+     */
+    long generation(String stream) {
+        RedisStreamLog log = logs.get(stream);
+        return log == null ? -1 : log.generation;
     }
 
     /** log, meta, producers, consumers: one hash tag, so one Cluster slot. */
@@ -417,8 +444,14 @@ public final class RedisStorage implements StreamStorage {
         }
     }
 
-    /** An event on the channel: "a <stream> <next> <first>" (appended) or "k <stream>" (acknowledged). */
+    /**
+     * An event on the channel: "a <stream> <next> <first>" (appended), "k <stream>" (acknowledged)
+     * or "d <stream> <generation> <store id>" (deleted; the generation is the new one).
+     */
     private void event(String message) {
+        if (!watching) {
+            return;
+        }
         String[] parts = message.split(" ");
         if (parts.length < 2) {
             return;
@@ -432,6 +465,70 @@ public final class RedisStorage implements StreamStorage {
             }
         } else if (parts[0].equals("k") && log != null && log.holding()) {
             log.retryHeld();
+        } else if (parts[0].equals("d") && parts.length == 4) {
+            learntStoreId(Long.parseLong(parts[3]));
+            if (log != null && log.generation < Long.parseLong(parts[2])) {
+                deleted(log);
+            } else if (log != null && !closed) {
+                // opened anew here between the deletion's script and its SREM (the event comes after both):
+                // put the name back in the set, where the SREM took it from
+                try {
+                    tailer.execute(() -> reRegister(log.name()));
+                } catch (java.util.concurrent.RejectedExecutionException e) {
+                    // closing
+                }
+            }
+        }
+    }
+
+    /** Adds a stream this broker has open back to the set of streams (no limit: it exists already). */
+    private void reRegister(String stream) {
+        try {
+            sync(create.run(commands, new String[] {streamsKey()}, stream.getBytes(StandardCharsets.UTF_8),
+                    "0".getBytes(StandardCharsets.US_ASCII)), "register stream '" + stream + "'");
+        } catch (RuntimeException e) {
+            LOG.warn("stream '{}' could not be put back in {} after a deletion: {}", stream, streamsKey(),
+                    e.getMessage());
+        }
+    }
+
+    /** A position save found the stream deleted since that generation: drops the log if it is still open. */
+    void deletedGeneration(String stream, long generation) {
+        RedisStreamLog log = logs.get(stream);
+        if (log != null && log.generation == generation) {
+            deleted(log);
+        }
+    }
+
+    /** The store id in Redis changed (another broker deleted a stream): WELCOME says the new one. */
+    private void learntStoreId(long id) {
+        long old = storeId;
+        if (id != old) {
+            storeId = id;
+            LOG.info("store id {} -> {} (a stream was deleted by another broker; clients resuming by sequence get "
+                    + "STORE_CHANGED)", old, id);
+        }
+    }
+
+    /**
+     * The stream of {@code log} was deleted in Redis (by this broker or another, learnt from the
+     * deletion itself, an event, the check, or a refused append, position or read): this broker
+     * drops the log, fails its held publishes with NOT_FOUND and, on the tailer, ends the stream in
+     * the registry (its subscriptions end with NOT_FOUND). Any thread; once per log.
+     */
+    void deleted(RedisStreamLog log) {
+        if (!log.gone()) {
+            return;
+        }
+        logs.remove(log.name(), log);
+        positions.forget(log.name(), log.generation);
+        StreamRegistry streams = registry;
+        if (streams != null && !closed) {
+            try {
+                tailer.execute(() -> streams.deletedElsewhere(log.name(), log));
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                // closing: the streams end with the broker
+            }
         }
     }
 
@@ -448,7 +545,7 @@ public final class RedisStorage implements StreamStorage {
 
     /** Each second: is Redis there (latency), did anything get missed while it was not. */
     private void check() {
-        if (closed) {
+        if (closed || !watching) {
             return;
         }
         for (RedisStreamLog log : logs.values()) {
@@ -466,14 +563,28 @@ public final class RedisStorage implements StreamStorage {
             positions.retryFailed();
             // a notification lost while the connection was down would leave a tail behind: compare with Redis
             // one pipelined HGET per stream, then the answers
+            // and a deletion whose event was lost shows as a newer generation (and a new store id)
+            RedisFuture<byte[]> id = commands.get(storeIdKey());
             List<RedisStreamLog> open = new ArrayList<>(logs.values());
-            List<RedisFuture<byte[]>> nexts = new ArrayList<>(open.size());
+            List<RedisFuture<List<io.lettuce.core.KeyValue<String, byte[]>>>> metas = new ArrayList<>(open.size());
             for (RedisStreamLog log : open) {
-                nexts.add(commands.hget(log.keys[1], "next"));
+                metas.add(commands.hmget(log.keys[1], "next", "gen"));
             }
+            byte[] currentId = id.get(settings.timeout().toMillis(), TimeUnit.MILLISECONDS);
+            if (currentId != null) {
+                learntStoreId(Long.parseLong(new String(currentId, StandardCharsets.US_ASCII)));
+            }
+            java.util.Set<String> dropped = new java.util.HashSet<>();
             for (int i = 0; i < open.size(); i++) {
                 RedisStreamLog log = open.get(i);
-                byte[] next = nexts.get(i).get(settings.timeout().toMillis(), TimeUnit.MILLISECONDS);
+                List<io.lettuce.core.KeyValue<String, byte[]>> meta = metas.get(i)
+                        .get(settings.timeout().toMillis(), TimeUnit.MILLISECONDS);
+                if (!log.current(meta.get(1).getValueOrElse(null))) {
+                    deleted(log);
+                    dropped.add(log.name());
+                    continue;
+                }
+                byte[] next = meta.get(0).getValueOrElse(null);
                 if (next != null) {
                     log.announced(Long.parseLong(new String(next, StandardCharsets.US_ASCII)), 0);
                 }
@@ -486,10 +597,11 @@ public final class RedisStorage implements StreamStorage {
             }
             sweepAged(open);
             if (registry != null) {
-                for (byte[] name : commands.smembers(settings.prefix() + ":streams")
+                for (byte[] name : commands.smembers(streamsKey())
                         .get(settings.timeout().toMillis(), TimeUnit.MILLISECONDS)) {
                     String s = new String(name, StandardCharsets.UTF_8);
-                    if (!logs.containsKey(s) && toOpen.add(s)) {
+                    // a stream just found deleted may still be in the set (its deleter removes it next)
+                    if (!logs.containsKey(s) && !dropped.contains(s) && toOpen.add(s)) {
                         openCreatedElsewhere(s);
                     }
                 }
@@ -522,6 +634,16 @@ public final class RedisStorage implements StreamStorage {
         }
     }
 
+    /**
+     * For tests: while false, this broker ignores the events channel and skips its check, as a broker
+     * cut off from the events would (its commands still reach Redis). Returns once a check running
+     * meanwhile (on the tailer) has ended.
+     */
+    void watching(boolean on) throws Exception {
+        watching = on;
+        tailer.submit(() -> { }).get(10, TimeUnit.SECONDS);
+    }
+
     /** Whether Redis answered the last check (for {@code /readyz}). */
     public boolean isAvailable() {
         return available && !closed;
@@ -549,24 +671,83 @@ public final class RedisStorage implements StreamStorage {
         this.registry = streams;
     }
 
+    /**
+     * Opens a stream, registering it in the set of streams when it is new there: max-streams counts
+     * the streams of every broker sharing the store, exactly (one script in the set's slot).
+     *
+     * @throws BrokerException STREAM_LIMIT when the store holds max-streams streams; UNAVAILABLE
+     *     (or INTERNAL) naming Redis when it failed
+     */
     @Override
     public StreamLog open(String stream) {
         String[] k = keys(stream);
-        sync(commands.sadd(settings.prefix() + ":streams", stream.getBytes(StandardCharsets.UTF_8)),
-                "register stream '" + stream + "'");
-        List<io.lettuce.core.KeyValue<String, byte[]>> meta = sync(commands.hmget(k[1], "next", "first"),
+        List<Object> registered = sync(create.run(commands, new String[] {streamsKey()},
+                stream.getBytes(StandardCharsets.UTF_8), Integer.toString(config.maxStreams())
+                        .getBytes(StandardCharsets.US_ASCII)), "register stream '" + stream + "'");
+        if (LuaScript.text(registered.get(0)).equals("LIMIT")) {
+            throw new BrokerException(ErrorCode.STREAM_LIMIT, "stream '" + stream + "' was not created: the Redis "
+                    + "store holds " + LuaScript.number(registered.get(1)) + " streams (of every broker sharing it), its "
+                    + "limit (max-streams " + config.maxStreams() + ")");
+        }
+        List<io.lettuce.core.KeyValue<String, byte[]>> meta = sync(commands.hmget(k[1], "next", "first", "gen"),
                 "read stream '" + stream + "'");
         long next = meta.get(0).hasValue() ? Long.parseLong(new String(meta.get(0).getValue(), StandardCharsets.US_ASCII)) : 1;
         long first = meta.get(1).hasValue() ? Long.parseLong(new String(meta.get(1).getValue(), StandardCharsets.US_ASCII)) : 1;
-        RedisStreamLog log = new RedisStreamLog(this, stream, next, first);
+        long gen = meta.get(2).hasValue() ? Long.parseLong(new String(meta.get(2).getValue(), StandardCharsets.US_ASCII)) : 0;
+        RedisStreamLog log = new RedisStreamLog(this, stream, gen, next, first);
         logs.put(stream, log);
         return log;
+    }
+
+    /**
+     * Deletes the stream for every broker on this Redis, in this order (a crash between two steps
+     * leaves nothing a client could misread): a new store id (at worst a new epoch and nothing
+     * deleted: resuming clients start over needlessly); the stream's keys in one script, which keeps
+     * only a generation one higher in its meta hash, so a broker still holding the old log has its
+     * appends, positions and reads refused (at worst the name stays in the set as an empty stream, as
+     * if a subscriber had created it again); the name out of the set; the event {@code d}, on which
+     * every broker drops its log and ends the stream (a lost event: the check each second finds the
+     * generation and the store id changed). Positions of its durable consumers go with its keys.
+     *
+     * @throws BrokerException NOT_FOUND when another broker deleted the stream first (nothing more is
+     *     deleted), UNAVAILABLE or INTERNAL naming Redis when it failed
+     */
+    @Override
+    public void delete(String stream, StreamLog log) {
+        RedisStreamLog deleting = (RedisStreamLog) log;
+        long old = storeId;
+        long fresh;
+        do {
+            fresh = ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE);
+        } while (fresh == old);
+        if (!available) {
+            throw refusedWhileDown("delete stream '" + stream + "'");
+        }
+        // the new epoch first: never a stream created anew in the epoch its deleted records had
+        sync(commands.set(storeIdKey(), Long.toString(fresh).getBytes(StandardCharsets.US_ASCII)),
+                "change the store id to delete stream '" + stream + "'");
+        storeId = fresh;
+        List<Object> reply = sync(delete.run(commands, keys(stream),
+                Long.toString(deleting.generation).getBytes(StandardCharsets.US_ASCII)), "delete stream '" + stream + "'");
+        if (LuaScript.text(reply.get(0)).equals("GONE")) {
+            deleted(deleting);
+            throw new BrokerException(ErrorCode.NOT_FOUND, "stream '" + stream + "' was deleted meanwhile by another "
+                    + "broker; nothing more was deleted");
+        }
+        long generation = LuaScript.number(reply.get(1));
+        deleted(deleting);
+        sync(commands.srem(streamsKey(), stream.getBytes(StandardCharsets.UTF_8)),
+                "remove stream '" + stream + "' from " + streamsKey());
+        sync(commands.publish(eventsChannel(), ("d " + stream + " " + generation + " " + fresh)
+                .getBytes(StandardCharsets.UTF_8)), "announce the deletion of stream '" + stream + "'");
+        LOG.info("stream '{}' deleted from Redis (generation {}); store id {} -> {} (clients resuming by sequence "
+                + "get STORE_CHANGED)", stream, generation, old, fresh);
     }
 
     @Override
     public List<String> existing() {
         List<String> names = new ArrayList<>();
-        for (byte[] b : sync(commands.smembers(settings.prefix() + ":streams"), "list the streams")) {
+        for (byte[] b : sync(commands.smembers(streamsKey()), "list the streams")) {
             names.add(new String(b, StandardCharsets.UTF_8));
         }
         return names;

@@ -39,6 +39,12 @@ import java.util.function.LongConsumer;
  * ({@code append.lua}, {@code retain.lua}), for every broker; each broker learns the new first
  * sequence from the announcement.
  *
+ * <p>The log belongs to one generation of the stream (meta {@code gen}, which DELETE_STREAM
+ * increments): Redis refuses its appends and positions once the stream was deleted ({@code GONE}),
+ * and its reads check the generation, so a broker that missed the deletion never mixes the deleted
+ * stream's records with those of the stream created anew; the store then drops the log
+ * ({@link RedisStorage#deleted}) and its held publishes fail with NOT_FOUND.
+ *
  * <p>Publishes a gating consumer refuses are held here, in arrival order, and tried again when a
  * consumer acknowledges (on any broker: the position script announces it) or every
  * {@link RedisStorage#GATE_RETRY_MILLIS}, until the publish wait passes.
@@ -53,6 +59,9 @@ final class RedisStreamLog implements SharedStreamLog {
     private final RedisStorage store;
     private final String name;
     final String[] keys;
+    /** The stream's generation in Redis when this log was opened (meta {@code gen}; 0 before any deletion). */
+    final long generation;
+    private final byte[] generationArg;
     private final int cacheRecords;
 
     /** Guarded by this: the tail, by first sequence of each batch; contiguous from cacheFirst to cacheNext. */
@@ -74,11 +83,15 @@ final class RedisStreamLog implements SharedStreamLog {
     private final ArrayDeque<Pending> held = new ArrayDeque<>();
     private long heldBytes;
     private boolean retrying;
+    /** Guarded by held: the stream was deleted (by any broker); publishes fail with NOT_FOUND. */
+    private boolean gone;
 
-    RedisStreamLog(RedisStorage store, String name, long next, long first) {
+    RedisStreamLog(RedisStorage store, String name, long generation, long next, long first) {
         this.store = store;
         this.name = name;
         this.keys = store.keys(name);
+        this.generation = generation;
+        this.generationArg = bytes(Long.toString(generation));
         this.cacheRecords = store.settings().cacheRecords();
         this.cacheFirst = next;
         this.cacheNext = next;
@@ -133,6 +146,10 @@ final class RedisStreamLog implements SharedStreamLog {
                              Stream.AppendListener listener, long maxWaitMillis) {
         Pending p = new Pending(records, expectedSequence, producerId, producerSequence, listener, maxWaitMillis);
         synchronized (held) {
+            if (gone) {
+                p.listener.appended(0, 0, deletedError("nothing was appended"));
+                return;
+            }
             if (!held.isEmpty() || retrying) {
                 hold(p);
                 return;
@@ -148,6 +165,10 @@ final class RedisStreamLog implements SharedStreamLog {
 
     /** Guarded by held: queues a publish behind the held ones, or refuses it when too many are held. */
     private void hold(Pending p) {
+        if (gone) {
+            p.listener.appended(0, 0, deletedError("nothing was appended"));
+            return;
+        }
         if (held.size() >= MAX_HELD_PUBLISHES || heldBytes + p.data.length > MAX_HELD_BYTES) {
             store.metrics().gateRejected();
             p.listener.appended(0, 0, new BrokerException(ErrorCode.BACKPRESSURE, "stream '" + name + "' holds "
@@ -176,7 +197,7 @@ final class RedisStreamLog implements SharedStreamLog {
             return;
         }
         long start = System.nanoTime();
-        byte[][] args = new byte[5 + 5 * group.size()][];
+        byte[][] args = new byte[5 + 5 * group.size() + 1][];
         args[0] = bytes(store.eventsChannel());
         args[1] = bytes(name);
         args[2] = bytes(store.retention(name));
@@ -190,6 +211,7 @@ final class RedisStreamLog implements SharedStreamLog {
             args[at++] = bytes(p.producerId == null ? "" : p.producerId);
             args[at++] = bytes(Long.toString(p.producerId == null ? 0 : p.producerSequence));
         }
+        args[at] = generationArg; // last, after the repeated groups: append.lua reads it as ARGV[#ARGV]
         store.appendStarted();
         store.append().run(store.commands(), keys, args)
                 .thenCompose(reply -> store.waitReplicas(reply))
@@ -201,6 +223,14 @@ final class RedisStreamLog implements SharedStreamLog {
                         for (Pending p : group) {
                             p.listener.appended(0, 0, e);
                         }
+                    } else if (LuaScript.text(reply.get(0)).equals("GONE")) {
+                        // deleted by another broker, whose event this one has not acted on yet: nothing was
+                        // appended; the publisher's next publish creates the stream anew
+                        BrokerException e = deletedError("nothing was appended");
+                        for (Pending p : group) {
+                            p.listener.appended(0, 0, e);
+                        }
+                        store.deleted(this);
                     } else {
                         for (int i = 0; i < group.size(); i++) {
                             Pending p = group.get(i);
@@ -352,6 +382,41 @@ final class RedisStreamLog implements SharedStreamLog {
         }
     }
 
+    /** The error for a publish to this log once its stream was deleted. */
+    private BrokerException deletedError(String what) {
+        return new BrokerException(ErrorCode.NOT_FOUND, "stream '" + name + "' was deleted; " + what);
+    }
+
+    /**
+     * The stream was deleted (by this broker or another): publishes held or queued here fail with
+     * NOT_FOUND, later ones too. Any thread.
+     *
+     * @return false when it had been called before
+     */
+    boolean gone() {
+        List<Pending> failed = new java.util.ArrayList<>();
+        synchronized (held) {
+            if (gone) {
+                return false;
+            }
+            gone = true;
+            failed.addAll(held);
+            failed.addAll(queued);
+            held.clear();
+            queued.clear();
+            heldBytes = 0;
+        }
+        for (Pending p : failed) {
+            p.listener.appended(0, 0, deletedError("the publish was held and nothing was appended"));
+        }
+        return true;
+    }
+
+    /** Whether a generation read from Redis (meta {@code gen}, null when unset) is this log's. */
+    boolean current(byte[] gen) {
+        return (gen == null ? 0 : Long.parseLong(new String(gen, StandardCharsets.US_ASCII))) == generation;
+    }
+
     /** Whether publishes wait for a gate here. */
     boolean holding() {
         synchronized (held) {
@@ -497,8 +562,16 @@ final class RedisStreamLog implements SharedStreamLog {
                     from = cacheNext;
                     announced = target; // learnt before the read is sent, so Redis held these records before it ran
                 }
-                List<StreamMessage<String, byte[]>> entries = store.sync(store.commands()
-                        .xrange(keys[0], Range.create(from + "-0", "+"), Limit.from(256)), "read stream '" + name + "'");
+                io.lettuce.core.RedisFuture<List<StreamMessage<String, byte[]>>> read = store.commands()
+                        .xrange(keys[0], Range.create(from + "-0", "+"), Limit.from(256));
+                // sent after the XRANGE on the same connection, so run after it: when the generation is still
+                // this log's, what the XRANGE read was too (a generation never goes back)
+                io.lettuce.core.RedisFuture<byte[]> gen = store.commands().hget(keys[1], "gen");
+                List<StreamMessage<String, byte[]>> entries = store.sync(read, "read stream '" + name + "'");
+                if (!current(store.sync(gen, "read stream '" + name + "'"))) {
+                    store.deleted(this);
+                    return true;
+                }
                 if (entries.isEmpty()) {
                     skipDropped(from, announced);
                     return true;
@@ -650,7 +723,7 @@ final class RedisStreamLog implements SharedStreamLog {
      */
     CompletableFuture<List<Object>> applyRetention(long before) {
         return store.retain().run(store.commands(), new String[] {keys[0], keys[1]}, bytes(store.eventsChannel()),
-                bytes(name), bytes(store.retention(name)), bytes(Long.toString(before)));
+                bytes(name), bytes(store.retention(name)), bytes(Long.toString(before)), generationArg);
     }
 
     /**
@@ -659,6 +732,9 @@ final class RedisStreamLog implements SharedStreamLog {
      */
     boolean retained(List<Object> reply) {
         long fresh = LuaScript.number(reply.get(0));
+        if (LuaScript.number(reply.get(1)) < 0) {
+            return false; // the stream was deleted since this log was opened: the store's check drops the log
+        }
         synchronized (this) {
             if (fresh > first) {
                 first = fresh;
@@ -727,8 +803,14 @@ final class RedisStreamLog implements SharedStreamLog {
                 start = f;
             }
         }
-        List<StreamMessage<String, byte[]>> entries = store.sync(store.commands()
-                .xrange(keys[0], Range.create(start + "-0", "+"), Limit.from(64)), "read stream '" + name + "'");
+        io.lettuce.core.RedisFuture<List<StreamMessage<String, byte[]>>> read = store.commands()
+                .xrange(keys[0], Range.create(start + "-0", "+"), Limit.from(64));
+        io.lettuce.core.RedisFuture<byte[]> gen = store.commands().hget(keys[1], "gen"); // after it, as in fill()
+        List<StreamMessage<String, byte[]>> entries = store.sync(read, "read stream '" + name + "'");
+        if (!current(store.sync(gen, "read stream '" + name + "'"))) {
+            store.deleted(this);
+            throw deletedError("its records are gone");
+        }
         if (entries.isEmpty() || entryFirst(entries.get(0)) > from) {
             long retained = entries.isEmpty() ? cacheFirst : entryFirst(entries.get(0));
             if (retained > first) {

@@ -4,10 +4,12 @@
 -- KEYS[3] producers (hash: producer id -> "last;ps,first,count;...", the last `remembered` batches)
 -- KEYS[4] consumers (hash: consumer name -> "acked:maxLag")
 -- ARGV: events channel, stream name, retention "messages bytes ageMillis" (0 = unlimited), remembered batches, K,
---       then K times: count, records, expected (0 = none), producer id ("" = none), producer sequence
+--       then K times: count, records, expected (0 = none), producer id ("" = none), producer sequence,
+--       and last (ARGV[#ARGV]) the generation of the stream the broker knows (meta 'gen', 0 when unset)
 -- Returns 4 values per publish: 'OK', first, firstRetained, '' | 'DUP', first, count, ''
 --   | 'MISMATCH', last, '', '' | 'PSEQ', last, oldestRemembered, '' | 'GATED', consumer, lag, maxLag
 --   | 'SKIPPED', '', '', '' (not tried: a publish before it was held by the gate)
+--   or once for the whole group: 'GONE', generation, '', '' (the stream was deleted: nothing appended)
 local limits = {}
 for x in string.gmatch(ARGV[3], '%d+') do limits[#limits + 1] = tonumber(x) end
 local retention = limits[1]
@@ -16,6 +18,11 @@ local maxAge = limits[3] or 0
 local remembered = tonumber(ARGV[4])
 local k = tonumber(ARGV[5])
 local function num(x) return string.format('%.0f', x) end
+
+local gen = redis.call('HGET', KEYS[2], 'gen') or '0'
+if gen ~= ARGV[#ARGV] then
+  return {'GONE', gen, '', ''}
+end
 
 local next = tonumber(redis.call('HGET', KEYS[2], 'next') or '1')
 local first = tonumber(redis.call('HGET', KEYS[2], 'first') or '1')

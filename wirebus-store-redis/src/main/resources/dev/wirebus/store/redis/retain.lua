@@ -2,8 +2,10 @@
 -- and TRIM_STREAM); idempotent, so several nodes may run it at once (docs/redis.md).
 -- KEYS[1] log, KEYS[2] meta (hash: next, first, bytes, firstTime), as append.lua
 -- ARGV: events channel, stream name, retention "messages bytes ageMillis" (0 = unlimited),
---       before (drop every batch that ends at or below it; 0 = none)
--- Returns first retained sequence, retained bytes, '1' when more remains to drop (the bound was hit) else '0'.
+--       before (drop every batch that ends at or below it; 0 = none), the generation the broker knows
+--       (meta 'gen', 0 when unset: a broker that missed a DELETE_STREAM must not trim the stream made anew)
+-- Returns first retained sequence, retained bytes, '1' when more remains to drop (the bound was hit) else '0';
+-- '0', '-1', '0' when the generation is not the stream's (nothing done).
 -- The rules are append.lua's (keep the two in step): whole batches from the front, while more than
 -- `retention` records or `maxBytes` bytes are retained (the newest batch stays), or the batch is older
 -- than `maxAge` ms by Redis' clock, or it ends at or below `before`; at most 1024 batches per call.
@@ -14,6 +16,9 @@ local maxBytes = limits[2] or 0
 local maxAge = limits[3] or 0
 local before = tonumber(ARGV[4])
 local function num(x) return string.format('%.0f', x) end
+if (redis.call('HGET', KEYS[2], 'gen') or '0') ~= ARGV[5] then
+  return {'0', '-1', '0'}
+end
 
 local meta = redis.call('HMGET', KEYS[2], 'next', 'first', 'bytes', 'firstTime')
 local next = tonumber(meta[1] or '1')

@@ -4,7 +4,10 @@ import dev.wirebus.client.Message;
 import dev.wirebus.client.PublishAck;
 import dev.wirebus.client.PublishOptions;
 import dev.wirebus.client.SequenceMismatchException;
+import dev.wirebus.client.ServerRefusedException;
 import dev.wirebus.client.StartPosition;
+import dev.wirebus.client.Subscription;
+import dev.wirebus.protocol.ErrorCode;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -28,6 +31,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 /** Brokers on a Redis Cluster of three masters started here ({@code redis-cli --cluster create}). */
@@ -146,6 +150,37 @@ class RedisClusterStoreTest {
             PublishAck first = nodes.client(0).publish("blocks", utf8("b"), once).get(10, TimeUnit.SECONDS);
             assertThat(nodes.client(1).publish("blocks", utf8("b"), once).get(10, TimeUnit.SECONDS))
                     .isEqualTo(new PublishAck(first.firstSequence(), 1, true));
+        }
+    }
+
+    @Test
+    void aStreamIsDeletedForBothBrokersThoughTheSetAndTheStoreIdSitInOtherSlots() throws Exception {
+        try (Nodes nodes = Nodes.start(2, uri())) {
+            String slot = masters.get(0).command("CLUSTER", "KEYSLOT", nodes.stores.get(0).keys("blocks")[0]);
+            assertThat(masters.get(0).command("CLUSTER", "KEYSLOT", "wirebus:streams")).isNotEqualTo(slot);
+            assertThat(masters.get(0).command("CLUSTER", "KEYSLOT", "wirebus:store-id")).isNotEqualTo(slot);
+            for (int i = 1; i <= 5; i++) {
+                nodes.client(0).publish("blocks", utf8("old" + i)).get(10, TimeUnit.SECONDS);
+            }
+            List<Message> onB = new CopyOnWriteArrayList<>();
+            Subscription sub = nodes.client(1).subscribe("blocks", StartPosition.earliest(), onB::add);
+            await().atMost(Duration.ofSeconds(20)).until(() -> onB.size() == 5);
+            long epoch = nodes.stores.get(1).storeId();
+
+            nodes.client(0).deleteStream("blocks").get(10, TimeUnit.SECONDS);
+
+            assertThatThrownBy(() -> sub.closed().get(20, TimeUnit.SECONDS)).cause()
+                    .isInstanceOfSatisfying(ServerRefusedException.class,
+                            e -> assertThat(e.errorCode()).isEqualTo(ErrorCode.NOT_FOUND));
+            long fresh = nodes.stores.get(0).storeId();
+            assertThat(fresh).isNotEqualTo(epoch);
+            await().atMost(Duration.ofSeconds(20)).until(() -> nodes.stores.get(1).storeId() == fresh);
+            assertThat(nodes.client(1).publish("blocks", utf8("new1")).get(10, TimeUnit.SECONDS).firstSequence())
+                    .isEqualTo(1);
+            List<Message> fresh1 = new CopyOnWriteArrayList<>();
+            nodes.client(1).subscribe("blocks", StartPosition.earliest(), fresh1::add).started().get(10, TimeUnit.SECONDS);
+            await().atMost(Duration.ofSeconds(20)).until(() -> !fresh1.isEmpty());
+            assertThat(fresh1).extracting(Message::payloadAsString).containsExactly("new1");
         }
     }
 }

@@ -187,21 +187,6 @@ class RedisStoreAcrossBrokersTest {
     }
 
     @Test
-    void deleteStreamIsUnavailableOnASharedStoreAndChangesNothing() throws Exception {
-        try (Nodes nodes = Nodes.start(2, redis.uri())) {
-            nodes.client(0).publish("tx", utf8("a")).get(10, TimeUnit.SECONDS);
-            assertThatThrownBy(() -> nodes.client(1).deleteStream("tx").get(10, TimeUnit.SECONDS))
-                    .cause().isInstanceOfSatisfying(ServerRefusedException.class, e -> {
-                        assertThat(e.errorCode()).isEqualTo(ErrorCode.UNAVAILABLE);
-                        assertThat(e.getMessage()).contains("stream 'tx'", "cannot delete a stream yet");
-                    });
-            assertThat(nodes.client(0).fetch("tx", 1, 10).get(10, TimeUnit.SECONDS).messages()).hasSize(1);
-            assertThat(nodes.client(1).publish("tx", utf8("b")).get(10, TimeUnit.SECONDS).firstSequence())
-                    .isEqualTo(2);
-        }
-    }
-
-    @Test
     void aProducerSequenceOutOfOrderIsRefusedOnAnyBroker() throws Exception {
         try (Nodes nodes = Nodes.start(2, redis.uri())) {
             nodes.client(0).publish("tx", utf8("x"), producer("p", 10)).get(10, TimeUnit.SECONDS);
