@@ -34,13 +34,25 @@ final class LuaScript {
         }
     }
 
-    /** Loads {@code <name>.lua} from beside this class. */
-    static LuaScript load(String name) {
+    /**
+     * Loads {@code <name>.lua} from beside this class, with the {@code libraries} (other files there,
+     * defining local functions) put in front of it: Redis runs a script as one chunk, so shared code
+     * travels inside each script that uses it.
+     */
+    static LuaScript load(String name, String... libraries) {
+        StringBuilder body = new StringBuilder();
+        for (String library : libraries) {
+            body.append(read(library));
+        }
+        return new LuaScript(name, body.append(read(name)).toString());
+    }
+
+    private static String read(String name) {
         try (InputStream in = LuaScript.class.getResourceAsStream(name + ".lua")) {
             if (in == null) {
                 throw new IllegalStateException("script " + name + ".lua is missing from the jar");
             }
-            return new LuaScript(name, new String(in.readAllBytes(), StandardCharsets.UTF_8));
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
         } catch (IOException e) {
             throw new IllegalStateException("cannot read script " + name + ".lua", e);
         }

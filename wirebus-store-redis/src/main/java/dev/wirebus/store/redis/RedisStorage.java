@@ -95,9 +95,9 @@ public final class RedisStorage implements StreamStorage {
     private final StatefulConnection<String, byte[]> connection;
     private final RedisClusterAsyncCommands<String, byte[]> commands;
     private final StatefulRedisPubSubConnection<String, byte[]> pubsub;
-    private final LuaScript append = LuaScript.load("append");
+    private final LuaScript append = LuaScript.load("append", "retention");
     private final LuaScript position = LuaScript.load("position");
-    private final LuaScript retain = LuaScript.load("retain");
+    private final LuaScript retain = LuaScript.load("retain", "retention");
     private final LuaScript delete = LuaScript.load("delete");
     private final LuaScript create = LuaScript.load("create");
     private final RedisConsumerPositions positions;

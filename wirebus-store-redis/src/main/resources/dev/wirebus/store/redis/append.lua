@@ -17,7 +17,6 @@ local maxBytes = limits[2] or 0
 local maxAge = limits[3] or 0
 local remembered = tonumber(ARGV[4])
 local k = tonumber(ARGV[5])
-local function num(x) return string.format('%.0f', x) end
 
 local gen = redis.call('HGET', KEYS[2], 'gen') or '0'
 if gen ~= ARGV[#ARGV] then
@@ -124,43 +123,15 @@ end
 
 if appended then
   redis.call('HSET', KEYS[2], 'next', num(next))
-  -- retention (as retain.lua, keep the two in step): `bytes` is the sum of the retained entries' `b`,
-  -- `firstTime` the `t` of the first retained entry. Whole batches go from the front while more than
-  -- `retention` records or `maxBytes` bytes are retained, or the batch is older than `maxAge` ms by
-  -- Redis' clock; the newest batch stays. At most 1024 batches per call: the next append or sweep goes on.
+  -- retention (retention.lua's dropFront): `bytes` is the sum of the retained entries' `b`,
+  -- `firstTime` the `t` of the first retained entry
   local bytes = tonumber(redis.call('HGET', KEYS[2], 'bytes') or '0')
   local firstTime = tonumber(redis.call('HGET', KEYS[2], 'firstTime') or '')
   bytes = bytes + added
   if wasEmpty then firstTime = now end
   if (retention > 0 and next - first > retention) or (maxBytes > 0 and bytes > maxBytes)
       or (maxAge > 0 and (firstTime == nil or now - firstTime > maxAge)) then
-    local from = '-'
-    local dropped = 0
-    local cut = nil
-    while dropped < 1024 do
-      local head = redis.call('XRANGE', KEYS[1], from, '+', 'COUNT', 1)
-      if #head == 0 then first = next; firstTime = nil; break end
-      local f = tonumber(string.match(head[1][1], '^(%d+)'))
-      local n, b, t = 0, 0, nil
-      local fields = head[1][2]
-      for j = 1, #fields, 2 do
-        if fields[j] == 'n' then n = tonumber(fields[j + 1])
-        elseif fields[j] == 'b' then b = tonumber(fields[j + 1])
-        elseif fields[j] == 't' then t = tonumber(fields[j + 1]) end
-      end
-      first = f
-      firstTime = t
-      local newest = f + n >= next
-      if not ((maxAge > 0 and t ~= nil and now - t > maxAge) or (not newest and ((retention > 0
-          and next - f > retention) or (maxBytes > 0 and bytes > maxBytes)))) then break end
-      bytes = bytes - b
-      first = f + n
-      firstTime = nil
-      cut = f + n
-      dropped = dropped + 1
-      from = '(' .. head[1][1]
-    end
-    if cut ~= nil then redis.call('XTRIM', KEYS[1], 'MINID', num(cut) .. '-0') end
+    first, bytes, firstTime = dropFront(KEYS[1], next, bytes, now, retention, maxBytes, maxAge, 0)
     redis.call('HSET', KEYS[2], 'first', num(first))
   end
   redis.call('HSET', KEYS[2], 'bytes', num(bytes))

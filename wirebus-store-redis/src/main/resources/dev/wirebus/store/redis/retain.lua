@@ -6,16 +6,13 @@
 --       (meta 'gen', 0 when unset: a broker that missed a DELETE_STREAM must not trim the stream made anew)
 -- Returns first retained sequence, retained bytes, '1' when more remains to drop (the bound was hit) else '0';
 -- '0', '-1', '0' when the generation is not the stream's (nothing done).
--- The rules are append.lua's (keep the two in step): whole batches from the front, while more than
--- `retention` records or `maxBytes` bytes are retained (the newest batch stays), or the batch is older
--- than `maxAge` ms by Redis' clock, or it ends at or below `before`; at most 1024 batches per call.
+-- The rules are retention.lua's dropFront, which append.lua applies too.
 local limits = {}
 for x in string.gmatch(ARGV[3], '%d+') do limits[#limits + 1] = tonumber(x) end
 local retention = limits[1] or 0
 local maxBytes = limits[2] or 0
 local maxAge = limits[3] or 0
 local before = tonumber(ARGV[4])
-local function num(x) return string.format('%.0f', x) end
 if (redis.call('HGET', KEYS[2], 'gen') or '0') ~= ARGV[5] then
   return {'0', '-1', '0'}
 end
@@ -34,37 +31,10 @@ if first >= next or not (before > first or (retention > 0 and next - first > ret
 end
 
 local knownTime = firstTime
-local from = '-'
-local dropped = 0
-local cut = nil
-local more = '0'
-while true do
-  if dropped >= 1024 then more = '1'; break end
-  local head = redis.call('XRANGE', KEYS[1], from, '+', 'COUNT', 1)
-  if #head == 0 then first = next; firstTime = nil; break end
-  local f = tonumber(string.match(head[1][1], '^(%d+)'))
-  local n, b, t = 0, 0, nil
-  local fields = head[1][2]
-  for j = 1, #fields, 2 do
-    if fields[j] == 'n' then n = tonumber(fields[j + 1])
-    elseif fields[j] == 'b' then b = tonumber(fields[j + 1])
-    elseif fields[j] == 't' then t = tonumber(fields[j + 1]) end
-  end
-  first = f
-  firstTime = t
-  local newest = f + n >= next
-  if not (f + n <= before or (maxAge > 0 and t ~= nil and now - t > maxAge) or (not newest and ((retention > 0
-      and next - f > retention) or (maxBytes > 0 and bytes > maxBytes)))) then break end
-  bytes = bytes - b
-  first = f + n
-  firstTime = nil
-  cut = f + n
-  dropped = dropped + 1
-  from = '(' .. head[1][1]
-end
+local dropped, more
+first, bytes, firstTime, dropped, more = dropFront(KEYS[1], next, bytes, now, retention, maxBytes, maxAge, before)
 
-if cut ~= nil then
-  redis.call('XTRIM', KEYS[1], 'MINID', num(cut) .. '-0')
+if dropped then
   redis.call('HSET', KEYS[2], 'first', num(first), 'bytes', num(bytes))
   redis.call('PUBLISH', ARGV[1], 'a ' .. ARGV[2] .. ' ' .. num(next) .. ' ' .. num(first))
 end
@@ -75,4 +45,4 @@ if firstTime ~= knownTime then
     redis.call('HDEL', KEYS[2], 'firstTime')
   end
 end
-return {num(first), num(bytes), more}
+return {num(first), num(bytes), more and '1' or '0'}
