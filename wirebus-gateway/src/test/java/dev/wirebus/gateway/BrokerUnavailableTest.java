@@ -18,7 +18,7 @@ import static org.awaitility.Awaitility.await;
 @Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class BrokerUnavailableTest {
     private GatewayFixture f;
-    private StallingProxy proxy;
+    private TcpBalancer proxy;
 
     @AfterEach
     void stop() {
@@ -72,7 +72,7 @@ class BrokerUnavailableTest {
     @Test
     void aSubscribeTheBrokerNeverAnswersGets504OverSseAndATimeoutFrameOverWebSocket() {
         f = GatewayFixture.startWithClient(l -> l.requestTimeout(Duration.ofSeconds(1)), b -> { }, b -> {
-            proxy = new StallingProxy(b.broker().tcpAddress());
+            proxy = new TcpBalancer(java.util.List.of(b.broker().tcpAddress()));
             return WirebusClient.builder().address(proxy.address()).name("gateway").connect();
         });
         proxy.stall();

@@ -15,13 +15,16 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * A TCP load balancer in front of several gateways, as a browser meets one: each new connection
  * goes to the backend the last one went to, or, when that one refuses, to the next that accepts.
  * Existing connections to a backend that goes away break (the browser sees a dropped connection).
- * Real sockets, one thread per direction.
+ * With one backend it is a plain forwarder; after {@link #stall()} nothing more goes through in
+ * either direction while the connections stay open, as with a peer that hangs. Real sockets, one
+ * thread per direction.
  */
 final class TcpBalancer implements AutoCloseable {
     private final ServerSocket server;
     private final List<InetSocketAddress> backends;
     private final List<Socket> sockets = new CopyOnWriteArrayList<>();
     private volatile int current;
+    private volatile boolean stalled;
 
     TcpBalancer(List<InetSocketAddress> backends) {
         this.backends = List.copyOf(backends);
@@ -37,6 +40,16 @@ final class TcpBalancer implements AutoCloseable {
 
     int port() {
         return server.getLocalPort();
+    }
+
+    /** {@code tcp://127.0.0.1:PORT} of the balancer, for a protocol client. */
+    String address() {
+        return "tcp://127.0.0.1:" + port();
+    }
+
+    /** From now on nothing is forwarded; the connections stay open until {@link #close()}. */
+    void stall() {
+        stalled = true;
     }
 
     private void accept() {
@@ -79,11 +92,19 @@ final class TcpBalancer implements AutoCloseable {
             try (InputStream in = from.getInputStream(); OutputStream out = to.getOutputStream()) {
                 int n;
                 while ((n = in.read(buf)) >= 0) {
+                    if (stalled) {
+                        synchronized (this) {
+                            while (!server.isClosed()) {
+                                wait(); // hold the bytes: the peer waits until the balancer is closed
+                            }
+                        }
+                        return;
+                    }
                     out.write(buf, 0, n);
                     out.flush();
                 }
-            } catch (IOException e) {
-                // one side went away
+            } catch (IOException | InterruptedException e) {
+                // one side went away, or closed
             } finally {
                 try {
                     from.close();
@@ -103,6 +124,9 @@ final class TcpBalancer implements AutoCloseable {
             server.close();
         } catch (IOException ignored) {
             // closing
+        }
+        synchronized (this) {
+            notifyAll();
         }
         for (Socket s : sockets) {
             try {
