@@ -18,13 +18,14 @@ local maxAge = limits[3] or 0
 local remembered = tonumber(ARGV[4])
 local k = tonumber(ARGV[5])
 
-local gen = redis.call('HGET', KEYS[2], 'gen') or '0'
+local meta = redis.call('HMGET', KEYS[2], 'gen', 'next', 'first', 'bytes', 'firstTime')
+local gen = meta[1] or '0'
 if gen ~= ARGV[#ARGV] then
   return {'GONE', gen, '', ''}
 end
 
-local next = tonumber(redis.call('HGET', KEYS[2], 'next') or '1')
-local first = tonumber(redis.call('HGET', KEYS[2], 'first') or '1')
+local next = tonumber(meta[2] or '1')
+local first = tonumber(meta[3] or '1')
 local wasEmpty = first >= next
 local now = nil
 local added = 0
@@ -122,22 +123,19 @@ for i = 0, k - 1 do
 end
 
 if appended then
-  redis.call('HSET', KEYS[2], 'next', num(next))
   -- retention (retention.lua's dropFront): `bytes` is the sum of the retained entries' `b`,
   -- `firstTime` the `t` of the first retained entry
-  local bytes = tonumber(redis.call('HGET', KEYS[2], 'bytes') or '0')
-  local firstTime = tonumber(redis.call('HGET', KEYS[2], 'firstTime') or '')
-  bytes = bytes + added
+  local bytes = tonumber(meta[4] or '0') + added
+  local firstTime = tonumber(meta[5] or '')
   if wasEmpty then firstTime = now end
   if (retention > 0 and next - first > retention) or (maxBytes > 0 and bytes > maxBytes)
       or (maxAge > 0 and (firstTime == nil or now - firstTime > maxAge)) then
     first, bytes, firstTime = dropFront(KEYS[1], next, bytes, now, retention, maxBytes, maxAge, 0)
-    redis.call('HSET', KEYS[2], 'first', num(first))
   end
-  redis.call('HSET', KEYS[2], 'bytes', num(bytes))
   if firstTime ~= nil then
-    redis.call('HSET', KEYS[2], 'firstTime', num(firstTime))
+    redis.call('HSET', KEYS[2], 'next', num(next), 'first', num(first), 'bytes', num(bytes), 'firstTime', num(firstTime))
   else
+    redis.call('HSET', KEYS[2], 'next', num(next), 'first', num(first), 'bytes', num(bytes))
     redis.call('HDEL', KEYS[2], 'firstTime')
   end
   redis.call('PUBLISH', ARGV[1], 'a ' .. ARGV[2] .. ' ' .. num(next) .. ' ' .. num(first))
